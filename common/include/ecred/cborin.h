@@ -1,0 +1,67 @@
+/*
+ * cborin.h - CBOR for untrusted input (capped, exact) and deterministic output,
+ * on libcbor.
+ *
+ * Decoding first walks the bytes with libcbor's non-allocating streaming
+ * decoder and enforces: total size <= max_bytes, item count <= max_items,
+ * nesting depth <= max_depth, every declared length/count fits in the bytes
+ * that remain (so no header can make us allocate more than the input size),
+ * definite lengths only, and exact consumption (no trailing bytes). Only then
+ * is the tree built with cbor_load.
+ *
+ * Encoding helpers build items with the smallest integer width (RFC 8949
+ * section 4.2.1 preferred serialization), so the caller gets deterministic bytes
+ * as long as it inserts map keys in the deterministic order.
+ */
+#ifndef ECRED_CBORIN_H
+#define ECRED_CBORIN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <cbor.h>
+
+#include "ecred/buf.h"
+
+typedef struct ecred_cbor_limits {
+    size_t max_bytes;
+    size_t max_items;
+    size_t max_depth;
+} ecred_cbor_limits;
+
+/* Limits for a credential or any small signed object (a QR payload). */
+#define ECRED_CBOR_SMALL_MAX_BYTES 4096
+#define ECRED_CBOR_SMALL_MAX_ITEMS 512
+#define ECRED_CBOR_SMALL_MAX_DEPTH 16
+extern const ecred_cbor_limits ecred_cbor_limits_small;
+
+/* Decode exactly one item occupying all n bytes. Errors: ECRED_ERR_TOO_LARGE
+ * (n > max_bytes), ECRED_ERR_CBOR_LIMIT (items/depth), ECRED_ERR_CBOR
+ * (ill-formed, indefinite length, trailing bytes), ECRED_ERR_NOMEM.
+ * On success *out owns a tree the caller releases with cbor_decref. */
+ecred_err ecred_cbor_decode(const uint8_t *buf, size_t n, const ecred_cbor_limits *lim,
+                            cbor_item_t **out);
+
+/* Read an integer item (major type 0 or 1) into int64; ECRED_ERR_CBOR when not
+ * an integer or out of int64 range. */
+ecred_err ecred_cbor_get_int(const cbor_item_t *item, int64_t *out);
+
+/* Look up an integer or text key in a definite map. Returns ECRED_OK and sets
+ * *out (borrowed, may be NULL when absent). A key that occurs twice, or a
+ * duplicate anywhere among the map's keys, is ECRED_ERR_CBOR. */
+ecred_err ecred_cbor_map_get_int(const cbor_item_t *map, int64_t key, cbor_item_t **out);
+ecred_err ecred_cbor_map_get_str(const cbor_item_t *map, const char *key, cbor_item_t **out);
+/* ECRED_ERR_CBOR if any two keys in the map are equal (same type and value). */
+ecred_err ecred_cbor_map_check_unique(const cbor_item_t *map);
+
+/* Builders (return NULL on allocation failure; caller owns the reference). */
+cbor_item_t *ecred_cbor_int(int64_t v);              /* smallest width */
+cbor_item_t *ecred_cbor_bytes(const uint8_t *p, size_t n);
+cbor_item_t *ecred_cbor_text(const char *s, size_t n);
+/* Add key/value to a map; takes ownership of both references (decref'd on
+ * failure too). */
+ecred_err ecred_cbor_map_put(cbor_item_t *map, cbor_item_t *key, cbor_item_t *value);
+/* Serialize into out (replaced on success). */
+ecred_err ecred_cbor_encode(const cbor_item_t *item, ecred_buf *out);
+
+#endif

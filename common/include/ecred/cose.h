@@ -1,0 +1,74 @@
+/*
+ * cose.h - COSE_Sign1 (RFC 9052 section 4.2, tag 18), encode and decode.
+ *
+ * Decoding is structural only (no key needed) so that `inspect` can show any
+ * COSE_Sign1; verification is a separate call that builds the Sig_structure
+ * ["Signature1", protected-as-received, external_aad = h'', payload] from the
+ * received bytes, never from a re-encoding.
+ *
+ * Header rules enforced at decode: the protected header is a bstr that is empty
+ * or holds a map; no label occurs in both buckets or twice in one; alg (1)
+ * must be protected and is ES256 (-7) or EdDSA (-8); kid (4) is a bstr of 1..64
+ * bytes in either bucket; typ (16) / content type (3) are text or uint; crit (2)
+ * is refused since we understand no extension that would need it.
+ */
+#ifndef ECRED_COSE_H
+#define ECRED_COSE_H
+
+#include <stdbool.h>
+
+#include "ecred/buf.h"
+#include "ecred/crypto.h"
+
+#define ECRED_COSE_TAG_SIGN1 18
+#define ECRED_COSE_KID_MAX 64
+#define ECRED_COSE_TYP_MAX 128
+
+typedef struct ecred_cose_sign1 {
+    int alg;                                 /* from the protected header */
+    uint8_t kid[ECRED_COSE_KID_MAX];
+    size_t kid_len;                          /* 0 when absent */
+    bool kid_protected;                      /* kid came from the protected bucket */
+    char typ[ECRED_COSE_TYP_MAX + 1];        /* typ (16) when text, else "" */
+    ecred_span protected_bytes;              /* the protected bstr's content as received */
+    ecred_span payload;                      /* as received; len 0 and detached=true if nil */
+    bool detached;
+    ecred_span signature;
+    size_t total_len;                        /* bytes consumed (== input length) */
+    void *priv_;                             /* owned decode state; freed by _clear */
+} ecred_cose_sign1;
+
+/* Parse a tagged COSE_Sign1 occupying exactly n bytes (caps from
+ * ecred_cbor_limits_small unless lim given; pass NULL for the default).
+ * Spans point into memory owned by *out until ecred_cose_sign1_clear.
+ * Errors: ECRED_ERR_CBOR*, ECRED_ERR_TOO_LARGE, ECRED_ERR_COSE_STRUCTURE (not tag
+ * 18, not a 4-array, wrong member types), ECRED_ERR_COSE_HEADER,
+ * ECRED_ERR_ALG_UNSUPPORTED. *out is zeroed on failure. */
+struct ecred_cbor_limits;
+ecred_err ecred_cose_sign1_decode(const uint8_t *buf, size_t n,
+                                  const struct ecred_cbor_limits *lim, ecred_cose_sign1 *out);
+void ecred_cose_sign1_clear(ecred_cose_sign1 *msg);
+
+/* Verify msg with key: ECRED_ERR_KEY_ALG_MISMATCH when msg->alg differs from the
+ * key's algorithm (checked before any crypto), else the result of ecred_verify. */
+ecred_err ecred_cose_sign1_verify(const ecred_cose_sign1 *msg, const ecred_key *key);
+
+/* What the signer puts in the headers. */
+typedef struct ecred_cose_sign_opts {
+    bool kid_in_protected;  /* our credentials: true; unprotected otherwise */
+    bool omit_kid;
+    const char *typ;        /* NULL: no typ header; else typ (16) as text, protected */
+} ecred_cose_sign_opts;
+
+/* Produce tag 18 [protected, unprotected, payload, signature] with alg = the
+ * key's algorithm and kid = ecred_key_kid(key) (8 bytes). Deterministic header
+ * encoding: protected map keys in ascending order. out is replaced on success. */
+ecred_err ecred_cose_sign1_sign(const ecred_key *key, const ecred_cose_sign_opts *opts,
+                                const uint8_t *payload, size_t n, ecred_buf *out);
+
+/* Encode the Sig_structure for the given protected bytes and payload (for tests
+ * and for peers that want to check our bytes). */
+ecred_err ecred_cose_sig_structure(ecred_span protected_bytes, ecred_span payload,
+                                   ecred_buf *out);
+
+#endif

@@ -1,0 +1,78 @@
+/*
+ * crypto.h - the only door to OpenSSL. No OpenSSL type or error code crosses
+ * this header: keys are opaque, algorithms are COSE ids, signatures are the
+ * raw COSE form (r || s for ECDSA, RFC 9053 section 2.1).
+ *
+ * Keys are parsed once (and the kid computed once) at load; sign and verify
+ * reuse the parsed key, which is where OpenSSL 3 spends its time otherwise.
+ */
+#ifndef ECRED_CRYPTO_H
+#define ECRED_CRYPTO_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ecred/buf.h"
+
+#define ECRED_COSE_ALG_ES256 (-7)
+#define ECRED_COSE_ALG_EDDSA (-8)
+#define ECRED_KID_LEN 8     /* first 8 bytes of SHA-256(SubjectPublicKeyInfo DER) */
+#define ECRED_SIG_MAX 64    /* ES256 r||s and Ed25519 are both 64 bytes */
+#define ECRED_KEY_FILE_MAX 65536
+
+typedef struct ecred_key ecred_key; /* opaque: public key, optionally with private part */
+
+/* New P-256 key (alg ES256) or Ed25519 key (alg EdDSA). */
+ecred_err ecred_key_generate(int cose_alg, ecred_key **out);
+
+/* Private key from PKCS#8 PEM bytes. ECRED_ERR_KEY_INVALID if unparsable or not
+ * P-256/Ed25519. */
+ecred_err ecred_key_private_from_pem(const uint8_t *pem, size_t n, ecred_key **out);
+/* Private key from a file. Refuses (ECRED_ERR_KEY_PERMISSIONS) a file whose mode
+ * grants any group or other access, and a symlink; ECRED_ERR_IO if unreadable.
+ * The file bytes are wiped from memory after parsing. */
+ecred_err ecred_key_private_load(const char *path, ecred_key **out);
+/* Write the private key as PKCS#8 PEM to a new file: O_CREAT|O_EXCL|O_NOFOLLOW,
+ * mode 0600, fsync. ECRED_ERR_EXISTS if the path exists (never overwrites). */
+ecred_err ecred_key_private_save(const ecred_key *key, const char *path);
+
+/* Public key from PEM SubjectPublicKeyInfo, PEM X.509 certificate, DER X.509
+ * certificate or DER SubjectPublicKeyInfo (detected). Only P-256 and Ed25519. */
+ecred_err ecred_key_public_from_bytes(const uint8_t *buf, size_t n, ecred_key **out);
+/* Same, from a file (max ECRED_KEY_FILE_MAX bytes). */
+ecred_err ecred_key_public_load(const char *path, ecred_key **out);
+/* P-256 public key from COSE EC2 coordinates: x (32 bytes) and either y (32
+ * bytes) or, for the compressed form, y_len == 0 and y_sign (RFC 9053 sec. 7.1.1). */
+ecred_err ecred_key_from_ec2(const uint8_t x[32], const uint8_t *y, size_t y_len, bool y_sign,
+                             ecred_key **out);
+/* The x coordinate and the sign bit (lowest bit of y) of a P-256 key. */
+ecred_err ecred_key_ec2_compressed(const ecred_key *key, uint8_t x[32], bool *y_sign);
+
+/* PEM SubjectPublicKeyInfo text (NUL-terminated in out). */
+ecred_err ecred_key_public_pem(const ecred_key *key, ecred_buf *out);
+/* DER SubjectPublicKeyInfo. */
+ecred_err ecred_key_spki_der(const ecred_key *key, ecred_buf *out);
+/* The kid computed at load: SHA-256(SPKI DER)[0..8). */
+const uint8_t *ecred_key_kid(const ecred_key *key);
+/* COSE algorithm of the key: ECRED_COSE_ALG_ES256 or ECRED_COSE_ALG_EDDSA. */
+int ecred_key_alg(const ecred_key *key);
+bool ecred_key_has_private(const ecred_key *key);
+/* An independent reference to the same key (for sharing among threads' caches). */
+ecred_key *ecred_key_ref(ecred_key *key);
+void ecred_key_free(ecred_key *key); /* NULL is fine; drops one reference */
+
+/* Sign msg with the key's algorithm (ES256: SHA-256 then ECDSA, output r||s,
+ * 64 bytes). sig must have ECRED_SIG_MAX bytes. */
+ecred_err ecred_sign(const ecred_key *key, const uint8_t *msg, size_t n, uint8_t *sig,
+                     size_t *sig_len);
+/* ECRED_OK if it verifies, ECRED_ERR_SIGNATURE_INVALID if it does not (including a
+ * wrong-length signature, r or s out of range), ECRED_ERR_CRYPTO only when
+ * the library fails. */
+ecred_err ecred_verify(const ecred_key *key, const uint8_t *msg, size_t n, const uint8_t *sig,
+                       size_t sig_len);
+
+void ecred_sha256(const uint8_t *msg, size_t n, uint8_t out[32]);
+/* Cryptographically secure random bytes (ECRED_ERR_CRYPTO if unavailable). */
+ecred_err ecred_random(uint8_t *out, size_t n);
+
+#endif

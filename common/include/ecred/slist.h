@@ -1,0 +1,73 @@
+/*
+ * slist.h - IETF Token Status List (draft-ietf-oauth-status-list), CBOR/CWT form.
+ *
+ * A list is `bits` (1, 2, 4 or 8) per token; index i sits in byte i*bits/8 at
+ * bit offset (i % (8/bits))*bits, least significant first. Encoded as the CBOR
+ * map {"bits": uint, "lst": bstr = zlib(level 9) of the packed bytes
+ * [, "aggregation_uri": tstr]} and carried in a status list token: a COSE_Sign1
+ * (tag 18) with typ "application/statuslist+cwt" whose CWT payload holds
+ * sub (2) = the list's URI, iat (6), exp (4), ttl (65534), status_list (65533).
+ */
+#ifndef ECRED_SLIST_H
+#define ECRED_SLIST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ecred/buf.h"
+#include "ecred/crypto.h"
+
+/* Token status values used by ecred (the draft's registered values). */
+#define ECRED_STATUS_VALID 0x00
+#define ECRED_STATUS_INVALID 0x01
+#define ECRED_STATUS_SUSPENDED 0x02
+
+#define ECRED_SLIST_TYP "application/statuslist+cwt"
+#define ECRED_SLIST_MAX_ENTRIES ((size_t)1 << 27) /* 128 Mi entries; 32 MiB at 2 bits */
+#define ECRED_SLIST_TOKEN_MAX ((size_t)16 << 20)   /* cap on a whole status list token */
+#define ECRED_SLIST_URI_MAX 512
+
+typedef struct ecred_slist {
+    unsigned bits;      /* 1, 2, 4 or 8 */
+    size_t count;       /* number of entries */
+    uint8_t *bytes;     /* packed, ceil(count*bits/8) bytes, owned */
+    size_t nbytes;
+} ecred_slist;
+
+/* New all-zero (VALID) list. count must be > 0 and <= ECRED_SLIST_MAX_ENTRIES. */
+ecred_err ecred_slist_init(ecred_slist *l, unsigned bits, size_t count);
+void ecred_slist_free(ecred_slist *l);
+/* ECRED_ERR_ARG for index out of range or value wider than bits. */
+ecred_err ecred_slist_set(ecred_slist *l, size_t idx, unsigned value);
+ecred_err ecred_slist_get(const ecred_slist *l, size_t idx, unsigned *value);
+
+/* {"bits", "lst"} map; lst is zlib level 9 (reproduces the draft's vectors). */
+ecred_err ecred_slist_encode(const ecred_slist *l, ecred_buf *out);
+/* Decode a {"bits","lst"[,"aggregation_uri"]} map: bits in {1,2,4,8}, lst
+ * inflated with the cap max_entries*bits/8, count = inflated bytes*8/bits.
+ * Unknown keys are ignored as the draft allows; duplicates rejected.
+ * ECRED_ERR_STATUS_LIST / ECRED_ERR_TOO_LARGE / ECRED_ERR_CBOR*. */
+ecred_err ecred_slist_decode(const uint8_t *buf, size_t n, size_t max_entries, ecred_slist *out);
+
+/* A verified (or to-be-signed) status list token. */
+typedef struct ecred_slist_token {
+    char uri[ECRED_SLIST_URI_MAX + 1]; /* sub */
+    int64_t iat;
+    int64_t exp;  /* 0 if absent */
+    int64_t ttl;  /* 0 if absent */
+    ecred_slist list;
+} ecred_slist_token;
+
+/* Sign a status list token (protected {1: alg, 16: typ}, unprotected {4: kid}). */
+ecred_err ecred_slist_token_sign(const ecred_key *key, const ecred_slist_token *tok,
+                                 ecred_buf *out);
+/* Decode and verify a token with key: checks tag 18, typ, signature over the
+ * received bytes, required claims sub/iat/status_list, and exp against now
+ * (ECRED_ERR_LIST_EXPIRED when now >= exp; now < 0 skips the check).
+ * out->list is owned by the caller (ecred_slist_free) on success. */
+ecred_err ecred_slist_token_verify(const uint8_t *buf, size_t n, const ecred_key *key,
+                                   int64_t now, ecred_slist_token *out);
+/* The kid of a token without verifying (to pick the key). */
+ecred_err ecred_slist_token_kid(const uint8_t *buf, size_t n, uint8_t *kid, size_t *kid_len);
+
+#endif
