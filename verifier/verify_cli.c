@@ -1,3 +1,463 @@
-/* placeholder until the CLI lands in this session */
-int main(void);
-int main(void) { return 1; }
+/*
+ * verify_cli.c - ecred-verify: check a credential's QR text or image offline
+ * with explicitly trusted keys, and `inspect` any PREFIX:+base45 COSE_Sign1.
+ *
+ * The decision is ecred_decide() from common/, the same call the verifier
+ * daemon makes; this file only gathers input, prints and picks the exit code
+ * (spec/errors.md).
+ */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ecred/cborin.h"
+#include "ecred/cose.h"
+#include "ecred/credential.h"
+#include "ecred/crypto.h"
+#include "ecred/decide.h"
+#include "ecred/qr.h"
+#include "ecred/qrtext.h"
+#include "ecred/slist.h"
+
+#define EXIT_USAGE 2
+#define MAX_TRUST_KEYS 64
+#define IMAGE_MAX ((size_t)32 << 20)
+
+static void usage(FILE *f)
+{
+    fputs("usage: ecred-verify --trust-key PEM [--trust-key PEM ...] [--at RFC3339] [--json]\n"
+          "                    (TEXT | --image FILE | -)\n"
+          "       ecred-verify inspect [--trust-key PEM] (TEXT | --image FILE | -)\n"
+          "\n"
+          "Verifies a residence credential (居住登记凭证 / 居住证) from its QR text, a photo or\n"
+          "screenshot of the QR (PNG or JPEG), or standard input.\n"
+          "\n"
+          "  --trust-key FILE   trusted issuer key: PEM public key or X.509 certificate\n"
+          "                     (PEM or DER); the kid is derived from it\n"
+          "  --at RFC3339       decide as of this time instead of now\n"
+          "  --image FILE       read the QR code from a PNG or JPEG image\n"
+          "  --json             print the result as JSON\n"
+          "  -h, --help         this help\n"
+          "\n"
+          "inspect decodes any PREFIX:+base45 COSE_Sign1 (zlib or not) into JSON; with\n"
+          "--trust-key it checks the signature with that key whatever the kid says and\n"
+          "exits 0 only when it holds.\n"
+          "\n"
+          "Exit status (reason code):\n"
+          "   0 valid              1 internal or I/O error   2 invalid usage\n"
+          "   3 not_our_format     4 malformed               5 unknown_key\n"
+          "   6 bad_signature      7 expired                 8 not_yet_valid\n"
+          "   9 revoked           10 suspended              11 status_stale\n"
+          "  12 status_unavailable\n",
+          f);
+}
+
+/* Print "PROGRAM: message" on stderr and return code, for `return fail(...)`. */
+__attribute__((format(printf, 2, 3))) static int fail(int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("ecred-verify: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return code;
+}
+
+/* The QR text from the one input the user named: argument, image or stdin. */
+static int read_input(const char *text, const char *image, ecred_buf *out)
+{
+    ecred_err e;
+    if (image) {
+        ecred_buf img = ECRED_BUF_INIT;
+        e = ecred_read_file(image, IMAGE_MAX, &img);
+        if (e) {
+            return fail(e == ECRED_ERR_TOO_LARGE ? EXIT_USAGE : 1, "cannot read image %s", image);
+        }
+        e = ecred_qr_scan_image(img.ptr, img.len, out);
+        ecred_buf_free(&img);
+        if (e == ECRED_ERR_TOO_LARGE)
+            return fail(EXIT_USAGE, "image %s is too large", image);
+        if (e)
+            return fail(4, "no readable QR code in %s", image);
+        return 0;
+    }
+    if (strcmp(text, "-") == 0) {
+        e = ecred_read_fd(0, ECRED_QRTEXT_MAX + 2, out);
+        if (e == ECRED_ERR_TOO_LARGE)
+            return fail(4, "%s", "input on stdin is longer than any credential");
+        if (e)
+            return fail(1, "%s", "cannot read standard input");
+    } else if (ecred_buf_set(out, text, strlen(text)) != ECRED_OK) {
+        return fail(1, "%s", "out of memory");
+    }
+    if (ecred_buf_terminate(out) != ECRED_OK)
+        return fail(1, "%s", "out of memory");
+    return 0;
+}
+
+/* ---- human and JSON output ------------------------------------------- */
+
+static const char *housing_label(int h)
+{
+    switch (h) {
+    case ECRED_HOUSING_OWN: return "自有住房 own property";
+    case ECRED_HOUSING_RENTAL: return "租赁住房 filed rental contract";
+    case ECRED_HOUSING_RELATIVE: return "投靠亲属 relative's home (kinship commitment)";
+    default: return "?";
+    }
+}
+
+static const char *status_label(unsigned s)
+{
+    switch (s) {
+    case ECRED_STATUS_VALID: return "VALID";
+    case ECRED_STATUS_INVALID: return "INVALID";
+    case ECRED_STATUS_SUSPENDED: return "SUSPENDED";
+    default: return "UNKNOWN";
+    }
+}
+
+static void print_human(const ecred_verdict *v)
+{
+    const char *headline;
+    switch (v->outcome) {
+    case ECRED_OK: headline = "有效 VALID"; break;
+    case ECRED_ERR_NOT_OUR_FORMAT: headline = "不是居住证件 NOT A RESIDENCE CREDENTIAL"; break;
+    case ECRED_ERR_EXPIRED: headline = "已过期 EXPIRED"; break;
+    case ECRED_ERR_NOT_YET_VALID: headline = "尚未生效 NOT YET VALID"; break;
+    case ECRED_ERR_KEY_UNKNOWN: headline = "签发机关未知 UNKNOWN ISSUER KEY"; break;
+    case ECRED_ERR_SIGNATURE_INVALID:
+    case ECRED_ERR_KEY_ALG_MISMATCH: headline = "签名无效 BAD SIGNATURE"; break;
+    case ECRED_ERR_REVOKED: headline = "已作废 REVOKED"; break;
+    case ECRED_ERR_SUSPENDED: headline = "已挂失 SUSPENDED"; break;
+    case ECRED_ERR_STATUS_STALE: headline = "状态未知 STATUS UNKNOWN (stale data)"; break;
+    default: headline = "无法识别 MALFORMED"; break;
+    }
+    printf("结果 Result:            %s\n", headline);
+    printf("原因 Reason:            %s (%s)\n", ecred_err_reason(v->outcome),
+           v->outcome ? ecred_err_message(v->outcome) : "signature, validity and format check out");
+    if (!v->claims_ok)
+        return;
+    const ecred_claims *c = &v->claims;
+    const ecred_credential *cr = &c->cred;
+    char d1[11], d2[11], t[21];
+    printf("证件 Credential:        %s\n", cr->type == ECRED_CRED_TYPE_PERMIT ? "居住证 residence permit"
+                                          : "居住登记凭证 residence registration certificate");
+    printf("姓名 Name:              %s\n", cr->name);
+    printf("公民身份号码 ID number: %s\n", cr->id_number);
+    ecred_date_format(cr->birth_date, d1);
+    printf("性别 Sex:               %s\n", cr->sex == ECRED_SEX_MALE ? "男 male" : "女 female");
+    printf("出生日期 Date of birth: %s\n", d1);
+    printf("居住地址 Address:       %s%s (%06u)\n", ecred_division_name(cr->address_division),
+           cr->address, (unsigned)cr->address_division);
+    printf("住房 Housing basis:     %s%s%s\n", housing_label(cr->housing),
+           cr->housing_ref[0] ? ", ref " : "", cr->housing_ref);
+    printf("户籍地 Hukou origin:    %s (%06u)\n", ecred_division_name(cr->hukou_division),
+           (unsigned)cr->hukou_division);
+    ecred_date_format(cr->registration_date, d1);
+    printf("登记日期 Registered:    %s\n", d1);
+    printf("签发机关 Authority:     %s\n", cr->authority);
+    ecred_date_format(cr->valid_from, d1);
+    ecred_date_format(cr->valid_until, d2);
+    printf("有效期限 Valid:         %s to %s\n", d1, d2);
+    if (cr->type == ECRED_CRED_TYPE_PERMIT) {
+        ecred_date_format(cr->endorsement_date, d1);
+        printf("签注日期 Endorsement:   %s\n", d1);
+    }
+    char cti[2 * ECRED_CTI_MAX + 1];
+    ecred_hex(c->cti, c->cti_len, cti);
+    ecred_time_format(c->iat, t);
+    printf("签发 Issued:            %s by %s, serial %s\n", t, c->iss, cti);
+    if (c->has_cnf)
+        printf("持有人密钥 Holder key:  bound (cnf, P-256)\n");
+    if (v->status_checked) {
+        ecred_time_format(v->status_as_of, t);
+        printf("状态 Status:            %s (as of %s)\n", status_label(v->status), t);
+    } else if (c->has_status) {
+        printf("状态 Status:            not checked (no status list given; index %llu at %s)\n",
+               (unsigned long long)c->status_idx, c->status_uri);
+    }
+}
+
+static json_t *claims_json(const ecred_claims *c)
+{
+    ecred_buf cj = ECRED_BUF_INIT;
+    json_t *cred = NULL;
+    if (ecred_credential_to_json(&c->cred, &cj) == ECRED_OK)
+        cred = json_loadb((const char *)cj.ptr, cj.len, 0, NULL);
+    ecred_buf_free(&cj);
+    char cti[2 * ECRED_CTI_MAX + 1], iat[21], nbf[21], exp[21];
+    ecred_hex(c->cti, c->cti_len, cti);
+    ecred_time_format(c->iat, iat);
+    ecred_time_format(c->nbf, nbf);
+    ecred_time_format(c->exp, exp);
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:o*}", "iss", c->iss, "iat", iat, "nbf", nbf,
+                          "exp", exp, "cti", cti, "credential", cred);
+    if (o && c->has_status)
+        json_object_set_new(o, "status", json_pack("{s:I,s:s}", "idx", (json_int_t)c->status_idx,
+                                                   "uri", c->status_uri));
+    if (o && c->has_cnf) {
+        char x[65];
+        ecred_hex(c->cnf_x, 32, x);
+        json_object_set_new(o, "cnf", json_pack("{s:s,s:s,s:b}", "crv", "P-256", "x", x, "y_sign",
+                                                c->cnf_y_sign));
+    }
+    return o;
+}
+
+static void print_json(const ecred_verdict *v)
+{
+    char kid[2 * 64 + 1];
+    ecred_hex(v->kid, v->kid_len, kid);
+    json_t *o = json_pack("{s:s,s:b,s:s,s:s,s:s,s:{s:I,s:I,s:I,s:b}}", "outcome",
+                          v->outcome ? "invalid" : "valid", "valid", v->outcome == ECRED_OK,
+                          "reason", ecred_err_reason(v->outcome), "detail", ecred_err_name(v->outcome),
+                          "kid", kid, "sizes", "text", (json_int_t)v->text_len, "cose",
+                          (json_int_t)v->cose_len, "payload", (json_int_t)v->payload_len,
+                          "compressed", v->compressed);
+    if (!o)
+        return;
+    if (v->claims_ok)
+        json_object_set_new(o, "claims", claims_json(&v->claims));
+    if (v->status_checked) {
+        char t[21];
+        ecred_time_format(v->status_as_of, t);
+        json_object_set_new(o, "status", json_pack("{s:s,s:s}", "value", status_label(v->status), "as_of", t));
+    } else {
+        json_object_set_new(o, "status", json_pack("{s:s}", "value", "not_checked"));
+    }
+    char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    if (s)
+        puts(s);
+    free(s);
+    json_decref(o);
+}
+
+/* ---- inspect ---------------------------------------------------------- */
+
+static json_t *hex_json(const uint8_t *p, size_t n)
+{
+    char *h = malloc(2 * n + 1);
+    if (!h)
+        return NULL;
+    ecred_hex(p, n, h);
+    json_t *s = json_string(h);
+    free(h);
+    return s;
+}
+
+/* Any CBOR item as JSON for people: maps become objects keyed by the label's
+ * text (integers in decimal), byte strings hex, tags {"tag": n, "value": v}.
+ * Depth is already bounded by the capped decoder. */
+static json_t *cbor_json(const cbor_item_t *it)
+{
+    switch (cbor_typeof(it)) {
+    case CBOR_TYPE_UINT:
+    case CBOR_TYPE_NEGINT: {
+        int64_t v;
+        if (ecred_cbor_get_int(it, &v) == ECRED_OK)
+            return json_integer((json_int_t)v);
+        return json_string("(integer out of range)");
+    }
+    case CBOR_TYPE_BYTESTRING:
+        return hex_json(cbor_bytestring_handle(it), cbor_bytestring_length(it));
+    case CBOR_TYPE_STRING:
+        return json_stringn((const char *)cbor_string_handle(it), cbor_string_length(it));
+    case CBOR_TYPE_ARRAY: {
+        json_t *a = json_array();
+        for (size_t i = 0; a && i < cbor_array_size(it); i++)
+            json_array_append_new(a, cbor_json(cbor_array_handle(it)[i]));
+        return a;
+    }
+    case CBOR_TYPE_MAP: {
+        json_t *o = json_object();
+        struct cbor_pair *p = cbor_map_handle(it);
+        for (size_t i = 0; o && i < cbor_map_size(it); i++) {
+            char key[64];
+            int64_t k;
+            if (cbor_isa_string(p[i].key))
+                snprintf(key, sizeof key, "%.*s", (int)(cbor_string_length(p[i].key) > 60 ? 60 : cbor_string_length(p[i].key)),
+                         (const char *)cbor_string_handle(p[i].key));
+            else if (ecred_cbor_get_int(p[i].key, &k) == ECRED_OK)
+                snprintf(key, sizeof key, "%lld", (long long)k);
+            else
+                snprintf(key, sizeof key, "(key %zu)", i);
+            json_object_set_new(o, key, cbor_json(p[i].value));
+        }
+        return o;
+    }
+    case CBOR_TYPE_TAG: {
+        cbor_item_t *inner = cbor_tag_item(it);
+        json_t *o = json_pack("{s:I,s:o}", "tag", (json_int_t)cbor_tag_value(it), "value", cbor_json(inner));
+        cbor_decref(&inner);
+        return o;
+    }
+    case CBOR_TYPE_FLOAT_CTRL:
+        if (cbor_is_bool(it))
+            return json_boolean(cbor_get_bool(it));
+        if (cbor_is_null(it))
+            return json_null();
+        if (cbor_float_ctrl_is_ctrl(it))
+            return json_string("(simple value)");
+        return json_real(cbor_float_get_float(it));
+    }
+    return json_null();
+}
+
+static json_t *cbor_bytes_json(ecred_span s)
+{
+    cbor_item_t *it = NULL;
+    if (s.len == 0)
+        return json_object();
+    if (ecred_cbor_decode(s.ptr, s.len, &ecred_cbor_limits_small, &it) != ECRED_OK)
+        return json_pack("{s:s,s:o}", "error", "not decodable CBOR", "hex", hex_json(s.ptr, s.len));
+    json_t *j = cbor_json(it);
+    cbor_decref(&it);
+    return j;
+}
+
+static int cmd_inspect(const char *text, size_t n, const char *key_path)
+{
+    ecred_buf cose = ECRED_BUF_INIT;
+    ecred_cose_sign1 msg;
+    memset(&msg, 0, sizeof msg);
+    bool compressed = false;
+    int rc;
+    ecred_key *key = NULL;
+    if (key_path) {
+        ecred_err ke = ecred_key_public_load(key_path, &key);
+        if (ke)
+            return fail(EXIT_USAGE, "--trust-key %s: not a readable P-256/Ed25519 public key or certificate", key_path);
+    }
+    ecred_err e = ecred_qrtext_decode(text, n, true, &cose, &compressed);
+    if (!e)
+        e = ecred_cose_sign1_decode(cose.ptr, cose.len, NULL, &msg);
+    if (e) {
+        fprintf(stderr, "ecred-verify inspect: %s (%s)\n", ecred_err_message(e), ecred_err_name(e));
+        rc = ecred_err_exit_code(e);
+        goto out;
+    }
+    const char *colon = memchr(text, ':', n);
+    json_t *o = json_object();
+    json_object_set_new(o, "prefix", json_stringn(text, colon ? (size_t)(colon - text) + 1 : 0));
+    json_object_set_new(o, "sizes", json_pack("{s:I,s:I,s:I,s:I,s:b}", "text", (json_int_t)n, "cose",
+                                              (json_int_t)cose.len, "protected",
+                                              (json_int_t)msg.protected_bytes.len, "payload",
+                                              (json_int_t)msg.payload.len, "compressed", compressed));
+    json_object_set_new(o, "protected", cbor_bytes_json(msg.protected_bytes));
+    json_object_set_new(o, "kid", hex_json(msg.kid, msg.kid_len));
+    json_object_set_new(o, "kid_protected", json_boolean(msg.kid_protected));
+    json_object_set_new(o, "payload", cbor_bytes_json(msg.payload));
+    json_object_set_new(o, "signature", hex_json(msg.signature.ptr, msg.signature.len));
+    ecred_claims claims;
+    ecred_err ce = ecred_claims_decode(msg.payload.ptr, msg.payload.len, &claims);
+    if (ce == ECRED_OK)
+        json_object_set_new(o, "ecred_claims", claims_json(&claims));
+    else
+        json_object_set_new(o, "ecred_claims_error", json_string(ecred_err_name(ce)));
+    rc = 0;
+    if (key) {
+        e = ecred_cose_sign1_verify(&msg, key);
+        json_object_set_new(o, "signature_check", json_pack("{s:s,s:s}", "result", e ? "fail" : "ok",
+                                                            "reason", ecred_err_reason(e)));
+        rc = ecred_err_exit_code(e);
+    }
+    char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    if (s)
+        puts(s);
+    free(s);
+    json_decref(o);
+out:
+    ecred_cose_sign1_clear(&msg);
+    ecred_buf_free(&cose);
+    ecred_key_free(key);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"trust-key", required_argument, NULL, 'k'}, {"at", required_argument, NULL, 'a'},
+        {"image", required_argument, NULL, 'i'},     {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
+    };
+    bool inspect = argc > 1 && strcmp(argv[1], "inspect") == 0;
+    if (inspect) {
+        argc--;
+        argv++;
+    }
+    const char *key_paths[MAX_TRUST_KEYS];
+    size_t nkeys = 0;
+    const char *at = NULL, *image = NULL;
+    bool as_json = false;
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'k':
+            if (nkeys == MAX_TRUST_KEYS)
+                return fail(EXIT_USAGE, "at most %s --trust-key options", "64");
+            key_paths[nkeys++] = optarg;
+            break;
+        case 'a': at = optarg; break;
+        case 'i': image = optarg; break;
+        case 'j': as_json = true; break;
+        case 'h': usage(stdout); return 0;
+        default:
+            usage(stderr);
+            return fail(EXIT_USAGE, "unknown or incomplete option %s", argv[optind - 1]);
+        }
+    }
+    int rest = argc - optind;
+    if ((image && rest != 0) || (!image && rest != 1))
+        return fail(EXIT_USAGE, "%s", "give exactly one of TEXT, --image FILE or - (see --help)");
+    if (inspect && (nkeys > 1 || at || as_json))
+        return fail(EXIT_USAGE, "%s", "inspect takes at most one --trust-key and no --at/--json");
+    if (!inspect && nkeys == 0)
+        return fail(EXIT_USAGE, "%s", "--trust-key FILE is required (see --help)");
+    int64_t now = (int64_t)time(NULL);
+    if (at && ecred_time_parse(at, &now) != ECRED_OK)
+        return fail(EXIT_USAGE, "--at '%s' is not an RFC 3339 time (2026-11-26T10:00:00+08:00)", at);
+
+    ecred_buf text = ECRED_BUF_INIT;
+    int rc = read_input(image ? NULL : argv[optind], image, &text);
+    if (rc)
+        return rc;
+    if (inspect) {
+        rc = cmd_inspect((const char *)text.ptr, text.len, nkeys ? key_paths[0] : NULL);
+        ecred_buf_free(&text);
+        return rc;
+    }
+
+    ecred_key *keys[MAX_TRUST_KEYS] = {0};
+    ecred_trusted_key trusted[MAX_TRUST_KEYS];
+    for (size_t i = 0; i < nkeys; i++) {
+        ecred_err e = ecred_key_public_load(key_paths[i], &keys[i]);
+        if (e) {
+            rc = fail(EXIT_USAGE, "--trust-key %s: not a readable P-256/Ed25519 public key or certificate",
+                      key_paths[i]);
+            goto out;
+        }
+        /* Keys named on the command line are trusted for everything, at any
+         * time: the operator vouched for them. A trust list narrows this. */
+        trusted[i] = (ecred_trusted_key){keys[i], INT64_MIN, INT64_MAX, ECRED_TYPE_MASK_ALL, NULL};
+    }
+    ecred_keyset ks = {trusted, nkeys};
+    ecred_verdict v;
+    ecred_decide((const char *)text.ptr, text.len, &ks, NULL, now, &v);
+    if (as_json)
+        print_json(&v);
+    else
+        print_human(&v);
+    rc = ecred_err_exit_code(v.outcome);
+out:
+    for (size_t i = 0; i < nkeys; i++)
+        ecred_key_free(keys[i]);
+    ecred_buf_free(&text);
+    return rc;
+}

@@ -84,6 +84,11 @@ int64_t ecred_cst_day_start(int32_t days);
 ecred_err ecred_date_parse(const char *s, size_t n, int32_t *days);
 /* "YYYY-MM-DD" (11 bytes incl. NUL). */
 void ecred_date_format(int32_t days, char out[11]);
+/* RFC 3339 date-time ("2026-11-26T10:00:00Z", "...+08:00", fraction ignored)
+ * to seconds since the epoch; ECRED_ERR_INPUT otherwise. */
+ecred_err ecred_time_parse(const char *s, int64_t *t);
+/* UTC RFC 3339 "YYYY-MM-DDTHH:MM:SSZ" (21 bytes incl. NUL). */
+void ecred_time_format(int64_t t, char out[21]);
 
 /* Validate every field of a credential (lengths, UTF-8, ID check digit and its
  * agreement with sex/birth date, known enum values, division codes, dates in
@@ -92,7 +97,7 @@ void ecred_date_format(int32_t days, char out[11]);
  * (if not NULL, up to fieldcap bytes) and returns ECRED_ERR_CREDENTIAL. */
 ecred_err ecred_credential_validate(const ecred_credential *c, char *field, size_t fieldcap);
 
-/* Fill a credential from application JSON text (spec/examples/*.json; field
+/* Fill a credential from application JSON text (spec/examples/ files; field
  * names in spec/credential.md). Unknown fields are refused. On failure the
  * field's name goes into field and the result is ECRED_ERR_INPUT. Fields
  * derived from the ID number (sex, birth_date) may be given and must agree. */
@@ -101,6 +106,11 @@ ecred_err ecred_credential_from_json(const char *json, size_t n, ecred_credentia
 /* Credential as a JSON object text (the same names; dates as YYYY-MM-DD). */
 ecred_err ecred_credential_to_json(const ecred_credential *c, ecred_buf *out);
 
+/* Display name of a GB/T 2260 division code for people: the province, and for
+ * Shanghai's districts the district ("上海市徐汇区"); "" when the province is
+ * unknown. Display only: the code is what was signed. */
+const char *ecred_division_name(uint32_t code);
+
 /* CWT claims <-> deterministic CBOR. encode validates first. decode applies the
  * small CBOR caps, requires exact consumption, unique keys, the required
  * claims, and a credential that passes ecred_credential_validate; unknown
@@ -108,5 +118,13 @@ ecred_err ecred_credential_to_json(const ecred_credential *c, ecred_buf *out);
  * (aud, sub). */
 ecred_err ecred_claims_encode(const ecred_claims *c, ecred_buf *out);
 ecred_err ecred_claims_decode(const uint8_t *buf, size_t n, ecred_claims *out);
+
+/* The issue path in one call: validate, encode claims, COSE_Sign1 (ES256,
+ * kid protected), optional zlib with the RC1 dictionary (mode), base45 with
+ * the RC1: prefix. qr_text is NUL-terminated. If cose_out is not NULL it
+ * receives the COSE_Sign1 bytes too. */
+struct ecred_key;
+ecred_err ecred_issue_sign(const struct ecred_key *key, const ecred_claims *claims, int compress_mode,
+                           ecred_buf *qr_text, ecred_buf *cose_out);
 
 #endif

@@ -1,0 +1,952 @@
+/*
+ * credential.c - ecred's two credential types: validation, application JSON,
+ * and the CWT claims CBOR that gets signed (spec/credential.md, section 4).
+ *
+ * The three directions (JSON -> struct, struct -> CBOR, CBOR -> struct) all
+ * end in ecred_credential_validate, so decode never accepts what encode would
+ * refuse to produce. This file never prints, exits or touches the network.
+ */
+#include "ecred/credential.h"
+
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ecred/cborin.h"
+
+#define SECONDS_PER_DAY 86400
+#define CST_OFFSET (8 * 3600) /* China Standard Time, UTC+8, no DST */
+
+/* Credential map keys inside claim -65537 (spec/credential.md, table 3). */
+enum {
+    CK_TYPE = 1,
+    CK_NAME = 2,
+    CK_ID = 3,
+    CK_ADDRESS_DIVISION = 4,
+    CK_ADDRESS = 5,
+    CK_HOUSING = 6,
+    CK_HOUSING_REF = 7,
+    CK_HUKOU_DIVISION = 8,
+    CK_REGISTRATION_DATE = 9,
+    CK_AUTHORITY = 10,
+    CK_ENDORSEMENT_DATE = 11,
+};
+
+/* CWT claim keys (RFC 8392 section 4, RFC 8747, draft-ietf-oauth-status-list). */
+enum {
+    CLAIM_ISS = 1,
+    CLAIM_SUB = 2,
+    CLAIM_AUD = 3,
+    CLAIM_EXP = 4,
+    CLAIM_NBF = 5,
+    CLAIM_IAT = 6,
+    CLAIM_CTI = 7,
+    CLAIM_CNF = 8,
+};
+
+/* Earliest and latest day numbers we accept for any date: 1900-01-01 and
+ * 2199-12-31. Far outside any real credential, but it keeps every time
+ * computation well inside int64 and rejects garbage like year 0. */
+#define DAY_MIN (-25567)
+#define DAY_MAX 84005
+
+/* ---- dates ------------------------------------------------------------ */
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (y, m 1..12, d 1..31). */
+static int32_t days_from_civil(int y, int m, int d)
+{
+    y -= m <= 2;
+    int era = (y >= 0 ? y : y - 399) / 400;
+    int yoe = y - era * 400;
+    int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return (int32_t)(era * 146097 + doe - 719468);
+}
+
+static void civil_from_days(int32_t z, int *y, int *m, int *d)
+{
+    z += 719468;
+    int era = (z >= 0 ? z : z - 146096) / 146097;
+    int doe = z - era * 146097;
+    int yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = yoe + era * 400 + (*m <= 2);
+}
+
+static int days_in_month(int y, int m)
+{
+    static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+        return 29;
+    return mdays[m - 1];
+}
+
+static int digits_value(const char *s, size_t n)
+{
+    int v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+/* Parse YYYYMMDD digits (8 chars) or YYYY-MM-DD (10 chars). */
+static ecred_err parse_ymd(const char *s, size_t n, int32_t *days)
+{
+    int y, m, d;
+    if (n == 10 && s[4] == '-' && s[7] == '-') {
+        y = digits_value(s, 4);
+        m = digits_value(s + 5, 2);
+        d = digits_value(s + 8, 2);
+    } else if (n == 8) {
+        y = digits_value(s, 4);
+        m = digits_value(s + 4, 2);
+        d = digits_value(s + 6, 2);
+    } else {
+        return ECRED_ERR_INPUT;
+    }
+    if (y < 1900 || y > 2199 || m < 1 || m > 12 || d < 1 || d > days_in_month(y, m))
+        return ECRED_ERR_INPUT;
+    *days = days_from_civil(y, m, d);
+    return ECRED_OK;
+}
+
+ecred_err ecred_date_parse(const char *s, size_t n, int32_t *days)
+{
+    if (n != 10)
+        return ECRED_ERR_INPUT;
+    return parse_ymd(s, n, days);
+}
+
+/* Write v as exactly `width` decimal digits (v is known to fit). */
+static char *put_digits(char *p, int v, int width)
+{
+    for (int i = width - 1; i >= 0; i--) {
+        p[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+    return p + width;
+}
+
+void ecred_date_format(int32_t days, char out[11])
+{
+    int y, m, d;
+    civil_from_days(days, &y, &m, &d);
+    char *p = put_digits(out, y < 0 ? 0 : y % 10000, 4);
+    *p++ = '-';
+    p = put_digits(p, m, 2);
+    *p++ = '-';
+    p = put_digits(p, d, 2);
+    *p = 0;
+}
+
+ecred_err ecred_time_parse(const char *s, int64_t *t)
+{
+    size_t n = strlen(s);
+    int32_t days;
+    if (n < 20 || (s[10] != 'T' && s[10] != 't') || s[13] != ':' || s[16] != ':' ||
+        parse_ymd(s, 10, &days) != ECRED_OK)
+        return ECRED_ERR_INPUT;
+    int hh = digits_value(s + 11, 2), mm = digits_value(s + 14, 2), ss = digits_value(s + 17, 2);
+    if (hh < 0 || hh > 23 || mm < 0 || mm > 59 || ss < 0 || ss > 60)
+        return ECRED_ERR_INPUT;
+    size_t i = 19;
+    if (s[i] == '.') {
+        i++;
+        size_t start = i;
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
+        if (i == start)
+            return ECRED_ERR_INPUT;
+    }
+    int64_t offset = 0;
+    if ((s[i] == 'Z' || s[i] == 'z') && i + 1 == n) {
+        offset = 0;
+    } else if ((s[i] == '+' || s[i] == '-') && i + 6 == n && s[i + 3] == ':') {
+        int oh = digits_value(s + i + 1, 2), om = digits_value(s + i + 4, 2);
+        if (oh < 0 || oh > 23 || om < 0 || om > 59)
+            return ECRED_ERR_INPUT;
+        offset = (oh * 3600 + om * 60) * (s[i] == '+' ? 1 : -1);
+    } else {
+        return ECRED_ERR_INPUT;
+    }
+    *t = (int64_t)days * SECONDS_PER_DAY + hh * 3600 + mm * 60 + ss - offset;
+    return ECRED_OK;
+}
+
+void ecred_time_format(int64_t t, char out[21])
+{
+    int64_t d = t / SECONDS_PER_DAY, r = t % SECONDS_PER_DAY;
+    if (r < 0) {
+        r += SECONDS_PER_DAY;
+        d--;
+    }
+    ecred_date_format((int32_t)d, out);
+    char *p = out + 10;
+    *p++ = 'T';
+    p = put_digits(p, (int)(r / 3600), 2);
+    *p++ = ':';
+    p = put_digits(p, (int)(r / 60 % 60), 2);
+    *p++ = ':';
+    p = put_digits(p, (int)(r % 60), 2);
+    *p++ = 'Z';
+    *p = 0;
+}
+
+int64_t ecred_cst_day_start(int32_t days)
+{
+    return (int64_t)days * SECONDS_PER_DAY - CST_OFFSET;
+}
+
+/* The CST calendar day that contains instant t. */
+static int32_t cst_day_of(int64_t t)
+{
+    int64_t s = t + CST_OFFSET;
+    int64_t d = s / SECONDS_PER_DAY;
+    if (s % SECONDS_PER_DAY < 0)
+        d--;
+    return (int32_t)d;
+}
+
+/* ---- field checks ----------------------------------------------------- */
+
+/* Strict UTF-8 (no overlongs, surrogates or > U+10FFFF) and no C0/C1 controls
+ * or DEL: these fields are printed on screens and paper. */
+static bool text_ok(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = p[i];
+        if (c < 0x80) {
+            if (c < 0x20 || c == 0x7f)
+                return false;
+            i++;
+            continue;
+        }
+        size_t len;
+        unsigned cp, min;
+        if ((c & 0xe0) == 0xc0) {
+            len = 2, cp = c & 0x1f, min = 0x80;
+        } else if ((c & 0xf0) == 0xe0) {
+            len = 3, cp = c & 0x0f, min = 0x800;
+        } else if ((c & 0xf8) == 0xf0) {
+            len = 4, cp = c & 0x07, min = 0x10000;
+        } else {
+            return false;
+        }
+        if (n - i < len)
+            return false;
+        for (size_t k = 1; k < len; k++) {
+            if ((p[i + k] & 0xc0) != 0x80)
+                return false;
+            cp = cp << 6 | (p[i + k] & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
+            (cp >= 0x80 && cp < 0xa0))
+            return false;
+        i += len;
+    }
+    return true;
+}
+
+/* Province-level codes of GB/T 2260 (the first two digits of a division code
+ * and of an ID number). */
+static bool province_ok(unsigned p)
+{
+    static const unsigned char codes[] = {11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34,
+                                          35, 36, 37, 41, 42, 43, 44, 45, 46, 50, 51, 52,
+                                          53, 54, 61, 62, 63, 64, 65, 71, 81, 82};
+    for (size_t i = 0; i < sizeof codes; i++)
+        if (codes[i] == p)
+            return true;
+    return false;
+}
+
+static bool division_ok(uint32_t code)
+{
+    return code >= 110000 && code <= 829999 && province_ok(code / 10000);
+}
+
+/* GB 11643-1999 check character over the first 17 digits. */
+static char id_check_char(const char *id17)
+{
+    static const int weights[17] = {7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2};
+    static const char map[] = "10X98765432";
+    int sum = 0;
+    for (int i = 0; i < 17; i++)
+        sum += (id17[i] - '0') * weights[i];
+    return map[sum % 11];
+}
+
+/* The ID number's own consistency: digits, province, birth date, check char.
+ * On success gives the sex and birth date it encodes. */
+static bool id_number_ok(const char *id, int *sex, int32_t *birth)
+{
+    if (strlen(id) != ECRED_ID_NUMBER_LEN)
+        return false;
+    for (int i = 0; i < 17; i++)
+        if (id[i] < '0' || id[i] > '9')
+            return false;
+    if (!province_ok((unsigned)((id[0] - '0') * 10 + (id[1] - '0'))))
+        return false;
+    if (id[17] != id_check_char(id))
+        return false;
+    if (parse_ymd(id + 6, 8, birth) != ECRED_OK)
+        return false;
+    *sex = ((id[16] - '0') % 2) ? ECRED_SEX_MALE : ECRED_SEX_FEMALE;
+    return true;
+}
+
+static ecred_err bad_field(const char *name, char *field, size_t cap, ecred_err e)
+{
+    if (field && cap) {
+        strncpy(field, name, cap - 1);
+        field[cap - 1] = 0;
+    }
+    return e;
+}
+
+static bool str_field_ok(const char *s, size_t max, bool may_be_empty)
+{
+    size_t n = strnlen(s, max + 1);
+    if (n > max || (!may_be_empty && n == 0))
+        return false;
+    return text_ok(s, n);
+}
+
+ecred_err ecred_credential_validate(const ecred_credential *c, char *field, size_t cap)
+{
+    const ecred_err E = ECRED_ERR_CREDENTIAL;
+    if (c->type != ECRED_CRED_TYPE_REGISTRATION && c->type != ECRED_CRED_TYPE_PERMIT)
+        return bad_field("type", field, cap, E);
+    if (!str_field_ok(c->name, ECRED_NAME_MAX, false))
+        return bad_field("name", field, cap, E);
+    int sex;
+    int32_t birth;
+    if (!id_number_ok(c->id_number, &sex, &birth))
+        return bad_field("id_number", field, cap, E);
+    if (c->sex != sex)
+        return bad_field("sex", field, cap, E);
+    if (c->birth_date != birth)
+        return bad_field("birth_date", field, cap, E);
+    if (!division_ok(c->address_division))
+        return bad_field("address_division", field, cap, E);
+    if (!str_field_ok(c->address, ECRED_ADDRESS_MAX, false))
+        return bad_field("address", field, cap, E);
+    switch (c->housing) {
+    case ECRED_HOUSING_OWN:
+        if (c->housing_ref[0])
+            return bad_field("housing.reference", field, cap, E);
+        break;
+    case ECRED_HOUSING_RENTAL:
+    case ECRED_HOUSING_RELATIVE:
+        if (!str_field_ok(c->housing_ref, ECRED_REF_MAX, false))
+            return bad_field("housing.reference", field, cap, E);
+        break;
+    default:
+        return bad_field("housing.basis", field, cap, E);
+    }
+    if (!division_ok(c->hukou_division))
+        return bad_field("hukou_division", field, cap, E);
+    if (c->registration_date < DAY_MIN || c->registration_date > DAY_MAX ||
+        c->registration_date < birth)
+        return bad_field("registration_date", field, cap, E);
+    if (!str_field_ok(c->authority, ECRED_AUTHORITY_MAX, false))
+        return bad_field("authority", field, cap, E);
+    if (c->valid_from < DAY_MIN || c->valid_from > DAY_MAX || c->valid_from < c->registration_date)
+        return bad_field("valid_from", field, cap, E);
+    if (c->valid_until < c->valid_from || c->valid_until > DAY_MAX)
+        return bad_field("valid_until", field, cap, E);
+    if (c->type == ECRED_CRED_TYPE_PERMIT) {
+        if (c->endorsement_date <= c->valid_from || c->endorsement_date > c->valid_until + 1)
+            return bad_field("endorsement_date", field, cap, E);
+    } else if (c->endorsement_date != 0) {
+        return bad_field("endorsement_date", field, cap, E);
+    }
+    return ECRED_OK;
+}
+
+/* ---- application JSON ------------------------------------------------- */
+
+#define JSON_MAX_BYTES 65536
+
+static const char *const type_names[] = {NULL, "registration_certificate", "residence_permit"};
+static const char *const housing_names[] = {NULL, "own", "rental", "relative"};
+
+static int name_index(const char *const *names, int count, const char *s)
+{
+    for (int i = 1; i < count; i++)
+        if (strcmp(names[i], s) == 0)
+            return i;
+    return 0;
+}
+
+/* Copy a JSON string member into dst (max bytes). Returns false if absent and
+ * required, not a string, too long, or containing NUL. */
+static bool json_str(json_t *obj, const char *key, char *dst, size_t max, bool required)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!v) {
+        dst[0] = 0;
+        return !required;
+    }
+    if (!json_is_string(v))
+        return false;
+    size_t n = json_string_length(v);
+    const char *s = json_string_value(v);
+    if (n > max || memchr(s, 0, n))
+        return false;
+    memcpy(dst, s, n);
+    dst[n] = 0;
+    return true;
+}
+
+static bool json_date(json_t *obj, const char *key, int32_t *days, bool required, bool *present)
+{
+    char buf[16];
+    if (!json_str(obj, key, buf, 10, required))
+        return false;
+    if (present)
+        *present = buf[0] != 0;
+    if (!buf[0])
+        return !required;
+    return ecred_date_parse(buf, strlen(buf), days) == ECRED_OK;
+}
+
+static bool json_division(json_t *obj, const char *key, uint32_t *code)
+{
+    char buf[8];
+    if (!json_str(obj, key, buf, 6, true) || strlen(buf) != 6)
+        return false;
+    int v = digits_value(buf, 6);
+    if (v < 0)
+        return false;
+    *code = (uint32_t)v;
+    return division_ok(*code);
+}
+
+/* Refuse members we do not know: a typo must not silently drop a field. */
+static const char *json_unknown_key(json_t *obj, const char *const *known)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(obj, key, v) {
+        (void)v;
+        bool ok = false;
+        for (size_t i = 0; known[i]; i++)
+            if (strcmp(key, known[i]) == 0)
+                ok = true;
+        if (!ok)
+            return key;
+    }
+    return NULL;
+}
+
+static ecred_err credential_from_object(json_t *root, ecred_credential *c, char *field,
+                                        size_t cap)
+{
+    static const char *const known[] = {"type", "name", "id_number", "sex", "birth_date",
+                                        "address_division", "address", "housing",
+                                        "hukou_division", "registration_date", "authority",
+                                        "valid_from", "valid_until", "endorsement_date", NULL};
+    static const char *const housing_known[] = {"basis", "reference", NULL};
+    const ecred_err E = ECRED_ERR_INPUT;
+    char buf[32];
+
+    if (!json_is_object(root))
+        return bad_field("(root)", field, cap, E);
+    const char *unknown = json_unknown_key(root, known);
+    if (unknown)
+        return bad_field(unknown, field, cap, E);
+
+    memset(c, 0, sizeof *c);
+    if (!json_str(root, "type", buf, sizeof buf - 1, true) ||
+        !(c->type = name_index(type_names, 3, buf)))
+        return bad_field("type", field, cap, E);
+    if (!json_str(root, "name", c->name, ECRED_NAME_MAX, true) ||
+        !str_field_ok(c->name, ECRED_NAME_MAX, false))
+        return bad_field("name", field, cap, E);
+    if (!json_str(root, "id_number", c->id_number, ECRED_ID_NUMBER_LEN, true) ||
+        !id_number_ok(c->id_number, &c->sex, &c->birth_date))
+        return bad_field("id_number", field, cap, E);
+    /* sex and birth_date are optional: they are implied by the ID number, but a
+     * clerk who types them gets told when they disagree. */
+    if (!json_str(root, "sex", buf, sizeof buf - 1, false))
+        return bad_field("sex", field, cap, E);
+    if (buf[0]) {
+        int sex = strcmp(buf, "male") == 0 ? ECRED_SEX_MALE
+                  : strcmp(buf, "female") == 0 ? ECRED_SEX_FEMALE : 0;
+        if (sex != c->sex)
+            return bad_field("sex", field, cap, E);
+    }
+    int32_t birth = c->birth_date;
+    bool present = false;
+    if (!json_date(root, "birth_date", &birth, false, &present) || birth != c->birth_date)
+        return bad_field("birth_date", field, cap, E);
+    if (!json_division(root, "address_division", &c->address_division))
+        return bad_field("address_division", field, cap, E);
+    if (!json_str(root, "address", c->address, ECRED_ADDRESS_MAX, true) ||
+        !str_field_ok(c->address, ECRED_ADDRESS_MAX, false))
+        return bad_field("address", field, cap, E);
+
+    json_t *housing = json_object_get(root, "housing");
+    if (!json_is_object(housing))
+        return bad_field("housing", field, cap, E);
+    unknown = json_unknown_key(housing, housing_known);
+    if (unknown) {
+        snprintf(buf, sizeof buf, "housing.%.20s", unknown);
+        return bad_field(buf, field, cap, E);
+    }
+    if (!json_str(housing, "basis", buf, sizeof buf - 1, true) ||
+        !(c->housing = name_index(housing_names, 4, buf)))
+        return bad_field("housing.basis", field, cap, E);
+    if (!json_str(housing, "reference", c->housing_ref, ECRED_REF_MAX,
+                  c->housing != ECRED_HOUSING_OWN) ||
+        (c->housing == ECRED_HOUSING_OWN) != (c->housing_ref[0] == 0))
+        return bad_field("housing.reference", field, cap, E);
+
+    if (!json_division(root, "hukou_division", &c->hukou_division))
+        return bad_field("hukou_division", field, cap, E);
+    if (!json_date(root, "registration_date", &c->registration_date, true, NULL))
+        return bad_field("registration_date", field, cap, E);
+    if (!json_str(root, "authority", c->authority, ECRED_AUTHORITY_MAX, true))
+        return bad_field("authority", field, cap, E);
+    if (!json_date(root, "valid_from", &c->valid_from, true, NULL))
+        return bad_field("valid_from", field, cap, E);
+    if (!json_date(root, "valid_until", &c->valid_until, true, NULL))
+        return bad_field("valid_until", field, cap, E);
+    if (!json_date(root, "endorsement_date", &c->endorsement_date,
+                   c->type == ECRED_CRED_TYPE_PERMIT, &present))
+        return bad_field("endorsement_date", field, cap, E);
+    if (!present)
+        c->endorsement_date = 0;
+
+    ecred_err e = ecred_credential_validate(c, field, cap);
+    return e ? ECRED_ERR_INPUT : ECRED_OK;
+}
+
+ecred_err ecred_credential_from_json(const char *json, size_t n, ecred_credential *out,
+                                     char *field, size_t cap)
+{
+    if (n > JSON_MAX_BYTES)
+        return bad_field("(root)", field, cap, ECRED_ERR_TOO_LARGE);
+    json_error_t jerr;
+    json_t *root = json_loadb(json, n, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root)
+        return bad_field("(json)", field, cap, ECRED_ERR_INPUT);
+    ecred_credential c;
+    ecred_err e = credential_from_object(root, &c, field, cap);
+    json_decref(root);
+    if (e == ECRED_OK)
+        *out = c;
+    return e;
+}
+
+ecred_err ecred_credential_to_json(const ecred_credential *c, ecred_buf *out)
+{
+    char from[11], until[11], reg[11], birth[11], endorse[11], div[8], hukou[8];
+    ecred_date_format(c->valid_from, from);
+    ecred_date_format(c->valid_until, until);
+    ecred_date_format(c->registration_date, reg);
+    ecred_date_format(c->birth_date, birth);
+    snprintf(div, sizeof div, "%06u", (unsigned)(c->address_division % 1000000));
+    snprintf(hukou, sizeof hukou, "%06u", (unsigned)(c->hukou_division % 1000000));
+    if (c->type < 1 || c->type > 2 || c->housing < 1 || c->housing > 3)
+        return ECRED_ERR_ARG;
+
+    json_t *housing = json_pack("{s:s}", "basis", housing_names[c->housing]);
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:s,s:s,s:s,s:s,s:s}",
+                          "type", type_names[c->type], "name", c->name, "id_number",
+                          c->id_number, "sex", c->sex == ECRED_SEX_MALE ? "male" : "female",
+                          "birth_date", birth, "address_division", div, "address", c->address,
+                          "housing", housing, "hukou_division", hukou, "registration_date",
+                          reg, "authority", c->authority, "valid_from", from, "valid_until",
+                          until);
+    if (!o)
+        return ECRED_ERR_NOMEM;
+    if (c->housing_ref[0])
+        json_object_set_new(housing, "reference", json_string(c->housing_ref));
+    if (c->type == ECRED_CRED_TYPE_PERMIT) {
+        ecred_date_format(c->endorsement_date, endorse);
+        json_object_set_new(o, "endorsement_date", json_string(endorse));
+    }
+    char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    if (!s)
+        return ECRED_ERR_NOMEM;
+    ecred_err e = ecred_buf_set(out, s, strlen(s));
+    free(s);
+    return e ? e : ecred_buf_terminate(out);
+}
+
+/* ---- claims CBOR ------------------------------------------------------ */
+
+/* Put helpers: each takes ownership of what it builds and reports NOMEM. */
+static ecred_err put_int(cbor_item_t *map, int64_t key, int64_t v)
+{
+    return ecred_cbor_map_put(map, ecred_cbor_int(key), ecred_cbor_int(v));
+}
+
+static ecred_err put_text(cbor_item_t *map, int64_t key, const char *s)
+{
+    return ecred_cbor_map_put(map, ecred_cbor_int(key), ecred_cbor_text(s, strlen(s)));
+}
+
+/* The first 17 digits of the ID as an integer: the 18th is a check character
+ * the decoder recomputes (spec/credential.md 4.3). */
+static int64_t id_to_int(const char *id)
+{
+    int64_t v = 0;
+    for (int i = 0; i < 17; i++)
+        v = v * 10 + (id[i] - '0');
+    return v;
+}
+
+static cbor_item_t *build_credential(const ecred_credential *c)
+{
+    cbor_item_t *m = cbor_new_definite_map(c->type == ECRED_CRED_TYPE_PERMIT ? 11 : 10);
+    if (!m)
+        return NULL;
+    ecred_err e = put_int(m, CK_TYPE, c->type);
+    if (!e) e = put_text(m, CK_NAME, c->name);
+    if (!e) e = put_int(m, CK_ID, id_to_int(c->id_number));
+    if (!e) e = put_int(m, CK_ADDRESS_DIVISION, c->address_division);
+    if (!e) e = put_text(m, CK_ADDRESS, c->address);
+    if (!e) e = put_int(m, CK_HOUSING, c->housing);
+    if (!e && c->housing != ECRED_HOUSING_OWN) e = put_text(m, CK_HOUSING_REF, c->housing_ref);
+    if (!e) e = put_int(m, CK_HUKOU_DIVISION, c->hukou_division);
+    if (!e) e = put_int(m, CK_REGISTRATION_DATE, c->registration_date);
+    if (!e) e = put_text(m, CK_AUTHORITY, c->authority);
+    if (!e && c->type == ECRED_CRED_TYPE_PERMIT)
+        e = put_int(m, CK_ENDORSEMENT_DATE, c->endorsement_date);
+    if (e) {
+        cbor_decref(&m);
+        return NULL;
+    }
+    return m;
+}
+
+static cbor_item_t *build_status(const ecred_claims *c)
+{
+    cbor_item_t *inner = cbor_new_definite_map(2);
+    cbor_item_t *outer = cbor_new_definite_map(1);
+    if (!inner || !outer)
+        goto fail;
+    /* "idx" < "uri" in bytewise order: deterministic as written. */
+    if (ecred_cbor_map_put(inner, ecred_cbor_text("idx", 3), ecred_cbor_int((int64_t)c->status_idx)) ||
+        ecred_cbor_map_put(inner, ecred_cbor_text("uri", 3),
+                           ecred_cbor_text(c->status_uri, strlen(c->status_uri))))
+        goto fail;
+    if (ecred_cbor_map_put(outer, ecred_cbor_text("status_list", 11), inner)) {
+        inner = NULL;
+        goto fail;
+    }
+    return outer;
+fail:
+    if (inner)
+        cbor_decref(&inner);
+    if (outer)
+        cbor_decref(&outer);
+    return NULL;
+}
+
+/* cnf: {1 (COSE_Key): {1 kty: 2 EC2, -1 crv: 1 P-256, -2 x, -3 y-sign bool}}
+ * (RFC 8747 section 3.2; compressed point per RFC 9053 section 7.1.1). */
+static cbor_item_t *build_cnf(const ecred_claims *c)
+{
+    cbor_item_t *key = cbor_new_definite_map(4);
+    cbor_item_t *cnf = cbor_new_definite_map(1);
+    if (!key || !cnf)
+        goto fail;
+    if (put_int(key, 1, 2) || put_int(key, -1, 1) ||
+        ecred_cbor_map_put(key, ecred_cbor_int(-2), ecred_cbor_bytes(c->cnf_x, 32)) ||
+        ecred_cbor_map_put(key, ecred_cbor_int(-3), cbor_build_bool(c->cnf_y_sign)))
+        goto fail;
+    if (ecred_cbor_map_put(cnf, ecred_cbor_int(1), key)) {
+        key = NULL;
+        goto fail;
+    }
+    return cnf;
+fail:
+    if (key)
+        cbor_decref(&key);
+    if (cnf)
+        cbor_decref(&cnf);
+    return NULL;
+}
+
+ecred_err ecred_claims_encode(const ecred_claims *c, ecred_buf *out)
+{
+    char field[48];
+    ecred_err e = ecred_credential_validate(&c->cred, field, sizeof field);
+    if (e)
+        return e;
+    if (!str_field_ok(c->iss, ECRED_ISS_MAX, false) || c->cti_len == 0 ||
+        c->cti_len > ECRED_CTI_MAX || c->iat < 0)
+        return ECRED_ERR_CLAIMS;
+    if (c->has_status && (!str_field_ok(c->status_uri, ECRED_URI_MAX, false) ||
+                          c->status_idx > (uint64_t)INT64_MAX))
+        return ECRED_ERR_CLAIMS;
+
+    int64_t nbf = ecred_cst_day_start(c->cred.valid_from);
+    int64_t exp = ecred_cst_day_start(c->cred.valid_until + 1);
+    if (exp <= c->iat)
+        return ECRED_ERR_CLAIMS; /* issuing an already expired credential is a mistake */
+    /* nbf is carried only when the validity does not start on the day of iat
+     * (spec/credential.md 4.2): that saves 6 bytes on the common case. */
+    bool carry_nbf = c->cred.valid_from != cst_day_of(c->iat);
+
+    size_t n = 5u + (carry_nbf ? 1u : 0u) + (c->has_cnf ? 1u : 0u) + (c->has_status ? 1u : 0u);
+    cbor_item_t *m = cbor_new_definite_map(n);
+    if (!m)
+        return ECRED_ERR_NOMEM;
+    /* Keys in deterministic order (RFC 8949 4.2.1): 1,4,5,6,7,8,65535,-65537. */
+    e = put_text(m, CLAIM_ISS, c->iss);
+    if (!e) e = put_int(m, CLAIM_EXP, exp);
+    if (!e && carry_nbf) e = put_int(m, CLAIM_NBF, nbf);
+    if (!e) e = put_int(m, CLAIM_IAT, c->iat);
+    if (!e) e = ecred_cbor_map_put(m, ecred_cbor_int(CLAIM_CTI), ecred_cbor_bytes(c->cti, c->cti_len));
+    if (!e && c->has_cnf) {
+        cbor_item_t *cnf = build_cnf(c);
+        e = cnf ? ecred_cbor_map_put(m, ecred_cbor_int(CLAIM_CNF), cnf) : ECRED_ERR_NOMEM;
+    }
+    if (!e && c->has_status) {
+        cbor_item_t *st = build_status(c);
+        e = st ? ecred_cbor_map_put(m, ecred_cbor_int(ECRED_CLAIM_STATUS), st) : ECRED_ERR_NOMEM;
+    }
+    if (!e) {
+        cbor_item_t *cred = build_credential(&c->cred);
+        e = cred ? ecred_cbor_map_put(m, ecred_cbor_int(ECRED_CLAIM_CREDENTIAL), cred)
+                 : ECRED_ERR_NOMEM;
+    }
+    if (!e)
+        e = ecred_cbor_encode(m, out);
+    cbor_decref(&m);
+    return e;
+}
+
+/* --- decode --- */
+
+static bool get_uint(const cbor_item_t *item, int64_t min, int64_t max, int64_t *out)
+{
+    int64_t v;
+    if (!item || ecred_cbor_get_int(item, &v) != ECRED_OK || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+static bool get_text(const cbor_item_t *item, char *dst, size_t max)
+{
+    if (!item || !cbor_isa_string(item) || !cbor_string_is_definite(item))
+        return false;
+    size_t n = cbor_string_length(item);
+    if (n > max || n == 0)
+        return false;
+    const char *s = (const char *)cbor_string_handle(item);
+    if (!text_ok(s, n))
+        return false;
+    memcpy(dst, s, n);
+    dst[n] = 0;
+    return true;
+}
+
+/* Every key of a map must be an integer in allowed[] (count n): unknown keys
+ * are refused so two verifiers never disagree about what was signed. */
+static bool keys_allowed(const cbor_item_t *map, const int64_t *allowed, size_t n)
+{
+    size_t size = cbor_map_size(map);
+    struct cbor_pair *pairs = cbor_map_handle(map);
+    for (size_t i = 0; i < size; i++) {
+        int64_t k;
+        if (ecred_cbor_get_int(pairs[i].key, &k) != ECRED_OK)
+            return false;
+        bool ok = false;
+        for (size_t j = 0; j < n; j++)
+            ok |= allowed[j] == k;
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+static ecred_err decode_credential(const cbor_item_t *m, ecred_credential *c)
+{
+    static const int64_t allowed[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11};
+    cbor_item_t *v[12] = {0};
+    if (!cbor_isa_map(m) || ecred_cbor_map_check_unique(m) != ECRED_OK ||
+        !keys_allowed(m, allowed, 11))
+        return ECRED_ERR_CREDENTIAL;
+    for (int k = 1; k <= 11; k++)
+        if (ecred_cbor_map_get_int(m, k, &v[k]) != ECRED_OK)
+            return ECRED_ERR_CREDENTIAL;
+
+    int64_t t;
+    memset(c, 0, sizeof *c);
+    if (!get_uint(v[CK_TYPE], 1, 2, &t))
+        return ECRED_ERR_CREDENTIAL;
+    c->type = (int)t;
+    if (!get_text(v[CK_NAME], c->name, ECRED_NAME_MAX))
+        return ECRED_ERR_CREDENTIAL;
+    if (!get_uint(v[CK_ID], 10000000000000000LL, 99999999999999999LL, &t))
+        return ECRED_ERR_CREDENTIAL;
+    snprintf(c->id_number, sizeof c->id_number, "%017lld", (long long)t);
+    c->id_number[17] = id_check_char(c->id_number);
+    c->id_number[18] = 0;
+    if (!id_number_ok(c->id_number, &c->sex, &c->birth_date))
+        return ECRED_ERR_CREDENTIAL;
+    if (!get_uint(v[CK_ADDRESS_DIVISION], 0, 999999, &t))
+        return ECRED_ERR_CREDENTIAL;
+    c->address_division = (uint32_t)t;
+    if (!get_text(v[CK_ADDRESS], c->address, ECRED_ADDRESS_MAX))
+        return ECRED_ERR_CREDENTIAL;
+    if (!get_uint(v[CK_HOUSING], 1, 3, &t))
+        return ECRED_ERR_CREDENTIAL;
+    c->housing = (int)t;
+    if (c->housing == ECRED_HOUSING_OWN) {
+        if (v[CK_HOUSING_REF])
+            return ECRED_ERR_CREDENTIAL;
+    } else if (!get_text(v[CK_HOUSING_REF], c->housing_ref, ECRED_REF_MAX)) {
+        return ECRED_ERR_CREDENTIAL;
+    }
+    if (!get_uint(v[CK_HUKOU_DIVISION], 0, 999999, &t))
+        return ECRED_ERR_CREDENTIAL;
+    c->hukou_division = (uint32_t)t;
+    if (!get_uint(v[CK_REGISTRATION_DATE], DAY_MIN, DAY_MAX, &t))
+        return ECRED_ERR_CREDENTIAL;
+    c->registration_date = (int32_t)t;
+    if (!get_text(v[CK_AUTHORITY], c->authority, ECRED_AUTHORITY_MAX))
+        return ECRED_ERR_CREDENTIAL;
+    if (c->type == ECRED_CRED_TYPE_PERMIT) {
+        if (!get_uint(v[CK_ENDORSEMENT_DATE], DAY_MIN, DAY_MAX, &t))
+            return ECRED_ERR_CREDENTIAL;
+        c->endorsement_date = (int32_t)t;
+    } else if (v[CK_ENDORSEMENT_DATE]) {
+        return ECRED_ERR_CREDENTIAL;
+    }
+    return ECRED_OK;
+}
+
+static ecred_err decode_status(const cbor_item_t *st, ecred_claims *c)
+{
+    cbor_item_t *sl = NULL, *idx = NULL, *uri = NULL;
+    if (!cbor_isa_map(st) || cbor_map_size(st) != 1 ||
+        ecred_cbor_map_get_str(st, "status_list", &sl) != ECRED_OK || !sl ||
+        !cbor_isa_map(sl) || cbor_map_size(sl) != 2 ||
+        ecred_cbor_map_get_str(sl, "idx", &idx) != ECRED_OK ||
+        ecred_cbor_map_get_str(sl, "uri", &uri) != ECRED_OK)
+        return ECRED_ERR_CLAIMS;
+    int64_t i;
+    if (!get_uint(idx, 0, INT64_MAX, &i) || !get_text(uri, c->status_uri, ECRED_URI_MAX))
+        return ECRED_ERR_CLAIMS;
+    c->status_idx = (uint64_t)i;
+    c->has_status = true;
+    return ECRED_OK;
+}
+
+static ecred_err decode_cnf(const cbor_item_t *cnf, ecred_claims *c)
+{
+    static const int64_t cnf_allowed[] = {1};
+    static const int64_t key_allowed[] = {1, -1, -2, -3};
+    cbor_item_t *key = NULL, *kty = NULL, *crv = NULL, *x = NULL, *y = NULL;
+    if (!cbor_isa_map(cnf) || ecred_cbor_map_check_unique(cnf) || !keys_allowed(cnf, cnf_allowed, 1) ||
+        ecred_cbor_map_get_int(cnf, 1, &key) || !key || !cbor_isa_map(key) ||
+        ecred_cbor_map_check_unique(key) || !keys_allowed(key, key_allowed, 4) ||
+        ecred_cbor_map_get_int(key, 1, &kty) || ecred_cbor_map_get_int(key, -1, &crv) ||
+        ecred_cbor_map_get_int(key, -2, &x) || ecred_cbor_map_get_int(key, -3, &y))
+        return ECRED_ERR_CLAIMS;
+    int64_t v;
+    if (!get_uint(kty, 2, 2, &v) || !get_uint(crv, 1, 1, &v))
+        return ECRED_ERR_CLAIMS;
+    if (!x || !cbor_isa_bytestring(x) || !cbor_bytestring_is_definite(x) ||
+        cbor_bytestring_length(x) != 32)
+        return ECRED_ERR_CLAIMS;
+    if (!y || !cbor_isa_float_ctrl(y) || !cbor_is_bool(y))
+        return ECRED_ERR_CLAIMS;
+    memcpy(c->cnf_x, cbor_bytestring_handle(x), 32);
+    c->cnf_y_sign = cbor_get_bool(y);
+    c->has_cnf = true;
+    return ECRED_OK;
+}
+
+ecred_err ecred_claims_decode(const uint8_t *buf, size_t n, ecred_claims *out)
+{
+    static const int64_t allowed[] = {CLAIM_ISS,  CLAIM_SUB, CLAIM_AUD, CLAIM_EXP,
+                                      CLAIM_NBF,  CLAIM_IAT, CLAIM_CTI, CLAIM_CNF,
+                                      ECRED_CLAIM_STATUS, ECRED_CLAIM_CREDENTIAL};
+    cbor_item_t *root = NULL;
+    ecred_err e = ecred_cbor_decode(buf, n, &ecred_cbor_limits_small, &root);
+    if (e)
+        return e;
+    ecred_claims c;
+    memset(&c, 0, sizeof c);
+    cbor_item_t *iss = NULL, *exp = NULL, *nbf = NULL, *iat = NULL, *cti = NULL, *cnf = NULL,
+                *st = NULL, *cred = NULL;
+    e = ECRED_ERR_CLAIMS;
+    if (!cbor_isa_map(root) || ecred_cbor_map_check_unique(root) != ECRED_OK ||
+        !keys_allowed(root, allowed, sizeof allowed / sizeof allowed[0]))
+        goto out;
+    if (ecred_cbor_map_get_int(root, CLAIM_ISS, &iss) || ecred_cbor_map_get_int(root, CLAIM_EXP, &exp) ||
+        ecred_cbor_map_get_int(root, CLAIM_NBF, &nbf) || ecred_cbor_map_get_int(root, CLAIM_IAT, &iat) ||
+        ecred_cbor_map_get_int(root, CLAIM_CTI, &cti) || ecred_cbor_map_get_int(root, CLAIM_CNF, &cnf) ||
+        ecred_cbor_map_get_int(root, ECRED_CLAIM_STATUS, &st) ||
+        ecred_cbor_map_get_int(root, ECRED_CLAIM_CREDENTIAL, &cred))
+        goto out;
+    int64_t t_exp, t_iat, t_nbf;
+    if (!get_text(iss, c.iss, ECRED_ISS_MAX) ||
+        !get_uint(iat, 0, ecred_cst_day_start(DAY_MAX), &t_iat) ||
+        !get_uint(exp, 0, ecred_cst_day_start(DAY_MAX + 1), &t_exp))
+        goto out;
+    if (!cti || !cbor_isa_bytestring(cti) || !cbor_bytestring_is_definite(cti) ||
+        cbor_bytestring_length(cti) < 1 || cbor_bytestring_length(cti) > ECRED_CTI_MAX)
+        goto out;
+    c.cti_len = cbor_bytestring_length(cti);
+    memcpy(c.cti, cbor_bytestring_handle(cti), c.cti_len);
+    if (cnf && decode_cnf(cnf, &c))
+        goto out;
+    if (st && decode_status(st, &c))
+        goto out;
+    if (!cred) {
+        e = ECRED_ERR_CREDENTIAL;
+        goto out;
+    }
+    e = decode_credential(cred, &c.cred);
+    if (e)
+        goto out;
+    e = ECRED_ERR_CLAIMS;
+    /* Validity comes from nbf/exp at CST day boundaries (spec 4.2): anything
+     * else is not an encoding we produce, so it is refused, not rounded. */
+    if ((t_exp + CST_OFFSET) % SECONDS_PER_DAY != 0)
+        goto out;
+    c.cred.valid_until = cst_day_of(t_exp) - 1;
+    if (nbf) {
+        if (!get_uint(nbf, 0, ecred_cst_day_start(DAY_MAX), &t_nbf) ||
+            (t_nbf + CST_OFFSET) % SECONDS_PER_DAY != 0)
+            goto out;
+        c.cred.valid_from = cst_day_of(t_nbf);
+        if (c.cred.valid_from == cst_day_of(t_iat))
+            goto out; /* an nbf the encoder would have left out */
+    } else {
+        c.cred.valid_from = cst_day_of(t_iat);
+    }
+    c.iat = t_iat;
+    c.exp = t_exp;
+    c.nbf = ecred_cst_day_start(c.cred.valid_from);
+    char field[48];
+    if (ecred_credential_validate(&c.cred, field, sizeof field) != ECRED_OK) {
+        e = ECRED_ERR_CREDENTIAL;
+        goto out;
+    }
+    e = ECRED_OK;
+    *out = c;
+out:
+    cbor_decref(&root);
+    return e;
+}
