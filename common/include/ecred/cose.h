@@ -10,7 +10,10 @@
  * or holds a map; no label occurs in both buckets or twice in one; alg (1)
  * must be protected and is ES256 (-7) or EdDSA (-8); kid (4) is a bstr of 1..64
  * bytes in either bucket; typ (16) / content type (3) are text or uint; crit (2)
- * is refused since we understand no extension that would need it.
+ * is refused since we understand no extension that would need it. Labels are
+ * int or text; other labels are ignored (they are not crit). Only a protected
+ * typ is reported: an unprotected one is not signed and must not steer parsing.
+ * The unprotected bucket (e.g. a kid there) is not covered by the signature.
  */
 #ifndef ECRED_COSE_H
 #define ECRED_COSE_H
@@ -29,7 +32,7 @@ typedef struct ecred_cose_sign1 {
     uint8_t kid[ECRED_COSE_KID_MAX];
     size_t kid_len;                          /* 0 when absent */
     bool kid_protected;                      /* kid came from the protected bucket */
-    char typ[ECRED_COSE_TYP_MAX + 1];        /* typ (16) when text, else "" */
+    char typ[ECRED_COSE_TYP_MAX + 1];        /* protected typ (16) when text, else "" */
     ecred_span protected_bytes;              /* the protected bstr's content as received */
     ecred_span payload;                      /* as received; len 0 and detached=true if nil */
     bool detached;
@@ -40,7 +43,9 @@ typedef struct ecred_cose_sign1 {
 
 /* Parse a tagged COSE_Sign1 occupying exactly n bytes (caps from
  * ecred_cbor_limits_small unless lim given; pass NULL for the default).
- * Spans point into memory owned by *out until ecred_cose_sign1_clear.
+ * Spans point into memory owned by *out until ecred_cose_sign1_clear. Depth
+ * counts the tag, the array and the unprotected map (3); the protected header
+ * is decoded with the same limits. Tag 18 may use either head form (d2, d8 12).
  * Errors: ECRED_ERR_CBOR*, ECRED_ERR_TOO_LARGE, ECRED_ERR_COSE_STRUCTURE (not tag
  * 18, not a 4-array, wrong member types), ECRED_ERR_COSE_HEADER,
  * ECRED_ERR_ALG_UNSUPPORTED. *out is zeroed on failure. */
@@ -50,7 +55,9 @@ ecred_err ecred_cose_sign1_decode(const uint8_t *buf, size_t n,
 void ecred_cose_sign1_clear(ecred_cose_sign1 *msg);
 
 /* Verify msg with key: ECRED_ERR_KEY_ALG_MISMATCH when msg->alg differs from the
- * key's algorithm (checked before any crypto), else the result of ecred_verify. */
+ * key's algorithm (checked before any crypto), ECRED_ERR_COSE_STRUCTURE for a
+ * detached (nil) payload, which this call cannot verify, else the result of
+ * ecred_verify. */
 ecred_err ecred_cose_sign1_verify(const ecred_cose_sign1 *msg, const ecred_key *key);
 
 /* What the signer puts in the headers. */
@@ -62,7 +69,9 @@ typedef struct ecred_cose_sign_opts {
 
 /* Produce tag 18 [protected, unprotected, payload, signature] with alg = the
  * key's algorithm and kid = ecred_key_kid(key) (8 bytes). Deterministic header
- * encoding: protected map keys in ascending order. out is replaced on success. */
+ * encoding: protected map keys in ascending order. out is replaced on success.
+ * opts NULL means {kid_in_protected = true}. ECRED_ERR_ARG for a key without its
+ * private part or a typ longer than ECRED_COSE_TYP_MAX. */
 ecred_err ecred_cose_sign1_sign(const ecred_key *key, const ecred_cose_sign_opts *opts,
                                 const uint8_t *payload, size_t n, ecred_buf *out);
 

@@ -26,6 +26,10 @@
 #define ECRED_SLIST_MAX_ENTRIES ((size_t)1 << 27) /* 128 Mi entries; 32 MiB at 2 bits */
 #define ECRED_SLIST_TOKEN_MAX ((size_t)16 << 20)   /* cap on a whole status list token */
 #define ECRED_SLIST_URI_MAX 512
+/* ecred's profile (spec/statuslist.md): 2 bits per credential, and no list
+ * shorter than 2^17 entries so one credential hides in a large herd. */
+#define ECRED_SLIST_BITS 2u
+#define ECRED_SLIST_MIN_ENTRIES ((size_t)1 << 17)
 
 typedef struct ecred_slist {
     unsigned bits;      /* 1, 2, 4 or 8 */
@@ -34,19 +38,27 @@ typedef struct ecred_slist {
     size_t nbytes;
 } ecred_slist;
 
-/* New all-zero (VALID) list. count must be > 0 and <= ECRED_SLIST_MAX_ENTRIES. */
+/* New all-zero (VALID) list. count must be > 0 and <= ECRED_SLIST_MAX_ENTRIES and
+ * bits one of 1, 2, 4, 8 (else ECRED_ERR_ARG). *l is written only on success. */
 ecred_err ecred_slist_init(ecred_slist *l, unsigned bits, size_t count);
+/* Release the packed bytes; the struct is left zeroed. NULL is fine. */
 void ecred_slist_free(ecred_slist *l);
-/* ECRED_ERR_ARG for index out of range or value wider than bits. */
+/* O(1). ECRED_ERR_ARG for index out of range or value wider than bits. */
 ecred_err ecred_slist_set(ecred_slist *l, size_t idx, unsigned value);
 ecred_err ecred_slist_get(const ecred_slist *l, size_t idx, unsigned *value);
 
-/* {"bits", "lst"} map; lst is zlib level 9 (reproduces the draft's vectors). */
+/* {"bits", "lst"} map, keys in that order as the draft's examples; lst is zlib
+ * level 9 (reproduces the draft's vectors byte for byte). out replaced on success. */
 ecred_err ecred_slist_encode(const ecred_slist *l, ecred_buf *out);
 /* Decode a {"bits","lst"[,"aggregation_uri"]} map: bits in {1,2,4,8}, lst
  * inflated with the cap max_entries*bits/8, count = inflated bytes*8/bits.
  * Unknown keys are ignored as the draft allows; duplicates rejected.
- * ECRED_ERR_STATUS_LIST / ECRED_ERR_TOO_LARGE / ECRED_ERR_CBOR*. */
+ * max_entries above ECRED_SLIST_MAX_ENTRIES is clamped to it; 0 is ECRED_ERR_ARG.
+ * Errors: ECRED_ERR_STATUS_LIST (not a map, bits missing or not in {1,2,4,8},
+ * lst missing or not a bstr, aggregation_uri not text, empty list),
+ * ECRED_ERR_TOO_LARGE (lst inflates past the cap), ECRED_ERR_INFLATE (corrupt,
+ * truncated or trailing zlib), ECRED_ERR_CBOR* (ill-formed, duplicate keys,
+ * trailing bytes). */
 ecred_err ecred_slist_decode(const uint8_t *buf, size_t n, size_t max_entries, ecred_slist *out);
 
 /* A verified (or to-be-signed) status list token. */
@@ -58,16 +70,24 @@ typedef struct ecred_slist_token {
     ecred_slist list;
 } ecred_slist_token;
 
-/* Sign a status list token (protected {1: alg, 16: typ}, unprotected {4: kid}). */
+/* Sign a status list token (protected {1: alg, 16: typ}, unprotected {4: kid}).
+ * Payload: {2: uri, 4: exp (if != 0), 6: iat, 65533: list, 65534: ttl (if != 0)}
+ * in deterministic key order. ECRED_ERR_ARG for an empty or too long uri,
+ * negative times, or an invalid list. out is replaced on success. */
 ecred_err ecred_slist_token_sign(const ecred_key *key, const ecred_slist_token *tok,
                                  ecred_buf *out);
 /* Decode and verify a token with key: checks tag 18, typ, signature over the
  * received bytes, required claims sub/iat/status_list, and exp against now
  * (ECRED_ERR_LIST_EXPIRED when now >= exp; now < 0 skips the check).
- * out->list is owned by the caller (ecred_slist_free) on success. */
+ * Wrong or missing typ: ECRED_ERR_STATUS_LIST. Missing or mistyped claims (sub
+ * text of 1..ECRED_SLIST_URI_MAX bytes without NUL, iat/exp integers, ttl a
+ * positive integer): ECRED_ERR_CLAIMS; status_list errors as ecred_slist_decode.
+ * out is written only on success; out->list is then owned by the caller
+ * (ecred_slist_free). */
 ecred_err ecred_slist_token_verify(const uint8_t *buf, size_t n, const ecred_key *key,
                                    int64_t now, ecred_slist_token *out);
-/* The kid of a token without verifying (to pick the key). */
+/* The kid of a token without verifying (to pick the key). kid must have room
+ * for ECRED_COSE_KID_MAX (64) bytes. A token without kid: ECRED_ERR_COSE_HEADER. */
 ecred_err ecred_slist_token_kid(const uint8_t *buf, size_t n, uint8_t *kid, size_t *kid_len);
 
 #endif

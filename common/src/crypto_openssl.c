@@ -1,0 +1,762 @@
+/*
+ * crypto_openssl.c - the adapter between crypto.h and OpenSSL 3: key loading
+ * and saving, kid, ES256 and EdDSA sign/verify, SHA-256, random bytes.
+ *
+ * This is the only file of ecred that includes OpenSSL headers (buf.c only
+ * borrows OPENSSL_cleanse). It must never let an OpenSSL type, error code or
+ * error-queue entry escape: every failure becomes an ecred_err and the queue
+ * is cleared, so one caller's failure never shows up in another's diagnosis.
+ * It must never print, exit, or parse a key more than once: keys are parsed
+ * and their kid computed at load, and sign/verify reuse the parsed EVP_PKEY.
+ */
+#include "ecred/crypto.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/bio.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+
+struct ecred_key {
+    EVP_PKEY *pkey;
+    int alg;                       /* ECRED_COSE_ALG_ES256 or ECRED_COSE_ALG_EDDSA */
+    bool has_private;
+    int refs;                      /* touched only through __atomic builtins */
+    uint8_t kid[ECRED_KID_LEN];
+};
+
+#define P256_COORD_LEN 32
+#define ED25519_SIG_LEN 64
+/* Largest DER ECDSA-Sig-Value for P-256: SEQUENCE(2) + 2 * INTEGER(2 + 33). */
+#define ES256_DER_MAX 72
+
+/* The order n of P-256 (FIPS 186-4 D.1.2.3): r and s must lie in [1, n-1]. */
+static const uint8_t p256_order[P256_COORD_LEN] = {
+    0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51};
+
+/*
+ * SHA-256 is fetched once per process: an implicit fetch on every digest is
+ * where OpenSSL 3 loses most of its time. This handle is the one piece of
+ * global state here; it is immutable after pthread_once and safe to share.
+ */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+/* The cached SHA-256 method, or NULL if the provider has none. */
+static const EVP_MD *sha256_get(void)
+{
+    if (pthread_once(&sha256_once, sha256_fetch) != 0)
+        return NULL;
+    return sha256_md;
+}
+
+/* Map an OpenSSL failure to err after clearing the error queue. */
+static ecred_err crypto_fail(ecred_err err)
+{
+    ERR_clear_error();
+    return err;
+}
+
+/* Passphrase callback that refuses: an encrypted PEM must fail, never prompt on a tty. */
+static int pem_no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+    (void)buf;
+    (void)size;
+    (void)rwflag;
+    (void)u;
+    return -1;
+}
+
+/* SHA-256 of msg into out; ECRED_ERR_CRYPTO if the library cannot digest. */
+static ecred_err sha256_checked(const uint8_t *msg, size_t n, uint8_t out[32])
+{
+    const EVP_MD *md = sha256_get();
+    unsigned int outlen = 0;
+    if (!md)
+        return crypto_fail(ECRED_ERR_CRYPTO);
+    if (EVP_Digest(n ? msg : (const uint8_t *)"", n, out, &outlen, md, NULL) != 1 || outlen != 32)
+        return crypto_fail(ECRED_ERR_CRYPTO);
+    return ECRED_OK;
+}
+
+void ecred_sha256(const uint8_t *msg, size_t n, uint8_t out[32])
+{
+    /* The header's contract cannot report failure (only on OOM or a broken
+     * provider); an all-zero digest then matches no real kid or hash. */
+    if (sha256_checked(msg, n, out) != ECRED_OK)
+        memset(out, 0, 32);
+}
+
+ecred_err ecred_random(uint8_t *out, size_t n)
+{
+    while (n > 0) {
+        int chunk = n > INT_MAX ? INT_MAX : (int)n;
+        if (RAND_bytes(out, chunk) != 1)
+            return crypto_fail(ECRED_ERR_CRYPTO);
+        out += chunk;
+        n -= (size_t)chunk;
+    }
+    return ECRED_OK;
+}
+
+/* COSE alg of a P-256 (named curve) or Ed25519 key; 0 for anything else, so
+ * RSA, other curves and explicit-parameter EC keys never get in. */
+static int key_cose_alg(EVP_PKEY *pkey)
+{
+    if (EVP_PKEY_is_a(pkey, "ED25519"))
+        return ECRED_COSE_ALG_EDDSA;
+    if (!EVP_PKEY_is_a(pkey, "EC"))
+        return 0;
+    char name[64];
+    size_t len = 0;
+    if (EVP_PKEY_get_group_name(pkey, name, sizeof name, &len) != 1)
+        return 0;
+    if (strcmp(name, "prime256v1") != 0 && strcmp(name, "P-256") != 0)
+        return 0;
+    /* A P-256 key spelled with explicit parameters would give a different SPKI
+     * (and kid) for the same point: accept only the named-curve form. */
+    char encoding[32];
+    if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_EC_ENCODING, encoding,
+                                       sizeof encoding, &len) == 1 &&
+        strcmp(encoding, OSSL_PKEY_EC_ENCODING_GROUP) != 0)
+        return 0;
+    return ECRED_COSE_ALG_ES256;
+}
+
+/* Take ownership of pkey (freed on failure too), check its type, make its SPKI
+ * canonical and compute the kid once. *out written only on success. */
+static ecred_err key_wrap(EVP_PKEY *pkey, bool has_private, ecred_key **out)
+{
+    ecred_err e = ECRED_OK;
+    unsigned char *der = NULL;
+    ecred_key *key = NULL;
+
+    int alg = key_cose_alg(pkey);
+    if (alg == 0) {
+        e = ECRED_ERR_KEY_INVALID;
+        goto done;
+    }
+    if (alg == ECRED_COSE_ALG_ES256) {
+        /* A point that arrived compressed would otherwise be re-encoded
+         * compressed, and the same key would have two kids. */
+        if (EVP_PKEY_set_utf8_string_param(pkey, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
+                                           OSSL_PKEY_EC_POINT_CONVERSION_FORMAT_UNCOMPRESSED) != 1) {
+            e = ECRED_ERR_CRYPTO;
+            goto done;
+        }
+    }
+    int der_len = i2d_PUBKEY(pkey, &der);
+    if (der_len <= 0) {
+        e = ECRED_ERR_KEY_INVALID;
+        goto done;
+    }
+    uint8_t digest[32];
+    e = sha256_checked(der, (size_t)der_len, digest);
+    if (e)
+        goto done;
+    key = calloc(1, sizeof *key);
+    if (!key) {
+        e = ECRED_ERR_NOMEM;
+        goto done;
+    }
+    memcpy(key->kid, digest, ECRED_KID_LEN);
+    key->pkey = pkey;
+    key->alg = alg;
+    key->has_private = has_private;
+    key->refs = 1;
+    *out = key;
+    pkey = NULL;
+
+done:
+    OPENSSL_free(der);
+    EVP_PKEY_free(pkey);
+    if (e)
+        ERR_clear_error();
+    return e;
+}
+
+ecred_err ecred_key_generate(int cose_alg, ecred_key **out)
+{
+    EVP_PKEY *pkey = NULL;
+    if (!out)
+        return ECRED_ERR_ARG;
+    if (cose_alg == ECRED_COSE_ALG_ES256)
+        pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    else if (cose_alg == ECRED_COSE_ALG_EDDSA)
+        pkey = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+    else
+        return ECRED_ERR_ALG_UNSUPPORTED;
+    if (!pkey)
+        return crypto_fail(ECRED_ERR_CRYPTO);
+    return key_wrap(pkey, true, out);
+}
+
+ecred_err ecred_key_private_from_pem(const uint8_t *pem, size_t n, ecred_key **out)
+{
+    if (!pem || !out)
+        return ECRED_ERR_ARG;
+    if (n > ECRED_KEY_FILE_MAX)
+        return ECRED_ERR_TOO_LARGE;
+    BIO *bio = BIO_new_mem_buf(pem, (int)n);
+    if (!bio)
+        return crypto_fail(ECRED_ERR_NOMEM);
+    EVP_PKEY *pkey = PEM_read_bio_PrivateKey(bio, NULL, pem_no_passphrase, NULL);
+    BIO_free(bio);
+    if (!pkey)
+        return crypto_fail(ECRED_ERR_KEY_INVALID);
+    /* A damaged file whose public half no longer matches the private half
+     * would sign under a kid nobody can verify: catch it at load. */
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+    int ok = ctx && key_cose_alg(pkey) != 0 && EVP_PKEY_pairwise_check(ctx) == 1;
+    EVP_PKEY_CTX_free(ctx);
+    if (!ok) {
+        EVP_PKEY_free(pkey);
+        return crypto_fail(ECRED_ERR_KEY_INVALID);
+    }
+    return key_wrap(pkey, true, out);
+}
+
+ecred_err ecred_key_private_load(const char *path, ecred_key **out)
+{
+    if (!path || !out)
+        return ECRED_ERR_ARG;
+    ecred_buf b = ECRED_BUF_INIT;
+    ecred_err e = ECRED_OK;
+    /* O_NONBLOCK so a FIFO planted at the path cannot hang us before fstat
+     * rejects it; it changes nothing for the regular file we accept. */
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0)
+        return errno == ELOOP ? ECRED_ERR_KEY_PERMISSIONS : ECRED_ERR_IO;
+
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        e = ECRED_ERR_IO;
+        goto done;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        e = ECRED_ERR_IO;
+        goto done;
+    }
+    if ((st.st_mode & 077) != 0) {
+        e = ECRED_ERR_KEY_PERMISSIONS;
+        goto done;
+    }
+    if (st.st_size > ECRED_KEY_FILE_MAX) {
+        e = ECRED_ERR_TOO_LARGE;
+        goto done;
+    }
+    /* One allocation of the full cap: growing by realloc would leave unwiped
+     * copies of the secret in freed memory. */
+    e = ecred_buf_reserve(&b, (size_t)ECRED_KEY_FILE_MAX + 1);
+    if (e)
+        goto done;
+    for (;;) {
+        ssize_t r = read(fd, b.ptr + b.len, b.cap - b.len);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            e = ECRED_ERR_IO;
+            goto done;
+        }
+        if (r == 0)
+            break;
+        b.len += (size_t)r;
+        if (b.len > ECRED_KEY_FILE_MAX) {
+            e = ECRED_ERR_TOO_LARGE;
+            goto done;
+        }
+    }
+    e = ecred_key_private_from_pem(b.ptr, b.len, out);
+
+done:
+    ecred_buf_wipe(&b);
+    close(fd);
+    return e;
+}
+
+/* Write all n bytes to fd, retrying on EINTR and short writes. */
+static ecred_err write_all(int fd, const uint8_t *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return ECRED_ERR_IO;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return ECRED_OK;
+}
+
+ecred_err ecred_key_private_save(const ecred_key *key, const char *path)
+{
+    if (!key || !path)
+        return ECRED_ERR_ARG;
+    if (!key->has_private)
+        return ECRED_ERR_ARG;
+
+    /* Serialise first, so a failure leaves no file behind. The secure-memory
+     * BIO clears its buffer on free and on growth. */
+    ecred_err e = ECRED_OK;
+    BIO *bio = BIO_new(BIO_s_secmem());
+    if (!bio)
+        return crypto_fail(ECRED_ERR_NOMEM);
+    if (PEM_write_bio_PrivateKey(bio, key->pkey, NULL, NULL, 0, NULL, NULL) != 1) {
+        BIO_free(bio);
+        return crypto_fail(ECRED_ERR_CRYPTO);
+    }
+    char *pem = NULL;
+    long pem_len = BIO_get_mem_data(bio, &pem);
+    if (pem_len <= 0 || !pem) {
+        BIO_free(bio);
+        return crypto_fail(ECRED_ERR_CRYPTO);
+    }
+
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        e = errno == EEXIST ? ECRED_ERR_EXISTS : ECRED_ERR_IO;
+        goto done;
+    }
+    /* The umask may only have narrowed 0600, but a file we create must be
+     * exactly 0600 whatever the environment. */
+    if (fchmod(fd, 0600) != 0)
+        e = ECRED_ERR_IO;
+    if (!e)
+        e = write_all(fd, (const uint8_t *)pem, (size_t)pem_len);
+    if (!e && fsync(fd) != 0)
+        e = ECRED_ERR_IO;
+    if (close(fd) != 0 && !e)
+        e = ECRED_ERR_IO;
+    /* The file is ours (O_EXCL): never leave a truncated key behind. */
+    if (e)
+        unlink(path);
+
+done:
+    ecred_wipe(pem, (size_t)pem_len);
+    BIO_free(bio);
+    return e;
+}
+
+/* Does buf start with a PEM armour line (after optional whitespace)? */
+static bool looks_like_pem(const uint8_t *buf, size_t n)
+{
+    static const char armour[] = "-----BEGIN ";
+    size_t i = 0;
+    while (i < n && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\r' || buf[i] == '\n'))
+        i++;
+    return n - i >= sizeof armour - 1 && memcmp(buf + i, armour, sizeof armour - 1) == 0;
+}
+
+/* Is the C string needle somewhere in buf[0..n)? (memmem is not in C11/POSIX.) */
+static bool contains(const uint8_t *buf, size_t n, const char *needle)
+{
+    size_t k = strlen(needle);
+    for (size_t i = 0; k <= n && i <= n - k; i++)
+        if (memcmp(buf + i, needle, k) == 0)
+            return true;
+    return false;
+}
+
+/* Public key out of PEM text: a certificate or a SubjectPublicKeyInfo. */
+static EVP_PKEY *public_from_pem(const uint8_t *buf, size_t n)
+{
+    EVP_PKEY *pkey = NULL;
+    BIO *bio = BIO_new_mem_buf(buf, (int)n);
+    if (!bio)
+        return NULL;
+    if (contains(buf, n, "-----BEGIN CERTIFICATE-----")) {
+        X509 *cert = PEM_read_bio_X509(bio, NULL, pem_no_passphrase, NULL);
+        if (cert)
+            pkey = X509_get_pubkey(cert);
+        X509_free(cert);
+    } else {
+        pkey = PEM_read_bio_PUBKEY(bio, NULL, pem_no_passphrase, NULL);
+    }
+    BIO_free(bio);
+    return pkey;
+}
+
+/* Public key out of DER: an X.509 certificate or a SubjectPublicKeyInfo, each
+ * required to span exactly the whole input. */
+static EVP_PKEY *public_from_der(const uint8_t *buf, size_t n)
+{
+    const unsigned char *p = buf;
+    X509 *cert = d2i_X509(NULL, &p, (long)n);
+    if (cert) {
+        EVP_PKEY *pkey = p == buf + n ? X509_get_pubkey(cert) : NULL;
+        X509_free(cert);
+        return pkey;
+    }
+    p = buf;
+    EVP_PKEY *pkey = d2i_PUBKEY(NULL, &p, (long)n);
+    if (pkey && p != buf + n) {
+        EVP_PKEY_free(pkey);
+        return NULL;
+    }
+    return pkey;
+}
+
+ecred_err ecred_key_public_from_bytes(const uint8_t *buf, size_t n, ecred_key **out)
+{
+    if (!buf || !out)
+        return ECRED_ERR_ARG;
+    if (n > ECRED_KEY_FILE_MAX)
+        return ECRED_ERR_TOO_LARGE;
+    if (n == 0)
+        return ECRED_ERR_KEY_INVALID;
+    EVP_PKEY *pkey = looks_like_pem(buf, n) ? public_from_pem(buf, n) : public_from_der(buf, n);
+    if (!pkey)
+        return crypto_fail(ECRED_ERR_KEY_INVALID);
+    return key_wrap(pkey, false, out);
+}
+
+ecred_err ecred_key_public_load(const char *path, ecred_key **out)
+{
+    if (!path || !out)
+        return ECRED_ERR_ARG;
+    ecred_buf b = ECRED_BUF_INIT;
+    ecred_err e = ecred_read_file(path, ECRED_KEY_FILE_MAX, &b);
+    if (!e)
+        e = ecred_key_public_from_bytes(b.ptr ? b.ptr : (const uint8_t *)"", b.len, out);
+    ecred_buf_free(&b);
+    return e;
+}
+
+ecred_err ecred_key_from_ec2(const uint8_t x[32], const uint8_t *y, size_t y_len, bool y_sign,
+                             ecred_key **out)
+{
+    if (!x || !out || (y_len != 0 && !y))
+        return ECRED_ERR_ARG;
+    if (y_len != 0 && y_len != P256_COORD_LEN)
+        return ECRED_ERR_KEY_INVALID;
+
+    /* SEC 1 section 2.3.3 point encoding: 0x04 || x || y, or 0x02/0x03 || x. */
+    uint8_t point[1 + 2 * P256_COORD_LEN];
+    size_t point_len;
+    if (y_len == 0) {
+        point[0] = y_sign ? 0x03 : 0x02;
+        memcpy(point + 1, x, P256_COORD_LEN);
+        point_len = 1 + P256_COORD_LEN;
+    } else {
+        point[0] = 0x04;
+        memcpy(point + 1, x, P256_COORD_LEN);
+        memcpy(point + 1 + P256_COORD_LEN, y, P256_COORD_LEN);
+        point_len = sizeof point;
+    }
+    static char group[] = "prime256v1";
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0),
+        OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point, point_len),
+        OSSL_PARAM_construct_end(),
+    };
+
+    ecred_err e = ECRED_OK;
+    EVP_PKEY *pkey = NULL;
+    EVP_PKEY_CTX *check = NULL;
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+    if (!ctx || EVP_PKEY_fromdata_init(ctx) != 1) {
+        e = ECRED_ERR_CRYPTO;
+        goto done;
+    }
+    /* Decoding the point already refuses one off the curve (or an x with no
+     * square root); the public check also refuses the point at infinity. */
+    if (EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1) {
+        e = ECRED_ERR_KEY_INVALID;
+        goto done;
+    }
+    check = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+    if (!check) {
+        e = ECRED_ERR_CRYPTO;
+        goto done;
+    }
+    if (EVP_PKEY_public_check(check) != 1) {
+        e = ECRED_ERR_KEY_INVALID;
+        goto done;
+    }
+    e = key_wrap(pkey, false, out);
+    pkey = NULL; /* key_wrap owns it now, on success and failure */
+
+done:
+    EVP_PKEY_CTX_free(check);
+    EVP_PKEY_CTX_free(ctx);
+    EVP_PKEY_free(pkey);
+    if (e)
+        ERR_clear_error();
+    return e;
+}
+
+ecred_err ecred_key_ec2_compressed(const ecred_key *key, uint8_t x[32], bool *y_sign)
+{
+    if (!key || !x || !y_sign)
+        return ECRED_ERR_ARG;
+    if (key->alg != ECRED_COSE_ALG_ES256)
+        return ECRED_ERR_KEY_ALG_MISMATCH;
+    uint8_t point[1 + 2 * P256_COORD_LEN];
+    size_t len = 0;
+    if (EVP_PKEY_get_octet_string_param(key->pkey, OSSL_PKEY_PARAM_PUB_KEY, point, sizeof point,
+                                        &len) != 1)
+        return crypto_fail(ECRED_ERR_CRYPTO);
+    /* key_wrap forced the uncompressed form; accept the compressed one anyway. */
+    if (len == sizeof point && point[0] == 0x04) {
+        memcpy(x, point + 1, P256_COORD_LEN);
+        *y_sign = (point[sizeof point - 1] & 1) != 0;
+        return ECRED_OK;
+    }
+    if (len == 1 + P256_COORD_LEN && (point[0] == 0x02 || point[0] == 0x03)) {
+        memcpy(x, point + 1, P256_COORD_LEN);
+        *y_sign = point[0] == 0x03;
+        return ECRED_OK;
+    }
+    return ECRED_ERR_CRYPTO;
+}
+
+ecred_err ecred_key_public_pem(const ecred_key *key, ecred_buf *out)
+{
+    if (!key || !out)
+        return ECRED_ERR_ARG;
+    ecred_err e = ECRED_OK;
+    ecred_buf tmp = ECRED_BUF_INIT;
+    BIO *bio = BIO_new(BIO_s_mem());
+    if (!bio)
+        return crypto_fail(ECRED_ERR_NOMEM);
+    if (PEM_write_bio_PUBKEY(bio, key->pkey) != 1) {
+        e = ECRED_ERR_CRYPTO;
+        goto done;
+    }
+    char *data = NULL;
+    long len = BIO_get_mem_data(bio, &data);
+    if (len <= 0 || !data) {
+        e = ECRED_ERR_CRYPTO;
+        goto done;
+    }
+    e = ecred_buf_append(&tmp, data, (size_t)len);
+    if (!e)
+        e = ecred_buf_terminate(&tmp);
+    if (!e) {
+        ecred_buf_free(out);
+        *out = tmp;
+        tmp = (ecred_buf)ECRED_BUF_INIT;
+    }
+
+done:
+    ecred_buf_free(&tmp);
+    BIO_free(bio);
+    if (e)
+        ERR_clear_error();
+    return e;
+}
+
+ecred_err ecred_key_spki_der(const ecred_key *key, ecred_buf *out)
+{
+    if (!key || !out)
+        return ECRED_ERR_ARG;
+    unsigned char *der = NULL;
+    int len = i2d_PUBKEY(key->pkey, &der);
+    if (len <= 0)
+        return crypto_fail(ECRED_ERR_CRYPTO);
+    ecred_buf tmp = ECRED_BUF_INIT;
+    ecred_err e = ecred_buf_append(&tmp, der, (size_t)len);
+    OPENSSL_free(der);
+    if (e) {
+        ecred_buf_free(&tmp);
+        return e;
+    }
+    ecred_buf_free(out);
+    *out = tmp;
+    return ECRED_OK;
+}
+
+const uint8_t *ecred_key_kid(const ecred_key *key) { return key->kid; }
+
+int ecred_key_alg(const ecred_key *key) { return key->alg; }
+
+bool ecred_key_has_private(const ecred_key *key) { return key->has_private; }
+
+ecred_key *ecred_key_ref(ecred_key *key)
+{
+    if (key)
+        __atomic_fetch_add(&key->refs, 1, __ATOMIC_RELAXED);
+    return key;
+}
+
+void ecred_key_free(ecred_key *key)
+{
+    if (!key)
+        return;
+    /* acq_rel: the thread that frees must see every other holder's last use. */
+    if (__atomic_sub_fetch(&key->refs, 1, __ATOMIC_ACQ_REL) != 0)
+        return;
+    EVP_PKEY_free(key->pkey);
+    free(key);
+}
+
+/* Parse a DER ECDSA-Sig-Value from OpenSSL into fixed r||s (32 bytes each). */
+static ecred_err es256_der_to_raw(const uint8_t *der, size_t der_len, uint8_t sig[64])
+{
+    const unsigned char *p = der;
+    ECDSA_SIG *s = d2i_ECDSA_SIG(NULL, &p, (long)der_len);
+    if (!s)
+        return ECRED_ERR_CRYPTO;
+    const BIGNUM *r = NULL, *sv = NULL;
+    ECDSA_SIG_get0(s, &r, &sv);
+    int ok = BN_bn2binpad(r, sig, P256_COORD_LEN) == P256_COORD_LEN &&
+             BN_bn2binpad(sv, sig + P256_COORD_LEN, P256_COORD_LEN) == P256_COORD_LEN;
+    ECDSA_SIG_free(s);
+    return ok ? ECRED_OK : ECRED_ERR_CRYPTO;
+}
+
+/* Append one DER INTEGER holding the unsigned big-endian v (32 bytes); returns
+ * the new write position. Minimal encoding: strip leading zeros, keep one byte
+ * for zero, prepend 0x00 when the high bit is set. */
+static size_t der_put_uint(uint8_t *out, size_t pos, const uint8_t v[32])
+{
+    size_t skip = 0;
+    while (skip < P256_COORD_LEN - 1 && v[skip] == 0)
+        skip++;
+    size_t n = P256_COORD_LEN - skip;
+    bool pad = (v[skip] & 0x80) != 0;
+    out[pos++] = 0x02;
+    out[pos++] = (uint8_t)(n + (pad ? 1 : 0));
+    if (pad)
+        out[pos++] = 0x00;
+    memcpy(out + pos, v + skip, n);
+    return pos + n;
+}
+
+/* Is the 32-byte big-endian v in [1, n-1] for the P-256 order n? (All public
+ * data: no need for constant time.) */
+static bool p256_scalar_in_range(const uint8_t v[32])
+{
+    bool nonzero = false;
+    for (size_t i = 0; i < P256_COORD_LEN; i++)
+        nonzero = nonzero || v[i] != 0;
+    return nonzero && memcmp(v, p256_order, P256_COORD_LEN) < 0;
+}
+
+/* COSE r||s to a DER ECDSA-Sig-Value (RFC 9053 sec. 2.1 vs. RFC 3279). */
+static size_t es256_raw_to_der(const uint8_t sig[64], uint8_t der[ES256_DER_MAX])
+{
+    size_t pos = der_put_uint(der, 2, sig);
+    pos = der_put_uint(der, pos, sig + P256_COORD_LEN);
+    der[0] = 0x30;
+    der[1] = (uint8_t)(pos - 2);
+    return pos;
+}
+
+ecred_err ecred_sign(const ecred_key *key, const uint8_t *msg, size_t n, uint8_t *sig,
+                     size_t *sig_len)
+{
+    if (!key || (!msg && n) || !sig || !sig_len)
+        return ECRED_ERR_ARG;
+    if (!key->has_private)
+        return ECRED_ERR_ARG;
+    const uint8_t *tbs = msg ? msg : (const uint8_t *)"";
+    ecred_err e = ECRED_OK;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (!ctx)
+        return crypto_fail(ECRED_ERR_NOMEM);
+
+    if (key->alg == ECRED_COSE_ALG_ES256) {
+        const EVP_MD *md = sha256_get();
+        uint8_t der[ES256_DER_MAX];
+        size_t der_len = sizeof der;
+        if (!md || EVP_DigestSignInit(ctx, NULL, md, NULL, key->pkey) != 1 ||
+            EVP_DigestSign(ctx, der, &der_len, tbs, n) != 1) {
+            e = ECRED_ERR_CRYPTO;
+            goto done;
+        }
+        e = es256_der_to_raw(der, der_len, sig);
+        if (!e)
+            *sig_len = 2 * P256_COORD_LEN;
+    } else {
+        size_t len = ED25519_SIG_LEN;
+        if (EVP_DigestSignInit(ctx, NULL, NULL, NULL, key->pkey) != 1 ||
+            EVP_DigestSign(ctx, sig, &len, tbs, n) != 1 || len != ED25519_SIG_LEN) {
+            e = ECRED_ERR_CRYPTO;
+            goto done;
+        }
+        *sig_len = len;
+    }
+
+done:
+    EVP_MD_CTX_free(ctx);
+    if (e)
+        ERR_clear_error();
+    return e;
+}
+
+/* ES256 verify: hash with the cached SHA-256, then ECDSA over the digest, so
+ * the provider does not fetch a digest of its own on every call. */
+static ecred_err verify_es256(const ecred_key *key, const uint8_t *msg, size_t n,
+                              const uint8_t *sig)
+{
+    if (!p256_scalar_in_range(sig) || !p256_scalar_in_range(sig + P256_COORD_LEN))
+        return ECRED_ERR_SIGNATURE_INVALID;
+    uint8_t digest[32];
+    ecred_err e = sha256_checked(msg, n, digest);
+    if (e)
+        return e;
+    uint8_t der[ES256_DER_MAX];
+    size_t der_len = es256_raw_to_der(sig, der);
+
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key->pkey, NULL);
+    if (!ctx || EVP_PKEY_verify_init(ctx) != 1) {
+        EVP_PKEY_CTX_free(ctx);
+        return crypto_fail(ECRED_ERR_CRYPTO);
+    }
+    /* Setup succeeded, so anything but 1 is a verdict on the signature:
+     * OpenSSL returns -1, not 0, for some crafted values (a sum that lands on
+     * the point at infinity), and those are forgeries, not library failures. */
+    int rc = EVP_PKEY_verify(ctx, der, der_len, digest, sizeof digest);
+    EVP_PKEY_CTX_free(ctx);
+    return rc == 1 ? ECRED_OK : crypto_fail(ECRED_ERR_SIGNATURE_INVALID);
+}
+
+/* Ed25519 (PureEdDSA) verify: the message goes in whole, no pre-hash. */
+static ecred_err verify_eddsa(const ecred_key *key, const uint8_t *msg, size_t n,
+                              const uint8_t *sig)
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (!ctx || EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, key->pkey) != 1) {
+        EVP_MD_CTX_free(ctx);
+        return crypto_fail(ECRED_ERR_CRYPTO);
+    }
+    int rc = EVP_DigestVerify(ctx, sig, ED25519_SIG_LEN, msg, n);
+    EVP_MD_CTX_free(ctx);
+    return rc == 1 ? ECRED_OK : crypto_fail(ECRED_ERR_SIGNATURE_INVALID);
+}
+
+ecred_err ecred_verify(const ecred_key *key, const uint8_t *msg, size_t n, const uint8_t *sig,
+                       size_t sig_len)
+{
+    if (!key || (!msg && n) || (!sig && sig_len))
+        return ECRED_ERR_ARG;
+    /* Both algorithms have exactly 64-byte signatures; anything else is damage. */
+    if (sig_len != 64)
+        return ECRED_ERR_SIGNATURE_INVALID;
+    const uint8_t *tbs = msg ? msg : (const uint8_t *)"";
+    if (key->alg == ECRED_COSE_ALG_ES256)
+        return verify_es256(key, tbs, n, sig);
+    return verify_eddsa(key, tbs, n, sig);
+}

@@ -1,0 +1,205 @@
+/*
+ * zcap.c - zlib (RFC 1950) compression and capped inflation, with an optional
+ * preset dictionary (FDICT/DICTID).
+ *
+ * Inflation runs on untrusted bytes from a QR code or a fetched status list, so
+ * a few hundred input bytes may claim gigabytes of output. The output cap is
+ * therefore enforced while inflating: the output buffer is grown only up to the
+ * cap and one probe byte beyond it tells "stream ends here" from "more output".
+ * This file must never inflate without a cap, accept a stream that does not end
+ * exactly at the end of its input, print, or touch `out` unless it succeeds.
+ */
+#define ZLIB_CONST /* next_in and dictionaries are const: we never write input */
+#include "ecred/zcap.h"
+
+#include <limits.h>
+#include <string.h>
+
+#include <zlib.h>
+
+/* First output allocation when inflating; doubled as needed, never past the cap. */
+#define ZCAP_INFLATE_FIRST_CHUNK ((size_t)1024)
+
+/* Adler-32 of the dictionary bytes (RFC 1950 section 2.2 DICTID).
+ * An empty dictionary has DICTID 1, the Adler-32 of no bytes. */
+uint32_t ecred_zlib_dictid(ecred_span dict)
+{
+    uLong a = adler32_z(0L, Z_NULL, 0);
+    if (dict.ptr && dict.len)
+        a = adler32_z(a, dict.ptr, dict.len);
+    return (uint32_t)a;
+}
+
+/* Map a zlib status that is not a normal step to our error enum. */
+static ecred_err zcap_map_zlib_error(int ret)
+{
+    switch (ret) {
+    case Z_MEM_ERROR: return ECRED_ERR_NOMEM;
+    case Z_DATA_ERROR:
+    case Z_NEED_DICT:
+    case Z_BUF_ERROR: return ECRED_ERR_INFLATE;
+    default: return ECRED_ERR_INTERNAL;
+    }
+}
+
+/* Compress n bytes into one zlib stream at `level` (0..9, default window and
+ * memory settings so output matches stock zlib byte for byte). A non-empty dict
+ * is preset and announced via FDICT/DICTID. out is replaced only on success. */
+ecred_err ecred_zlib_compress(const uint8_t *in, size_t n, int level, ecred_span dict,
+                              ecred_buf *out)
+{
+    if (!out || (!in && n) || (!dict.ptr && dict.len) || level < 0 || level > 9)
+        return ECRED_ERR_ARG;
+    /* avail_in is a 32-bit uInt; ECRED_BUF_MAX keeps both lengths within it. */
+    if (n > ECRED_BUF_MAX || dict.len > ECRED_BUF_MAX)
+        return ECRED_ERR_TOO_LARGE;
+
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    ecred_buf result = ECRED_BUF_INIT;
+    ecred_err e = ECRED_OK;
+    int ret = deflateInit(&zs, level);
+    if (ret != Z_OK)
+        return ret == Z_MEM_ERROR ? ECRED_ERR_NOMEM : ECRED_ERR_INTERNAL;
+
+    if (dict.len > 0) {
+        ret = deflateSetDictionary(&zs, dict.ptr, (uInt)dict.len);
+        if (ret != Z_OK) {
+            e = zcap_map_zlib_error(ret);
+            goto done;
+        }
+    }
+    /* deflateBound covers the header and trailer; +4 for the DICTID it may omit. */
+    uLong bound = deflateBound(&zs, (uLong)n) + 4;
+    e = ecred_buf_reserve(&result, bound > ECRED_BUF_MAX ? ECRED_BUF_MAX : (size_t)bound);
+    if (e)
+        goto done;
+
+    zs.next_in = n ? in : (const Bytef *)"";
+    zs.avail_in = (uInt)n;
+    for (;;) {
+        if (result.cap == result.len) {
+            e = ecred_buf_reserve(&result, result.cap);
+            if (e)
+                goto done;
+        }
+        size_t room = result.cap - result.len;
+        uInt avail = room > UINT_MAX ? UINT_MAX : (uInt)room;
+        zs.next_out = result.ptr + result.len;
+        zs.avail_out = avail;
+        ret = deflate(&zs, Z_FINISH);
+        result.len += (size_t)(avail - zs.avail_out);
+        if (ret == Z_STREAM_END)
+            break;
+        /* Z_OK means "give me more output space"; anything else is a zlib fault
+         * since we always offer space and all input at once. */
+        if (ret != Z_OK) {
+            e = ECRED_ERR_INTERNAL;
+            goto done;
+        }
+    }
+    ecred_buf_free(out);
+    *out = result;
+    result.ptr = NULL;
+done:
+    deflateEnd(&zs);
+    ecred_buf_free(&result);
+    return e;
+}
+
+/* Inflate one complete zlib stream occupying exactly in[0..n), producing at most
+ * max_out bytes (ECRED_ERR_TOO_LARGE as soon as one more byte appears). Memory
+ * use is bounded by the cap (rounded up by ecred_buf's power-of-two growth),
+ * never by what the stream claims. out is replaced only on success. */
+ecred_err ecred_zlib_inflate(const uint8_t *in, size_t n, size_t max_out, ecred_span dict,
+                             ecred_buf *out)
+{
+    if (!out || (!in && n) || (!dict.ptr && dict.len))
+        return ECRED_ERR_ARG;
+    if (n > ECRED_BUF_MAX || dict.len > ECRED_BUF_MAX)
+        return ECRED_ERR_TOO_LARGE;
+    /* No buffer may exceed ECRED_BUF_MAX, so a larger cap means the same thing. */
+    if (max_out > ECRED_BUF_MAX)
+        max_out = ECRED_BUF_MAX;
+
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    zs.next_in = n ? in : (const Bytef *)"";
+    zs.avail_in = (uInt)n;
+    /* windowBits 15: a zlib wrapper only; raw deflate and gzip are refused. */
+    int ret = inflateInit(&zs);
+    if (ret != Z_OK)
+        return ret == Z_MEM_ERROR ? ECRED_ERR_NOMEM : ECRED_ERR_INTERNAL;
+
+    ecred_buf result = ECRED_BUF_INIT;
+    ecred_err e = ECRED_OK;
+    uint8_t probe;
+    for (;;) {
+        size_t allowed = max_out - result.len;
+        uint8_t *dst;
+        size_t room;
+        if (allowed == 0) {
+            /* At the cap: one byte of scratch space. Any output there means the
+             * stream is larger than the cap; the stream may still legally end. */
+            dst = &probe;
+            room = 1;
+        } else {
+            if (result.cap == result.len) {
+                size_t grow = result.cap ? result.cap : ZCAP_INFLATE_FIRST_CHUNK;
+                e = ecred_buf_reserve(&result, grow < allowed ? grow : allowed);
+                if (e)
+                    goto done;
+            }
+            dst = result.ptr + result.len;
+            room = result.cap - result.len;
+            if (room > allowed)
+                room = allowed;
+        }
+        uInt avail = room > UINT_MAX ? UINT_MAX : (uInt)room;
+        zs.next_out = dst;
+        zs.avail_out = avail;
+        ret = inflate(&zs, Z_NO_FLUSH);
+        size_t produced = (size_t)(avail - zs.avail_out);
+        if (dst == &probe && produced > 0) {
+            e = ECRED_ERR_TOO_LARGE;
+            goto done;
+        }
+        if (dst != &probe)
+            result.len += produced;
+
+        if (ret == Z_STREAM_END) {
+            /* Trailing bytes after the Adler-32 trailer are not ours to ignore. */
+            if (zs.avail_in != 0)
+                e = ECRED_ERR_INFLATE;
+            break;
+        }
+        if (ret == Z_OK)
+            continue;
+        if (ret == Z_NEED_DICT) {
+            /* zs.adler holds the stream's DICTID at this point (zlib manual). */
+            if (dict.len == 0 || (uint32_t)zs.adler != ecred_zlib_dictid(dict)) {
+                e = ECRED_ERR_INFLATE;
+                goto done;
+            }
+            ret = inflateSetDictionary(&zs, dict.ptr, (uInt)dict.len);
+            if (ret != Z_OK) {
+                e = zcap_map_zlib_error(ret);
+                goto done;
+            }
+            continue;
+        }
+        /* Z_BUF_ERROR here means no progress with output space on offer: the
+         * input ended before the stream did (truncation). */
+        e = zcap_map_zlib_error(ret);
+        goto done;
+    }
+    if (e)
+        goto done;
+    ecred_buf_free(out);
+    *out = result;
+    result.ptr = NULL;
+done:
+    inflateEnd(&zs);
+    ecred_buf_free(&result);
+    return e;
+}
