@@ -67,6 +67,11 @@ last=${raw: -2:1}
 if [ "$last" = "A" ]; then repl=B; else repl=A; fi
 forged="${raw:0:${#raw}-2}${repl}${raw: -1}"
 expect 6 "$bin/ecred-verify" "${trust[@]}" "$forged"
+# A photo (rotated, blurred JPEG) and a scaled screenshot of a vector's QR.
+for img in permit-photo.jpg permit-screenshot.png; do
+  expect 0 "$bin/ecred-verify" --trust-key "$src/tests/vectors/keys/test-issuer.pub.pem" \
+    --at 2026-11-27T09:00:00+08:00 --image "$src/tests/vectors/images/$img"
+done
 # An image with no QR code.
 printf 'not an image' > "$tmp/junk.png"
 expect 4 "$bin/ecred-verify" "${trust[@]}" --image "$tmp/junk.png"
