@@ -1,0 +1,38 @@
+/*
+ * h_app_approve.c - POST /v1/applications/{id}/approve (officer): approval
+ * and issuance in one transaction; the reply carries the committed credential
+ * (id, QR text, status index). A second approval returns the same credential.
+ *
+ * Must never: reply with a credential before its row is committed.
+ */
+#include <string.h>
+#include <time.h>
+
+#include "handlers.h"
+#include "lifecycle.h"
+
+void h_app_approve(issuerd *d, reg_db *db, http_req *r)
+{
+    if (r->body.len || r->body_too_large) {
+        http_reply_error(r, 422, "unexpected_body", "approve takes no body", NULL);
+        return;
+    }
+    if (!lc_id_ok(r->param)) {
+        http_reply_error(r, 404, "not_found", "no such application", NULL);
+        return;
+    }
+    reg_credential c;
+    bool replayed = false;
+    lc_fail fail;
+    memset(&fail, 0, sizeof fail);
+    if (lc_approve(d, db, r->param, r->actor, (int64_t)time(NULL), &c, &replayed, &fail) != ECRED_OK) {
+        http_reply_error(r, fail.status, fail.code, fail.hint, fail.detail[0] ? fail.detail : NULL);
+        return;
+    }
+    json_t *cv = view_credential(d, db, &c, false);
+    reg_credential_free(&c);
+    json_t *o = cv ? json_pack("{s:s, s:o, s:b}", "application_id", r->param, "credential", cv,
+                               "replayed", replayed)
+                   : NULL;
+    http_reply_json(r, replayed ? 200 : 201, o);
+}

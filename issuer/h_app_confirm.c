@@ -1,0 +1,60 @@
+/*
+ * h_app_confirm.c - POST /v1/applications/{id}/commitment/confirm (the
+ * applicant with the tracking code, or a clerk at the counter): records the
+ * applicant's confirmation of the kinship commitment text, bound to that
+ * text by its SHA-256.
+ *
+ * Must never: record a confirmation of a text other than the stored one.
+ */
+#include <string.h>
+#include <time.h>
+
+#include "handlers.h"
+#include "lifecycle.h"
+
+void h_app_confirm(issuerd *d, reg_db *db, http_req *r)
+{
+    if (r->role == 0 &&
+        !auth_tracking_ok(d->tracking_secret, r->param, http_header(r, TRACKING_HEADER))) {
+        http_reply_error(r, 401, "invalid_tracking_code",
+                         "a valid token or the application's tracking code is required", NULL);
+        return;
+    }
+    json_t *body;
+    if (http_json_body(r, &body) != ECRED_OK)
+        return;
+    static const char *const allowed[] = {"sha256", NULL};
+    if (!view_only_fields(r, body, allowed, NULL)) {
+        json_decref(body);
+        return;
+    }
+    json_t *h = json_object_get(body, "sha256");
+    if (!json_is_string(h) || json_string_length(h) != 64) {
+        json_decref(body);
+        http_reply_error(r, 422, h ? "invalid_field" : "missing_field",
+                         "sha256 of the commitment text (64 hex digits) is required", "sha256");
+        return;
+    }
+    lc_fail fail;
+    memset(&fail, 0, sizeof fail);
+    ecred_err e = lc_id_ok(r->param) ? lc_confirm_commitment(db, r->param, json_string_value(h),
+                                                             (int64_t)time(NULL), &fail)
+                                     : ECRED_ERR_KEY_UNKNOWN;
+    json_decref(body);
+    if (e == ECRED_ERR_KEY_UNKNOWN && !fail.code) {
+        http_reply_error(r, 404, "not_found", "no such application", NULL);
+        return;
+    }
+    if (e) {
+        http_reply_error(r, fail.status, fail.code, fail.hint, fail.detail[0] ? fail.detail : NULL);
+        return;
+    }
+    reg_application a;
+    if (reg_application_get(db, r->param, &a) != ECRED_OK) {
+        http_reply_error(r, 503, "registry_unavailable", "the registry could not be read", NULL);
+        return;
+    }
+    json_t *view = view_application(d, db, &a, false);
+    reg_application_free(&a);
+    http_reply_json(r, 200, view);
+}

@@ -1,0 +1,28 @@
+/*
+ * h_trust.c - GET /.well-known/ecred-trust (public): the signed trust list
+ * naming this issuer's signing keys, served byte for byte as installed.
+ *
+ * Must never: alter the signed bytes.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "ecred/trustlist.h"
+#include "handlers.h"
+
+void h_trust(issuerd *d, reg_db *db, http_req *r)
+{
+    (void)db;
+    uint8_t h[32];
+    char hx[65];
+    ecred_sha256(d->trust_list.ptr, d->trust_list.len, h);
+    ecred_hex(h, 16, hx);
+    hx[32] = 0;
+    snprintf(r->etag, sizeof r->etag, "\"%s\"", hx);
+    const char *inm = http_header(r, "If-None-Match");
+    if (inm && strcmp(inm, r->etag) == 0)
+        http_reply_bytes(r, 304, ECRED_TRUSTLIST_TYP, NULL, 0);
+    else
+        http_reply_bytes(r, 200, ECRED_TRUSTLIST_TYP, d->trust_list.ptr, d->trust_list.len);
+    r->cache_control = "public, max-age=300";
+}

@@ -1,0 +1,56 @@
+/*
+ * handlers.h - one function per route (routes.c holds the table).
+ *
+ * A handler runs after routing and authentication: r->param holds the path
+ * parameter, r->role the token's role (0 for an applicant with a tracking
+ * code, who each handler checks against the resource) and db a registry
+ * connection borrowed for this request. A handler always replies through the
+ * http_reply_* helpers.
+ */
+#ifndef ECRED_ISSUER_HANDLERS_H
+#define ECRED_ISSUER_HANDLERS_H
+
+#include "http.h"
+#include "issuerd.h"
+#include "registry.h"
+
+#define TRACKING_HEADER "X-Tracking-Code"
+#define REASON_MAX 200
+
+void h_app_create(issuerd *d, reg_db *db, http_req *r);
+void h_app_get(issuerd *d, reg_db *db, http_req *r);
+void h_app_approve(issuerd *d, reg_db *db, http_req *r);
+void h_app_reject(issuerd *d, reg_db *db, http_req *r);
+void h_app_confirm(issuerd *d, reg_db *db, http_req *r);
+void h_cred_get(issuerd *d, reg_db *db, http_req *r);
+void h_cred_qr_png(issuerd *d, reg_db *db, http_req *r);
+void h_cred_qr_svg(issuerd *d, reg_db *db, http_req *r);
+void h_cred_suspend(issuerd *d, reg_db *db, http_req *r);
+void h_cred_resume(issuerd *d, reg_db *db, http_req *r);
+void h_cred_revoke(issuerd *d, reg_db *db, http_req *r);
+void h_reminders(issuerd *d, reg_db *db, http_req *r);
+void h_statuslist(issuerd *d, reg_db *db, http_req *r);
+void h_trust(issuerd *d, reg_db *db, http_req *r);
+
+/* ---- helpers shared by handlers (views.c) ---- */
+
+/* RFC 3339 UTC text of a Unix time (json null for 0). */
+json_t *view_time(int64_t t);
+/* An application as JSON (progress with timestamps, credential fields,
+ * commitment); tracking code added when with_tracking. NULL on failure. */
+json_t *view_application(issuerd *d, reg_db *db, const reg_application *a, bool with_tracking);
+/* A credential as JSON; with_events adds the status history (officers). */
+json_t *view_credential(issuerd *d, reg_db *db, const reg_credential *c, bool with_events);
+/* Refuse any member of obj not in the NULL-terminated list: replies 422
+ * naming it and returns false. */
+bool view_only_fields(http_req *r, json_t *obj, const char *const *allowed, const char *prefix);
+/* Read an optional "reason" (1..REASON_MAX bytes) from an optional JSON body;
+ * replies and returns false on a bad body. *reason is NULL when absent; it
+ * borrows from *body_out, which the caller releases. */
+bool view_reason_body(http_req *r, bool required, json_t **body_out, const char **reason);
+/* Load the credential r->param names and check the caller may see it (an
+ * officer/admin token, or the tracking code of its application). Replies and
+ * returns false otherwise. */
+bool view_load_credential(issuerd *d, reg_db *db, http_req *r, reg_credential *out);
+
+#endif

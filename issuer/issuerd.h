@@ -1,0 +1,33 @@
+/*
+ * issuerd.h - the state the issuer daemon shares among its request threads.
+ *
+ * Everything here is set up by main.c before the HTTP server starts and is
+ * read-only afterwards (the registry pool and the status publisher do their
+ * own locking), so handlers need no locks of their own.
+ */
+#ifndef ECRED_ISSUER_ISSUERD_H
+#define ECRED_ISSUER_ISSUERD_H
+
+#include <stdint.h>
+
+#include "auth.h"
+#include "ecred/buf.h"
+#include "ecred/credential.h"
+#include "ecred/crypto.h"
+#include "http.h"
+#include "registry.h"
+#include "statuspub.h"
+
+typedef struct issuerd {
+    reg_pool *pool;
+    ecred_key *sign_key;                 /* signs credentials and status lists */
+    statuspub *pub;
+    uint8_t tracking_secret[AUTH_SECRET_BYTES];
+    char iss[ECRED_ISS_MAX + 1];
+    ecred_buf trust_list;                /* signed trust list bytes, served as is */
+} issuerd;
+
+/* The request dispatcher (routes.c): matches, authenticates, runs a handler. */
+void routes_dispatch(void *app, http_req *r);
+
+#endif

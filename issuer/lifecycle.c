@@ -1,0 +1,730 @@
+/*
+ * lifecycle.c - application and credential state changes (see lifecycle.h).
+ *
+ * Every function runs one BEGIN IMMEDIATE transaction and commits only when
+ * every row it touches is written: the approval's credential row, its status
+ * index, the application's new state and the replaced credential's INVALID
+ * status go to disk together or not at all. The QR text leaves this file only
+ * after COMMIT returned.
+ *
+ * Must never: return a credential that is not committed; reuse a status
+ * index; put personal data into lc_fail (it may be logged as a code).
+ */
+#include "lifecycle.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ecred/qrtext.h"
+#include "ecred/slist.h"
+
+
+/* Fill a failure; detail may be NULL. Returns err for tail calls. */
+static ecred_err lc_set(lc_fail *f, ecred_err err, unsigned status, const char *code,
+                        const char *hint, const char *detail)
+{
+    f->status = status;
+    f->code = code;
+    f->hint = hint;
+    snprintf(f->detail, sizeof f->detail, "%s", detail ? detail : "");
+    return err;
+}
+
+/* Map a registry error to a failure (500 unless it is a caller problem). */
+static ecred_err lc_internal(lc_fail *f, ecred_err e)
+{
+    if (e == ECRED_ERR_IO)
+        return lc_set(f, e, 503, "registry_unavailable", "the registry could not be written; retry",
+                      ecred_err_name(e));
+    return lc_set(f, e, 500, "internal", "internal error", ecred_err_name(e));
+}
+
+const char *lc_status_name(int status)
+{
+    switch (status) {
+    case ECRED_STATUS_VALID: return "valid";
+    case ECRED_STATUS_INVALID: return "invalid";
+    case ECRED_STATUS_SUSPENDED: return "suspended";
+    default: return "unknown";
+    }
+}
+
+bool lc_id_ok(const char *s)
+{
+    if (!s || strlen(s) != REG_ID_LEN)
+        return false;
+    for (size_t i = 0; i < REG_ID_LEN; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return false;
+    return true;
+}
+
+/* A fresh random id (16 hex digits). */
+static ecred_err lc_new_id(char out[REG_ID_LEN + 1])
+{
+    uint8_t b[REG_ID_LEN / 2];
+    ecred_err e = ecred_random(b, sizeof b);
+    if (!e)
+        ecred_hex(b, sizeof b, out);
+    return e;
+}
+
+/* Commitment reference: "QS" + 12 random decimal digits (fits ECRED_REF_MAX). */
+static ecred_err lc_new_commitment_ref(char out[41])
+{
+    uint8_t b[12];
+    ecred_err e = ecred_random(b, sizeof b);
+    if (e)
+        return e;
+    out[0] = 'Q';
+    out[1] = 'S';
+    for (size_t i = 0; i < 12; i++)
+        out[2 + i] = (char)('0' + b[i] % 10); /* slight bias is harmless: not a secret */
+    out[14] = 0;
+    return ECRED_OK;
+}
+
+/* Credential type of an application kind; 0 for a kind that takes it from the
+ * credential it replaces. -1 for an unknown kind. */
+static int lc_kind_type(const char *kind, bool *needs_replaces)
+{
+    *needs_replaces = false;
+    if (strcmp(kind, "residence_registration") == 0)
+        return ECRED_CRED_TYPE_REGISTRATION;
+    if (strcmp(kind, "permit_new") == 0)
+        return ECRED_CRED_TYPE_PERMIT;
+    *needs_replaces = true;
+    if (strcmp(kind, "address_change") == 0)
+        return 0;
+    if (strcmp(kind, "permit_renewal") == 0)
+        return ECRED_CRED_TYPE_PERMIT;
+    return -1;
+}
+
+/* The kinship commitment (亲属关系承诺书) text. The applicant confirms exactly
+ * these bytes (by their SHA-256); the credential carries only the reference. */
+static char *lc_commitment_text(const char *ref, const char *name, const char *id_number,
+                                const char *relative_name, const char *relationship,
+                                const char *address, int64_t now)
+{
+    char day[11];
+    ecred_date_format((int32_t)((now + 8 * 3600) / 86400), day);
+#define LC_COMMITMENT_TEMPLATE                                                              \
+    "亲属关系承诺书\n"                                                                   \
+    "承诺编号：%s\n"                                                                     \
+    "本人%s（公民身份号码%s）郑重承诺：%s系本人的%s，本人现投靠其居住于%s。\n"          \
+    "本人对以上内容的真实性负责，如有不实，愿意承担相应的法律责任。\n"                \
+    "承诺日期：%s\n"
+    int n = snprintf(NULL, 0, LC_COMMITMENT_TEMPLATE, ref, name, id_number, relative_name, relationship, address, day);
+    if (n < 0)
+        return NULL;
+    char *s = malloc((size_t)n + 1);
+    if (s)
+        snprintf(s, (size_t)n + 1, LC_COMMITMENT_TEMPLATE, ref, name, id_number, relative_name, relationship, address,
+                 day);
+    return s;
+}
+
+/* A non-empty string member of at most max bytes, or NULL. */
+static const char *lc_json_text(json_t *o, const char *key, size_t max)
+{
+    json_t *v = json_object_get(o, key);
+    if (!json_is_string(v))
+        return NULL;
+    size_t n = json_string_length(v);
+    if (n == 0 || n > max || strlen(json_string_value(v)) != n)
+        return NULL;
+    return json_string_value(v);
+}
+
+/* Check the kinship object's shape; writes the offending field on failure. */
+static bool lc_kinship_ok(json_t *k, char *field, size_t cap)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(k, key, v) {
+        if (strcmp(key, "relative_name") && strcmp(key, "relationship")) {
+            snprintf(field, cap, "kinship.%s", key);
+            return false;
+        }
+    }
+    if (!lc_json_text(k, "relative_name", LC_KINSHIP_NAME_MAX)) {
+        snprintf(field, cap, "kinship.relative_name");
+        return false;
+    }
+    if (!lc_json_text(k, "relationship", LC_KINSHIP_RELATION_MAX)) {
+        snprintf(field, cap, "kinship.relationship");
+        return false;
+    }
+    return true;
+}
+
+/* Build the complete credential JSON for an application: the registry's
+ * known fields first (the replaced credential, or the identity of an earlier
+ * credential of the same ID number), the submitted fields over them. */
+static ecred_err lc_merge(reg_db *db, const lc_application_in *in, int kind_type,
+                          const reg_credential *replaced, json_t **out, lc_fail *fail)
+{
+    json_t *merged = NULL;
+    ecred_err e = ECRED_OK;
+    if (replaced) {
+        merged = json_loads(replaced->credential_json, JSON_REJECT_DUPLICATES, NULL);
+        if (!merged)
+            return lc_internal(fail, ECRED_ERR_IO);
+    } else {
+        merged = json_object();
+        if (!merged)
+            return lc_internal(fail, ECRED_ERR_NOMEM);
+        const char *idn = lc_json_text(in->credential, "id_number", ECRED_ID_NUMBER_LEN);
+        reg_credential prior;
+        if (idn && reg_credential_latest_for(db, idn, &prior) == ECRED_OK) {
+            /* Identity verified at an earlier approval: reuse it. */
+            json_t *old = json_loads(prior.credential_json, JSON_REJECT_DUPLICATES, NULL);
+            reg_credential_free(&prior);
+            static const char *const identity[] = {"name", "sex", "birth_date", "hukou_division"};
+            for (size_t i = 0; old && i < sizeof identity / sizeof identity[0]; i++) {
+                json_t *v = json_object_get(old, identity[i]);
+                if (v)
+                    json_object_set(merged, identity[i], v);
+            }
+            json_decref(old);
+        }
+    }
+    if (json_object_update(merged, in->credential) != 0) {
+        e = lc_internal(fail, ECRED_ERR_NOMEM);
+        goto out;
+    }
+    if (replaced) {
+        /* The new credential keeps the holder of the one it replaces. */
+        json_t *idn = json_object_get(in->credential, "id_number");
+        if (idn && !(json_is_string(idn) && strcmp(json_string_value(idn), replaced->id_number) == 0)) {
+            e = lc_set(fail, ECRED_ERR_INPUT, 422, "invalid_field",
+                       "the ID number differs from the replaced credential's holder",
+                       "credential.id_number");
+            goto out;
+        }
+    }
+    if (kind_type) {
+        const char *want = kind_type == ECRED_CRED_TYPE_PERMIT ? "residence_permit"
+                                                               : "registration_certificate";
+        json_t *t = json_object_get(in->credential, "type");
+        if (t && !(json_is_string(t) && strcmp(json_string_value(t), want) == 0)) {
+            e = lc_set(fail, ECRED_ERR_INPUT, 422, "invalid_field",
+                       "the credential type does not match the application kind",
+                       "credential.type");
+            goto out;
+        }
+        json_object_set_new(merged, "type", json_string(want));
+    }
+    *out = merged;
+    merged = NULL;
+out:
+    json_decref(merged);
+    return e;
+}
+
+/* Fields an application of this kind must state itself even when reusing. */
+static const char *lc_missing_required(const char *kind, json_t *cred)
+{
+    /* A new address is a new registration: its date and the validity that
+     * starts from it are stated anew (valid_from may not precede it). */
+    static const char *const address_change[] = {"address_division", "address", "housing",
+                                                 "registration_date", "valid_from", "valid_until",
+                                                 NULL};
+    static const char *const renewal[] = {"valid_from", "valid_until", "endorsement_date", NULL};
+    const char *const *need = NULL;
+    if (strcmp(kind, "address_change") == 0)
+        need = address_change;
+    else if (strcmp(kind, "permit_renewal") == 0)
+        need = renewal;
+    for (size_t i = 0; need && need[i]; i++)
+        if (!json_object_get(cred, need[i]))
+            return need[i];
+    return NULL;
+}
+
+ecred_err lc_application_create(issuerd *d, reg_db *db, const lc_application_in *in, int64_t now,
+                                char app_id[REG_ID_LEN + 1], bool *replayed, lc_fail *fail)
+{
+    (void)d;
+    ecred_err e;
+    json_t *merged = NULL;
+    char *text = NULL, *commit_text = NULL;
+    ecred_buf normalized = ECRED_BUF_INIT;
+    reg_credential replaced;
+    bool have_replaced = false;
+    reg_application app;
+    memset(&app, 0, sizeof app);
+    memset(&replaced, 0, sizeof replaced);
+
+    bool needs_replaces;
+    int kind_type = lc_kind_type(in->kind, &needs_replaces);
+    if (kind_type < 0)
+        return lc_set(fail, ECRED_ERR_INPUT, 422, "invalid_field",
+                      "kind must be residence_registration, permit_new, address_change or permit_renewal",
+                      "kind");
+    if (needs_replaces != (in->replaces != NULL))
+        return lc_set(fail, ECRED_ERR_INPUT, 422, "invalid_field",
+                      needs_replaces ? "this kind names the credential it replaces"
+                                     : "only address_change and permit_renewal replace a credential",
+                      "replaces");
+    if (in->replaces && !lc_id_ok(in->replaces))
+        return lc_set(fail, ECRED_ERR_INPUT, 422, "invalid_field", "not a credential id", "replaces");
+    const char *missing = lc_missing_required(in->kind, in->credential);
+    if (missing) {
+        char f[64];
+        snprintf(f, sizeof f, "credential.%s", missing);
+        return lc_set(fail, ECRED_ERR_INPUT, 422, "missing_field",
+                      "this application kind must state the field", f);
+    }
+
+    if ((e = reg_begin_write(db)) != ECRED_OK)
+        return lc_internal(fail, e);
+
+    if (in->idem_key) {
+        uint8_t h[32];
+        char prior[REG_ID_LEN + 1];
+        e = reg_idem_get(db, in->idem_key, h, prior);
+        if (e == ECRED_OK) {
+            if (memcmp(h, in->request_hash, 32) != 0) {
+                e = lc_set(fail, ECRED_ERR_EXISTS, 409, "idempotency_key_reused",
+                           "this Idempotency-Key was used with a different request", NULL);
+                goto out;
+            }
+            memcpy(app_id, prior, REG_ID_LEN + 1);
+            *replayed = true;
+            reg_rollback(db);
+            return ECRED_OK;
+        }
+        if (e != ECRED_ERR_KEY_UNKNOWN) {
+            e = lc_internal(fail, e);
+            goto out;
+        }
+    }
+
+    if (in->replaces) {
+        e = reg_credential_get(db, in->replaces, &replaced);
+        if (e == ECRED_ERR_KEY_UNKNOWN) {
+            e = lc_set(fail, ECRED_ERR_INPUT, 422, "invalid_field", "no such credential", "replaces");
+            goto out;
+        }
+        if (e) {
+            e = lc_internal(fail, e);
+            goto out;
+        }
+        have_replaced = true;
+        if (replaced.status == ECRED_STATUS_INVALID || replaced.replaced_by[0]) {
+            e = lc_set(fail, ECRED_ERR_INPUT, 409, "replaced_credential_invalid",
+                       "the credential to replace is no longer valid", "replaces");
+            goto out;
+        }
+        if (kind_type && replaced.type != kind_type) {
+            e = lc_set(fail, ECRED_ERR_INPUT, 422, "invalid_field",
+                       "a permit renewal replaces a residence permit", "replaces");
+            goto out;
+        }
+        kind_type = replaced.type;
+    }
+
+    if ((e = lc_merge(db, in, kind_type, have_replaced ? &replaced : NULL, &merged, fail)) != ECRED_OK)
+        goto out;
+
+    /* Housing "relative": the issuer writes the commitment and its reference. */
+    json_t *housing = json_object_get(in->credential, "housing");
+    json_t *basis = json_is_object(housing) ? json_object_get(housing, "basis") : NULL;
+    bool relative = json_is_string(basis) && strcmp(json_string_value(basis), "relative") == 0;
+    char field[64] = "";
+    if (relative) {
+        if (json_object_get(housing, "reference")) {
+            e = lc_set(fail, ECRED_ERR_INPUT, 422, "invalid_field",
+                       "the issuer sets the commitment reference", "credential.housing.reference");
+            goto out;
+        }
+        if (!json_is_object(in->kinship)) {
+            e = lc_set(fail, ECRED_ERR_INPUT, 422, "missing_field",
+                       "housing basis relative needs the kinship object", "kinship");
+            goto out;
+        }
+        if (!lc_kinship_ok(in->kinship, field, sizeof field)) {
+            bool unknown = strcmp(field, "kinship.relative_name") && strcmp(field, "kinship.relationship");
+            e = lc_set(fail, ECRED_ERR_INPUT, 422, unknown ? "unknown_field" : "invalid_field",
+                       "invalid kinship field", field);
+            goto out;
+        }
+        if ((e = lc_new_commitment_ref(app.commitment_ref)) != ECRED_OK) {
+            e = lc_internal(fail, e);
+            goto out;
+        }
+        json_t *mh = json_object_get(merged, "housing");
+        json_object_set_new(mh, "reference", json_string(app.commitment_ref));
+    } else if (in->kinship) {
+        e = lc_set(fail, ECRED_ERR_INPUT, 422, "invalid_field",
+                   "kinship is only for housing basis relative", "kinship");
+        goto out;
+    }
+
+    text = json_dumps(merged, JSON_COMPACT);
+    if (!text) {
+        e = lc_internal(fail, ECRED_ERR_NOMEM);
+        goto out;
+    }
+    ecred_credential cred;
+    char cfield[48] = "";
+    e = ecred_credential_from_json(text, strlen(text), &cred, cfield, sizeof cfield);
+    if (!e)
+        e = ecred_credential_validate(&cred, cfield, sizeof cfield);
+    if (e) {
+        snprintf(field, sizeof field, "credential.%s", cfield[0] ? cfield : "?");
+        e = lc_set(fail, ECRED_ERR_INPUT, 422, "invalid_field", "a credential field is invalid", field);
+        goto out;
+    }
+    int32_t today = (int32_t)((now + 8 * 3600) / 86400);
+    if (cred.valid_until < today) {
+        e = lc_set(fail, ECRED_ERR_INPUT, 422, "invalid_field", "the validity has already ended",
+                   "credential.valid_until");
+        goto out;
+    }
+    if ((e = ecred_credential_to_json(&cred, &normalized)) != ECRED_OK ||
+        (e = ecred_buf_terminate(&normalized)) != ECRED_OK) {
+        e = lc_internal(fail, e);
+        goto out;
+    }
+
+    if ((e = lc_new_id(app.id)) != ECRED_OK) {
+        e = lc_internal(fail, e);
+        goto out;
+    }
+    snprintf(app.kind, sizeof app.kind, "%s", in->kind);
+    snprintf(app.state, sizeof app.state, "submitted");
+    memcpy(app.id_number, cred.id_number, sizeof cred.id_number);
+    app.credential_json = (char *)normalized.ptr;
+    if (in->replaces)
+        snprintf(app.replaces, sizeof app.replaces, "%s", in->replaces);
+    app.submitted_at = now;
+    snprintf(app.submitted_by, sizeof app.submitted_by, "%s", in->actor);
+    e = reg_application_insert(db, &app);
+    app.credential_json = NULL;
+    if (e) {
+        e = lc_internal(fail, e);
+        goto out;
+    }
+
+    if (relative) {
+        commit_text = lc_commitment_text(app.commitment_ref, cred.name, cred.id_number,
+                                         lc_json_text(in->kinship, "relative_name", LC_KINSHIP_NAME_MAX),
+                                         lc_json_text(in->kinship, "relationship", LC_KINSHIP_RELATION_MAX),
+                                         cred.address, now);
+        if (!commit_text) {
+            e = lc_internal(fail, ECRED_ERR_NOMEM);
+            goto out;
+        }
+        reg_commitment c;
+        memset(&c, 0, sizeof c);
+        memcpy(c.ref, app.commitment_ref, sizeof c.ref);
+        memcpy(c.application_id, app.id, sizeof c.application_id);
+        c.text = commit_text;
+        uint8_t h[32];
+        ecred_sha256((const uint8_t *)commit_text, strlen(commit_text), h);
+        ecred_hex(h, 32, c.sha256_hex);
+        c.created_at = now;
+        /* A taken reference (1 in 10^12 per pair) fails the request; the client retries. */
+        if ((e = reg_commitment_insert(db, &c)) != ECRED_OK) {
+            e = lc_internal(fail, e);
+            goto out;
+        }
+    }
+    if (in->idem_key && (e = reg_idem_put(db, in->idem_key, in->request_hash, app.id, now)) != ECRED_OK) {
+        e = lc_internal(fail, e);
+        goto out;
+    }
+    if ((e = reg_commit(db)) != ECRED_OK) {
+        e = lc_internal(fail, e);
+        goto out;
+    }
+    memcpy(app_id, app.id, sizeof app.id);
+    *replayed = false;
+out:
+    if (e)
+        reg_rollback(db);
+    free(commit_text);
+    free(text);
+    json_decref(merged);
+    ecred_buf_free(&normalized);
+    if (have_replaced)
+        reg_credential_free(&replaced);
+    return e;
+}
+
+ecred_err lc_approve(issuerd *d, reg_db *db, const char *app_id, const char *actor, int64_t now,
+                     reg_credential *out, bool *replayed, lc_fail *fail)
+{
+    reg_application app;
+    reg_credential replaced, cred_row;
+    bool have_app = false, have_replaced = false;
+    ecred_buf qr = ECRED_BUF_INIT;
+    memset(&replaced, 0, sizeof replaced);
+    memset(&cred_row, 0, sizeof cred_row);
+
+    ecred_err e = reg_begin_write(db);
+    if (e)
+        return lc_internal(fail, e);
+    e = reg_application_get(db, app_id, &app);
+    if (e == ECRED_ERR_KEY_UNKNOWN) {
+        e = lc_set(fail, e, 404, "not_found", "no such application", NULL);
+        goto out;
+    }
+    if (e) {
+        e = lc_internal(fail, e);
+        goto out;
+    }
+    have_app = true;
+    if (strcmp(app.state, "issued") == 0) {
+        /* Approving twice hands back the credential of the first approval. */
+        if ((e = reg_credential_get(db, app.credential_id, out)) != ECRED_OK) {
+            e = lc_internal(fail, e);
+            goto out;
+        }
+        *replayed = true;
+        goto out;
+    }
+    if (strcmp(app.state, "submitted") != 0) {
+        e = lc_set(fail, ECRED_ERR_INPUT, 409, "application_rejected",
+                   "a rejected application cannot be approved", NULL);
+        goto out;
+    }
+    if (app.commitment_ref[0]) {
+        reg_commitment c;
+        if ((e = reg_commitment_get(db, app.commitment_ref, &c)) != ECRED_OK) {
+            e = lc_internal(fail, e);
+            goto out;
+        }
+        bool confirmed = c.confirmed_at != 0;
+        reg_commitment_free(&c);
+        if (!confirmed) {
+            e = lc_set(fail, ECRED_ERR_INPUT, 409, "commitment_unconfirmed",
+                       "the applicant has not confirmed the kinship commitment", NULL);
+            goto out;
+        }
+    }
+    ecred_claims claims;
+    memset(&claims, 0, sizeof claims);
+    char cfield[48] = "";
+    e = ecred_credential_from_json(app.credential_json, strlen(app.credential_json), &claims.cred,
+                                   cfield, sizeof cfield);
+    if (e) {
+        e = lc_internal(fail, ECRED_ERR_INTERNAL); /* we validated it at submission */
+        goto out;
+    }
+    if (app.replaces[0]) {
+        if ((e = reg_credential_get(db, app.replaces, &replaced)) != ECRED_OK) {
+            e = lc_internal(fail, e);
+            goto out;
+        }
+        have_replaced = true;
+        if (replaced.status == ECRED_STATUS_INVALID || replaced.replaced_by[0]) {
+            e = lc_set(fail, ECRED_ERR_INPUT, 409, "replaced_credential_invalid",
+                       "the credential to replace is no longer valid", NULL);
+            goto out;
+        }
+    }
+
+    int64_t list_id, idx;
+    if ((e = reg_index_allocate(db, &list_id, &idx)) != ECRED_OK) {
+        e = lc_internal(fail, e);
+        goto out;
+    }
+    snprintf(claims.iss, sizeof claims.iss, "%s", d->iss);
+    claims.iat = now;
+    claims.nbf = ecred_cst_day_start(claims.cred.valid_from);
+    claims.exp = ecred_cst_day_start(claims.cred.valid_until + 1);
+    claims.cti_len = 8;
+    if ((e = ecred_random(claims.cti, claims.cti_len)) != ECRED_OK) {
+        e = lc_internal(fail, e);
+        goto out;
+    }
+    claims.has_status = true;
+    claims.status_idx = (uint64_t)idx;
+    if ((e = statuspub_uri(d->pub, list_id, claims.status_uri, sizeof claims.status_uri)) != ECRED_OK) {
+        e = lc_internal(fail, e);
+        goto out;
+    }
+    e = ecred_issue_sign(d->sign_key, &claims, ECRED_COMPRESS_AUTO, &qr, NULL);
+    if (e == ECRED_OK)
+        e = ecred_buf_terminate(&qr);
+    if (e) {
+        e = lc_set(fail, e, e == ECRED_ERR_CREDENTIAL || e == ECRED_ERR_CLAIMS ? 422 : 500,
+                   "cannot_issue", "the credential could not be signed", ecred_err_name(e));
+        goto out;
+    }
+
+    ecred_hex(claims.cti, claims.cti_len, cred_row.id);
+    memcpy(cred_row.application_id, app.id, sizeof app.id);
+    cred_row.type = claims.cred.type;
+    memcpy(cred_row.id_number, claims.cred.id_number, sizeof cred_row.id_number);
+    cred_row.list_id = list_id;
+    cred_row.idx = idx;
+    cred_row.status = ECRED_STATUS_VALID;
+    cred_row.qr_text = (char *)qr.ptr;
+    cred_row.credential_json = app.credential_json;
+    cred_row.valid_until = claims.cred.valid_until;
+    cred_row.endorsement_date = claims.cred.endorsement_date;
+    cred_row.issued_at = now;
+    e = reg_credential_insert(db, &cred_row);
+    cred_row.qr_text = NULL;
+    cred_row.credential_json = NULL;
+    if (!e)
+        e = reg_application_set_issued(db, app.id, cred_row.id, now, actor);
+    if (!e && have_replaced) {
+        char why[64];
+        snprintf(why, sizeof why, "replaced by %s", cred_row.id);
+        e = reg_status_change(db, replaced.id, replaced.status, ECRED_STATUS_INVALID, "replace", why,
+                              actor, now);
+        if (!e)
+            e = reg_credential_set_replaced_by(db, replaced.id, cred_row.id);
+    }
+    if (e) {
+        e = lc_internal(fail, e);
+        goto out;
+    }
+    if ((e = reg_commit(db)) != ECRED_OK) {
+        e = lc_internal(fail, e);
+        goto out;
+    }
+    /* Read back what was committed: the reply is exactly the registry row. */
+    if ((e = reg_credential_get(db, cred_row.id, out)) != ECRED_OK) {
+        e = lc_internal(fail, e);
+        goto out;
+    }
+    *replayed = false;
+out:
+    reg_rollback(db);
+    ecred_buf_free(&qr);
+    if (have_replaced)
+        reg_credential_free(&replaced);
+    if (have_app)
+        reg_application_free(&app);
+    return e;
+}
+
+ecred_err lc_reject(reg_db *db, const char *app_id, const char *reason, const char *actor,
+                    int64_t now, lc_fail *fail)
+{
+    reg_application app;
+    ecred_err e = reg_begin_write(db);
+    if (e)
+        return lc_internal(fail, e);
+    e = reg_application_get(db, app_id, &app);
+    if (e == ECRED_ERR_KEY_UNKNOWN) {
+        e = lc_set(fail, e, 404, "not_found", "no such application", NULL);
+        goto out;
+    }
+    if (e) {
+        e = lc_internal(fail, e);
+        goto out;
+    }
+    bool submitted = strcmp(app.state, "submitted") == 0;
+    reg_application_free(&app);
+    if (!submitted) {
+        e = lc_set(fail, ECRED_ERR_INPUT, 409, "invalid_transition",
+                   "only a submitted application can be rejected", NULL);
+        goto out;
+    }
+    if ((e = reg_application_set_rejected(db, app_id, reason, now, actor)) != ECRED_OK ||
+        (e = reg_commit(db)) != ECRED_OK)
+        e = lc_internal(fail, e);
+out:
+    reg_rollback(db);
+    return e;
+}
+
+ecred_err lc_confirm_commitment(reg_db *db, const char *app_id, const char *sha256_hex,
+                                int64_t now, lc_fail *fail)
+{
+    reg_application app;
+    reg_commitment c;
+    bool have_app = false, have_c = false;
+    ecred_err e = reg_begin_write(db);
+    if (e)
+        return lc_internal(fail, e);
+    e = reg_application_get(db, app_id, &app);
+    if (e == ECRED_ERR_KEY_UNKNOWN) {
+        e = lc_set(fail, e, 404, "not_found", "no such application", NULL);
+        goto out;
+    }
+    if (e) {
+        e = lc_internal(fail, e);
+        goto out;
+    }
+    have_app = true;
+    if (!app.commitment_ref[0]) {
+        e = lc_set(fail, ECRED_ERR_INPUT, 409, "no_commitment",
+                   "this application has no kinship commitment", NULL);
+        goto out;
+    }
+    if ((e = reg_commitment_get(db, app.commitment_ref, &c)) != ECRED_OK) {
+        e = lc_internal(fail, e);
+        goto out;
+    }
+    have_c = true;
+    if (strcmp(c.sha256_hex, sha256_hex) != 0) {
+        e = lc_set(fail, ECRED_ERR_INPUT, 422, "invalid_field",
+                   "sha256 does not match the commitment text", "sha256");
+        goto out;
+    }
+    if (c.confirmed_at == 0) {
+        if ((e = reg_commitment_confirm(db, c.ref, now)) != ECRED_OK ||
+            (e = reg_commit(db)) != ECRED_OK)
+            e = lc_internal(fail, e);
+    }
+out:
+    reg_rollback(db);
+    if (have_c)
+        reg_commitment_free(&c);
+    if (have_app)
+        reg_application_free(&app);
+    return e;
+}
+
+ecred_err lc_status_action(reg_db *db, const char *cred_id, const char *action,
+                           const char *reason, const char *actor, int64_t now, int *new_status,
+                           lc_fail *fail)
+{
+    reg_credential c;
+    ecred_err e = reg_begin_write(db);
+    if (e)
+        return lc_internal(fail, e);
+    e = reg_credential_get(db, cred_id, &c);
+    if (e == ECRED_ERR_KEY_UNKNOWN) {
+        e = lc_set(fail, e, 404, "not_found", "no such credential", NULL);
+        goto out;
+    }
+    if (e) {
+        e = lc_internal(fail, e);
+        goto out;
+    }
+    int from = c.status, to = -1;
+    reg_credential_free(&c);
+    if (strcmp(action, "suspend") == 0 && from == ECRED_STATUS_VALID)
+        to = ECRED_STATUS_SUSPENDED;
+    else if (strcmp(action, "resume") == 0 && from == ECRED_STATUS_SUSPENDED)
+        to = ECRED_STATUS_VALID;
+    else if (strcmp(action, "revoke") == 0 && from != ECRED_STATUS_INVALID)
+        to = ECRED_STATUS_INVALID;
+    if (to < 0) {
+        char detail[48];
+        snprintf(detail, sizeof detail, "credential is %s", lc_status_name(from));
+        e = lc_set(fail, ECRED_ERR_INPUT, 409, "invalid_transition",
+                   "this action does not apply to the credential's current status", detail);
+        goto out;
+    }
+    if ((e = reg_status_change(db, cred_id, from, to, action, reason, actor, now)) != ECRED_OK ||
+        (e = reg_commit(db)) != ECRED_OK) {
+        e = lc_internal(fail, e);
+        goto out;
+    }
+    *new_status = to;
+out:
+    reg_rollback(db);
+    return e;
+}

@@ -1,0 +1,516 @@
+/*
+ * main.c - ecred-issuerd: command line, data directory setup and the daemon's
+ * life (start, serve until SIGTERM/SIGINT, stop cleanly).
+ *
+ *   ecred-issuerd --data DIR --listen HOST:PORT [--tls-cert PEM --tls-key PEM]
+ *                 [--status-base-url URL] [--iss NAME] [--threads N]
+ *                 [--status-ttl SECONDS] [--list-size N]
+ *   ecred-issuerd token add --data DIR --role clerk|officer|admin
+ *
+ * The data directory holds registry.sqlite (WAL), signing.key.pem (0600),
+ * tracking.secret (0600) and the trust list trust.cwt. On a first start with
+ * no trust list it makes a self-contained setup: a root key (root.key.pem,
+ * 0600) whose public key goes to root.pub.pem, and a trust list signed by it
+ * naming the signing key. While root.key.pem is present the list is re-signed
+ * at every start; in production the root stays offline, trust.cwt is made
+ * with ecred-keys and installed, and is served as is.
+ *
+ * Must never: overwrite a key file, print a token more than once, log
+ * personal data, or exit with a half-written file (writes are atomic).
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ecred/slist.h"
+#include "ecred/trustlist.h"
+#include "issuerd.h"
+
+#define EXIT_USAGE 2
+#define EXIT_FAIL 1
+#define PATH_CAP 4096
+#define TRUST_LIFETIME (365 * 86400)
+
+typedef struct opts {
+    const char *data;
+    const char *listen;
+    const char *tls_cert;
+    const char *tls_key;
+    const char *status_base;
+    const char *iss;
+    const char *role;
+    unsigned threads;
+    int64_t status_ttl;
+    uint32_t list_size;
+} opts;
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: ecred-issuerd --data DIR --listen HOST:PORT [--tls-cert PEM --tls-key PEM]\n"
+            "                     [--status-base-url URL] [--iss NAME] [--threads 1..16]\n"
+            "                     [--status-ttl SECONDS] [--list-size N]\n"
+            "       ecred-issuerd token add --data DIR --role clerk|officer|admin\n");
+}
+
+/* Strict unsigned parse within [lo, hi]. */
+static bool parse_uint(const char *s, unsigned long long lo, unsigned long long hi,
+                       unsigned long long *out)
+{
+    if (!s || !*s || strlen(s) > 12)
+        return false;
+    unsigned long long v = 0;
+    for (const char *p = s; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return false;
+        v = v * 10 + (unsigned long long)(*p - '0');
+    }
+    if (v < lo || v > hi)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* Parse options from argv[first..]; `token` selects which are allowed.
+ * Prints the reason and returns false on any misuse. */
+static bool parse_opts(int argc, char **argv, int first, bool token, opts *o)
+{
+    for (int i = first; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage(stdout);
+            exit(0);
+        }
+        if (i + 1 >= argc || strncmp(a, "--", 2) != 0) {
+            fprintf(stderr, "ecred-issuerd: %s: %s\n", a,
+                    strncmp(a, "--", 2) != 0 ? "unexpected argument" : "missing value");
+            return false;
+        }
+        const char *v = argv[++i];
+        const char **slot = NULL;
+        unsigned long long n;
+        if (strcmp(a, "--data") == 0)
+            slot = &o->data;
+        else if (token && strcmp(a, "--role") == 0)
+            slot = &o->role;
+        else if (!token && strcmp(a, "--listen") == 0)
+            slot = &o->listen;
+        else if (!token && strcmp(a, "--tls-cert") == 0)
+            slot = &o->tls_cert;
+        else if (!token && strcmp(a, "--tls-key") == 0)
+            slot = &o->tls_key;
+        else if (!token && strcmp(a, "--status-base-url") == 0)
+            slot = &o->status_base;
+        else if (!token && strcmp(a, "--iss") == 0)
+            slot = &o->iss;
+        else if (!token && strcmp(a, "--threads") == 0) {
+            if (o->threads || !parse_uint(v, 1, 16, &n)) {
+                fprintf(stderr, "ecred-issuerd: --threads takes 1..16, once\n");
+                return false;
+            }
+            o->threads = (unsigned)n;
+            continue;
+        } else if (!token && strcmp(a, "--status-ttl") == 0) {
+            if (o->status_ttl || !parse_uint(v, 1, 86400, &n)) {
+                fprintf(stderr, "ecred-issuerd: --status-ttl takes 1..86400 seconds, once\n");
+                return false;
+            }
+            o->status_ttl = (int64_t)n;
+            continue;
+        } else if (!token && strcmp(a, "--list-size") == 0) {
+            if (o->list_size || !parse_uint(v, 16, ECRED_SLIST_MAX_ENTRIES, &n)) {
+                fprintf(stderr, "ecred-issuerd: --list-size takes 16..%zu, once\n",
+                        (size_t)ECRED_SLIST_MAX_ENTRIES);
+                return false;
+            }
+            o->list_size = (uint32_t)n;
+            continue;
+        } else {
+            fprintf(stderr, "ecred-issuerd: unknown option %s\n", a);
+            return false;
+        }
+        if (*slot) {
+            fprintf(stderr, "ecred-issuerd: %s given twice\n", a);
+            return false;
+        }
+        if (!*v) {
+            fprintf(stderr, "ecred-issuerd: %s: empty value\n", a);
+            return false;
+        }
+        *slot = v;
+    }
+    if (!o->data) {
+        fprintf(stderr, "ecred-issuerd: --data DIR is required\n");
+        return false;
+    }
+    if (token && !o->role) {
+        fprintf(stderr, "ecred-issuerd: --role clerk|officer|admin is required\n");
+        return false;
+    }
+    if (!token && !o->listen) {
+        fprintf(stderr, "ecred-issuerd: --listen HOST:PORT is required\n");
+        return false;
+    }
+    if (!token && (o->tls_cert != NULL) != (o->tls_key != NULL)) {
+        fprintf(stderr, "ecred-issuerd: --tls-cert and --tls-key go together\n");
+        return false;
+    }
+    return true;
+}
+
+/* DIR/name into out; false if it does not fit. */
+static bool data_path(const char *dir, const char *name, char out[PATH_CAP])
+{
+    int n = snprintf(out, PATH_CAP, "%s/%s", dir, name);
+    return n > 0 && n < PATH_CAP;
+}
+
+static bool file_exists(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0;
+}
+
+/* Print an error about a data file to stderr (daemon start, before serving). */
+static void fail_msg(const char *what, const char *path, ecred_err e)
+{
+    fprintf(stderr, "ecred-issuerd: %s %s: %s\n", what, path, ecred_err_message(e));
+}
+
+/* The tracking secret: created once (0600), then loaded. */
+static ecred_err load_tracking_secret(const char *dir, uint8_t out[AUTH_SECRET_BYTES])
+{
+    char path[PATH_CAP];
+    if (!data_path(dir, "tracking.secret", path))
+        return ECRED_ERR_TOO_LARGE;
+    ecred_err e;
+    if (!file_exists(path)) {
+        uint8_t s[AUTH_SECRET_BYTES];
+        if ((e = ecred_random(s, sizeof s)) == ECRED_OK)
+            e = ecred_write_file_atomic(path, s, sizeof s, 0600);
+        ecred_wipe(s, sizeof s);
+        if (e) {
+            fail_msg("cannot create", path, e);
+            return e;
+        }
+    }
+    struct stat st;
+    if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & 077)) {
+        fprintf(stderr, "ecred-issuerd: %s must be a regular file of mode 0600\n", path);
+        return ECRED_ERR_KEY_PERMISSIONS;
+    }
+    ecred_buf b = ECRED_BUF_INIT;
+    e = ecred_read_file(path, AUTH_SECRET_BYTES, &b);
+    if (!e && b.len != AUTH_SECRET_BYTES)
+        e = ECRED_ERR_KEY_INVALID;
+    if (!e)
+        memcpy(out, b.ptr, AUTH_SECRET_BYTES);
+    else
+        fail_msg("cannot load", path, e);
+    ecred_buf_wipe(&b);
+    return e;
+}
+
+/* Load the signing key, making it (and its public PEM) on first start. */
+static ecred_err load_signing_key(const char *dir, ecred_key **out, int64_t *created)
+{
+    char path[PATH_CAP], pub[PATH_CAP];
+    if (!data_path(dir, "signing.key.pem", path) || !data_path(dir, "signing.pub.pem", pub))
+        return ECRED_ERR_TOO_LARGE;
+    ecred_err e;
+    if (!file_exists(path)) {
+        ecred_key *k = NULL;
+        if ((e = ecred_key_generate(ECRED_COSE_ALG_ES256, &k)) == ECRED_OK)
+            e = ecred_key_private_save(k, path);
+        ecred_key_free(k);
+        if (e) {
+            fail_msg("cannot create", path, e);
+            return e;
+        }
+        http_log("info", "created signing key", "file", "signing.key.pem");
+    }
+    if ((e = ecred_key_private_load(path, out)) != ECRED_OK) {
+        fail_msg("cannot load", path, e);
+        return e;
+    }
+    struct stat st;
+    *created = lstat(path, &st) == 0 ? (int64_t)st.st_mtime : (int64_t)time(NULL);
+    if (!file_exists(pub)) {
+        ecred_buf pem = ECRED_BUF_INIT;
+        if ((e = ecred_key_public_pem(*out, &pem)) == ECRED_OK)
+            e = ecred_write_file_atomic(pub, pem.ptr, strnlen((const char *)pem.ptr, pem.len), 0644);
+        ecred_buf_free(&pem);
+        if (e) {
+            fail_msg("cannot write", pub, e);
+            return e;
+        }
+    }
+    return ECRED_OK;
+}
+
+/* Sign a fresh trust list with the local root (self-contained setup). */
+static ecred_err make_trust_list(const char *dir, issuerd *d, int64_t key_created)
+{
+    char root_path[PATH_CAP], root_pub[PATH_CAP], trust_path[PATH_CAP];
+    if (!data_path(dir, "root.key.pem", root_path) || !data_path(dir, "root.pub.pem", root_pub) ||
+        !data_path(dir, "trust.cwt", trust_path))
+        return ECRED_ERR_TOO_LARGE;
+    ecred_err e;
+    ecred_key *root = NULL;
+    ecred_buf pem = ECRED_BUF_INIT;
+    if (!file_exists(root_path)) {
+        if ((e = ecred_key_generate(ECRED_COSE_ALG_ES256, &root)) == ECRED_OK)
+            e = ecred_key_private_save(root, root_path);
+        ecred_key_free(root);
+        root = NULL;
+        if (e) {
+            fail_msg("cannot create", root_path, e);
+            return e;
+        }
+        http_log("info", "created root key (keep it offline in production)", "file", "root.key.pem");
+    }
+    if ((e = ecred_key_private_load(root_path, &root)) != ECRED_OK) {
+        fail_msg("cannot load", root_path, e);
+        return e;
+    }
+    /* root.pub.pem is what verifiers are given; rewrite it so it always
+     * matches the root that signs (atomic, public). */
+    if ((e = ecred_key_public_pem(root, &pem)) == ECRED_OK)
+        e = ecred_write_file_atomic(root_pub, pem.ptr, strnlen((const char *)pem.ptr, pem.len), 0644);
+    if (e) {
+        fail_msg("cannot write", root_pub, e);
+        goto out;
+    }
+    int64_t now = (int64_t)time(NULL);
+    ecred_trustlist_entry ent;
+    memset(&ent, 0, sizeof ent);
+    ent.key = d->sign_key;
+    ent.sign_from = (uint64_t)(key_created > 3600 ? key_created - 3600 : 0);
+    ent.sign_until = (uint64_t)(now + TRUST_LIFETIME);
+    ent.types = ECRED_TRUST_BITS_ALL;
+    snprintf(ent.status_uri_prefix, sizeof ent.status_uri_prefix, "%s", statuspub_prefix(d->pub));
+    ecred_trustlist tl;
+    memset(&tl, 0, sizeof tl);
+    snprintf(tl.iss, sizeof tl.iss, "%s", d->iss);
+    tl.iat = (uint64_t)now;
+    tl.exp = (uint64_t)(now + TRUST_LIFETIME);
+    tl.seq = (uint64_t)now; /* a later start signs a higher sequence: no rollback */
+    tl.n_entries = 1;
+    tl.entries = &ent;
+    ecred_buf_free(&d->trust_list);
+    if ((e = ecred_trustlist_sign(root, &tl, &d->trust_list)) != ECRED_OK) {
+        fail_msg("cannot sign the trust list for", trust_path, e);
+        goto out;
+    }
+    if ((e = ecred_write_file_atomic(trust_path, d->trust_list.ptr, d->trust_list.len, 0644)) != ECRED_OK)
+        fail_msg("cannot write", trust_path, e);
+out:
+    ecred_buf_free(&pem);
+    ecred_key_free(root);
+    return e;
+}
+
+/* The trust list: re-signed with a local root, else the installed one. */
+static ecred_err load_trust_list(const char *dir, issuerd *d, int64_t key_created)
+{
+    char root_path[PATH_CAP], trust_path[PATH_CAP], root_pub[PATH_CAP];
+    if (!data_path(dir, "root.key.pem", root_path) || !data_path(dir, "trust.cwt", trust_path) ||
+        !data_path(dir, "root.pub.pem", root_pub))
+        return ECRED_ERR_TOO_LARGE;
+    bool installed = file_exists(trust_path);
+    if (file_exists(root_path) || (!installed && !file_exists(root_pub)))
+        return make_trust_list(dir, d, key_created);
+    if (!installed) {
+        fprintf(stderr, "ecred-issuerd: %s is missing: install the trust list made with "
+                        "ecred-keys (the root key is offline)\n", trust_path);
+        return ECRED_ERR_IO;
+    }
+    ecred_err e = ecred_read_file(trust_path, ECRED_TRUSTLIST_MAX_BYTES, &d->trust_list);
+    if (e) {
+        fail_msg("cannot read", trust_path, e);
+        return e;
+    }
+    /* Check that the installed list verifies and names our key, so a wrong
+     * file is caught at start and not by every verifier. */
+    ecred_key *root = NULL;
+    if (file_exists(root_pub) && ecred_key_public_load(root_pub, &root) == ECRED_OK) {
+        ecred_trustlist tl;
+        const ecred_trustlist_entry *ent;
+        e = ecred_trustlist_verify(d->trust_list.ptr, d->trust_list.len, root, (int64_t)time(NULL), &tl);
+        if (!e) {
+            e = ecred_trustlist_find(&tl, ecred_key_kid(d->sign_key), ECRED_KID_LEN,
+                                     (int64_t)time(NULL), ECRED_TRUST_TYPE_PERMIT, &ent);
+            ecred_trustlist_free(&tl);
+        }
+        ecred_key_free(root);
+        if (e) {
+            fprintf(stderr, "ecred-issuerd: %s does not verify with root.pub.pem or does not "
+                            "name the signing key now: %s\n", trust_path, ecred_err_message(e));
+            return e;
+        }
+    }
+    return ECRED_OK;
+}
+
+static int cmd_token_add(int argc, char **argv)
+{
+    opts o;
+    memset(&o, 0, sizeof o);
+    if (!parse_opts(argc, argv, 3, true, &o)) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (!auth_role_from_name(o.role)) {
+        fprintf(stderr, "ecred-issuerd: --role must be clerk, officer or admin\n");
+        return EXIT_USAGE;
+    }
+    struct stat st;
+    if (stat(o.data, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "ecred-issuerd: --data %s is not a directory\n", o.data);
+        return EXIT_USAGE;
+    }
+    char path[PATH_CAP];
+    if (!data_path(o.data, "registry.sqlite", path)) {
+        fprintf(stderr, "ecred-issuerd: --data path too long\n");
+        return EXIT_USAGE;
+    }
+    reg_db *db = NULL;
+    ecred_err e = reg_open(path, &db);
+    if (e) {
+        fail_msg("cannot open registry", path, e);
+        return EXIT_FAIL;
+    }
+    char tok[AUTH_TOKEN_HEX + 1];
+    e = auth_token_create(db, o.role, tok);
+    reg_close(db);
+    if (e) {
+        fail_msg("cannot store token in", path, e);
+        return EXIT_FAIL;
+    }
+    printf("%s\n", tok);
+    ecred_wipe(tok, sizeof tok);
+    return 0;
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+    opts o;
+    memset(&o, 0, sizeof o);
+    if (!parse_opts(argc, argv, 1, false, &o)) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    char host[64];
+    uint16_t port;
+    if (http_parse_listen(o.listen, host, sizeof host, &port) != ECRED_OK) {
+        fprintf(stderr, "ecred-issuerd: --listen must be IP:PORT, e.g. 127.0.0.1:8443\n");
+        return EXIT_USAGE;
+    }
+    if (o.iss && strlen(o.iss) > ECRED_ISS_MAX) {
+        fprintf(stderr, "ecred-issuerd: --iss is longer than %d bytes\n", ECRED_ISS_MAX);
+        return EXIT_USAGE;
+    }
+    char base[ECRED_URI_MAX + 1];
+    if (o.status_base) {
+        if ((strncmp(o.status_base, "http://", 7) != 0 && strncmp(o.status_base, "https://", 8) != 0) ||
+            strlen(o.status_base) > ECRED_URI_MAX - 20) {
+            fprintf(stderr, "ecred-issuerd: --status-base-url must be an http(s) URL of at most %d bytes\n",
+                    ECRED_URI_MAX - 20);
+            return EXIT_USAGE;
+        }
+        snprintf(base, sizeof base, "%s", o.status_base);
+    } else {
+        snprintf(base, sizeof base, "%s://%s", o.tls_cert ? "https" : "http", o.listen);
+    }
+    struct stat st;
+    if (stat(o.data, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "ecred-issuerd: --data %s is not a directory\n", o.data);
+        return EXIT_USAGE;
+    }
+
+    int rc = EXIT_FAIL;
+    issuerd d;
+    memset(&d, 0, sizeof d);
+    snprintf(d.iss, sizeof d.iss, "%s", o.iss ? o.iss : "ecred-issuer");
+    http_server *srv = NULL;
+    int64_t key_created = 0;
+    char path[PATH_CAP];
+    ecred_err e;
+    unsigned threads = o.threads ? o.threads : 4;
+
+    /* Block the stop signals before any thread starts, so only sigwait sees them. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (!data_path(o.data, "registry.sqlite", path)) {
+        fprintf(stderr, "ecred-issuerd: --data path too long\n");
+        rc = EXIT_USAGE;
+        goto out;
+    }
+    if ((e = reg_pool_open(path, threads, &d.pool)) != ECRED_OK) {
+        fail_msg("cannot open registry", path, e);
+        goto out;
+    }
+    if (o.list_size) {
+        reg_pool_set_list_size(d.pool, o.list_size);
+        if (o.list_size < REG_LIST_SIZE_DEFAULT)
+            http_log("warning", "--list-size below 131072 weakens herd privacy (tests only)", NULL, NULL);
+    }
+    if ((e = load_tracking_secret(o.data, d.tracking_secret)) != ECRED_OK)
+        goto out;
+    if ((e = load_signing_key(o.data, &d.sign_key, &key_created)) != ECRED_OK)
+        goto out;
+    if ((e = statuspub_new(d.sign_key, base, o.status_ttl ? o.status_ttl : STATUSPUB_TTL_DEFAULT,
+                           STATUSPUB_LIFETIME_DEFAULT, &d.pub)) != ECRED_OK) {
+        fprintf(stderr, "ecred-issuerd: status base URL unusable: %s\n", ecred_err_message(e));
+        rc = EXIT_USAGE;
+        goto out;
+    }
+    if ((e = load_trust_list(o.data, &d, key_created)) != ECRED_OK)
+        goto out;
+
+    http_config cfg = {o.listen, o.tls_cert, o.tls_key, threads};
+    char err[256] = "";
+    if (http_start(&cfg, routes_dispatch, &d, &srv, err, sizeof err) != ECRED_OK) {
+        fprintf(stderr, "ecred-issuerd: %s\n", err);
+        goto out;
+    }
+    http_log("info", "listening", "listen", o.listen);
+    int sig = 0;
+    sigwait(&stop, &sig);
+    http_log("info", "stopping", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    rc = 0;
+out:
+    /* Stop serving first: in-flight requests finish and commit before the
+     * registry closes. */
+    http_stop(srv);
+    statuspub_free(d.pub);
+    reg_pool_close(d.pool);
+    ecred_key_free(d.sign_key);
+    ecred_buf_free(&d.trust_list);
+    ecred_wipe(d.tracking_secret, sizeof d.tracking_secret);
+    if (rc == 0)
+        http_log("info", "stopped", NULL, NULL);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "token") == 0) {
+        if (argc < 3 || strcmp(argv[2], "add") != 0) {
+            fprintf(stderr, "ecred-issuerd: the token command is: token add --data DIR --role ROLE\n");
+            return EXIT_USAGE;
+        }
+        return cmd_token_add(argc, argv);
+    }
+    return cmd_serve(argc, argv);
+}

@@ -1,0 +1,180 @@
+/*
+ * registry.h - the issuer's durable state: applications, credentials, their
+ * status history, API token hashes, idempotency keys, kinship commitments and
+ * status lists with their index allocation.
+ *
+ * This is the interface the rest of the issuer sees. The SQLite implementation
+ * (registry.c) runs in WAL mode with synchronous=FULL, so a COMMIT that
+ * returned is on disk. Every multi-statement change runs between
+ * reg_begin_write (BEGIN IMMEDIATE: the write lock is taken up front, so two
+ * writers never deadlock on an upgrade) and reg_commit / reg_rollback. A
+ * PostgreSQL implementation would keep these calls and use SERIALIZABLE or row
+ * locks for the same guarantees.
+ *
+ * Connections are not shared between threads: a pool hands one to a request
+ * and takes it back. Nothing here logs or prints; errors go back as ecred_err.
+ */
+#ifndef ECRED_ISSUER_REGISTRY_H
+#define ECRED_ISSUER_REGISTRY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ecred/buf.h"
+
+/* Herd privacy: every status list holds at least this many entries. */
+#define REG_LIST_SIZE_DEFAULT 131072u
+#define REG_ID_LEN 16        /* application and credential ids: 16 lower-case hex */
+#define REG_TEXT_MAX 65536   /* cap on any text column read back */
+
+typedef struct reg_db reg_db;
+typedef struct reg_pool reg_pool;
+
+/* Open (creating if missing) the registry at path, apply pragmas and schema. */
+ecred_err reg_open(const char *path, reg_db **out);
+void reg_close(reg_db *db);
+
+/* A fixed-size pool of connections to one database file, safe across threads. */
+ecred_err reg_pool_open(const char *path, unsigned size, reg_pool **out);
+/* Borrow a connection (blocks while all are in use). Never NULL. */
+reg_db *reg_pool_get(reg_pool *p);
+void reg_pool_put(reg_pool *p, reg_db *db);
+void reg_pool_close(reg_pool *p);
+
+/* Transactions. reg_begin_write takes the write lock immediately. */
+ecred_err reg_begin_write(reg_db *db);
+ecred_err reg_begin_read(reg_db *db);
+ecred_err reg_commit(reg_db *db);
+void reg_rollback(reg_db *db); /* safe to call when no transaction is open */
+
+/* List sizes for new lists (tests use a small size to exercise list roll-over;
+ * production keeps the default). Applies to lists opened after the call. */
+void reg_set_list_size(reg_db *db, uint32_t size);
+void reg_pool_set_list_size(reg_pool *p, uint32_t size);
+
+/* ---- tokens ---- */
+ecred_err reg_token_add(reg_db *db, const uint8_t hash[32], const char *role, int64_t now);
+/* ECRED_ERR_KEY_UNKNOWN if no token has this hash; role is copied (<= 15 bytes). */
+ecred_err reg_token_role(reg_db *db, const uint8_t hash[32], char role[16]);
+
+/* ---- applications ---- */
+typedef struct reg_application {
+    char id[REG_ID_LEN + 1];
+    char kind[32];
+    char state[16];          /* submitted | issued | rejected */
+    char id_number[19];
+    char *credential_json;   /* owned */
+    char replaces[REG_ID_LEN + 1];   /* "" when none */
+    char commitment_ref[41];         /* "" when none */
+    int64_t submitted_at;
+    char submitted_by[24];
+    int64_t decided_at;      /* 0 when undecided */
+    char decided_by[24];
+    char *reject_reason;     /* owned, NULL when none */
+    char credential_id[REG_ID_LEN + 1];
+    int64_t issued_at;
+} reg_application;
+
+void reg_application_free(reg_application *a);
+ecred_err reg_application_insert(reg_db *db, const reg_application *a);
+/* ECRED_ERR_KEY_UNKNOWN when there is no such application. */
+ecred_err reg_application_get(reg_db *db, const char *id, reg_application *out);
+ecred_err reg_application_set_issued(reg_db *db, const char *id, const char *credential_id,
+                                     int64_t now, const char *actor);
+ecred_err reg_application_set_rejected(reg_db *db, const char *id, const char *reason,
+                                       int64_t now, const char *actor);
+
+/* ---- idempotency keys ---- */
+/* ECRED_ERR_KEY_UNKNOWN when the key was never used; else the request hash and
+ * the application it created. */
+ecred_err reg_idem_get(reg_db *db, const char *key, uint8_t req_hash[32],
+                       char app_id[REG_ID_LEN + 1]);
+ecred_err reg_idem_put(reg_db *db, const char *key, const uint8_t req_hash[32],
+                       const char *app_id, int64_t now);
+
+/* ---- kinship commitments ---- */
+typedef struct reg_commitment {
+    char ref[41];
+    char application_id[REG_ID_LEN + 1];
+    char *text;              /* owned */
+    char sha256_hex[65];
+    int64_t created_at;
+    int64_t confirmed_at;    /* 0 until the applicant confirms */
+} reg_commitment;
+
+void reg_commitment_free(reg_commitment *c);
+/* ECRED_ERR_EXISTS if ref is taken (the caller draws another). */
+ecred_err reg_commitment_insert(reg_db *db, const reg_commitment *c);
+ecred_err reg_commitment_get(reg_db *db, const char *ref, reg_commitment *out);
+ecred_err reg_commitment_confirm(reg_db *db, const char *ref, int64_t now);
+
+/* ---- credentials ---- */
+typedef struct reg_credential {
+    char id[REG_ID_LEN + 1];
+    char application_id[REG_ID_LEN + 1];
+    int type;
+    char id_number[19];
+    int64_t list_id;
+    int64_t idx;
+    int status;              /* ECRED_STATUS_* */
+    char *qr_text;           /* owned */
+    char *credential_json;   /* owned */
+    int32_t valid_until;
+    int32_t endorsement_date;
+    int64_t issued_at;
+    char replaced_by[REG_ID_LEN + 1];
+} reg_credential;
+
+void reg_credential_free(reg_credential *c);
+ecred_err reg_credential_insert(reg_db *db, const reg_credential *c);
+ecred_err reg_credential_get(reg_db *db, const char *id, reg_credential *out);
+/* The most recently issued credential of this ID number (identity reuse). */
+ecred_err reg_credential_latest_for(reg_db *db, const char *id_number, reg_credential *out);
+ecred_err reg_credential_set_replaced_by(reg_db *db, const char *id, const char *new_id);
+
+/* Change a credential's status and record who, when, why, in the same
+ * transaction (the caller holds it); bumps the list's generation so the
+ * status publisher knows to rebuild. */
+ecred_err reg_status_change(reg_db *db, const char *cred_id, int old_status, int new_status,
+                            const char *action, const char *reason, const char *actor,
+                            int64_t now);
+
+typedef struct reg_status_event {
+    int old_status, new_status;
+    char action[16];
+    char *reason;            /* owned, may be NULL */
+    char actor[24];
+    int64_t at;
+} reg_status_event;
+
+/* All events of a credential, oldest first; free with reg_status_events_free. */
+ecred_err reg_status_events(reg_db *db, const char *cred_id, reg_status_event **out, size_t *n);
+void reg_status_events_free(reg_status_event *ev, size_t n);
+
+/* ---- status lists ---- */
+/* Draw a fresh random index in the open list (opening a new list when it is
+ * full). Must run inside a write transaction; the index is reserved only when
+ * the credential row naming it is inserted in that same transaction (the
+ * UNIQUE(list_id, idx) constraint is the final guard against reuse). */
+ecred_err reg_index_allocate(reg_db *db, int64_t *list_id, int64_t *idx);
+
+typedef struct reg_list_info {
+    int64_t id;
+    uint32_t size;
+    uint32_t used;
+    int64_t generation;
+} reg_list_info;
+
+/* ECRED_ERR_KEY_UNKNOWN for a list that does not exist. */
+ecred_err reg_list_info_get(reg_db *db, int64_t list_id, reg_list_info *out);
+/* Calls fn for every entry of the list whose status is not VALID. */
+ecred_err reg_list_entries(reg_db *db, int64_t list_id,
+                           ecred_err (*fn)(void *ctx, int64_t idx, int status), void *ctx);
+
+/* Credentials (not yet INVALID) whose valid_until or endorsement date lies in
+ * [from_day, to_day]; fn gets the id, what is due ("expiry"/"endorsement") and the day. */
+ecred_err reg_reminders(reg_db *db, int32_t from_day, int32_t to_day,
+                        ecred_err (*fn)(void *ctx, const char *id, const char *due, int32_t day),
+                        void *ctx);
+
+#endif
