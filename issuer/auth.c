@@ -100,26 +100,7 @@ ecred_err auth_hmac_sha256(const uint8_t *key, size_t key_len, const uint8_t *ms
 {
     if (n > AUTH_HMAC_MSG_MAX)
         return ECRED_ERR_ARG;
-    uint8_t k[64] = {0};
-    if (key_len > 64)
-        ecred_sha256(key, key_len, k);
-    else if (key_len)
-        memcpy(k, key, key_len);
-    uint8_t inner[64 + AUTH_HMAC_MSG_MAX], outer[64 + 32], ih[32];
-    for (size_t i = 0; i < 64; i++) {
-        inner[i] = (uint8_t)(k[i] ^ 0x36);
-        outer[i] = (uint8_t)(k[i] ^ 0x5c);
-    }
-    if (n)
-        memcpy(inner + 64, msg, n);
-    ecred_sha256(inner, 64 + n, ih);
-    memcpy(outer + 64, ih, 32);
-    ecred_sha256(outer, sizeof outer, out);
-    ecred_wipe(k, sizeof k);
-    ecred_wipe(inner, sizeof inner);
-    ecred_wipe(outer, sizeof outer);
-    ecred_wipe(ih, sizeof ih);
-    return ECRED_OK;
+    return ecred_hmac_sha256(key, key_len, msg, n, out);
 }
 
 void auth_tracking_code(const uint8_t secret[AUTH_SECRET_BYTES], const char *app_id,

@@ -106,6 +106,18 @@ void ecred_sha256(const uint8_t *msg, size_t n, uint8_t out[32])
         memset(out, 0, 32);
 }
 
+ecred_err ecred_hmac_sha256(const uint8_t *key, size_t key_len, const uint8_t *msg, size_t n,
+                            uint8_t out[32])
+{
+    static const uint8_t empty[1] = {0};
+    size_t outlen = 0;
+    /* EVP_Q_mac fetches HMAC per call; tracking codes are not a hot path. */
+    if (!EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key_len ? key : empty, key_len,
+                   n ? msg : empty, n, out, 32, &outlen) || outlen != 32)
+        return crypto_fail(ECRED_ERR_CRYPTO);
+    return ECRED_OK;
+}
+
 ecred_err ecred_random(uint8_t *out, size_t n)
 {
     while (n > 0) {

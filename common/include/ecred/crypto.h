@@ -72,6 +72,9 @@ ecred_err ecred_verify(const ecred_key *key, const uint8_t *msg, size_t n, const
                        size_t sig_len);
 
 void ecred_sha256(const uint8_t *msg, size_t n, uint8_t out[32]);
+/* HMAC-SHA-256 (RFC 2104) of msg under key; ECRED_ERR_CRYPTO if the library fails. */
+ecred_err ecred_hmac_sha256(const uint8_t *key, size_t key_len, const uint8_t *msg, size_t n,
+                            uint8_t out[32]);
 /* Cryptographically secure random bytes (ECRED_ERR_CRYPTO if unavailable). */
 ecred_err ecred_random(uint8_t *out, size_t n);
 
