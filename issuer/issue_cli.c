@@ -23,6 +23,7 @@
 static void usage(FILE *f)
 {
     fputs("usage: ecred-issue --key FILE --in APPLICATION.json [options]\n"
+          "       ecred-issue --render TEXT [--png OUT] [--svg OUT] [--terminal] [--ecc M|Q]\n"
           "\n"
           "Signs a residence credential (居住登记凭证 or 居住证) and prints its QR text.\n"
           "\n"
@@ -41,6 +42,7 @@ static void usage(FILE *f)
           "  --compress MODE     auto (default: the shorter of none and dict), none, dict,\n"
           "                      zlib (no dictionary; for measurement only)\n"
           "  --cose-out FILE     also write the COSE_Sign1 bytes\n"
+          "  --render TEXT       draw already-issued QR text (- for stdin); signs nothing\n"
           "  -h, --help          this help\n"
           "\n"
           "Exit status: 0 issued; 1 I/O or internal error; 2 invalid usage or input.\n",
@@ -83,6 +85,54 @@ static int write_out(const char *path, const ecred_buf *b)
     return 0;
 }
 
+/* Draw text as PNG, SVG and/or terminal QR; 0 or an exit code. */
+static int draw(const char *text, size_t n, const char *png, const char *svg, bool terminal,
+                ecred_qr_ecc ecc)
+{
+    ecred_qr qr = {0, 0, NULL};
+    ecred_buf img = ECRED_BUF_INIT;
+    int rc = 0;
+    ecred_err e = ecred_qr_encode(text, n, ecc, &qr);
+    if (e)
+        return fail(e == ECRED_ERR_TOO_LARGE || e == ECRED_ERR_INPUT ? EXIT_USAGE : 1,
+                    "cannot make a QR code: %s", ecred_err_message(e));
+    if (png && (ecred_qr_png(&qr, 6, 4, &img) != ECRED_OK || write_out(png, &img) != 0))
+        rc = fail(1, "cannot write PNG %s", png);
+    if (!rc && svg && (ecred_qr_svg(&qr, 4, &img) != ECRED_OK || write_out(svg, &img) != 0))
+        rc = fail(1, "cannot write SVG %s", svg);
+    if (!rc && terminal) {
+        if (ecred_qr_utf8(&qr, 2, &img) != ECRED_OK)
+            rc = fail(1, "%s", "cannot draw the QR code");
+        else
+            fwrite(img.ptr, 1, img.len, stderr);
+    }
+    if (!rc)
+        fprintf(stderr, "ecred-issue: %zu characters, QR version %d at ECC %s\n", n, qr.version,
+                ecc == ECRED_QR_ECC_M ? "M" : "Q");
+    ecred_qr_free(&qr);
+    ecred_buf_free(&img);
+    return rc;
+}
+
+static int render_only(const char *arg, const char *png, const char *svg, bool terminal,
+                       ecred_qr_ecc ecc)
+{
+    ecred_buf text = ECRED_BUF_INIT;
+    ecred_err e = strcmp(arg, "-") == 0 ? ecred_read_fd(0, ECRED_QR_TEXT_MAX + 2, &text)
+                                        : ecred_buf_set(&text, arg, strlen(arg));
+    if (e) {
+        ecred_buf_free(&text);
+        return fail(e == ECRED_ERR_TOO_LARGE ? EXIT_USAGE : 1, "%s", "cannot read the text to render");
+    }
+    while (text.len && (text.ptr[text.len - 1] == '\n' || text.ptr[text.len - 1] == '\r'))
+        text.len--;
+    ecred_buf_terminate(&text);
+    int rc = text.len ? draw((const char *)text.ptr, text.len, png, svg, terminal, ecc)
+                      : fail(EXIT_USAGE, "%s", "nothing to render");
+    ecred_buf_free(&text);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -93,11 +143,12 @@ int main(int argc, char **argv)
         {"status-idx", required_argument, NULL, 'x'}, {"holder-key", required_argument, NULL, 'H'},
         {"iat", required_argument, NULL, 'a'},      {"cti", required_argument, NULL, 'c'},
         {"compress", required_argument, NULL, 'z'}, {"cose-out", required_argument, NULL, 'o'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+        {"render", required_argument, NULL, 'r'},  {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     const char *key_path = NULL, *in_path = NULL, *png = NULL, *svg = NULL, *iss = DEFAULT_ISS;
     const char *status_uri = NULL, *status_idx = NULL, *holder = NULL, *iat_s = NULL, *cti_s = NULL;
-    const char *cose_path = NULL;
+    const char *cose_path = NULL, *render = NULL;
     bool terminal = false;
     ecred_qr_ecc ecc = ECRED_QR_ECC_M;
     ecred_compress mode = ECRED_COMPRESS_AUTO;
@@ -117,6 +168,7 @@ int main(int argc, char **argv)
         case 'a': iat_s = optarg; break;
         case 'c': cti_s = optarg; break;
         case 'o': cose_path = optarg; break;
+        case 'r': render = optarg; break;
         case 'e':
             if (strcmp(optarg, "M") == 0) ecc = ECRED_QR_ECC_M;
             else if (strcmp(optarg, "Q") == 0) ecc = ECRED_QR_ECC_Q;
@@ -137,6 +189,11 @@ int main(int argc, char **argv)
     }
     if (optind != argc)
         return fail(EXIT_USAGE, "unexpected argument '%s' (see --help)", argv[optind]);
+    if (render) {
+        if (key_path || in_path || !(png || svg || terminal))
+            return fail(EXIT_USAGE, "%s", "--render takes --png/--svg/--terminal and no --key or --in");
+        return render_only(render, png, svg, terminal, ecc);
+    }
     if (!key_path)
         return fail(EXIT_USAGE, "%s", "--key FILE is required (see --help)");
     if (!in_path)
@@ -177,8 +234,7 @@ int main(int argc, char **argv)
 
     int rc = 1;
     ecred_key *key = NULL;
-    ecred_buf json = ECRED_BUF_INIT, text = ECRED_BUF_INIT, cose = ECRED_BUF_INIT, img = ECRED_BUF_INIT;
-    ecred_qr qr = {0, 0, NULL};
+    ecred_buf json = ECRED_BUF_INIT, text = ECRED_BUF_INIT, cose = ECRED_BUF_INIT;
     char field[64] = "";
 
     ecred_err e = strcmp(in_path, "-") == 0 ? ecred_read_fd(0, 65536, &json)
@@ -225,37 +281,13 @@ int main(int argc, char **argv)
     printf("%s\n", (const char *)text.ptr);
     if (cose_path && (rc = write_out(cose_path, &cose)) != 0)
         goto out;
-    if (png || svg || terminal) {
-        e = ecred_qr_encode((const char *)text.ptr, text.len, ecc, &qr);
-        if (e) {
-            rc = fail(1, "cannot make a QR code: %s", ecred_err_message(e));
-            goto out;
-        }
-        if (png && (ecred_qr_png(&qr, 6, 4, &img) != ECRED_OK || (rc = write_out(png, &img)) != 0)) {
-            rc = fail(1, "cannot write PNG %s", png);
-            goto out;
-        }
-        if (svg && (ecred_qr_svg(&qr, 4, &img) != ECRED_OK || (rc = write_out(svg, &img)) != 0)) {
-            rc = fail(1, "cannot write SVG %s", svg);
-            goto out;
-        }
-        if (terminal) {
-            if (ecred_qr_utf8(&qr, 2, &img) != ECRED_OK) {
-                rc = fail(1, "%s", "cannot draw the QR code");
-                goto out;
-            }
-            fwrite(img.ptr, 1, img.len, stderr);
-        }
-        fprintf(stderr, "ecred-issue: %zu characters, QR version %d at ECC %s\n", text.len,
-                qr.version, ecc == ECRED_QR_ECC_M ? "M" : "Q");
-    }
+    if ((png || svg || terminal) && (rc = draw((const char *)text.ptr, text.len, png, svg, terminal, ecc)) != 0)
+        goto out;
     rc = 0;
 out:
-    ecred_qr_free(&qr);
     ecred_key_free(key);
     ecred_buf_wipe(&json);
     ecred_buf_free(&text);
     ecred_buf_free(&cose);
-    ecred_buf_free(&img);
     return rc;
 }

@@ -890,8 +890,9 @@ out:
 
 ecred_err reg_index_allocate(reg_db *db, int64_t *list_id, int64_t *idx)
 {
-    int64_t lid;
-    uint32_t size;
+    /* Initialised for the optimiser: reg_open_list sets both on success. */
+    int64_t lid = 0;
+    uint32_t size = 0;
     ecred_err e = reg_open_list(db, &lid, &size);
     if (e)
         return e;
@@ -908,7 +909,7 @@ ecred_err reg_index_allocate(reg_db *db, int64_t *list_id, int64_t *idx)
             return ECRED_OK;
         }
     }
-    int64_t found;
+    int64_t found = 0;
     if ((e = reg_index_scan(db, lid, size, r, &found)) != ECRED_OK)
         return e;
     *list_id = lid;

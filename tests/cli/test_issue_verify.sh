@@ -67,6 +67,13 @@ last=${raw: -2:1}
 if [ "$last" = "A" ]; then repl=B; else repl=A; fi
 forged="${raw:0:${#raw}-2}${repl}${raw: -1}"
 expect 6 "$bin/ecred-verify" "${trust[@]}" "$forged"
+# --render draws already-issued text; the drawing verifies like the original.
+expect 0 "$bin/ecred-issue" --render "$text" --png "$tmp/rendered.png"
+expect 0 "$bin/ecred-verify" "${trust[@]}" --image "$tmp/rendered.png"
+printf '%s\n' "$text" | { expect 0 "$bin/ecred-issue" --render - --svg "$tmp/rendered.svg"; }
+expect 2 "$bin/ecred-issue" --render "$text"
+expect 2 "$bin/ecred-issue" --render "" --png "$tmp/empty.png"
+expect 2 "$bin/ecred-issue" --render "$text" --key "$tmp/issuer.key" --png "$tmp/x.png"
 # A photo (rotated, blurred JPEG) and a scaled screenshot of a vector's QR.
 for img in permit-photo.jpg permit-screenshot.png; do
   expect 0 "$bin/ecred-verify" --trust-key "$src/tests/vectors/keys/test-issuer.pub.pem" \
