@@ -459,7 +459,10 @@ check '[ "$(echo $used | tr " " "\n" | sort | uniq -d | wc -l)" = 0 ]' "a status
   done
 ) &
 burst=$!
-sleep 0.4
+# Kill once the first credential has reached the client (bounded wait: a
+# loaded machine may take seconds), then a random moment later, mid-burst.
+for _ in $(seq 1 300); do [ -s "$tmp/returned" ] && break; sleep 0.1; done
+sleep "0.$((RANDOM % 3))"
 kill -9 "$pid"; wait "$pid" 2>/dev/null || true; pid=""
 wait "$burst" || true
 restarted=0
