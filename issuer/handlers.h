@@ -31,6 +31,7 @@ void h_cred_revoke(issuerd *d, reg_db *db, http_req *r);
 void h_reminders(issuerd *d, reg_db *db, http_req *r);
 void h_statuslist(issuerd *d, reg_db *db, http_req *r);
 void h_trust(issuerd *d, reg_db *db, http_req *r);
+void h_status_index(issuerd *d, reg_db *db, http_req *r);
 
 /* ---- helpers shared by handlers (views.c) ---- */
 

@@ -43,6 +43,7 @@ static const route routes[] = {
     {"GET", "/v1/reminders", OFFICER, false, h_reminders},
     {"GET", "/status/{id}", 0, false, h_statuslist},
     {"GET", "/.well-known/ecred-trust", 0, false, h_trust},
+    {"GET", "/.well-known/ecred-status-lists", 0, false, h_status_index},
 };
 
 /* Whether c may appear in a path parameter. */

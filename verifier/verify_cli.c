@@ -1,10 +1,12 @@
 /*
  * verify_cli.c - ecred-verify: check a credential's QR text or image offline
- * with explicitly trusted keys, and `inspect` any PREFIX:+base45 COSE_Sign1.
+ * with explicitly trusted keys or against a synced cache (trust list and
+ * status lists, optionally refreshed --online), `sync` such a cache from an
+ * issuer, and `inspect` any PREFIX:+base45 COSE_Sign1.
  *
  * The decision is ecred_decide() from common/, the same call the verifier
  * daemon makes; this file only gathers input, prints and picks the exit code
- * (spec/errors.md).
+ * (spec/errors.md). Must never: store or log a scanned credential.
  */
 #include <getopt.h>
 #include <jansson.h>
@@ -23,7 +25,15 @@
 #include "ecred/qrtext.h"
 #include "ecred/slist.h"
 
+#include "answer.h"
+#include "cache.h"
+#include "fetch.h"
+#include "status.h"
+#include "sync.h"
+#include "vutil.h"
+
 #define EXIT_USAGE 2
+#define DEFAULT_MAX_AGE ((int64_t)24 * 3600)
 #define MAX_TRUST_KEYS 64
 #define IMAGE_MAX ((size_t)32 << 20)
 
@@ -31,6 +41,9 @@ static void usage(FILE *f)
 {
     fputs("usage: ecred-verify --trust-key PEM [--trust-key PEM ...] [--at RFC3339] [--json]\n"
           "                    (TEXT | --image FILE | -)\n"
+          "       ecred-verify --cache DIR [--max-age DURATION] [--online] [--at RFC3339] [--json]\n"
+          "                    (TEXT | --image FILE | -)\n"
+          "       ecred-verify sync --issuer URL [--root ROOT.pem] --cache DIR\n"
           "       ecred-verify inspect [--trust-key PEM] (TEXT | --image FILE | -)\n"
           "\n"
           "Verifies a residence credential (居住登记凭证 / 居住证) from its QR text, a photo or\n"
@@ -38,6 +51,13 @@ static void usage(FILE *f)
           "\n"
           "  --trust-key FILE   trusted issuer key: PEM public key or X.509 certificate\n"
           "                     (PEM or DER); the kid is derived from it\n"
+          "  --cache DIR        trust the keys of the trust list synced into DIR and\n"
+          "                     check status against the status lists synced there\n"
+          "  --max-age DURATION oldest status data that may say VALID (default 24h;\n"
+          "                     90s, 15m, 24h, 7d); older data gives status_stale\n"
+          "  --online           first fetch the credential's whole status list from its\n"
+          "                     URI (once per ttl, with its ETag); if that fails, the\n"
+          "                     cache is used under the same --max-age rule\n"
           "  --at RFC3339       decide as of this time instead of now\n"
           "  --image FILE       read the QR code from a PNG or JPEG image\n"
           "  --json             print the result as JSON\n"
@@ -46,6 +66,11 @@ static void usage(FILE *f)
           "inspect decodes any PREFIX:+base45 COSE_Sign1 (zlib or not) into JSON; with\n"
           "--trust-key it checks the signature with that key whatever the kid says and\n"
           "exits 0 only when it holds.\n"
+          "\n"
+          "sync fetches the trust list (checked against ROOT.pem, which the cache keeps\n"
+          "after the first sync) and every status list of the issuer (checked against\n"
+          "the trust list), and replaces the cache atomically; anything refused keeps\n"
+          "its old copy. Its exit status is the reason code of the first refusal.\n"
           "\n"
           "Exit status (reason code):\n"
           "   0 valid              1 internal or I/O error   2 invalid usage\n"
@@ -112,17 +137,7 @@ static const char *housing_label(int h)
     }
 }
 
-static const char *status_label(unsigned s)
-{
-    switch (s) {
-    case ECRED_STATUS_VALID: return "VALID";
-    case ECRED_STATUS_INVALID: return "INVALID";
-    case ECRED_STATUS_SUSPENDED: return "SUSPENDED";
-    default: return "UNKNOWN";
-    }
-}
-
-static void print_human(const ecred_verdict *v)
+static void print_human(const ecred_verdict *v, const vstatus *st, int64_t now, int64_t max_age)
 {
     const char *headline;
     switch (v->outcome) {
@@ -136,13 +151,19 @@ static void print_human(const ecred_verdict *v)
     case ECRED_ERR_REVOKED: headline = "已作废 REVOKED"; break;
     case ECRED_ERR_SUSPENDED: headline = "已挂失 SUSPENDED"; break;
     case ECRED_ERR_STATUS_STALE: headline = "状态未知 STATUS UNKNOWN (stale data)"; break;
+    case ECRED_ERR_STATUS_UNAVAILABLE: headline = "状态不可用 STATUS UNAVAILABLE"; break;
     default: headline = "无法识别 MALFORMED"; break;
     }
     printf("结果 Result:            %s\n", headline);
     printf("原因 Reason:            %s (%s)\n", ecred_err_reason(v->outcome),
            v->outcome ? ecred_err_message(v->outcome) : "signature, validity and format check out");
-    if (!v->claims_ok)
+    char line[512];
+    vanswer_status_text(v, st, now, max_age, line, sizeof line);
+    if (!v->claims_ok) {
+        if (line[0])
+            printf("状态 Status:            %s\n", line);
         return;
+    }
     const ecred_claims *c = &v->claims;
     const ecred_credential *cr = &c->cred;
     char d1[11], d2[11], t[21];
@@ -175,13 +196,8 @@ static void print_human(const ecred_verdict *v)
     printf("签发 Issued:            %s by %s, serial %s\n", t, c->iss, cti);
     if (c->has_cnf)
         printf("持有人密钥 Holder key:  bound (cnf, P-256)\n");
-    if (v->status_checked) {
-        ecred_time_format(v->status_as_of, t);
-        printf("状态 Status:            %s (as of %s)\n", status_label(v->status), t);
-    } else if (c->has_status) {
-        printf("状态 Status:            not checked (no status list given; index %llu at %s)\n",
-               (unsigned long long)c->status_idx, c->status_uri);
-    }
+    if (line[0])
+        printf("状态 Status:            %s\n", line);
 }
 
 static json_t *claims_json(const ecred_claims *c)
@@ -210,12 +226,12 @@ static json_t *claims_json(const ecred_claims *c)
     return o;
 }
 
-static void print_json(const ecred_verdict *v)
+static void print_json(const ecred_verdict *v, const vstatus *st, int64_t now, int64_t max_age)
 {
     char kid[2 * 64 + 1];
     ecred_hex(v->kid, v->kid_len, kid);
     json_t *o = json_pack("{s:s,s:b,s:s,s:s,s:s,s:{s:I,s:I,s:I,s:b}}", "outcome",
-                          v->outcome ? "invalid" : "valid", "valid", v->outcome == ECRED_OK,
+                          vanswer_outcome(v->outcome), "valid", v->outcome == ECRED_OK,
                           "reason", ecred_err_reason(v->outcome), "detail", ecred_err_name(v->outcome),
                           "kid", kid, "sizes", "text", (json_int_t)v->text_len, "cose",
                           (json_int_t)v->cose_len, "payload", (json_int_t)v->payload_len,
@@ -224,13 +240,7 @@ static void print_json(const ecred_verdict *v)
         return;
     if (v->claims_ok)
         json_object_set_new(o, "claims", claims_json(&v->claims));
-    if (v->status_checked) {
-        char t[21];
-        ecred_time_format(v->status_as_of, t);
-        json_object_set_new(o, "status", json_pack("{s:s,s:s}", "value", status_label(v->status), "as_of", t));
-    } else {
-        json_object_set_new(o, "status", json_pack("{s:s}", "value", "not_checked"));
-    }
+    json_object_set_new(o, "status", vanswer_status_json(v, st, now, max_age));
     char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     if (s)
         puts(s);
@@ -379,13 +389,67 @@ out:
     return rc;
 }
 
+/* sync's messages: progress to stdout, refusals to stderr. */
+static void cli_note(void *ctx, int level, const char *msg)
+{
+    (void)ctx;
+    if (level == 0)
+        printf("%s\n", msg);
+    else
+        fprintf(stderr, "ecred-verify: %s%s\n", level == 1 ? "warning: " : "", msg);
+}
+
+static int cmd_sync(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"issuer", required_argument, NULL, 'u'}, {"root", required_argument, NULL, 'r'},
+        {"cache", required_argument, NULL, 'c'},  {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *issuer = NULL, *root = NULL, *cache = NULL;
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'u': issuer = optarg; break;
+        case 'r': root = optarg; break;
+        case 'c': cache = optarg; break;
+        case 'h': usage(stdout); return 0;
+        default:
+            usage(stderr);
+            return fail(EXIT_USAGE, "unknown or incomplete option %s", argv[optind - 1]);
+        }
+    }
+    if (optind != argc)
+        return fail(EXIT_USAGE, "sync takes no argument %s", argv[optind]);
+    if (!issuer || !cache)
+        return fail(EXIT_USAGE, "%s", "sync needs --issuer URL and --cache DIR (and --root ROOT.pem the first time)");
+    if (strlen(cache) > VCACHE_PATH_MAX - 64)
+        return fail(EXIT_USAGE, "%s", "--cache path too long");
+    if (vfetch_global_init() != ECRED_OK)
+        return fail(1, "%s", "libcurl could not start");
+    vnote note = {cli_note, NULL};
+    vsync_report rep;
+    ecred_err e = vsync_run(cache, issuer, root, (int64_t)time(NULL), &note, &rep);
+    if (rep.committed)
+        printf("cache %s: %zu status lists (%zu updated, %zu not modified, %zu refused and kept)\n", cache,
+               rep.lists_total, rep.lists_updated, rep.lists_unchanged, rep.lists_refused);
+    if (e)
+        fprintf(stderr, "ecred-verify: sync: %s (%s)\n", ecred_err_message(e), ecred_err_reason(e));
+    return ecred_err_exit_code(e);
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"trust-key", required_argument, NULL, 'k'}, {"at", required_argument, NULL, 'a'},
         {"image", required_argument, NULL, 'i'},     {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
+        {"cache", required_argument, NULL, 'c'},     {"max-age", required_argument, NULL, 'm'},
+        {"online", no_argument, NULL, 'o'},          {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
+    if (argc > 1 && strcmp(argv[1], "sync") == 0)
+        return cmd_sync(argc - 1, argv + 1);
     bool inspect = argc > 1 && strcmp(argv[1], "inspect") == 0;
     if (inspect) {
         argc--;
@@ -393,8 +457,8 @@ int main(int argc, char **argv)
     }
     const char *key_paths[MAX_TRUST_KEYS];
     size_t nkeys = 0;
-    const char *at = NULL, *image = NULL;
-    bool as_json = false;
+    const char *at = NULL, *image = NULL, *cache = NULL, *max_age_s = NULL;
+    bool as_json = false, online = false;
     int c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -407,6 +471,9 @@ int main(int argc, char **argv)
         case 'a': at = optarg; break;
         case 'i': image = optarg; break;
         case 'j': as_json = true; break;
+        case 'c': cache = optarg; break;
+        case 'm': max_age_s = optarg; break;
+        case 'o': online = true; break;
         case 'h': usage(stdout); return 0;
         default:
             usage(stderr);
@@ -416,13 +483,22 @@ int main(int argc, char **argv)
     int rest = argc - optind;
     if ((image && rest != 0) || (!image && rest != 1))
         return fail(EXIT_USAGE, "%s", "give exactly one of TEXT, --image FILE or - (see --help)");
-    if (inspect && (nkeys > 1 || at || as_json))
-        return fail(EXIT_USAGE, "%s", "inspect takes at most one --trust-key and no --at/--json");
-    if (!inspect && nkeys == 0)
-        return fail(EXIT_USAGE, "%s", "--trust-key FILE is required (see --help)");
+    if (inspect && (nkeys > 1 || at || as_json || cache || max_age_s || online))
+        return fail(EXIT_USAGE, "%s", "inspect takes at most one --trust-key and no --at/--json/--cache");
+    if (!inspect && nkeys == 0 && !cache)
+        return fail(EXIT_USAGE, "%s", "--trust-key FILE or --cache DIR is required (see --help)");
+    if (nkeys && cache)
+        return fail(EXIT_USAGE, "%s", "give --trust-key or --cache, not both");
+    if ((max_age_s || online) && !cache)
+        return fail(EXIT_USAGE, "%s", "--max-age and --online need --cache DIR");
+    int64_t max_age = DEFAULT_MAX_AGE;
+    if (max_age_s && vutil_parse_duration(max_age_s, &max_age) != ECRED_OK)
+        return fail(EXIT_USAGE, "--max-age '%s' is not a duration (90s, 15m, 24h, 7d)", max_age_s);
     int64_t now = (int64_t)time(NULL);
     if (at && ecred_time_parse(at, &now) != ECRED_OK)
         return fail(EXIT_USAGE, "--at '%s' is not an RFC 3339 time (2026-11-26T10:00:00+08:00)", at);
+    if (cache && strlen(cache) > VCACHE_PATH_MAX - 64)
+        return fail(EXIT_USAGE, "%s", "--cache path too long");
 
     ecred_buf text = ECRED_BUF_INIT;
     int rc = read_input(image ? NULL : argv[optind], image, &text);
@@ -436,6 +512,25 @@ int main(int argc, char **argv)
 
     ecred_key *keys[MAX_TRUST_KEYS] = {0};
     ecred_trusted_key trusted[MAX_TRUST_KEYS];
+    vcache vc;
+    memset(&vc, 0, sizeof vc);
+    vnote note = {cli_note, NULL};
+    vstatus st = {.cache = &vc, .now = now, .online = online, .dir = cache, .note = &note};
+    ecred_status_source src = {vstatus_lookup, &st, max_age};
+    ecred_keyset ks = {trusted, nkeys};
+    if (cache) {
+        char msg[512];
+        ecred_err e = vcache_load(cache, now, VCACHE_STRICT, &vc, msg, sizeof msg);
+        if (e) {
+            rc = fail(e == ECRED_ERR_IO ? 1 : ecred_err_exit_code(e), "%s", msg);
+            goto out;
+        }
+        if (online && vfetch_global_init() != ECRED_OK) {
+            rc = fail(1, "%s", "libcurl could not start");
+            goto out;
+        }
+        ks = vcache_keyset(&vc);
+    }
     for (size_t i = 0; i < nkeys; i++) {
         ecred_err e = ecred_key_public_load(key_paths[i], &keys[i]);
         if (e) {
@@ -447,17 +542,17 @@ int main(int argc, char **argv)
          * time: the operator vouched for them. A trust list narrows this. */
         trusted[i] = (ecred_trusted_key){keys[i], INT64_MIN, INT64_MAX, ECRED_TYPE_MASK_ALL, NULL};
     }
-    ecred_keyset ks = {trusted, nkeys};
     ecred_verdict v;
-    ecred_decide((const char *)text.ptr, text.len, &ks, NULL, now, &v);
+    ecred_decide((const char *)text.ptr, text.len, &ks, cache ? &src : NULL, now, &v);
     if (as_json)
-        print_json(&v);
+        print_json(&v, cache ? &st : NULL, now, max_age);
     else
-        print_human(&v);
+        print_human(&v, cache ? &st : NULL, now, max_age);
     rc = ecred_err_exit_code(v.outcome);
 out:
     for (size_t i = 0; i < nkeys; i++)
         ecred_key_free(keys[i]);
+    vcache_free(&vc);
     ecred_buf_free(&text);
     return rc;
 }

@@ -1,0 +1,41 @@
+/*
+ * h_status_index.c - GET /.well-known/ecred-status-lists (public): the URIs of
+ * every status list this issuer serves, {"lists": ["BASE/status/1", ...]},
+ * so a verifier can sync them all without seeing any credential.
+ *
+ * List ids are the registry's row ids, which start at 1 and have no gaps
+ * (lists are never deleted), so the walk stops at the first missing id.
+ * Must never: reveal anything about credentials (only list URIs).
+ */
+#include "ecred/slist.h"
+#include "handlers.h"
+
+#define STATUS_INDEX_MAX 1024 /* lists named in one answer (the verifier's cap too) */
+
+void h_status_index(issuerd *d, reg_db *db, http_req *r)
+{
+    json_t *lists = json_array();
+    if (!lists) {
+        http_reply_json(r, 500, NULL);
+        return;
+    }
+    for (int64_t id = 1; id <= STATUS_INDEX_MAX; id++) {
+        reg_list_info info;
+        ecred_err e = reg_list_info_get(db, id, &info);
+        if (e == ECRED_ERR_KEY_UNKNOWN)
+            break;
+        char uri[ECRED_SLIST_URI_MAX + 1];
+        if (!e)
+            e = statuspub_uri(d->pub, id, uri, sizeof uri);
+        if (e) {
+            json_decref(lists);
+            http_reply_error(r, 503, "registry_unavailable", "the status lists could not be read",
+                             ecred_err_name(e));
+            return;
+        }
+        json_array_append_new(lists, json_string(uri));
+    }
+    http_reply_json(r, 200, json_pack("{s:o}", "lists", lists));
+    /* A new list appears when one fills up: revalidate every time. */
+    r->cache_control = "no-cache";
+}

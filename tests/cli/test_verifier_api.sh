@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# ecred-verifierd against a static-file issuer on loopback: API keys (made
+# once, stored hashed), 401 without or with a wrong key, role views (police
+# all, landlord masked, agency configured), outcomes and their HTTP statuses,
+# malformed and oversize bodies, wrong routes and methods, /healthz,
+# /metrics, background refresh (a suspension and stale data seen without a
+# restart), and logs free of personal data. Args: BIN_DIR SOURCE_DIR TMP_DIR.
+set -euo pipefail
+bin=$1 src=$2 tmp=$3/verifier_api.$$
+mkdir -p "$tmp/www/.well-known" "$tmp/www/status"
+srv_pid= vd_pid=
+cleanup() {
+  for p in $vd_pid $srv_pid; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  [ -n "${KEEP:-}" ] || rm -rf "$tmp"
+}
+trap cleanup EXIT
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+expect() {
+  local want=$1; shift
+  local got=0
+  "$@" >"$tmp/out" 2>"$tmp/err" || got=$?
+  if [ "$got" -eq "$want" ]; then ok; else bad "exit $got, want $want: $*"; cat "$tmp/out" "$tmp/err" >&2; fi
+}
+has() { if grep -q -- "$2" "$tmp/$1"; then ok; else bad "$1 lacks '$2': $(head -c 600 "$tmp/$1")"; fi; }
+# post WANT_HTTP KEY BODY [CONTENT-TYPE]: POST /v1/verify, answer in $tmp/out.
+post() {
+  local want=$1 key=$2 body=$3 ct=${4:-text/plain}
+  local auth=()
+  [ -n "$key" ] && auth=(-H "Authorization: Bearer $key")
+  local code
+  code=$(curl -s -o "$tmp/out" -w '%{http_code}' --max-time 10 "${auth[@]}" -H "Content-Type: $ct" \
+    --data-binary "$body" "$api/v1/verify")
+  if [ "$code" = "$want" ]; then ok; else bad "HTTP $code, want $want for body ${body:0:40}: $(cat "$tmp/out")"; fi
+}
+jcheck() { python3 -c "import json,sys; d=json.load(open('$tmp/out')); assert $1, d" && ok || bad "json: $1"; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+python3 "$src/verifier/testtools/static_server.py" "$tmp/www" "$tmp/port" "$tmp/srvlog" &
+srv_pid=$!
+for _ in $(seq 1 100); do [ -s "$tmp/port" ] && break; sleep 0.05; done
+base="http://127.0.0.1:$(cat "$tmp/port")"
+uri="$base/status/1"
+rfc() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
+now=$(date +%s)
+K="$bin/ecred-keys" S="$bin/verifier_slist_sign"
+for k in root a; do "$K" gen --out "$tmp/$k.key" >/dev/null; "$K" pub "$tmp/$k.key" > "$tmp/$k.pub.pem"; done
+cat > "$tmp/tl.json" <<JSON
+{"iss": "$base", "seq": 1, "valid_days": 30, "keys": [{"public_key": "a.pub.pem",
+ "sign_from": "$(rfc $((now - 86400)))", "sign_until": "$(rfc $((now + 86400 * 365)))",
+ "types": ["registration_certificate", "residence_permit", "status_list"], "status_uri_prefix": "$base/status/"}]}
+JSON
+"$K" trustlist sign --root "$tmp/root.key" --in "$tmp/tl.json" --out "$tmp/www/.well-known/ecred-trust" >/dev/null
+printf '{"lists": ["%s"]}\n' "$uri" > "$tmp/www/.well-known/ecred-status-lists"
+"$S" "$tmp/a.key" "$uri" "$tmp/www/status/1" --set 6=1 --set 7=2
+issue() { "$bin/ecred-issue" --key "$tmp/a.key" --in "$src/spec/examples/$1.json" --status-uri "$uri" --status-idx "$2"; }
+c_valid=$(issue permit-rental 5); c_revoked=$(issue permit-rental 6); c_susp=$(issue permit-rental 7)
+c_reg=$(issue registration-own 8)
+
+# ---- keys ----
+D="$bin/ecred-verifierd"
+cache="$tmp/cache"
+mkdir -p "$cache"
+expect 0 "$D" key add --cache "$cache" --role police; k_police=$(cat "$tmp/out")
+expect 0 "$D" key add --cache "$cache" --role landlord; k_landlord=$(cat "$tmp/out")
+expect 0 "$D" key add --cache "$cache" --role agency --fields name,valid_until; k_agency=$(cat "$tmp/out")
+has err "shown only this once"
+expect 2 "$D" key add --cache "$cache" --role mayor
+expect 2 "$D" key add --cache "$cache" --role agency
+expect 2 "$D" key add --cache "$cache" --role agency --fields name,shoe_size
+has err "shoe_size"
+expect 2 "$D" key add --cache "$cache" --role police --fields name
+[ "$(stat -c %a "$cache/api-keys")" = 600 ] && ok || bad "api-keys mode"
+grep -q "${k_police#ecv_}" "$cache/api-keys" && bad "key stored in clear" || ok
+[ "$(wc -l < "$cache/api-keys")" -eq 3 ] && ok || bad "api-keys lines"
+expect 2 "$D" --cache "$cache" --issuer "$base"
+expect 2 "$D" --cache "$cache" --issuer "$base" --listen 0.0.0.0
+expect 2 "$D" --cache "$cache" --issuer "$base" --listen 127.0.0.1:1 --refresh soon
+
+# ---- start ----
+port=$(free_port)
+api="http://127.0.0.1:$port"
+"$D" --cache "$cache" --issuer "$base" --root "$tmp/root.pub.pem" --listen "127.0.0.1:$port" \
+  --refresh 1s --max-age 1h 2> "$tmp/vdlog" &
+vd_pid=$!
+up=
+for _ in $(seq 1 100); do
+  if curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$api/healthz" 2>/dev/null | grep -q 200; then up=1; break; fi
+  sleep 0.1
+done
+[ -n "$up" ] && ok || { bad "daemon did not come up: $(cat "$tmp/vdlog")"; exit 1; }
+
+# ---- auth ----
+post 401 "" "$c_valid"
+jcheck 'd["code"]=="missing_key" and d["hint"] and "detail" in d'
+post 401 "ecv_$(printf '0%.0s' $(seq 1 64))" "$c_valid"
+jcheck 'd["code"]=="invalid_key"'
+post 401 "not-even-a-key" "$c_valid"
+
+# ---- roles ----
+post 200 "$k_police" "$c_valid"
+jcheck 'd["outcome"]=="valid" and d["reason"]=="ok" and d["role"]=="police" and d["credential"]["id_number"]=="340102199003072518" and d["credential"]["housing"]["basis"]=="rental" and d["credential"]["cti"] and d["status"]["value"]=="VALID" and d["status"]["as_of"] and d["status"]["age_seconds"]>=0'
+post 200 "$k_landlord" "{\"qr\": \"$c_valid\"}" application/json
+jcheck 'd["outcome"]=="valid" and d["role"]=="landlord" and d["credential"]["id_number_masked"]=="340102********2518" and "id_number" not in d["credential"] and d["credential"]["name"] and d["credential"]["address"] and d["credential"]["valid_until"] and not set(d["credential"]) & {"sex","birth_date","housing","hukou_division","authority","cti","iss"} and d["status"]["value"]=="VALID"'
+post 200 "$k_agency" "$c_valid"
+jcheck 'sorted(d["credential"])==["name","valid_until"] and d["status"]["as_of"]'
+post 200 "$k_landlord" "$c_reg"
+jcheck 'd["credential"]["type"]=="registration_certificate" and "endorsement_date" not in d["credential"]'
+
+# ---- outcomes ----
+post 200 "$k_police" "$c_revoked"
+jcheck 'd["outcome"]=="invalid" and d["reason"]=="revoked" and d["status"]["value"]=="INVALID"'
+post 200 "$k_police" "$c_susp"
+jcheck 'd["reason"]=="suspended" and d["status"]["value"]=="SUSPENDED"'
+post 422 "$k_police" "https://example.com/pay?id=1"
+jcheck 'd["outcome"]=="invalid" and d["reason"]=="not_our_format" and "credential" not in d'
+post 422 "$k_police" "RC1:abc"
+jcheck 'd["reason"]=="malformed"'
+
+# ---- malformed and oversize bodies, routes, methods ----
+post 400 "$k_police" '{"qr": ' application/json
+jcheck 'd["code"]=="malformed_json" and d["hint"] and "line" in d["detail"]'
+post 400 "$k_police" '{"qr": 5}' application/json
+post 400 "$k_police" "{\"qr\": \"$c_valid\", \"extra\": 1}" application/json
+post 400 "$k_police" '[]' application/json
+post 400 "$k_police" ''
+jcheck 'd["code"]=="empty_body"'
+head -c 9000 /dev/zero | tr '\0' 'A' > "$tmp/big"
+post 413 "$k_police" "@$tmp/big"
+code=$(curl -s -o "$tmp/out" -w '%{http_code}' --max-time 10 -H "Authorization: Bearer $k_police" \
+  -H 'Transfer-Encoding: chunked' --data-binary "@$tmp/big" "$api/v1/verify")
+[ "$code" = 413 ] && ok || bad "chunked oversize: $code"
+code=$(curl -s -o "$tmp/out" -w '%{http_code}' --max-time 5 "$api/v1/verify"); [ "$code" = 405 ] && ok || bad "GET verify $code"
+code=$(curl -s -o "$tmp/out" -w '%{http_code}' --max-time 5 "$api/v1/nothing"); [ "$code" = 404 ] && ok || bad "404 $code"
+jcheck 'd["code"]=="not_found"'
+
+# ---- health and metrics ----
+code=$(curl -s -o "$tmp/out" -w '%{http_code}' --max-time 5 "$api/healthz"); [ "$code" = 200 ] && ok || bad "healthz $code"
+jcheck 'd["status"]=="ok" and d["status_lists"]==1 and d["trust_list_seq"]==1'
+curl -s --max-time 5 "$api/metrics" > "$tmp/out"
+has out 'ecred_verifier_requests_total{route="verify",code="401"} 3'
+has out 'ecred_verifier_outcomes_total{reason="revoked"} 1'
+has out 'ecred_verifier_outcomes_total{reason="ok"} 4'
+has out "ecred_verifier_status_list_age_seconds{uri=\"$uri\"}"
+has out 'ecred_verifier_trust_list_age_seconds'
+
+# ---- background refresh: a suspension, then stale data, without a restart ----
+"$S" "$tmp/a.key" "$uri" "$tmp/www/status/1" --set 5=2 --set 6=1 --set 7=2
+seen=
+for _ in $(seq 1 60); do
+  post 200 "$k_landlord" "$c_valid" >/dev/null 2>&1; pass=$((pass - 1))
+  if python3 -c "import json; d=json.load(open('$tmp/out')); assert d['reason']=='suspended'" 2>/dev/null; then seen=1; break; fi
+  sleep 0.2
+done
+[ -n "$seen" ] && ok || bad "suspension not seen after refresh: $(cat "$tmp/out")"
+"$S" "$tmp/a.key" "$uri" "$tmp/www/status/1" --iat -7200 --set 6=1
+seen=
+for _ in $(seq 1 60); do
+  post 200 "$k_landlord" "$c_valid" >/dev/null 2>&1; pass=$((pass - 1))
+  if python3 -c "import json; d=json.load(open('$tmp/out')); assert d['reason']=='status_stale'" 2>/dev/null; then seen=1; break; fi
+  sleep 0.2
+done
+[ -n "$seen" ] && ok || bad "stale not seen: $(cat "$tmp/out")"
+jcheck 'd["outcome"]=="unknown" and d["status"]["value"]=="stale" and d["status"]["age_seconds"]>=7200 and d["status"]["max_age_seconds"]==3600'
+post 200 "$k_police" "$c_revoked"   # revocation still news from old data
+jcheck 'd["reason"]=="revoked"'
+# A refused list keeps the old one in service.
+"$bin/ecred-keys" gen --out "$tmp/evil.key" >/dev/null
+"$S" "$tmp/evil.key" "$uri" "$tmp/www/status/1"
+for _ in $(seq 1 30); do grep -q "REFUSED" "$tmp/vdlog" && break; sleep 0.2; done
+has vdlog "REFUSED"
+post 200 "$k_police" "$c_revoked"
+jcheck 'd["reason"]=="revoked"'
+
+# ---- privacy: no personal data in logs, nothing scanned kept ----
+for pat in "王建国" "340102199003072518" "漕溪北路" "${c_valid:4:40}"; do
+  grep -q -- "$pat" "$tmp/vdlog" && bad "log holds personal data: $pat" || ok
+  grep -rq -- "$pat" "$cache" && bad "cache holds scanned data: $pat" || ok
+done
+has vdlog "POST /v1/verify 200 ok key="
+
+kill "$vd_pid"; wait "$vd_pid" 2>/dev/null || true; vd_pid=
+has vdlog "stopping"
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

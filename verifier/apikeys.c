@@ -1,0 +1,159 @@
+/*
+ * apikeys.c - API key store of ecred-verifierd (apikeys.h). Keys are 32
+ * random bytes; only SHA-256 of the key text is written, so a copy of the
+ * cache directory hands out no access. Must never: write or log a key.
+ */
+#include "apikeys.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cache.h"
+#include "ecred/buf.h"
+#include "ecred/crypto.h"
+#include "vutil.h"
+
+#define KEYS_FILE "api-keys"
+
+static bool keys_path(const char *dir, char *out, size_t cap)
+{
+    int n = snprintf(out, cap, "%s/%s", dir, KEYS_FILE);
+    return n > 0 && (size_t)n < cap;
+}
+
+/* Parse one line "v1 ID HASH ROLE FIELDS" into *k. */
+static ecred_err parse_line(char *line, vkey *k)
+{
+    char *save = NULL;
+    char *ver = strtok_r(line, " ", &save), *id = strtok_r(NULL, " ", &save),
+         *hash = strtok_r(NULL, " ", &save), *role = strtok_r(NULL, " ", &save),
+         *fields = strtok_r(NULL, " ", &save), *extra = strtok_r(NULL, " ", &save);
+    if (!ver || strcmp(ver, "v1") != 0 || !id || strlen(id) != 8 || !hash || !role || !fields || extra)
+        return ECRED_ERR_INPUT;
+    memset(k, 0, sizeof *k);
+    memcpy(k->id, id, 9);
+    if (ecred_unhex(hash, strlen(hash), k->hash, sizeof k->hash) != ECRED_OK ||
+        vrole_parse(role, &k->role) != ECRED_OK)
+        return ECRED_ERR_INPUT;
+    if (k->role == VROLE_AGENCY) {
+        char bad[80];
+        if (vroles_check_fields(fields, bad, sizeof bad) != ECRED_OK)
+            return ECRED_ERR_INPUT;
+        memcpy(k->fields, fields, strlen(fields) + 1);
+    } else if (strcmp(fields, "-") != 0) {
+        return ECRED_ERR_INPUT;
+    }
+    return ECRED_OK;
+}
+
+ecred_err vkeys_load(const char *dir, vkeys *out)
+{
+    char p[VCACHE_PATH_MAX];
+    if (!keys_path(dir, p, sizeof p))
+        return ECRED_ERR_INPUT;
+    ecred_buf b = ECRED_BUF_INIT;
+    vkeys k = {NULL, 0};
+    FILE *f = fopen(p, "r");
+    if (!f) {
+        *out = k;
+        return ECRED_OK;
+    }
+    fclose(f);
+    ecred_err e = ecred_read_file(p, VKEYS_FILE_MAX, &b);
+    if (!e)
+        e = ecred_buf_terminate(&b);
+    if (e)
+        goto out;
+    k.keys = calloc(VKEYS_MAX, sizeof *k.keys);
+    if (!k.keys) {
+        e = ECRED_ERR_NOMEM;
+        goto out;
+    }
+    char *save = NULL;
+    for (char *line = strtok_r((char *)b.ptr, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        if (k.n == VKEYS_MAX) {
+            e = ECRED_ERR_TOO_LARGE;
+            goto out;
+        }
+        if ((e = parse_line(line, &k.keys[k.n])) != ECRED_OK)
+            goto out;
+        k.n++;
+    }
+    *out = k;
+    k.keys = NULL;
+out:
+    free(k.keys);
+    ecred_buf_free(&b);
+    return e;
+}
+
+void vkeys_free(vkeys *k)
+{
+    free(k->keys);
+    k->keys = NULL;
+    k->n = 0;
+}
+
+ecred_err vkeys_add(const char *dir, vrole role, const char *fields, char key[VKEY_TEXT_LEN + 1], char id[9])
+{
+    char p[VCACHE_PATH_MAX];
+    if (!keys_path(dir, p, sizeof p))
+        return ECRED_ERR_INPUT;
+    uint8_t raw[32], h[32];
+    char text[VKEY_TEXT_LEN + 1], hx[65], line[VROLE_FIELDS_MAX + 128];
+    ecred_buf b = ECRED_BUF_INIT;
+    int lock = -1;
+    ecred_err e = ecred_random(raw, sizeof raw);
+    if (e)
+        return e;
+    memcpy(text, "ecv_", 4);
+    ecred_hex(raw, sizeof raw, text + 4);
+    ecred_wipe(raw, sizeof raw);
+    ecred_sha256((const uint8_t *)text, VKEY_TEXT_LEN, h);
+    ecred_hex(h, sizeof h, hx);
+    snprintf(line, sizeof line, "v1 %.8s %s %s %s\n", hx, hx, vrole_name(role),
+             role == VROLE_AGENCY ? fields : "-");
+    /* Read-modify-write under the cache's writer lock so two adds never
+     * lose one another. */
+    if ((e = vcache_lock(dir, &lock)) != ECRED_OK)
+        goto out;
+    e = ecred_read_file(p, VKEYS_FILE_MAX, &b);
+    if (e == ECRED_ERR_IO) {
+        FILE *f = fopen(p, "r");
+        if (f) {
+            fclose(f);
+            goto out; /* exists but unreadable: do not replace it */
+        }
+        e = ECRED_OK;
+    }
+    if (!e)
+        e = ecred_buf_append(&b, line, strlen(line));
+    if (!e && b.len > VKEYS_FILE_MAX)
+        e = ECRED_ERR_TOO_LARGE;
+    if (!e)
+        e = ecred_write_file_atomic(p, b.ptr, b.len, 0600);
+    if (!e) {
+        memcpy(key, text, sizeof text);
+        memcpy(id, hx, 8);
+        id[8] = 0;
+    }
+out:
+    vcache_unlock(lock);
+    ecred_wipe(text, sizeof text);
+    ecred_buf_free(&b);
+    return e;
+}
+
+const vkey *vkeys_check(const vkeys *k, const char *presented, size_t n)
+{
+    if (n != VKEY_TEXT_LEN)
+        return NULL;
+    uint8_t h[32];
+    ecred_sha256((const uint8_t *)presented, n, h);
+    const vkey *hit = NULL;
+    for (size_t i = 0; i < k->n; i++)
+        if (vutil_equal_ct(h, k->keys[i].hash, sizeof h))
+            hit = &k->keys[i];
+    return hit;
+}

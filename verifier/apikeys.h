@@ -1,0 +1,48 @@
+/*
+ * apikeys.h - the verify API's keys: each has a role (and for agencies a
+ * field list). A key is shown once when made; DIR/api-keys (mode 0600) keeps
+ * only its SHA-256, one line per key:
+ *
+ *   v1 <key id: 8 hex> <sha256 of the key: 64 hex> <role> <fields or ->
+ *
+ * Must never: store or log a key itself; print.
+ */
+#ifndef ECRED_VERIFIER_APIKEYS_H
+#define ECRED_VERIFIER_APIKEYS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ecred/err.h"
+#include "roles.h"
+
+#define VKEYS_MAX 1024
+#define VKEY_TEXT_LEN 68       /* "ecv_" + 64 hex */
+#define VKEYS_FILE_MAX ((size_t)1 << 20)
+
+typedef struct vkey {
+    char id[9];                          /* first 4 bytes of the hash, hex: for logs */
+    uint8_t hash[32];
+    vrole role;
+    char fields[VROLE_FIELDS_MAX + 1];   /* agency only, else "" */
+} vkey;
+
+typedef struct vkeys {
+    vkey *keys;
+    size_t n;
+} vkeys;
+
+/* Read DIR/api-keys (no file: no keys). ECRED_ERR_INPUT for a malformed line. */
+ecred_err vkeys_load(const char *dir, vkeys *out);
+void vkeys_free(vkeys *k);
+
+/* Make a key for role (fields: the agency list, NULL otherwise), append its
+ * hash to DIR/api-keys and return the key text (VKEY_TEXT_LEN + 1 bytes) and
+ * its id. */
+ecred_err vkeys_add(const char *dir, vrole role, const char *fields, char key[VKEY_TEXT_LEN + 1],
+                    char id[9]);
+
+/* The key whose hash matches the presented text, or NULL. */
+const vkey *vkeys_check(const vkeys *k, const char *presented, size_t n);
+
+#endif

@@ -1,0 +1,545 @@
+/*
+ * cache.c - load, verify and atomically replace the verifier's cache
+ * (cache.h, spec/verifier.md section 3).
+ *
+ * Must never: trust a file because it is on disk (everything is verified at
+ * load), leave a half-written generation current, print or exit.
+ */
+#include "cache.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define GEN_PREFIX "gen."
+#define LIST_FILE_LEN 23 /* "sl-" + 16 hex + ".cwt" */
+
+/* dir + "/" + name into out; false when it does not fit. */
+static bool join(char *out, size_t cap, const char *dir, const char *name)
+{
+    int n = snprintf(out, cap, "%s/%s", dir, name);
+    return n > 0 && (size_t)n < cap;
+}
+
+/* The file name a list's token is stored under: derived from its URI so no
+ * URI text ever becomes a path. */
+static void list_file_name(const char *uri, char out[LIST_FILE_LEN + 1])
+{
+    uint8_t h[32];
+    char hx[65];
+    ecred_sha256((const uint8_t *)uri, strlen(uri), h);
+    ecred_hex(h, 8, hx);
+    snprintf(out, LIST_FILE_LEN + 1, "sl-%.16s.cwt", hx);
+}
+
+static void list_clear(vcache_list *l)
+{
+    ecred_buf_free(&l->raw);
+    ecred_slist_free(&l->tok.list);
+    memset(l, 0, sizeof *l);
+}
+
+void vcache_free(vcache *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->n_lists; i++)
+        list_clear(&c->lists[i]);
+    free(c->lists);
+    free(c->keys);
+    ecred_trustlist_free(&c->trust);
+    ecred_buf_free(&c->trust_raw);
+    ecred_key_free(c->root);
+    memset(c, 0, sizeof *c);
+}
+
+ecred_err vcache_root_load(const char *dir, ecred_key **out)
+{
+    char p[VCACHE_PATH_MAX];
+    if (!join(p, sizeof p, dir, "root.pub.pem"))
+        return ECRED_ERR_INPUT;
+    return ecred_key_public_load(p, out);
+}
+
+ecred_err vcache_root_store(const char *dir, const ecred_key *root)
+{
+    char p[VCACHE_PATH_MAX];
+    if (!join(p, sizeof p, dir, "root.pub.pem"))
+        return ECRED_ERR_INPUT;
+    ecred_buf pem = ECRED_BUF_INIT;
+    ecred_err e = ecred_key_public_pem(root, &pem);
+    if (!e)
+        e = ecred_write_file_atomic(p, pem.ptr, strlen((const char *)pem.ptr), 0644);
+    ecred_buf_free(&pem);
+    return e;
+}
+
+/* Map the trust list's type bits to decide()'s credential type mask. */
+static unsigned type_mask(uint32_t bits)
+{
+    unsigned m = 0;
+    if (bits & ECRED_TRUST_BIT_REGISTRATION)
+        m |= ECRED_TYPE_MASK_REGISTRATION;
+    if (bits & ECRED_TRUST_BIT_PERMIT)
+        m |= ECRED_TYPE_MASK_PERMIT;
+    return m;
+}
+
+static int64_t clamp64(uint64_t v)
+{
+    return v > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)v;
+}
+
+/* Rebuild c->keys from c->trust: one trusted key per entry that may sign a
+ * credential type, with its window, types and status URI prefix. */
+static ecred_err build_keys(vcache *c)
+{
+    free(c->keys);
+    c->keys = NULL;
+    c->n_keys = 0;
+    if (!c->trust_ok || c->trust.n_entries == 0)
+        return ECRED_OK;
+    ecred_trusted_key *k = calloc(c->trust.n_entries, sizeof *k);
+    if (!k)
+        return ECRED_ERR_NOMEM;
+    size_t n = 0;
+    for (size_t i = 0; i < c->trust.n_entries; i++) {
+        const ecred_trustlist_entry *en = &c->trust.entries[i];
+        unsigned m = type_mask(en->types);
+        if (!m)
+            continue;
+        k[n++] = (ecred_trusted_key){en->key, clamp64(en->sign_from), clamp64(en->sign_until), m,
+                                     en->status_uri_prefix};
+    }
+    c->keys = k;
+    c->n_keys = n;
+    return ECRED_OK;
+}
+
+ecred_keyset vcache_keyset(const vcache *c)
+{
+    ecred_keyset ks = {c->keys, c->n_keys};
+    return ks;
+}
+
+bool vcache_uri_trusted(const ecred_trustlist *tl, const char *uri)
+{
+    for (size_t i = 0; i < tl->n_entries; i++)
+        if ((tl->entries[i].types & ECRED_TRUST_BIT_STATUS_LIST) &&
+            ecred_trustlist_uri_allowed(&tl->entries[i], uri, strlen(uri)))
+            return true;
+    return false;
+}
+
+ecred_err vcache_verify_slist(const ecred_trustlist *tl, const uint8_t *buf, size_t n,
+                              const char *uri, int64_t now, ecred_slist_token *out)
+{
+    uint8_t kid[64];
+    size_t kid_len = 0;
+    ecred_err e = ecred_slist_token_kid(buf, n, kid, &kid_len);
+    if (e)
+        return e;
+    const ecred_trustlist_entry *en = NULL;
+    for (size_t i = 0; kid_len == ECRED_KID_LEN && i < tl->n_entries; i++)
+        if (memcmp(tl->entries[i].kid, kid, ECRED_KID_LEN) == 0)
+            en = &tl->entries[i];
+    if (!en)
+        return ECRED_ERR_KEY_UNKNOWN;
+    ecred_slist_token tok;
+    memset(&tok, 0, sizeof tok);
+    e = ecred_slist_token_verify(buf, n, en->key, now, &tok);
+    if (e)
+        return e;
+    /* Signature first, then what the signed claims must say: the list is the
+     * one asked for, signed in the key's window, under its URI prefix. */
+    const ecred_trustlist_entry *allowed = NULL;
+    if (strcmp(tok.uri, uri) != 0)
+        e = ECRED_ERR_STATUS_LIST;
+    else if (ecred_trustlist_find(tl, kid, kid_len, tok.iat, ECRED_TRUST_TYPE_STATUS_LIST,
+                                  &allowed) != ECRED_OK ||
+             !ecred_trustlist_uri_allowed(allowed, uri, strlen(uri)))
+        e = ECRED_ERR_KEY_UNKNOWN;
+    if (e) {
+        ecred_slist_free(&tok.list);
+        return e;
+    }
+    *out = tok;
+    return ECRED_OK;
+}
+
+ecred_err vcache_set_trust(vcache *c, ecred_trustlist *tl, ecred_buf *raw, const char *etag,
+                           int64_t fetched_at)
+{
+    ecred_trustlist_free(&c->trust);
+    ecred_buf_free(&c->trust_raw);
+    c->trust = *tl;
+    memset(tl, 0, sizeof *tl);
+    c->trust_raw = *raw;
+    *raw = (ecred_buf)ECRED_BUF_INIT;
+    snprintf(c->trust_etag, sizeof c->trust_etag, "%s", etag ? etag : "");
+    c->trust_fetched_at = fetched_at;
+    c->trust_ok = true;
+    c->trust_err = ECRED_OK;
+    return build_keys(c);
+}
+
+vcache_list *vcache_find(const vcache *c, const char *uri)
+{
+    for (size_t i = 0; i < c->n_lists; i++)
+        if (strcmp(c->lists[i].uri, uri) == 0)
+            return &c->lists[i];
+    return NULL;
+}
+
+ecred_err vcache_put_list(vcache *c, vcache_list *l)
+{
+    vcache_list *old = vcache_find(c, l->uri);
+    if (old) {
+        list_clear(old);
+        *old = *l;
+        memset(l, 0, sizeof *l);
+        return ECRED_OK;
+    }
+    if (c->n_lists >= VCACHE_LISTS_MAX)
+        return ECRED_ERR_TOO_LARGE;
+    vcache_list *a = realloc(c->lists, (c->n_lists + 1) * sizeof *a);
+    if (!a)
+        return ECRED_ERR_NOMEM;
+    c->lists = a;
+    a[c->n_lists++] = *l;
+    memset(l, 0, sizeof *l);
+    return ECRED_OK;
+}
+
+/* ---- loading ----------------------------------------------------------- */
+
+/* The current generation's directory name, checked to be one of ours. */
+static ecred_err current_gen(const char *dir, char *gen, size_t cap)
+{
+    char link[VCACHE_PATH_MAX];
+    if (!join(link, sizeof link, dir, "current"))
+        return ECRED_ERR_INPUT;
+    ssize_t n = readlink(link, gen, cap - 1);
+    if (n <= 0)
+        return ECRED_ERR_IO;
+    gen[n] = 0;
+    if (strncmp(gen, GEN_PREFIX, strlen(GEN_PREFIX)) != 0 || strchr(gen, '/'))
+        return ECRED_ERR_IO;
+    return ECRED_OK;
+}
+
+static int64_t json_time(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    return json_is_integer(v) ? (int64_t)json_integer_value(v) : 0;
+}
+
+static void json_text(json_t *o, const char *key, char *out, size_t cap)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    out[0] = 0;
+    if (s && strlen(s) < cap)
+        memcpy(out, s, strlen(s) + 1);
+}
+
+/* Read one list entry of state.json and its token from the generation
+ * directory; verification happens later, once the trust list is known. */
+static ecred_err load_list(const char *gendir, json_t *j, vcache_list *l)
+{
+    memset(l, 0, sizeof *l);
+    const char *uri = json_string_value(json_object_get(j, "uri"));
+    if (!uri || !*uri || strlen(uri) > ECRED_SLIST_URI_MAX)
+        return ECRED_ERR_STATUS_LIST;
+    memcpy(l->uri, uri, strlen(uri) + 1);
+    json_text(j, "etag", l->etag, sizeof l->etag);
+    l->fetched_at = json_time(j, "fetched_at");
+    char name[LIST_FILE_LEN + 1], path[VCACHE_PATH_MAX];
+    list_file_name(uri, name);
+    if (!join(path, sizeof path, gendir, name))
+        return ECRED_ERR_INPUT;
+    return ecred_read_file(path, ECRED_SLIST_TOKEN_MAX, &l->raw);
+}
+
+/* Verify every held list against the trust list (exp left to the caller's
+ * staleness rule); a list that fails is kept, marked unusable. */
+static void verify_lists(vcache *c)
+{
+    for (size_t i = 0; i < c->n_lists; i++) {
+        vcache_list *l = &c->lists[i];
+        ecred_slist_free(&l->tok.list);
+        l->ok = false;
+        if (!c->trust_ok) {
+            l->err = ECRED_ERR_KEY_UNKNOWN;
+            continue;
+        }
+        l->err = vcache_verify_slist(&c->trust, l->raw.ptr, l->raw.len, l->uri, -1, &l->tok);
+        l->ok = l->err == ECRED_OK;
+    }
+}
+
+static ecred_err load_once(const char *dir, int64_t now, unsigned mode, vcache *c, char *msg,
+                           size_t msgcap)
+{
+    char gen[256], gendir[VCACHE_PATH_MAX], path[VCACHE_PATH_MAX];
+    ecred_buf state = ECRED_BUF_INIT;
+    json_t *root = NULL;
+    ecred_err e = current_gen(dir, gen, sizeof gen);
+    if (e) {
+        snprintf(msg, msgcap, "%s holds no synced cache (run: ecred-verify sync --issuer URL --root ROOT.pem --cache %s)",
+                 dir, dir);
+        return ECRED_ERR_IO;
+    }
+    if (!join(gendir, sizeof gendir, dir, gen) || !join(path, sizeof path, gendir, "state.json"))
+        return ECRED_ERR_INPUT;
+    e = ecred_read_file(path, VCACHE_STATE_MAX, &state);
+    if (e) {
+        snprintf(msg, msgcap, "cannot read %s", path);
+        goto out;
+    }
+    root = json_loadb((const char *)state.ptr, state.len, JSON_REJECT_DUPLICATES, NULL);
+    json_t *lists = json_object_get(root, "lists");
+    if (!json_is_object(root) || json_integer_value(json_object_get(root, "version")) != 1 ||
+        !json_is_array(lists) || json_array_size(lists) > VCACHE_LISTS_MAX) {
+        snprintf(msg, msgcap, "%s is not a cache state file of this version", path);
+        e = ECRED_ERR_IO;
+        goto out;
+    }
+    json_text(root, "issuer", c->issuer, sizeof c->issuer);
+    c->synced_at = json_time(root, "synced_at");
+    json_t *trust = json_object_get(root, "trust");
+    json_text(trust, "etag", c->trust_etag, sizeof c->trust_etag);
+    c->trust_fetched_at = json_time(trust, "fetched_at");
+    if (!join(path, sizeof path, gendir, "trust.cwt")) {
+        e = ECRED_ERR_INPUT;
+        goto out;
+    }
+    if ((e = ecred_read_file(path, ECRED_TRUSTLIST_MAX_BYTES, &c->trust_raw)) != ECRED_OK) {
+        snprintf(msg, msgcap, "cannot read %s", path);
+        goto out;
+    }
+    c->lists = calloc(json_array_size(lists) + 1, sizeof *c->lists);
+    if (!c->lists) {
+        e = ECRED_ERR_NOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < json_array_size(lists); i++) {
+        e = load_list(gendir, json_array_get(lists, i), &c->lists[c->n_lists]);
+        if (e) {
+            list_clear(&c->lists[c->n_lists]);
+            snprintf(msg, msgcap, "cache entry %zu in %s/%s is unreadable", i, dir, gen);
+            goto out;
+        }
+        c->n_lists++;
+    }
+    if ((e = vcache_root_load(dir, &c->root)) != ECRED_OK) {
+        snprintf(msg, msgcap, "cannot read the root key %s/root.pub.pem", dir);
+        goto out;
+    }
+    /* LENIENT reads the held list whatever its exp (time 0 is before any
+     * exp): sync needs its seq to refuse a rollback. */
+    e = ecred_trustlist_verify(c->trust_raw.ptr, c->trust_raw.len, c->root,
+                               mode == VCACHE_LENIENT ? 0 : now, &c->trust);
+    c->trust_ok = e == ECRED_OK;
+    c->trust_err = e;
+    if (e && mode == VCACHE_STRICT) {
+        if (e == ECRED_ERR_LIST_EXPIRED)
+            snprintf(msg, msgcap, "the cached trust list has expired: sync again (ecred-verify sync)");
+        else
+            snprintf(msg, msgcap, "the cached trust list does not verify under the root key: %s",
+                     ecred_err_message(e));
+        goto out;
+    }
+    e = build_keys(c);
+    if (!e)
+        verify_lists(c);
+out:
+    json_decref(root);
+    ecred_buf_free(&state);
+    return e;
+}
+
+ecred_err vcache_load(const char *dir, int64_t now, unsigned mode, vcache *out, char *msg,
+                      size_t msgcap)
+{
+    msg[0] = 0;
+    /* A concurrent sync removes generations older than the one it replaced:
+     * a reader that lost the race reads the new current one. Two tries. */
+    ecred_err e = ECRED_ERR_IO;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        vcache c;
+        memset(&c, 0, sizeof c);
+        e = load_once(dir, now, mode, &c, msg, msgcap);
+        if (e == ECRED_OK) {
+            *out = c;
+            return ECRED_OK;
+        }
+        vcache_free(&c);
+        if (e != ECRED_ERR_IO)
+            break;
+    }
+    memset(out, 0, sizeof *out);
+    return e;
+}
+
+/* ---- writing ----------------------------------------------------------- */
+
+/* Remove a generation directory: its plain files, then itself. */
+static void remove_gen(const char *dir, const char *gen)
+{
+    char gendir[VCACHE_PATH_MAX], p[VCACHE_PATH_MAX];
+    if (!join(gendir, sizeof gendir, dir, gen))
+        return;
+    DIR *d = opendir(gendir);
+    if (!d)
+        return;
+    struct dirent *de;
+    size_t guard = 0;
+    while ((de = readdir(d)) != NULL && guard++ < 4 * VCACHE_LISTS_MAX) {
+        if (de->d_name[0] == '.')
+            continue;
+        if (join(p, sizeof p, gendir, de->d_name))
+            unlink(p);
+    }
+    closedir(d);
+    rmdir(gendir);
+}
+
+static ecred_err fsync_path(const char *p)
+{
+    int fd = open(p, O_RDONLY | O_DIRECTORY);
+    if (fd < 0)
+        return ECRED_ERR_IO;
+    int r = fsync(fd);
+    close(fd);
+    return r == 0 ? ECRED_OK : ECRED_ERR_IO;
+}
+
+static ecred_err write_state(const char *gendir, const vcache *c)
+{
+    json_t *lists = json_array();
+    json_t *o = json_pack("{s:i,s:s,s:I,s:{s:s,s:I},s:o}", "version", 1, "issuer", c->issuer,
+                          "synced_at", (json_int_t)c->synced_at, "trust", "etag", c->trust_etag,
+                          "fetched_at", (json_int_t)c->trust_fetched_at, "lists", lists);
+    if (!o)
+        return ECRED_ERR_NOMEM;
+    for (size_t i = 0; i < c->n_lists; i++) {
+        const vcache_list *l = &c->lists[i];
+        char name[LIST_FILE_LEN + 1];
+        list_file_name(l->uri, name);
+        json_array_append_new(lists, json_pack("{s:s,s:s,s:s,s:I}", "uri", l->uri, "file", name,
+                                               "etag", l->etag, "fetched_at", (json_int_t)l->fetched_at));
+    }
+    char *s = json_dumps(o, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    if (!s)
+        return ECRED_ERR_NOMEM;
+    char p[VCACHE_PATH_MAX];
+    ecred_err e = join(p, sizeof p, gendir, "state.json")
+                      ? ecred_write_file_atomic(p, s, strlen(s), 0644)
+                      : ECRED_ERR_INPUT;
+    free(s);
+    return e;
+}
+
+ecred_err vcache_commit(const char *dir, const vcache *c, char *msg, size_t msgcap)
+{
+    char tmpl[VCACHE_PATH_MAX], p[VCACHE_PATH_MAX], link_tmp[VCACHE_PATH_MAX], cur[VCACHE_PATH_MAX];
+    char prev[256] = "";
+    msg[0] = 0;
+    if (!c->trust_raw.len)
+        return ECRED_ERR_ARG;
+    if (!join(tmpl, sizeof tmpl, dir, GEN_PREFIX "XXXXXX") || !join(link_tmp, sizeof link_tmp, dir, ".current.new") ||
+        !join(cur, sizeof cur, dir, "current"))
+        return ECRED_ERR_INPUT;
+    if (!mkdtemp(tmpl)) {
+        snprintf(msg, msgcap, "cannot create a directory in %s: %s", dir, strerror(errno));
+        return ECRED_ERR_IO;
+    }
+    chmod(tmpl, 0755);
+    const char *gen = strrchr(tmpl, '/') + 1;
+    ecred_err e = ECRED_OK;
+    if (!join(p, sizeof p, tmpl, "trust.cwt"))
+        e = ECRED_ERR_INPUT;
+    if (!e)
+        e = ecred_write_file_atomic(p, c->trust_raw.ptr, c->trust_raw.len, 0644);
+    for (size_t i = 0; !e && i < c->n_lists; i++) {
+        char name[LIST_FILE_LEN + 1];
+        list_file_name(c->lists[i].uri, name);
+        if (!join(p, sizeof p, tmpl, name))
+            e = ECRED_ERR_INPUT;
+        else
+            e = ecred_write_file_atomic(p, c->lists[i].raw.ptr, c->lists[i].raw.len, 0644);
+    }
+    if (!e)
+        e = write_state(tmpl, c);
+    if (!e)
+        e = fsync_path(tmpl);
+    if (e) {
+        snprintf(msg, msgcap, "cannot write the new cache generation in %s: %s", dir, ecred_err_message(e));
+        remove_gen(dir, gen);
+        return e;
+    }
+    /* The switch: a new symlink renamed over `current` is atomic. */
+    ssize_t pn = readlink(cur, prev, sizeof prev - 1);
+    prev[pn > 0 ? pn : 0] = 0;
+    unlink(link_tmp);
+    if (symlink(gen, link_tmp) != 0 || rename(link_tmp, cur) != 0) {
+        snprintf(msg, msgcap, "cannot switch %s to the new generation: %s", cur, strerror(errno));
+        unlink(link_tmp);
+        remove_gen(dir, gen);
+        return ECRED_ERR_IO;
+    }
+    fsync_path(dir);
+    /* Keep the generation just replaced (a reader may be in it); drop older
+     * ones and any left by a sync that died half way. */
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *de;
+        char names[64][256];
+        size_t n = 0;
+        while ((de = readdir(d)) != NULL && n < 64)
+            if (strncmp(de->d_name, GEN_PREFIX, strlen(GEN_PREFIX)) == 0 && strcmp(de->d_name, gen) != 0 &&
+                strcmp(de->d_name, prev) != 0 && strlen(de->d_name) < 256)
+                memcpy(names[n++], de->d_name, strlen(de->d_name) + 1);
+        closedir(d);
+        for (size_t i = 0; i < n; i++)
+            remove_gen(dir, names[i]);
+    }
+    return ECRED_OK;
+}
+
+ecred_err vcache_lock(const char *dir, int *fd)
+{
+    char p[VCACHE_PATH_MAX];
+    if (!join(p, sizeof p, dir, ".lock"))
+        return ECRED_ERR_INPUT;
+    int f = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (f < 0)
+        return ECRED_ERR_IO;
+    for (int waited = 0; waited <= VCACHE_LOCK_WAIT_MS; waited += 50) {
+        if (flock(f, LOCK_EX | LOCK_NB) == 0) {
+            *fd = f;
+            return ECRED_OK;
+        }
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    close(f);
+    return ECRED_ERR_IO;
+}
+
+void vcache_unlock(int fd)
+{
+    if (fd >= 0) {
+        flock(fd, LOCK_UN);
+        close(fd);
+    }
+}

@@ -1,0 +1,123 @@
+/*
+ * cache.h - the verifier's synced cache: the trust list and the status list
+ * tokens exactly as the issuer served them, with their ETags and fetch
+ * times, in one directory (format: spec/verifier.md section 3).
+ *
+ *   DIR/root.pub.pem        the root public key the trust list must verify under
+ *   DIR/current -> gen.XXXX one complete, consistent generation:
+ *       trust.cwt  sl-<16 hex>.cwt ...  state.json
+ *   DIR/api-keys            the daemon's API key hashes (apikeys.h)
+ *
+ * A new generation is written in full in a fresh directory, fsynced, and made
+ * current by renaming a symlink over `current`: a reader sees the old cache or
+ * the new one, never a mix, and a sync that dies half way leaves the old one.
+ *
+ * Everything loaded is verified again at load (trust list against the root,
+ * every status list against the trust list): the cache directory is not
+ * trusted more than the network it came from.
+ *
+ * Must never: keep a scanned credential, print, exit.
+ */
+#ifndef ECRED_VERIFIER_CACHE_H
+#define ECRED_VERIFIER_CACHE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ecred/buf.h"
+#include "ecred/crypto.h"
+#include "ecred/decide.h"
+#include "ecred/slist.h"
+#include "ecred/trustlist.h"
+#include "fetch.h"
+
+#define VCACHE_PATH_MAX 1024       /* a cache directory path, bytes */
+#define VCACHE_LISTS_MAX 1024      /* status lists one cache holds */
+#define VCACHE_STATE_MAX ((size_t)1 << 20)
+#define VCACHE_ISSUER_MAX 512
+#define VCACHE_LOCK_WAIT_MS 30000  /* how long a writer waits for another */
+
+typedef struct vcache_list {
+    char uri[ECRED_SLIST_URI_MAX + 1];
+    char etag[VFETCH_ETAG_MAX + 1];
+    int64_t fetched_at;     /* when the issuer last confirmed these bytes (200 or 304) */
+    ecred_buf raw;          /* the token as received */
+    bool ok;                /* tok is verified and usable */
+    ecred_err err;          /* why not, when !ok */
+    ecred_slist_token tok;  /* valid when ok */
+} vcache_list;
+
+typedef struct vcache {
+    char issuer[VCACHE_ISSUER_MAX + 1];
+    int64_t synced_at;               /* last sync that committed this data */
+    ecred_key *root;
+    ecred_buf trust_raw;             /* empty: no trust list */
+    char trust_etag[VFETCH_ETAG_MAX + 1];
+    int64_t trust_fetched_at;
+    bool trust_ok;
+    ecred_err trust_err;             /* why not, when !trust_ok */
+    ecred_trustlist trust;           /* valid when trust_ok */
+    vcache_list *lists;
+    size_t n_lists;
+    ecred_trusted_key *keys;         /* credential keys derived from trust */
+    size_t n_keys;
+} vcache;
+
+/* Load modes. STRICT: the trust list must verify at now (else the error
+ * comes back). LENIENT (for sync): the held trust list's expiry is ignored
+ * and nothing is fatal but a missing or unreadable directory, so a sync can
+ * compare with and keep what the cache holds. */
+#define VCACHE_STRICT 0u
+#define VCACHE_LENIENT 1u
+
+/* Load DIR's current generation into *out (release with vcache_free).
+ * ECRED_ERR_IO with msg when DIR holds no synced cache; in STRICT mode the
+ * trust list's own error (list_expired, bad signature...). On failure *out
+ * is left zeroed. */
+ecred_err vcache_load(const char *dir, int64_t now, unsigned mode, vcache *out, char *msg,
+                      size_t msgcap);
+void vcache_free(vcache *c);
+
+/* The root key of a cache (DIR/root.pub.pem). */
+ecred_err vcache_root_load(const char *dir, ecred_key **out);
+/* Install the root key (PEM) as DIR/root.pub.pem, atomically. */
+ecred_err vcache_root_store(const char *dir, const ecred_key *root);
+
+/* Verify a status list token served for uri under a trust list at now (now <
+ * 0 skips the token's exp): the kid names a trust entry allowed to sign
+ * status lists at the token's iat for this uri, the signature holds, sub ==
+ * uri. ECRED_ERR_KEY_UNKNOWN, ECRED_ERR_SIGNATURE_INVALID, ECRED_ERR_LIST_EXPIRED,
+ * ECRED_ERR_STATUS_LIST (sub differs) or the token's own error. *out written
+ * only on success (out->list is the caller's). */
+ecred_err vcache_verify_slist(const ecred_trustlist *tl, const uint8_t *buf, size_t n,
+                              const char *uri, int64_t now, ecred_slist_token *out);
+
+/* True when some trust entry may sign status lists under uri. */
+bool vcache_uri_trusted(const ecred_trustlist *tl, const char *uri);
+
+/* Set trust to a verified list (taken: *tl is zeroed), with its bytes (raw
+ * taken) and rebuild the credential keys. */
+ecred_err vcache_set_trust(vcache *c, ecred_trustlist *tl, ecred_buf *raw, const char *etag,
+                           int64_t fetched_at);
+
+/* Replace or add the list for l->uri; *l is taken (zeroed). ECRED_ERR_TOO_LARGE
+ * past VCACHE_LISTS_MAX. */
+ecred_err vcache_put_list(vcache *c, vcache_list *l);
+
+/* The list held for uri, or NULL. */
+vcache_list *vcache_find(const vcache *c, const char *uri);
+
+/* The keyset decide() uses: the trust list's credential-signing keys. */
+ecred_keyset vcache_keyset(const vcache *c);
+
+/* Write c (trust list, every list's raw bytes, state.json) as a new
+ * generation and make it current; the caller holds the lock. Old
+ * generations but the one just replaced are removed. */
+ecred_err vcache_commit(const char *dir, const vcache *c, char *msg, size_t msgcap);
+
+/* Take DIR's writer lock (DIR/.lock, flock), waiting at most
+ * VCACHE_LOCK_WAIT_MS; *fd is the lock to pass to vcache_unlock. */
+ecred_err vcache_lock(const char *dir, int *fd);
+void vcache_unlock(int fd);
+
+#endif
