@@ -103,18 +103,30 @@ ecred_err auth_hmac_sha256(const uint8_t *key, size_t key_len, const uint8_t *ms
     return ecred_hmac_sha256(key, key_len, msg, n, out);
 }
 
-void auth_tracking_code(const uint8_t secret[AUTH_SECRET_BYTES], const char *app_id,
-                        char out[AUTH_TRACKING_HEX + 1])
+/* The tracking code's hex into out; the library's failure (out of memory, a
+ * broken provider) is reported rather than leaving the MAC uninitialised. */
+static ecred_err auth_tracking_hex(const uint8_t secret[AUTH_SECRET_BYTES], const char *app_id,
+                                   char out[AUTH_TRACKING_HEX + 1])
 {
     char msg[64];
     size_t idlen = strnlen(app_id, 40);
     memcpy(msg, "ecred-tracking:", 15);
     memcpy(msg + 15, app_id, idlen);
     uint8_t mac[32];
-    /* The message is at most 55 bytes, under AUTH_HMAC_MSG_MAX: cannot fail. */
-    auth_hmac_sha256(secret, AUTH_SECRET_BYTES, (const uint8_t *)msg, 15 + idlen, mac);
-    ecred_hex(mac, AUTH_TRACKING_HEX / 2, out);
+    /* The message is at most 55 bytes, under AUTH_HMAC_MSG_MAX. */
+    ecred_err e = auth_hmac_sha256(secret, AUTH_SECRET_BYTES, (const uint8_t *)msg, 15 + idlen, mac);
+    if (!e)
+        ecred_hex(mac, AUTH_TRACKING_HEX / 2, out);
     ecred_wipe(mac, sizeof mac);
+    return e;
+}
+
+void auth_tracking_code(const uint8_t secret[AUTH_SECRET_BYTES], const char *app_id,
+                        char out[AUTH_TRACKING_HEX + 1])
+{
+    /* On failure an empty code: shown as "", it matches nothing. */
+    if (auth_tracking_hex(secret, app_id, out) != ECRED_OK)
+        out[0] = 0;
 }
 
 bool auth_tracking_ok(const uint8_t secret[AUTH_SECRET_BYTES], const char *app_id,
@@ -123,7 +135,8 @@ bool auth_tracking_ok(const uint8_t secret[AUTH_SECRET_BYTES], const char *app_i
     if (!presented || strlen(presented) != AUTH_TRACKING_HEX)
         return false;
     char want[AUTH_TRACKING_HEX + 1];
-    auth_tracking_code(secret, app_id, want);
+    if (auth_tracking_hex(secret, app_id, want) != ECRED_OK)
+        return false; /* fail closed */
     unsigned diff = 0;
     for (size_t i = 0; i < AUTH_TRACKING_HEX; i++)
         diff |= (unsigned)(want[i] ^ presented[i]);

@@ -242,6 +242,23 @@ static bool http_parse_size(const char *s, size_t *out)
     return true;
 }
 
+/* MHD_OPTION_URI_LOG_CALLBACK: the only place that sees the whole request
+ * target. The access handler's url has the query string cut off, so the
+ * 512-byte cap (path and query together, api.md) is judged here; the
+ * request context starts here and its return value becomes *con_cls. NULL
+ * (no memory) lets http_access allocate it and judge the path alone. */
+static void *http_uri_seen(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    (void)cls;
+    (void)c;
+    http_req *r = calloc(1, sizeof *r);
+    if (r)
+        r->t0 = http_now();
+    if (r && strlen(uri) > HTTP_URL_MAX)
+        http_reply_error(r, 414, "uri_too_long", "URL over 512 bytes", NULL);
+    return r;
+}
+
 static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const char *url,
                                    const char *method, const char *version,
                                    const char *upload_data, size_t *upload_data_size,
@@ -250,17 +267,22 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *c, const ch
     (void)version;
     http_server *s = cls;
     http_req *r = *con_cls;
-    if (!r) {
-        r = calloc(1, sizeof *r);
-        if (!r)
-            return MHD_NO;
+    if (!r || !r->conn_) {
+        if (!r) {
+            r = calloc(1, sizeof *r);
+            if (!r)
+                return MHD_NO;
+        }
         r->id = atomic_fetch_add(&s->next_id, 1) + 1;
         r->conn_ = c;
         r->method = method;
         r->url = url;
-        r->t0 = http_now();
+        if (r->t0 == 0)
+            r->t0 = http_now();
         *con_cls = r;
         /* Refuse early what we will refuse anyway: long URLs, announced big bodies. */
+        if (r->replied)
+            return http_queue(c, r); /* the target was over the cap (http_uri_seen) */
         if (strlen(url) > HTTP_URL_MAX) {
             http_reply_error(r, 414, "uri_too_long", "URL over 512 bytes", NULL);
             return http_queue(c, r);
@@ -442,7 +464,7 @@ ecred_err http_start(const http_config *cfg, http_dispatch_fn fn, void *app, htt
             MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
             MHD_OPTION_CONNECTION_LIMIT, (unsigned)512, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
             (size_t)(128 * 1024), MHD_OPTION_NOTIFY_COMPLETED, http_completed, s,
-            MHD_OPTION_HTTPS_MEM_CERT,
+            MHD_OPTION_URI_LOG_CALLBACK, http_uri_seen, s, MHD_OPTION_HTTPS_MEM_CERT,
             (const char *)s->tls_cert.ptr, MHD_OPTION_HTTPS_MEM_KEY, (const char *)s->tls_key.ptr,
             MHD_OPTION_END);
     else
@@ -452,7 +474,7 @@ ecred_err http_start(const http_config *cfg, http_dispatch_fn fn, void *app, htt
             MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
             MHD_OPTION_CONNECTION_LIMIT, (unsigned)512, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
             (size_t)(128 * 1024), MHD_OPTION_NOTIFY_COMPLETED, http_completed, s,
-            MHD_OPTION_END);
+            MHD_OPTION_URI_LOG_CALLBACK, http_uri_seen, s, MHD_OPTION_END);
     if (!s->mhd) {
         snprintf(errmsg, errcap, "cannot listen on %s: %s", cfg->listen,
                  errno ? strerror(errno) : "libmicrohttpd refused to start");

@@ -18,6 +18,7 @@
  * Must never: overwrite a key file, print a token more than once, log
  * personal data, or exit with a half-written file (writes are atomic).
  */
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -199,13 +200,19 @@ static ecred_err load_tracking_secret(const char *dir, uint8_t out[AUTH_SECRET_B
             return e;
         }
     }
+    /* Check and read through one descriptor: a check by path followed by an
+     * open by path could read a file swapped in between (a symlink too). */
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
     struct stat st;
-    if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & 077)) {
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & 077)) {
+        if (fd >= 0)
+            close(fd);
         fprintf(stderr, "ecred-issuerd: %s must be a regular file of mode 0600\n", path);
         return ECRED_ERR_KEY_PERMISSIONS;
     }
     ecred_buf b = ECRED_BUF_INIT;
-    e = ecred_read_file(path, AUTH_SECRET_BYTES, &b);
+    e = ecred_read_fd(fd, AUTH_SECRET_BYTES, &b);
+    close(fd);
     if (!e && b.len != AUTH_SECRET_BYTES)
         e = ECRED_ERR_KEY_INVALID;
     if (!e)
@@ -336,23 +343,27 @@ static ecred_err load_trust_list(const char *dir, issuerd *d, int64_t key_create
         return e;
     }
     /* Check that the installed list verifies and names our key, so a wrong
-     * file is caught at start and not by every verifier. */
+     * file is caught at start and not by every verifier. Without a usable
+     * root.pub.pem there is nothing to check it with: refuse (api.md), never
+     * serve an unchecked list. */
     ecred_key *root = NULL;
-    if (file_exists(root_pub) && ecred_key_public_load(root_pub, &root) == ECRED_OK) {
-        ecred_trustlist tl;
-        const ecred_trustlist_entry *ent;
-        e = ecred_trustlist_verify(d->trust_list.ptr, d->trust_list.len, root, (int64_t)time(NULL), &tl);
-        if (!e) {
-            e = ecred_trustlist_find(&tl, ecred_key_kid(d->sign_key), ECRED_KID_LEN,
-                                     (int64_t)time(NULL), ECRED_TRUST_TYPE_PERMIT, &ent);
-            ecred_trustlist_free(&tl);
-        }
-        ecred_key_free(root);
-        if (e) {
-            fprintf(stderr, "ecred-issuerd: %s does not verify with root.pub.pem or does not "
-                            "name the signing key now: %s\n", trust_path, ecred_err_message(e));
-            return e;
-        }
+    if ((e = ecred_key_public_load(root_pub, &root)) != ECRED_OK) {
+        fail_msg("cannot load (needed to check the installed trust list)", root_pub, e);
+        return e;
+    }
+    ecred_trustlist tl;
+    const ecred_trustlist_entry *ent;
+    e = ecred_trustlist_verify(d->trust_list.ptr, d->trust_list.len, root, (int64_t)time(NULL), &tl);
+    if (!e) {
+        e = ecred_trustlist_find(&tl, ecred_key_kid(d->sign_key), ECRED_KID_LEN,
+                                 (int64_t)time(NULL), ECRED_TRUST_TYPE_PERMIT, &ent);
+        ecred_trustlist_free(&tl);
+    }
+    ecred_key_free(root);
+    if (e) {
+        fprintf(stderr, "ecred-issuerd: %s does not verify with root.pub.pem or does not "
+                        "name the signing key now: %s\n", trust_path, ecred_err_message(e));
+        return e;
     }
     return ECRED_OK;
 }
@@ -505,6 +516,10 @@ out:
 
 int main(int argc, char **argv)
 {
+    /* SQLite creates registry.sqlite (and its -wal/-shm) under the umask; the
+     * registry holds personal data, so nothing we create is readable by group
+     * or others unless we say so (public files get an explicit fchmod). */
+    umask(077);
     if (argc >= 2 && strcmp(argv[1], "token") == 0) {
         if (argc < 3 || strcmp(argv[2], "add") != 0) {
             fprintf(stderr, "ecred-issuerd: the token command is: token add --data DIR --role ROLE\n");

@@ -87,6 +87,10 @@ json=(-H "Content-Type: application/json")
 for f in signing.key.pem root.key.pem tracking.secret; do
   check '[ "$(stat -c %a "$data/$f")" = 600 ]' "$f is not mode 600"
 done
+# The registry holds names, ID numbers and addresses: never group/world-readable.
+for f in "$data"/registry.sqlite*; do
+  check '[ "$(stat -c %a "$f")" = 600 ]' "$(basename "$f") is not mode 600 (personal data)"
+done
 check '[ -s "$data/root.pub.pem" ] && [ -s "$data/trust.cwt" ]' "root.pub.pem / trust.cwt missing"
 expect 200 GET /.well-known/ecred-trust
 hdr_has "content-type: application/ecred-trustlist+cwt"
@@ -139,6 +143,11 @@ expect 413 POST /v1/applications "${C[@]}" --data-binary @"$tmp/big.json"
 body_has '"code":"body_too_large"'
 expect 413 POST /v1/applications "${C[@]}" -H "Transfer-Encoding: chunked" --data-binary @"$tmp/big.json"
 expect 414 GET "/v1/applications/$(head -c 600 /dev/zero | tr '\0' a)" "${C[@]}"
+# The cap covers the whole target: a query string counts (MHD hands the
+# access handler the path alone).
+expect 414 GET "/v1/reminders?within=30&pad=$(head -c 600 /dev/zero | tr '\0' a)" "${O[@]}"
+body_has '"code":"uri_too_long"'
+expect 414 GET "/.well-known/ecred-trust?pad=$(head -c 600 /dev/zero | tr '\0' a)"
 expect 404 GET /v1/nothing "${C[@]}"
 expect 405 GET /v1/applications "${C[@]}"
 expect 400 POST /v1/applications "${C[@]}" -H "Idempotency-Key: has space" --data-binary @"$ex/permit_new.json"
@@ -496,6 +505,24 @@ rc=0; wait "$pid" || rc=$?
 pid=""
 check '[ $stopped -eq 1 ] && [ $rc -eq 0 ]' "SIGTERM did not stop the daemon cleanly (rc $rc)"
 check 'grep -q "\"msg\":\"stopped\"" "$tmp/daemon.log"' "no stop log line"
+
+# ---- production setup: an installed trust list is checked at start ----
+# No root.key.pem: trust.cwt is served as installed, so the daemon must
+# verify it with root.pub.pem and refuse to start when it cannot.
+prod=$tmp/prod
+mkdir -p "$prod"
+cp "$data"/registry.sqlite "$data"/signing.key.pem "$data"/signing.pub.pem "$data"/tracking.secret \
+   "$data"/trust.cwt "$prod"/
+chmod 600 "$prod"/signing.key.pem "$prod"/tracking.secret
+pport=$(free_port)
+set +e
+echo "not a key" > "$prod/root.pub.pem"
+timeout 5 "$bin/ecred-issuerd" --data "$prod" --listen "127.0.0.1:$pport" >/dev/null 2>&1
+check '[ $? -eq 1 ]' "started with an unreadable root.pub.pem (trust list unchecked)"
+rm -f "$prod/root.pub.pem"
+timeout 5 "$bin/ecred-issuerd" --data "$prod" --listen "127.0.0.1:$pport" >/dev/null 2>&1
+check '[ $? -eq 1 ]' "started with an installed trust list and no root.pub.pem"
+set -e
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
