@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ecred/cborcur.h"
 #include "ecred/cborin.h"
 
 #define SECONDS_PER_DAY 86400
@@ -734,222 +735,253 @@ ecred_err ecred_claims_encode(const ecred_claims *c, ecred_buf *out)
 
 /* --- decode --- */
 
-static bool get_uint(const cbor_item_t *item, int64_t min, int64_t max, int64_t *out)
+/* Decoding reads the bytes in place with the cursor of cborcur.h once
+ * ecred_cborcur_check has passed the whole input under the small caps (the
+ * same acceptance and errors as ecred_cbor_decode): a libcbor tree cost one
+ * malloc per item and was 12% of a whole verification. Each map is read in
+ * one pass that files every value, as the bytes it occupies, under its key,
+ * refusing unknown and repeated keys; the fields are then checked in a fixed
+ * order, so the error for input with several faults does not depend on the
+ * order its keys arrive in (any order is accepted: signatures cover the bytes
+ * received, so nothing requires deterministic order of input). A value span
+ * has ptr NULL when its key was absent. Cursor reads inside a checked input
+ * cannot fail; if one did, the helpers refuse rather than guess. */
+
+/* The first head of value v; false when v is absent. */
+static bool value_head(ecred_span v, ecred_cbor_head *h)
 {
-    int64_t v;
-    if (!item || ecred_cbor_get_int(item, &v) != ECRED_OK || v < min || v > max)
+    ecred_cborcur cur;
+    return v.ptr && ecred_cborcur_init(&cur, v.ptr, v.len, NULL) == ECRED_OK &&
+           ecred_cborcur_head(&cur, h) == ECRED_OK;
+}
+
+/* Integer value in [min, max]; false when absent, of another type (a tagged
+ * integer too) or out of range. */
+static bool get_int(ecred_span v, int64_t min, int64_t max, int64_t *out)
+{
+    ecred_cbor_head h;
+    int64_t x;
+    if (!value_head(v, &h) || !ecred_cbor_head_int(&h, &x) || x < min || x > max)
         return false;
-    *out = v;
+    *out = x;
     return true;
 }
 
-static bool get_text(const cbor_item_t *item, char *dst, size_t max)
+/* Non-empty text of at most max bytes passing text_ok, copied NUL-terminated
+ * into dst (max + 1 bytes). */
+static bool get_text(ecred_span v, char *dst, size_t max)
 {
-    if (!item || !cbor_isa_string(item) || !cbor_string_is_definite(item))
+    ecred_cbor_head h;
+    if (!value_head(v, &h) || h.major != ECRED_CBOR_MAJOR_TEXT || h.str.len == 0 ||
+        h.str.len > max || !text_ok((const char *)h.str.ptr, h.str.len))
         return false;
-    size_t n = cbor_string_length(item);
-    if (n > max || n == 0)
-        return false;
-    const char *s = (const char *)cbor_string_handle(item);
-    if (!text_ok(s, n))
-        return false;
-    memcpy(dst, s, n);
-    dst[n] = 0;
+    memcpy(dst, h.str.ptr, h.str.len);
+    dst[h.str.len] = 0;
     return true;
 }
 
-/* Every key of a map must be an integer in allowed[] (count n): unknown keys
- * are refused so two verifiers never disagree about what was signed. */
-static bool keys_allowed(const cbor_item_t *map, const int64_t *allowed, size_t n)
+/* Position *cur after the head of map value v and give its pair count; false
+ * when v is absent or not a map. */
+static bool open_map(ecred_span v, ecred_cborcur *cur, size_t *pairs)
 {
-    size_t size = cbor_map_size(map);
-    struct cbor_pair *pairs = cbor_map_handle(map);
-    for (size_t i = 0; i < size; i++) {
+    ecred_cbor_head h;
+    if (!v.ptr || ecred_cborcur_init(cur, v.ptr, v.len, NULL) != ECRED_OK ||
+        ecred_cborcur_head(cur, &h) != ECRED_OK || h.major != ECRED_CBOR_MAJOR_MAP)
+        return false;
+    *pairs = (size_t)h.arg; /* bounded by the bytes left (cborcur.h) */
+    return true;
+}
+
+/* Read the pairs of an opened map whose keys must all be integers from
+ * keys[0..n): vals[i] receives the value of keys[i] (ptr NULL when absent).
+ * An unknown, non-integer or repeated key is refused, so two verifiers never
+ * disagree about what was signed. */
+static bool keys_allowed(ecred_cborcur *cur, size_t pairs, const int64_t *keys, size_t n,
+                         ecred_span *vals)
+{
+    for (size_t i = 0; i < n; i++)
+        vals[i] = ecred_span_of(NULL, 0);
+    for (size_t p = 0; p < pairs; p++) {
+        ecred_cbor_head h;
         int64_t k;
-        if (ecred_cbor_get_int(pairs[i].key, &k) != ECRED_OK)
+        if (ecred_cborcur_head(cur, &h) != ECRED_OK || !ecred_cbor_head_int(&h, &k))
             return false;
-        bool ok = false;
-        for (size_t j = 0; j < n; j++)
-            ok |= allowed[j] == k;
-        if (!ok)
+        size_t slot = 0;
+        while (slot < n && keys[slot] != k)
+            slot++;
+        if (slot == n || vals[slot].ptr)
+            return false;
+        if (ecred_cborcur_skip(cur, &vals[slot]) != ECRED_OK)
             return false;
     }
     return true;
 }
 
-/* Value of integer key `key` in a map whose keys were already checked unique
- * (ecred_cbor_map_check_unique) and integer (keys_allowed); NULL if absent.
- * ecred_cbor_map_get_int re-checks uniqueness on every call, O(n^2) per
- * lookup, which made claims decoding a third of a whole verification. */
-static cbor_item_t *checked_map_get(const cbor_item_t *map, int64_t key)
+static ecred_err decode_credential(ecred_span m, ecred_credential *c)
 {
-    size_t size = cbor_map_size(map);
-    struct cbor_pair *pairs = cbor_map_handle(map);
-    for (size_t i = 0; i < size; i++) {
-        int64_t k;
-        if (ecred_cbor_get_int(pairs[i].key, &k) == ECRED_OK && k == key)
-            return pairs[i].value;
-    }
-    return NULL;
-}
-
-static ecred_err decode_credential(const cbor_item_t *m, ecred_credential *c)
-{
-    static const int64_t allowed[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11};
-    cbor_item_t *v[12] = {0};
-    if (!cbor_isa_map(m) || ecred_cbor_map_check_unique(m) != ECRED_OK ||
-        !keys_allowed(m, allowed, 11))
+    static const int64_t keys[] = {CK_TYPE, CK_NAME, CK_ID, CK_ADDRESS_DIVISION, CK_ADDRESS,
+                                   CK_HOUSING, CK_HOUSING_REF, CK_HUKOU_DIVISION,
+                                   CK_REGISTRATION_DATE, CK_AUTHORITY, CK_ENDORSEMENT_DATE};
+    ecred_span v[sizeof keys / sizeof keys[0]]; /* v[k - 1] is key k */
+    ecred_cborcur cur;
+    size_t pairs;
+    if (!open_map(m, &cur, &pairs) || !keys_allowed(&cur, pairs, keys, sizeof keys / sizeof keys[0], v))
         return ECRED_ERR_CREDENTIAL;
-    for (int k = 1; k <= 11; k++)
-        v[k] = checked_map_get(m, k);
 
     int64_t t;
     memset(c, 0, sizeof *c);
-    if (!get_uint(v[CK_TYPE], 1, 2, &t))
+    if (!get_int(v[CK_TYPE - 1], 1, 2, &t))
         return ECRED_ERR_CREDENTIAL;
     c->type = (int)t;
-    if (!get_text(v[CK_NAME], c->name, ECRED_NAME_MAX))
+    if (!get_text(v[CK_NAME - 1], c->name, ECRED_NAME_MAX))
         return ECRED_ERR_CREDENTIAL;
-    if (!get_uint(v[CK_ID], 10000000000000000LL, 99999999999999999LL, &t))
+    if (!get_int(v[CK_ID - 1], 10000000000000000LL, 99999999999999999LL, &t))
         return ECRED_ERR_CREDENTIAL;
     snprintf(c->id_number, sizeof c->id_number, "%017lld", (long long)t);
     c->id_number[17] = id_check_char(c->id_number);
     c->id_number[18] = 0;
     if (!id_number_ok(c->id_number, &c->sex, &c->birth_date))
         return ECRED_ERR_CREDENTIAL;
-    if (!get_uint(v[CK_ADDRESS_DIVISION], 0, 999999, &t))
+    if (!get_int(v[CK_ADDRESS_DIVISION - 1], 0, 999999, &t))
         return ECRED_ERR_CREDENTIAL;
     c->address_division = (uint32_t)t;
-    if (!get_text(v[CK_ADDRESS], c->address, ECRED_ADDRESS_MAX))
+    if (!get_text(v[CK_ADDRESS - 1], c->address, ECRED_ADDRESS_MAX))
         return ECRED_ERR_CREDENTIAL;
-    if (!get_uint(v[CK_HOUSING], 1, 3, &t))
+    if (!get_int(v[CK_HOUSING - 1], 1, 3, &t))
         return ECRED_ERR_CREDENTIAL;
     c->housing = (int)t;
     if (c->housing == ECRED_HOUSING_OWN) {
-        if (v[CK_HOUSING_REF])
+        if (v[CK_HOUSING_REF - 1].ptr)
             return ECRED_ERR_CREDENTIAL;
-    } else if (!get_text(v[CK_HOUSING_REF], c->housing_ref, ECRED_REF_MAX)) {
+    } else if (!get_text(v[CK_HOUSING_REF - 1], c->housing_ref, ECRED_REF_MAX)) {
         return ECRED_ERR_CREDENTIAL;
     }
-    if (!get_uint(v[CK_HUKOU_DIVISION], 0, 999999, &t))
+    if (!get_int(v[CK_HUKOU_DIVISION - 1], 0, 999999, &t))
         return ECRED_ERR_CREDENTIAL;
     c->hukou_division = (uint32_t)t;
-    if (!get_uint(v[CK_REGISTRATION_DATE], DAY_MIN, DAY_MAX, &t))
+    if (!get_int(v[CK_REGISTRATION_DATE - 1], DAY_MIN, DAY_MAX, &t))
         return ECRED_ERR_CREDENTIAL;
     c->registration_date = (int32_t)t;
-    if (!get_text(v[CK_AUTHORITY], c->authority, ECRED_AUTHORITY_MAX))
+    if (!get_text(v[CK_AUTHORITY - 1], c->authority, ECRED_AUTHORITY_MAX))
         return ECRED_ERR_CREDENTIAL;
     if (c->type == ECRED_CRED_TYPE_PERMIT) {
-        if (!get_uint(v[CK_ENDORSEMENT_DATE], DAY_MIN, DAY_MAX, &t))
+        if (!get_int(v[CK_ENDORSEMENT_DATE - 1], DAY_MIN, DAY_MAX, &t))
             return ECRED_ERR_CREDENTIAL;
         c->endorsement_date = (int32_t)t;
-    } else if (v[CK_ENDORSEMENT_DATE]) {
+    } else if (v[CK_ENDORSEMENT_DATE - 1].ptr) {
         return ECRED_ERR_CREDENTIAL;
     }
     return ECRED_OK;
 }
 
-static ecred_err decode_status(const cbor_item_t *st, ecred_claims *c)
+/* status: {"status_list": {"idx": uint, "uri": text}} with exactly these
+ * members, in either order (draft-ietf-oauth-status-list, CWT form). */
+static ecred_err decode_status(ecred_span st, ecred_claims *c)
 {
-    cbor_item_t *sl = NULL, *idx = NULL, *uri = NULL;
-    if (!cbor_isa_map(st) || cbor_map_size(st) != 1 ||
-        ecred_cbor_map_get_str(st, "status_list", &sl) != ECRED_OK || !sl ||
-        !cbor_isa_map(sl) || cbor_map_size(sl) != 2 ||
-        ecred_cbor_map_get_str(sl, "idx", &idx) != ECRED_OK ||
-        ecred_cbor_map_get_str(sl, "uri", &uri) != ECRED_OK)
+    ecred_cborcur cur;
+    ecred_cbor_head k;
+    ecred_span sl, idx = {NULL, 0}, uri = {NULL, 0};
+    size_t pairs;
+    if (!open_map(st, &cur, &pairs) || pairs != 1 || ecred_cborcur_head(&cur, &k) != ECRED_OK ||
+        !ecred_cbor_head_text_is(&k, "status_list") || ecred_cborcur_skip(&cur, &sl) != ECRED_OK ||
+        !open_map(sl, &cur, &pairs) || pairs != 2)
         return ECRED_ERR_CLAIMS;
+    for (size_t p = 0; p < pairs; p++) {
+        ecred_span val;
+        if (ecred_cborcur_head(&cur, &k) != ECRED_OK || ecred_cborcur_skip(&cur, &val) != ECRED_OK)
+            return ECRED_ERR_CLAIMS;
+        if (ecred_cbor_head_text_is(&k, "idx") && !idx.ptr)
+            idx = val;
+        else if (ecred_cbor_head_text_is(&k, "uri") && !uri.ptr)
+            uri = val;
+        else
+            return ECRED_ERR_CLAIMS; /* another member, or one repeated */
+    }
     int64_t i;
-    if (!get_uint(idx, 0, INT64_MAX, &i) || !get_text(uri, c->status_uri, ECRED_URI_MAX))
+    if (!get_int(idx, 0, INT64_MAX, &i) || !get_text(uri, c->status_uri, ECRED_URI_MAX))
         return ECRED_ERR_CLAIMS;
     c->status_idx = (uint64_t)i;
     c->has_status = true;
     return ECRED_OK;
 }
 
-static ecred_err decode_cnf(const cbor_item_t *cnf, ecred_claims *c)
+/* cnf: {1: {1 kty: 2, -1 crv: 1, -2 x: bstr .size 32, -3 y-sign: bool}}, every
+ * member required (see build_cnf). */
+static ecred_err decode_cnf(ecred_span cnf, ecred_claims *c)
 {
-    static const int64_t cnf_allowed[] = {1};
-    static const int64_t key_allowed[] = {1, -1, -2, -3};
-    cbor_item_t *key = NULL, *kty = NULL, *crv = NULL, *x = NULL, *y = NULL;
-    if (!cbor_isa_map(cnf) || ecred_cbor_map_check_unique(cnf) || !keys_allowed(cnf, cnf_allowed, 1) ||
-        ecred_cbor_map_get_int(cnf, 1, &key) || !key || !cbor_isa_map(key) ||
-        ecred_cbor_map_check_unique(key) || !keys_allowed(key, key_allowed, 4) ||
-        ecred_cbor_map_get_int(key, 1, &kty) || ecred_cbor_map_get_int(key, -1, &crv) ||
-        ecred_cbor_map_get_int(key, -2, &x) || ecred_cbor_map_get_int(key, -3, &y))
+    static const int64_t cnf_keys[] = {1};
+    static const int64_t key_keys[] = {1, -1, -2, -3};
+    ecred_span cv[1], kv[4];
+    ecred_cborcur cur;
+    size_t pairs;
+    if (!open_map(cnf, &cur, &pairs) || !keys_allowed(&cur, pairs, cnf_keys, 1, cv) ||
+        !open_map(cv[0], &cur, &pairs) || !keys_allowed(&cur, pairs, key_keys, 4, kv))
         return ECRED_ERR_CLAIMS;
     int64_t v;
-    if (!get_uint(kty, 2, 2, &v) || !get_uint(crv, 1, 1, &v))
+    ecred_cbor_head x, y;
+    bool y_sign;
+    if (!get_int(kv[0], 2, 2, &v) || !get_int(kv[1], 1, 1, &v))
         return ECRED_ERR_CLAIMS;
-    if (!x || !cbor_isa_bytestring(x) || !cbor_bytestring_is_definite(x) ||
-        cbor_bytestring_length(x) != 32)
+    if (!value_head(kv[2], &x) || x.major != ECRED_CBOR_MAJOR_BYTES || x.str.len != 32)
         return ECRED_ERR_CLAIMS;
-    if (!y || !cbor_isa_float_ctrl(y) || !cbor_is_bool(y))
+    if (!value_head(kv[3], &y) || !ecred_cbor_head_bool(&y, &y_sign))
         return ECRED_ERR_CLAIMS;
-    memcpy(c->cnf_x, cbor_bytestring_handle(x), 32);
-    c->cnf_y_sign = cbor_get_bool(y);
+    memcpy(c->cnf_x, x.str.ptr, 32);
+    c->cnf_y_sign = y_sign;
     c->has_cnf = true;
     return ECRED_OK;
 }
 
 ecred_err ecred_claims_decode(const uint8_t *buf, size_t n, ecred_claims *out)
 {
-    static const int64_t allowed[] = {CLAIM_ISS,  CLAIM_SUB, CLAIM_AUD, CLAIM_EXP,
-                                      CLAIM_NBF,  CLAIM_IAT, CLAIM_CTI, CLAIM_CNF,
-                                      ECRED_CLAIM_STATUS, ECRED_CLAIM_CREDENTIAL};
-    cbor_item_t *root = NULL;
-    ecred_err e = ecred_cbor_decode(buf, n, &ecred_cbor_limits_small, &root);
+    enum { R_ISS, R_SUB, R_AUD, R_EXP, R_NBF, R_IAT, R_CTI, R_CNF, R_STATUS, R_CRED, R_COUNT };
+    static const int64_t keys[R_COUNT] = {CLAIM_ISS,  CLAIM_SUB, CLAIM_AUD, CLAIM_EXP,
+                                          CLAIM_NBF,  CLAIM_IAT, CLAIM_CTI, CLAIM_CNF,
+                                          ECRED_CLAIM_STATUS, ECRED_CLAIM_CREDENTIAL};
+    if (!out)
+        return ECRED_ERR_ARG;
+    ecred_err e = ecred_cborcur_check(buf, n, &ecred_cbor_limits_small);
     if (e)
         return e;
     ecred_claims c;
     memset(&c, 0, sizeof c);
-    cbor_item_t *iss = NULL, *exp = NULL, *nbf = NULL, *iat = NULL, *cti = NULL, *cnf = NULL,
-                *st = NULL, *cred = NULL;
-    e = ECRED_ERR_CLAIMS;
-    if (!cbor_isa_map(root) || ecred_cbor_map_check_unique(root) != ECRED_OK ||
-        !keys_allowed(root, allowed, sizeof allowed / sizeof allowed[0]))
-        goto out;
-    iss = checked_map_get(root, CLAIM_ISS);
-    exp = checked_map_get(root, CLAIM_EXP);
-    nbf = checked_map_get(root, CLAIM_NBF);
-    iat = checked_map_get(root, CLAIM_IAT);
-    cti = checked_map_get(root, CLAIM_CTI);
-    cnf = checked_map_get(root, CLAIM_CNF);
-    st = checked_map_get(root, ECRED_CLAIM_STATUS);
-    cred = checked_map_get(root, ECRED_CLAIM_CREDENTIAL);
+    ecred_span v[R_COUNT];
+    ecred_cborcur cur;
+    size_t pairs;
+    if (!open_map(ecred_span_of(buf, n), &cur, &pairs) || !keys_allowed(&cur, pairs, keys, R_COUNT, v))
+        return ECRED_ERR_CLAIMS;
     int64_t t_exp, t_iat, t_nbf;
-    if (!get_text(iss, c.iss, ECRED_ISS_MAX) ||
-        !get_uint(iat, 0, ecred_cst_day_start(DAY_MAX), &t_iat) ||
-        !get_uint(exp, 0, ecred_cst_day_start(DAY_MAX + 1), &t_exp))
-        goto out;
-    if (!cti || !cbor_isa_bytestring(cti) || !cbor_bytestring_is_definite(cti) ||
-        cbor_bytestring_length(cti) < 1 || cbor_bytestring_length(cti) > ECRED_CTI_MAX)
-        goto out;
-    c.cti_len = cbor_bytestring_length(cti);
-    memcpy(c.cti, cbor_bytestring_handle(cti), c.cti_len);
-    if (cnf && decode_cnf(cnf, &c))
-        goto out;
-    if (st && decode_status(st, &c))
-        goto out;
-    if (!cred) {
-        e = ECRED_ERR_CREDENTIAL;
-        goto out;
-    }
-    e = decode_credential(cred, &c.cred);
+    if (!get_text(v[R_ISS], c.iss, ECRED_ISS_MAX) ||
+        !get_int(v[R_IAT], 0, ecred_cst_day_start(DAY_MAX), &t_iat) ||
+        !get_int(v[R_EXP], 0, ecred_cst_day_start(DAY_MAX + 1), &t_exp))
+        return ECRED_ERR_CLAIMS;
+    ecred_cbor_head cti;
+    if (!value_head(v[R_CTI], &cti) || cti.major != ECRED_CBOR_MAJOR_BYTES || cti.str.len < 1 ||
+        cti.str.len > ECRED_CTI_MAX)
+        return ECRED_ERR_CLAIMS;
+    c.cti_len = cti.str.len;
+    memcpy(c.cti, cti.str.ptr, c.cti_len);
+    if (v[R_CNF].ptr && decode_cnf(v[R_CNF], &c))
+        return ECRED_ERR_CLAIMS;
+    if (v[R_STATUS].ptr && decode_status(v[R_STATUS], &c))
+        return ECRED_ERR_CLAIMS;
+    if (!v[R_CRED].ptr)
+        return ECRED_ERR_CREDENTIAL;
+    e = decode_credential(v[R_CRED], &c.cred);
     if (e)
-        goto out;
-    e = ECRED_ERR_CLAIMS;
+        return e;
     /* Validity comes from nbf/exp at CST day boundaries (spec 4.2): anything
      * else is not an encoding we produce, so it is refused, not rounded. */
     if ((t_exp + CST_OFFSET) % SECONDS_PER_DAY != 0)
-        goto out;
+        return ECRED_ERR_CLAIMS;
     c.cred.valid_until = cst_day_of(t_exp) - 1;
-    if (nbf) {
-        if (!get_uint(nbf, 0, ecred_cst_day_start(DAY_MAX), &t_nbf) ||
+    if (v[R_NBF].ptr) {
+        if (!get_int(v[R_NBF], 0, ecred_cst_day_start(DAY_MAX), &t_nbf) ||
             (t_nbf + CST_OFFSET) % SECONDS_PER_DAY != 0)
-            goto out;
+            return ECRED_ERR_CLAIMS;
         c.cred.valid_from = cst_day_of(t_nbf);
         if (c.cred.valid_from == cst_day_of(t_iat))
-            goto out; /* an nbf the encoder would have left out */
+            return ECRED_ERR_CLAIMS; /* an nbf the encoder would have left out */
     } else {
         c.cred.valid_from = cst_day_of(t_iat);
     }
@@ -957,13 +989,8 @@ ecred_err ecred_claims_decode(const uint8_t *buf, size_t n, ecred_claims *out)
     c.exp = t_exp;
     c.nbf = ecred_cst_day_start(c.cred.valid_from);
     char field[48];
-    if (ecred_credential_validate(&c.cred, field, sizeof field) != ECRED_OK) {
-        e = ECRED_ERR_CREDENTIAL;
-        goto out;
-    }
-    e = ECRED_OK;
+    if (ecred_credential_validate(&c.cred, field, sizeof field) != ECRED_OK)
+        return ECRED_ERR_CREDENTIAL;
     *out = c;
-out:
-    cbor_decref(&root);
-    return e;
+    return ECRED_OK;
 }
