@@ -5,6 +5,7 @@
 #include "ecred/err.h"
 
 #include <stddef.h>
+#include <string.h>
 
 struct err_row {
     ecred_err code;
@@ -66,3 +67,14 @@ const char *ecred_err_name(ecred_err e) { return err_find(e)->name; }
 const char *ecred_err_message(ecred_err e) { return err_find(e)->message; }
 int ecred_err_exit_code(ecred_err e) { return err_find(e)->exit_code; }
 int ecred_err_http_status(ecred_err e) { return err_find(e)->http_status; }
+
+ecred_err ecred_err_from_name(const char *name, ecred_err *out)
+{
+    for (size_t i = 0; i < sizeof err_table / sizeof err_table[0]; i++) {
+        if (strcmp(err_table[i].name, name) == 0) {
+            *out = err_table[i].code;
+            return ECRED_OK;
+        }
+    }
+    return ECRED_ERR_ARG;
+}

@@ -83,4 +83,62 @@ static inline ecred_buf check_hex(const char *hex)
     return b;
 }
 
+/* The error a vector file names (ecred_err_name); aborts on an unknown name
+ * (bad test data is a broken checkout, not a test result). */
+static inline ecred_err check_err_named(const char *name)
+{
+    ecred_err e;
+    if (ecred_err_from_name(name, &e) != ECRED_OK) {
+        fprintf(stderr, "unknown error name in test data: %s\n", name);
+        exit(2);
+    }
+    return e;
+}
+
+/* Next line of a NUL-terminated text, cut in place; NULL at the end. Strips a
+ * trailing CR. */
+static inline char *check_next_line(char **cursor)
+{
+    char *line = *cursor;
+    if (!line || !*line)
+        return NULL;
+    char *nl = strchr(line, '\n');
+    if (nl) {
+        *nl = 0;
+        *cursor = nl + 1;
+    } else {
+        *cursor = line + strlen(line);
+    }
+    size_t n = strlen(line);
+    if (n && line[n - 1] == '\r')
+        line[n - 1] = 0;
+    return line;
+}
+
+/* A buffer pre-filled with known bytes, to prove a failing call left it alone. */
+typedef struct check_sentinel {
+    ecred_buf buf;
+    uint8_t *ptr;
+    size_t len, cap;
+} check_sentinel;
+
+static inline void check_sentinel_init(check_sentinel *s)
+{
+    ecred_buf b = ECRED_BUF_INIT;
+    s->buf = b;
+    if (ecred_buf_set(&s->buf, "sentinel", 8) != ECRED_OK) {
+        fprintf(stderr, "out of memory\n");
+        exit(2);
+    }
+    s->ptr = s->buf.ptr;
+    s->len = s->buf.len;
+    s->cap = s->buf.cap;
+}
+
+static inline int check_sentinel_intact(const check_sentinel *s)
+{
+    return s->buf.ptr == s->ptr && s->buf.len == s->len && s->buf.cap == s->cap &&
+           memcmp(s->buf.ptr, "sentinel", 8) == 0;
+}
+
 #endif

@@ -12,50 +12,9 @@
 
 static const char ALPHABET[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:";
 
-/* A buffer pre-filled with known bytes, to prove a failing call left it alone. */
-typedef struct sentinel {
-    ecred_buf buf;
-    uint8_t *ptr;
-    size_t len, cap;
-} sentinel;
 
-static void sentinel_init(sentinel *s)
-{
-    ecred_buf b = ECRED_BUF_INIT;
-    s->buf = b;
-    if (ecred_buf_set(&s->buf, "sentinel", 8) != ECRED_OK) {
-        fprintf(stderr, "out of memory\n");
-        exit(2);
-    }
-    s->ptr = s->buf.ptr;
-    s->len = s->buf.len;
-    s->cap = s->buf.cap;
-}
 
-static int sentinel_intact(const sentinel *s)
-{
-    return s->buf.ptr == s->ptr && s->buf.len == s->len && s->buf.cap == s->cap &&
-           memcmp(s->buf.ptr, "sentinel", 8) == 0;
-}
 
-/* Next line of a NUL-terminated text; NULL at the end. Strips a trailing CR. */
-static char *next_line(char **cursor)
-{
-    char *line = *cursor;
-    if (!line || !*line)
-        return NULL;
-    char *nl = strchr(line, '\n');
-    if (nl) {
-        *nl = 0;
-        *cursor = nl + 1;
-    } else {
-        *cursor = line + strlen(line);
-    }
-    size_t n = strlen(line);
-    if (n && line[n - 1] == '\r')
-        line[n - 1] = 0;
-    return line;
-}
 
 /* Expand \xHH escapes of the invalid-vector format into raw bytes, in place.
  * Returns the resulting length (the text may now contain NUL bytes). */
@@ -83,7 +42,7 @@ static void test_valid_vectors(void)
     ecred_buf file = check_read_source_file("tests/vectors/b45/valid.txt");
     char *cursor = (char *)file.ptr, *line;
     int cases = 0;
-    while ((line = next_line(&cursor)) != NULL) {
+    while ((line = check_next_line(&cursor)) != NULL) {
         if (line[0] == '#' || line[0] == 0)
             continue;
         char *tab = strchr(line, '\t');
@@ -129,7 +88,7 @@ static void test_invalid_vectors(void)
     ecred_buf file = check_read_source_file("tests/vectors/b45/invalid.txt");
     char *cursor = (char *)file.ptr, *line;
     int cases = 0;
-    while ((line = next_line(&cursor)) != NULL) {
+    while ((line = check_next_line(&cursor)) != NULL) {
         if (line[0] == '#' || line[0] == 0)
             continue;
         char *tab1 = strchr(line, '\t');
@@ -144,14 +103,14 @@ static void test_invalid_vectors(void)
         size_t n = unescape(line);
         cases++;
 
-        sentinel out;
-        sentinel_init(&out);
+        check_sentinel out;
+        check_sentinel_init(&out);
         ecred_err e = ecred_b45_decode(line, n, &out.buf);
         int ok = e != ECRED_OK && strcmp(ecred_err_name(e), want) == 0;
         if (!ok)
             fprintf(stderr, "invalid vector (%s): got %s, want %s\n", why, ecred_err_name(e), want);
         CHECK(ok);
-        CHECK(sentinel_intact(&out));
+        CHECK(check_sentinel_intact(&out));
         ecred_buf_free(&out.buf);
     }
     CHECK(cases >= 30);
@@ -166,8 +125,8 @@ static void test_every_character(void)
     for (int c = 0; c < 256; c++) {
         char text[3] = {(char)c, '0', '0'};
         const char *pos = c ? strchr(ALPHABET, c) : NULL;
-        sentinel out;
-        sentinel_init(&out);
+        check_sentinel out;
+        check_sentinel_init(&out);
         ecred_err e = ecred_b45_decode(text, 3, &out.buf);
         if (pos) {
             unsigned want = (unsigned)(pos - ALPHABET);
@@ -175,7 +134,7 @@ static void test_every_character(void)
             accepted += e == ECRED_OK;
         } else {
             CHECK_ERR(e, ECRED_ERR_BASE45);
-            CHECK(sentinel_intact(&out));
+            CHECK(check_sentinel_intact(&out));
         }
         ecred_buf_free(&out.buf);
     }
@@ -186,23 +145,23 @@ static void test_every_character(void)
  * lying length far past what the pointer covers must fail on the length alone. */
 static void test_caps_and_args(void)
 {
-    sentinel out;
-    sentinel_init(&out);
+    check_sentinel out;
+    check_sentinel_init(&out);
     /* ECRED_BUF_MAX + 2 is 0 mod 3, so only the size cap can refuse it. */
     CHECK_ERR(ecred_b45_decode("BB8", ECRED_BUF_MAX + 2, &out.buf), ECRED_ERR_TOO_LARGE);
-    CHECK(sentinel_intact(&out));
+    CHECK(check_sentinel_intact(&out));
     CHECK_ERR(ecred_b45_decode("BB8", SIZE_MAX, &out.buf), ECRED_ERR_TOO_LARGE);
-    CHECK(sentinel_intact(&out));
+    CHECK(check_sentinel_intact(&out));
     /* ECRED_BUF_MAX input bytes would need 1.5 times that much text. */
     CHECK_ERR(ecred_b45_encode((const uint8_t *)"AB", ECRED_BUF_MAX, &out.buf), ECRED_ERR_TOO_LARGE);
-    CHECK(sentinel_intact(&out));
+    CHECK(check_sentinel_intact(&out));
     CHECK_ERR(ecred_b45_encode((const uint8_t *)"AB", SIZE_MAX, &out.buf), ECRED_ERR_TOO_LARGE);
-    CHECK(sentinel_intact(&out));
+    CHECK(check_sentinel_intact(&out));
     CHECK_ERR(ecred_b45_encode(NULL, 2, &out.buf), ECRED_ERR_ARG);
     CHECK_ERR(ecred_b45_decode(NULL, 3, &out.buf), ECRED_ERR_ARG);
     CHECK_ERR(ecred_b45_encode((const uint8_t *)"AB", 2, NULL), ECRED_ERR_ARG);
     CHECK_ERR(ecred_b45_decode("BB8", 3, NULL), ECRED_ERR_ARG);
-    CHECK(sentinel_intact(&out));
+    CHECK(check_sentinel_intact(&out));
     /* The text need not be NUL-terminated: only n characters are read. */
     CHECK_ERR(ecred_b45_decode("BB8GGW", 3, &out.buf), ECRED_OK);
     CHECK(out.buf.len == 2 && memcmp(out.buf.ptr, "AB", 2) == 0);

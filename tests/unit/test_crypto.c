@@ -21,16 +21,6 @@
 
 #define VEC "tests/vectors/keys/"
 
-/* The error whose ecred_err_name is name; exits on an unknown name (bad data). */
-static ecred_err err_by_name(const char *name)
-{
-    for (int code = 0; code < 128; code++) {
-        if (strcmp(ecred_err_name((ecred_err)code), name) == 0)
-            return (ecred_err)code;
-    }
-    fprintf(stderr, "unknown error name in test data: %s\n", name);
-    exit(2);
-}
 
 /* Path of a scratch file under ECRED_TEST_TMP, removed first. */
 static void tmp_path(char *out, size_t size, const char *name)
@@ -93,9 +83,9 @@ static void test_private_cases(void)
         copy_with_mode(rel, path, 0600);
         ecred_key *key = NULL;
         ecred_err e = ecred_key_private_load(path, &key);
-        if (e != err_by_name(want))
+        if (e != check_err_named(want))
             fprintf(stderr, "private case %s\n", file);
-        CHECK_ERR(e, err_by_name(want));
+        CHECK_ERR(e, check_err_named(want));
         CHECK((key != NULL) == (e == ECRED_OK));
         if (key)
             CHECK(ecred_key_has_private(key));
@@ -126,9 +116,9 @@ static void test_public_cases(void)
         ecred_buf b = check_read_source_file(rel);
         ecred_key *key = NULL;
         ecred_err e = ecred_key_public_from_bytes(b.ptr, b.len, &key);
-        if (e != err_by_name(want))
+        if (e != check_err_named(want))
             fprintf(stderr, "public case %s\n", file);
-        CHECK_ERR(e, err_by_name(want));
+        CHECK_ERR(e, check_err_named(want));
         if (fields == 3) {
             uint8_t kid[ECRED_KID_LEN];
             snprintf(rel, sizeof rel, VEC "%s", kidfile);
@@ -140,7 +130,7 @@ static void test_public_cases(void)
         char path[4096];
         snprintf(path, sizeof path, "%s/" VEC "%s", ECRED_SOURCE_DIR, file);
         ecred_key *key2 = NULL;
-        CHECK_ERR(ecred_key_public_load(path, &key2), err_by_name(want));
+        CHECK_ERR(ecred_key_public_load(path, &key2), check_err_named(want));
         CHECK(!key2 || !key || memcmp(ecred_key_kid(key), ecred_key_kid(key2), ECRED_KID_LEN) == 0);
         ecred_key_free(key2);
         ecred_key_free(key);

@@ -21,19 +21,6 @@
 #define IETF_EXP 2291720170
 #define CLAIMS_NOW 1700000000
 
-/* Map an error name from a vector file back to the enum (via ecred_err_name). */
-static ecred_err err_from_name(const char *name)
-{
-    if (strcmp(name, "ok") == 0)
-        return ECRED_OK;
-    for (int v = 1; v < 100; v++)
-        if (strcmp(ecred_err_name((ecred_err)v), name) == 0 && strcmp(name, "internal") != 0)
-            return (ecred_err)v;
-    if (strcmp(name, "internal") == 0)
-        return ECRED_ERR_INTERNAL;
-    fprintf(stderr, "unknown error name %s in test data\n", name);
-    exit(2);
-}
 
 static ecred_buf read_hex_file(const char *rel)
 {
@@ -262,7 +249,7 @@ static void test_decode_vectors(void)
             exit(2);
         }
         *space = '\0';
-        ecred_err want = err_from_name(space + 1);
+        ecred_err want = check_err_named(space + 1);
         ecred_buf in = check_hex(line);
         ecred_slist l = {0, 0, NULL, 0};
         ecred_err got = ecred_slist_decode(in.ptr ? in.ptr : (const uint8_t *)"", in.len,
@@ -618,7 +605,7 @@ static void test_claims_vectors(void)
             exit(2);
         }
         *space = '\0';
-        ecred_err want = err_from_name(space + 1);
+        ecred_err want = check_err_named(space + 1);
         ecred_buf payload = check_hex(line);
         ecred_buf tok = ECRED_BUF_INIT;
         CHECK_ERR(ecred_cose_sign1_sign(key, &opts, payload.ptr ? payload.ptr : (const uint8_t *)"",

@@ -13,52 +13,11 @@
 #include "check.h"
 #include "ecred/zcap.h"
 
-/* A buffer pre-filled with known bytes, to prove a failing call left it alone. */
-typedef struct sentinel {
-    ecred_buf buf;
-    uint8_t *ptr;
-    size_t len, cap;
-} sentinel;
 
-static void sentinel_init(sentinel *s)
-{
-    ecred_buf b = ECRED_BUF_INIT;
-    s->buf = b;
-    if (ecred_buf_set(&s->buf, "sentinel", 8) != ECRED_OK) {
-        fprintf(stderr, "out of memory\n");
-        exit(2);
-    }
-    s->ptr = s->buf.ptr;
-    s->len = s->buf.len;
-    s->cap = s->buf.cap;
-}
 
-static int sentinel_intact(const sentinel *s)
-{
-    return s->buf.ptr == s->ptr && s->buf.len == s->len && s->buf.cap == s->cap &&
-           memcmp(s->buf.ptr, "sentinel", 8) == 0;
-}
 
 static const ecred_span NO_DICT = {NULL, 0};
 
-/* Next line of a NUL-terminated text; NULL at the end. Strips a trailing CR. */
-static char *next_line(char **cursor)
-{
-    char *line = *cursor;
-    if (!line || !*line)
-        return NULL;
-    char *nl = strchr(line, '\n');
-    if (nl) {
-        *nl = 0;
-        *cursor = nl + 1;
-    } else {
-        *cursor = line + strlen(line);
-    }
-    size_t n = strlen(line);
-    if (n && line[n - 1] == '\r')
-        line[n - 1] = 0;
-    return line;
-}
 
 /* Split a line at tabs into exactly `want` fields; aborts on malformed data. */
 static void split_fields(char *line, char **fields, int want)
@@ -86,10 +45,10 @@ static int buf_equals(const ecred_buf *b, const ecred_buf *want)
 static void expect_inflate_error(const uint8_t *in, size_t n, size_t max_out, ecred_span dict,
                                  ecred_err want)
 {
-    sentinel out;
-    sentinel_init(&out);
+    check_sentinel out;
+    check_sentinel_init(&out);
     CHECK_ERR(ecred_zlib_inflate(in, n, max_out, dict, &out.buf), want);
-    CHECK(sentinel_intact(&out));
+    CHECK(check_sentinel_intact(&out));
     ecred_buf_free(&out.buf);
 }
 
@@ -100,7 +59,7 @@ static void test_ietf_status_lists(void)
     ecred_buf file = check_read_source_file("tests/vectors/zlib/ietf_status_lists.txt");
     char *cursor = (char *)file.ptr, *line;
     int cases = 0;
-    while ((line = next_line(&cursor)) != NULL) {
+    while ((line = check_next_line(&cursor)) != NULL) {
         if (line[0] == '#' || line[0] == 0)
             continue;
         char *f[4];
@@ -145,7 +104,7 @@ static void test_dictionary_vectors(void)
     ecred_buf file = check_read_source_file("tests/vectors/zlib/dict.txt");
     char *cursor = (char *)file.ptr, *line;
     int cases = 0;
-    while ((line = next_line(&cursor)) != NULL) {
+    while ((line = check_next_line(&cursor)) != NULL) {
         if (line[0] == '#' || line[0] == 0)
             continue;
         char *f[4];
@@ -181,7 +140,7 @@ static void test_invalid_vectors(void)
     ecred_buf file = check_read_source_file("tests/vectors/zlib/invalid.txt");
     char *cursor = (char *)file.ptr, *line;
     int cases = 0;
-    while ((line = next_line(&cursor)) != NULL) {
+    while ((line = check_next_line(&cursor)) != NULL) {
         if (line[0] == '#' || line[0] == 0)
             continue;
         char *f[5];
@@ -191,15 +150,15 @@ static void test_invalid_vectors(void)
         size_t max_out = (size_t)strtoul(f[2], NULL, 10);
         cases++;
 
-        sentinel out;
-        sentinel_init(&out);
+        check_sentinel out;
+        check_sentinel_init(&out);
         ecred_err e = ecred_zlib_inflate(stream.ptr, stream.len, max_out, ecred_buf_span(&dict),
                                          &out.buf);
         int ok = e != ECRED_OK && strcmp(ecred_err_name(e), f[3]) == 0;
         if (!ok)
             fprintf(stderr, "invalid vector (%s): got %s, want %s\n", f[4], ecred_err_name(e), f[3]);
         CHECK(ok);
-        CHECK(sentinel_intact(&out));
+        CHECK(check_sentinel_intact(&out));
         ecred_buf_free(&out.buf);
         ecred_buf_free(&stream);
         ecred_buf_free(&dict);
@@ -269,10 +228,10 @@ static void check_every_truncation(const ecred_buf *stream, ecred_span dict)
 {
     int failures = 0;
     for (size_t cut = 0; cut < stream->len; cut++) {
-        sentinel out;
-        sentinel_init(&out);
+        check_sentinel out;
+        check_sentinel_init(&out);
         ecred_err e = ecred_zlib_inflate(stream->ptr, cut, (size_t)1 << 20, dict, &out.buf);
-        if ((e != ECRED_ERR_INFLATE || !sentinel_intact(&out)) && failures++ < 5)
+        if ((e != ECRED_ERR_INFLATE || !check_sentinel_intact(&out)) && failures++ < 5)
             fprintf(stderr, "truncation at %zu of %zu: got %s\n", cut, stream->len,
                     ecred_err_name(e));
         ecred_buf_free(&out.buf);
@@ -294,13 +253,13 @@ static void check_every_bit_flip(const ecred_buf *stream, ecred_span dict, const
     for (size_t i = 0; i < copy.len; i++) {
         for (int bit = 0; bit < 8; bit++) {
             copy.ptr[i] ^= (uint8_t)(1u << bit);
-            sentinel out;
-            sentinel_init(&out);
+            check_sentinel out;
+            check_sentinel_init(&out);
             ecred_err e = ecred_zlib_inflate(copy.ptr, copy.len, (size_t)1 << 20, dict, &out.buf);
             int same = e == ECRED_OK && out.buf.len == want_len &&
                        memcmp(out.buf.ptr, want, want_len) == 0;
             if (e != ECRED_OK)
-                rejected += sentinel_intact(&out);
+                rejected += check_sentinel_intact(&out);
             else if (!same && wrong++ < 5)
                 fprintf(stderr, "bit %d of byte %zu flipped: other output accepted\n", bit, i);
             ecred_buf_free(&out.buf);
@@ -382,10 +341,10 @@ static void test_truncation_and_damage(void)
         uint8_t extra = (uint8_t)byte;
         if (ecred_buf_set(&longer, plain.ptr, plain.len) || ecred_buf_append(&longer, &extra, 1))
             exit(2);
-        sentinel out;
-        sentinel_init(&out);
+        check_sentinel out;
+        check_sentinel_init(&out);
         ecred_err e = ecred_zlib_inflate(longer.ptr, longer.len, sizeof data, NO_DICT, &out.buf);
-        accepted += e != ECRED_ERR_INFLATE || !sentinel_intact(&out);
+        accepted += e != ECRED_ERR_INFLATE || !check_sentinel_intact(&out);
         ecred_buf_free(&out.buf);
         ecred_buf_free(&longer);
     }
@@ -405,8 +364,8 @@ static void test_truncation_and_damage(void)
 
 static void test_args_and_caps(void)
 {
-    sentinel out;
-    sentinel_init(&out);
+    check_sentinel out;
+    check_sentinel_init(&out);
     CHECK_ERR(ecred_zlib_compress((const uint8_t *)"x", 1, 10, NO_DICT, &out.buf), ECRED_ERR_ARG);
     CHECK_ERR(ecred_zlib_compress((const uint8_t *)"x", 1, -1, NO_DICT, &out.buf), ECRED_ERR_ARG);
     CHECK_ERR(ecred_zlib_compress(NULL, 1, 6, NO_DICT, &out.buf), ECRED_ERR_ARG);
@@ -420,7 +379,7 @@ static void test_args_and_caps(void)
               ECRED_ERR_TOO_LARGE);
     CHECK_ERR(ecred_zlib_inflate((const uint8_t *)"x", ECRED_BUF_MAX + 1, 10, NO_DICT, &out.buf),
               ECRED_ERR_TOO_LARGE);
-    CHECK(sentinel_intact(&out));
+    CHECK(check_sentinel_intact(&out));
     ecred_buf_free(&out.buf);
 
     /* Adler-32 reference values: "Wikipedia" is the classic example; no bytes is 1. */

@@ -60,6 +60,9 @@ typedef enum ecred_err {
 const char *ecred_err_reason(ecred_err e);
 /* Specific detail code, e.g. "base45", "cbor_limit": finer than the reason. */
 const char *ecred_err_name(ecred_err e);
+/* The error whose ecred_err_name() is name (test vectors, logs read back);
+ * ECRED_ERR_ARG when no error has that name. */
+ecred_err ecred_err_from_name(const char *name, ecred_err *out);
 /* One-line English message for people. */
 const char *ecred_err_message(ecred_err e);
 /* Exit code of the CLIs for this error (0 for ECRED_OK); see spec/errors.md. */
