@@ -1,0 +1,130 @@
+/*
+ * bare_mhd.c - the baseline of the daemon load figures: libmicrohttpd in the
+ * same threading mode as ecred-issuerd and ecred-verifierd (an internal
+ * polling thread per pool thread, MHD_OPTION_THREAD_POOL_SIZE, the same
+ * connection caps), answering every request with one fixed JSON body after
+ * reading (and dropping) any request body. What the daemons add on top of
+ * this is what their figures measure.
+ *
+ * Listens on 127.0.0.1 at an ephemeral port written to --port-file, and stops
+ * by itself after --max-seconds (or on SIGTERM/SIGINT).
+ *
+ * Must never: listen on anything but loopback, or run unbounded.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+
+static const char bare_body[] =
+    "{\"outcome\":\"valid\",\"reason\":\"ok\",\"role\":\"police\",\"status\":{\"value\":\"VALID\"}}";
+
+static volatile sig_atomic_t bare_stop;
+
+static void bare_on_signal(int sig)
+{
+    (void)sig;
+    bare_stop = 1;
+}
+
+/* Access handler: first call marks the request, body pieces are dropped,
+ * the final call queues the fixed JSON answer. */
+static enum MHD_Result bare_access(void *cls, struct MHD_Connection *conn, const char *url,
+                                     const char *method, const char *version,
+                                     const char *upload_data, size_t *upload_data_size,
+                                     void **con_cls)
+{
+    static int marker;
+    (void)cls;
+    (void)url;
+    (void)method;
+    (void)version;
+    (void)upload_data;
+    if (*con_cls == NULL) {
+        *con_cls = &marker;
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        sizeof bare_body - 1, (void *)(uintptr_t)bare_body, MHD_RESPMEM_PERSISTENT);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, "Content-Type", "application/json");
+    enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+int main(int argc, char **argv)
+{
+    unsigned threads = 4;
+    double max_seconds = 120;
+    const char *port_file = NULL;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "--threads") == 0)
+            threads = (unsigned)strtoul(argv[i + 1], NULL, 10);
+        else if (strcmp(argv[i], "--max-seconds") == 0)
+            max_seconds = atof(argv[i + 1]);
+        else if (strcmp(argv[i], "--port-file") == 0)
+            port_file = argv[i + 1];
+        else {
+            fprintf(stderr, "usage: bare_mhd --port-file F [--threads 4] [--max-seconds 120]\n");
+            return 2;
+        }
+    }
+    if (!port_file || threads < 1 || threads > 64 || !(max_seconds > 0 && max_seconds <= 3600)) {
+        fprintf(stderr, "usage: bare_mhd --port-file F [--threads 1..64] [--max-seconds 1..3600]\n");
+        return 2;
+    }
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    /* The verifier's caps (verifierd.c); the issuer differs only in allowing
+     * 512 connections and 128 KiB each, which a 64-connection run never reaches. */
+    struct MHD_Daemon *mhd = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, bare_access, NULL,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE, threads,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024), MHD_OPTION_CONNECTION_LIMIT, 256u,
+        MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
+    if (!mhd) {
+        fprintf(stderr, "bare_mhd: cannot start libmicrohttpd\n");
+        return 1;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(mhd, MHD_DAEMON_INFO_BIND_PORT);
+    /* Written aside and renamed, so a reader never sees half a number. */
+    char tmp_path[4096];
+    snprintf(tmp_path, sizeof tmp_path, "%s.tmp", port_file);
+    FILE *f = info ? fopen(tmp_path, "w") : NULL;
+    if (!f) {
+        fprintf(stderr, "bare_mhd: cannot learn or write the port\n");
+        MHD_stop_daemon(mhd);
+        return 1;
+    }
+    fprintf(f, "%u\n", (unsigned)info->port);
+    if (fclose(f) != 0 || rename(tmp_path, port_file) != 0) {
+        fprintf(stderr, "bare_mhd: cannot write %s\n", port_file);
+        MHD_stop_daemon(mhd);
+        return 1;
+    }
+    signal(SIGTERM, bare_on_signal);
+    signal(SIGINT, bare_on_signal);
+    struct timespec tick = {0, 50 * 1000 * 1000};
+    for (double waited = 0; !bare_stop && waited < max_seconds; waited += 0.05)
+        nanosleep(&tick, NULL);
+    MHD_stop_daemon(mhd);
+    return 0;
+}

@@ -1,0 +1,247 @@
+#!/usr/bin/env bash
+# bench/load.sh BIN_DIR BENCH_BIN SOURCE_DIR REPS SECONDS - the daemon load
+# figures of bench/run, printed as ROW lines (bench_util.h format) on stdout.
+#
+# Issuer: ecred-issuerd on loopback with a fresh data directory. Applications
+# are created beforehand (by a daemon with fsync disabled, which only speeds
+# up the setup); each timed run approves a fresh slice of them with 1 and
+# with 16 keep-alive clients (bench/loadgen), every approval a durable
+# commit. Baselines in the same repetition: bare SQLite INSERT+COMMIT with the
+# registry's settings on the same disk (bench/sqlite_commit, 1 thread and 4
+# = the issuer's pool), the same daemon binary with fsync made a no-op
+# (bench/nofsync.c: the cost of durability) and bare libmicrohttpd.
+# Verifier: ecred-verifierd synced from that issuer, POST /v1/verify of one
+# valid QR text at 64 connections, against bench/bare_mhd at 64 connections,
+# alternating which goes first. Medians of REPS repetitions.
+#
+# Loopback only; every run is bounded by a request count and SECONDS; every
+# daemon started here is killed on exit.
+set -euo pipefail
+bin=$1 bb=$2 src=$3 reps=$4 secs=$5
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  [[ -n ${LOAD_KEEP:-} ]] && echo "bench/load.sh: kept $tmp" >&2 || rm -rf "$tmp"
+}
+trap cleanup EXIT
+note() { echo "bench/load.sh: $*" >&2; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# not_measured WHY: the load rows, each saying why it is missing.
+not_measured() {
+  for fig in "issuer under load: approvals/s with durable commit, p50/p99" \
+             "verify API under load: req/s and p99 at 64 connections"; do
+    echo "ROW|$fig|0|-|-|0|0||not measured: $1"
+  done
+  exit 0
+}
+for f in "$bin/ecred-issuerd" "$bin/ecred-verifierd" "$bb/loadgen" "$bb/bare_mhd" "$bb/sqlite_commit" \
+         "$bb/libbench_nofsync.so"; do
+  [[ -e $f ]] || not_measured "$f was not built"
+done
+nofsync=(env "LD_PRELOAD=$bb/libbench_nofsync.so")
+CAP=1500 # approvals per timed run at most (and applications set aside for it)
+RESULTS=$tmp/results # lines: KIND REP RATE P50_US P99_US
+
+# run_load KIND REP LOADGEN-ARGS...: one bounded loadgen run, recorded under KIND.
+run_load() {
+  local kind=$1 rep=$2 out; shift 2
+  if out=$(timeout $((${secs%.*} + 30)) "$bb/loadgen" --seconds "$secs" "$@" 2>>"$tmp/loadgen.err"); then
+    IFS='|' read -r _ done errs _ rate p50 p99 _ <<<"$out"
+    echo "$kind $rep $rate $p50 $p99 $done $errs" >>"$RESULTS"
+  else
+    note "$kind: loadgen failed: $(tail -1 "$tmp/loadgen.err")"
+  fi
+}
+
+# start_daemon VAR_PID VAR_PORT PROBE_PATH CMD...: start CMD (with PORT in
+# its arguments replaced by a free port) and wait, bounded, until it answers.
+start_daemon() {
+  local -n _pid=$1 _port=$2
+  local probe=$3; shift 3
+  _port=$(free_port)
+  local args=("${@//@PORT@/$_port}")
+  "${args[@]}" 2>>"$tmp/daemons.log" &
+  _pid=$!
+  pids+=("$_pid")
+  for _ in $(seq 1 100); do
+    curl -s -m 1 -o /dev/null "http://127.0.0.1:$_port$probe" && return 0
+    kill -0 "$_pid" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  return 1
+}
+stop_daemon() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+
+# --- setup: issuer data, applications, one valid QR text, the verifier --------
+mkdir -p "$tmp/data" "$tmp/sq"
+# The API examples are dated around 2026-11-26: move them to today (as the
+# issuer's lifecycle test does) so the credential is valid whenever this runs.
+python3 - "$src/spec/examples/api/permit_new.json" "$tmp/app.json" <<'EOF'
+import datetime, json, sys
+body = json.load(open(sys.argv[1]))
+today = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=8)).date()
+shift = today - datetime.date(2026, 11, 26)
+for k in ("registration_date", "valid_from", "valid_until", "endorsement_date"):
+    if k in body.get("credential", {}):
+        body["credential"][k] = (datetime.date.fromisoformat(body["credential"][k]) + shift).isoformat()
+json.dump(body, open(sys.argv[2], "w"), ensure_ascii=False)
+EOF
+start_daemon setup_pid setup_port /.well-known/ecred-trust \
+  "${nofsync[@]}" "$bin/ecred-issuerd" --data "$tmp/data" --listen 127.0.0.1:@PORT@ ||
+  not_measured "ecred-issuerd did not start: $(tail -2 "$tmp/daemons.log")"
+clerk=$("$bin/ecred-issuerd" token add --data "$tmp/data" --role clerk)
+officer=$("$bin/ecred-issuerd" token add --data "$tmp/data" --role officer)
+napps=$((reps * 4 * CAP + 1))
+note "creating $napps applications (setup, not timed)"
+timeout 120 "$bb/loadgen" --port "$setup_port" --conns 16 --requests "$napps" --seconds 60 --method POST \
+  --path /v1/applications --body-file "$tmp/app.json" --header "Authorization: Bearer $clerk" \
+  --header "Content-Type: application/json" --expect 201 --ids-out "$tmp/ids" >/dev/null ||
+  not_measured "creating applications failed: $(tail -1 "$tmp/loadgen.err" 2>/dev/null)"
+sed 's|.*|/v1/applications/&/approve|' "$tmp/ids" >"$tmp/paths"
+qr=$(curl -s -m 10 -X POST -H "Authorization: Bearer $officer" \
+       "http://127.0.0.1:$setup_port$(tail -1 "$tmp/paths")" |
+     python3 -c 'import json,sys; print(json.load(sys.stdin)["credential"]["qr_text"])') ||
+  not_measured "approving the verifier's credential failed"
+printf '%s' "$qr" >"$tmp/qr.body"
+vkey=$("$bin/ecred-verifierd" key add --cache "$tmp/vcache" --role police 2>/dev/null)
+start_daemon vd_pid vd_port /healthz "$bin/ecred-verifierd" --cache "$tmp/vcache" \
+  --issuer "http://127.0.0.1:$setup_port" --root "$tmp/data/root.pub.pem" --listen 127.0.0.1:@PORT@ ||
+  not_measured "ecred-verifierd did not start: $(tail -2 "$tmp/daemons.log")"
+verify_ok=
+for _ in $(seq 1 100); do
+  code=$(curl -s -m 2 -o "$tmp/v.out" -w '%{http_code}' -H "Authorization: Bearer $vkey" \
+           --data-binary @"$tmp/qr.body" "http://127.0.0.1:$vd_port/v1/verify" || true)
+  if [[ $code == 200 ]] && grep -q '"outcome":"valid"' "$tmp/v.out"; then verify_ok=1; break; fi
+  sleep 0.1
+done
+[[ -n $verify_ok ]] || not_measured "ecred-verifierd never answered valid: $(head -c 200 "$tmp/v.out")"
+# bare_mhd picks its own port and writes it down.
+"$bb/bare_mhd" --threads 4 --max-seconds 600 --port-file "$tmp/bare.port" 2>>"$tmp/daemons.log" &
+bare_pid=$!
+pids+=("$bare_pid")
+for _ in $(seq 1 100); do [[ -s $tmp/bare.port ]] && break; sleep 0.05; done
+bare_port=$(cat "$tmp/bare.port" 2>/dev/null || true)
+[[ -n $bare_port ]] || not_measured "bench/bare_mhd did not start"
+
+# --- verify API at 64 connections, against bare libmicrohttpd -------------------
+note "verify API under load ($reps x 2 runs of ${secs}s)"
+V=(--conns 64 --requests 2000000 --method POST --path /v1/verify --body-file "$tmp/qr.body"
+   --header "Content-Type: text/plain")
+for r in $(seq 1 "$reps"); do
+  for side in $( ((r % 2)) && echo "ours bare" || echo "bare ours"); do
+    if [[ $side == ours ]]; then
+      run_load verify64 "$r" --port "$vd_port" "${V[@]}" --header "Authorization: Bearer $vkey" --expect 200
+    else
+      run_load bare64 "$r" --port "$bare_port" "${V[@]}" --expect 200
+    fi
+  done
+done
+if [[ -n ${LOAD_PERF:-} ]] && command -v perf >/dev/null; then
+  perf record -F 2000 -o "$LOAD_PERF.data" -p "$vd_pid" -- sleep "$secs" >/dev/null 2>&1 &
+  perf_pid=$!
+  timeout 60 "$bb/loadgen" --seconds "$secs" --port "$vd_port" "${V[@]}" --header "Authorization: Bearer $vkey" >&2 || true
+  wait "$perf_pid" || true
+  perf report -i "$LOAD_PERF.data" --no-children --sort dso 2>/dev/null | grep '%' | grep -v '^#' | head -12 >"$LOAD_PERF" || true
+fi
+stop_daemon "$vd_pid"
+stop_daemon "$setup_pid"
+
+# --- issuer approvals -------------------------------------------------------------
+note "issuer under load ($reps repetitions)"
+slice=0
+next_slice() { # the next CAP unused approve paths, into $tmp/slice (not in a subshell)
+  slice=$((slice + 1))
+  sed -n "$(((slice - 1) * CAP + 1)),$((slice * CAP))p" "$tmp/paths" >"$tmp/slice"
+}
+A=(--method POST --requests "$CAP" --header "Authorization: Bearer $officer" --expect 201)
+for r in $(seq 1 "$reps"); do
+  run_load bare1 "$r" --port "$bare_port" --conns 1 --requests 2000000 --method POST --path /x --expect 200
+  run_load bare16 "$r" --port "$bare_port" --conns 16 --requests 2000000 --method POST --path /x --expect 200
+  for t in 1 4; do
+    if out=$(timeout $((${secs%.*} + 30)) "$bb/sqlite_commit" --dir "$tmp/sq" --threads "$t" --seconds "$secs"); then
+      IFS='|' read -r _ done errs _ rate p50 p99 _ <<<"$out"
+      echo "sqlite$t $r $rate $p50 $p99 $done $errs" >>"$RESULTS"
+    fi
+    rm -f "$tmp/sq"/sqlite_commit.sqlite*
+  done
+  for mode in durable nofsync; do
+    pre=()
+    [[ $mode == nofsync ]] && pre=("${nofsync[@]}")
+    if start_daemon iss_pid iss_port /.well-known/ecred-trust \
+         "${pre[@]}" "$bin/ecred-issuerd" --data "$tmp/data" --listen 127.0.0.1:@PORT@; then
+      next_slice
+      run_load "${mode}1" "$r" --port "$iss_port" --conns 1 --paths "$tmp/slice" "${A[@]}"
+      next_slice
+      run_load "${mode}16" "$r" --port "$iss_port" --conns 16 --paths "$tmp/slice" "${A[@]}"
+    else
+      note "ecred-issuerd ($mode) did not start: $(tail -2 "$tmp/daemons.log")"
+    fi
+    stop_daemon "$iss_pid"
+  done
+done
+stop_daemon "$bare_pid"
+
+# --- rows ------------------------------------------------------------------------
+python3 - "$RESULTS" "$reps" <<'EOF'
+import statistics, sys
+runs = {}
+for line in open(sys.argv[1]):
+    kind, rep, rate, p50, p99, done, errs = line.split()
+    runs.setdefault(kind, {})[int(rep)] = (float(rate), float(p50), float(p99), int(done), int(errs))
+
+def med(kind, i):
+    v = [x[i] for x in runs.get(kind, {}).values()]
+    return statistics.median(v) if v else 0.0
+
+def ratio(a, b, i=0, invert=False):
+    """median and spread of per-repetition ratios a/b (b/a if invert)"""
+    rs = []
+    for rep, x in runs.get(a, {}).items():
+        y = runs.get(b, {}).get(rep)
+        if y and x[i] > 0 and y[i] > 0:
+            rs.append(y[i] / x[i] if invert else x[i] / y[i])
+    if not rs:
+        return 0.0, ""
+    return statistics.median(rs), f"{min(rs):.3f}..{max(rs):.3f} (n={len(rs)})"
+
+def ms(us):
+    return f"{us / 1000:.2f} ms"
+
+def errs(kind):
+    return sum(x[4] for x in runs.get(kind, {}).values())
+
+def row(fig, val, unit, base, bval, r, spread, note):
+    print(f"ROW|{fig}|{val:.6g}|{unit}|{base}|{bval:.6g}|{r:.3f}|{spread}|{note}")
+
+for n, t in ((1, 1), (16, 4)):
+    d, nf, sq, bare = f"durable{n}", f"nofsync{n}", f"sqlite{t}", f"bare{n}"
+    if d not in runs or sq not in runs:
+        print(f"ROW|issuer under load: approvals/s, {n} client(s)|0|-|-|0|0||not measured: a run failed (see bench/run's log)")
+        continue
+    r, spread = ratio(d, sq)
+    row(f"issuer under load: approvals/s, {n} client{'s' if n > 1 else ''}", med(d, 0), "approvals/s",
+        f"bare SQLite INSERT+COMMIT (WAL, synchronous=FULL), {t} thread{'s' if t > 1 else ''}", med(sq, 0), r, spread,
+        f"approval p50 {ms(med(d, 1))}, p99 {ms(med(d, 2))}; SQLite commit p50 {ms(med(sq, 1))}, "
+        f"p99 {ms(med(sq, 2))}; bare libmicrohttpd at {n} conn: {med(bare, 0):.0f} req/s; errors {errs(d)}")
+    r, spread = ratio(d, sq, 2, invert=True)
+    row(f"  approval p99 latency, {n} client{'s' if n > 1 else ''}", med(d, 2) / 1000, "ms",
+        f"bare SQLite commit p99, {t} thread{'s' if t > 1 else ''}", med(sq, 2) / 1000, r, spread,
+        "ratio = baseline p99 / ours")
+    if nf in runs:
+        r, spread = ratio(d, nf)
+        row(f"  durability cost, {n} client{'s' if n > 1 else ''}: approvals/s with fsync a no-op",
+            med(nf, 0), "approvals/s", "the same daemon with fsync (the row above)", med(d, 0), r, spread,
+            f"ratio = durable / no-fsync; no-fsync p50 {ms(med(nf, 1))}, p99 {ms(med(nf, 2))} (LD_PRELOAD bench/nofsync.c)")
+if "verify64" in runs and "bare64" in runs:
+    r, spread = ratio("verify64", "bare64")
+    row("verify API under load: req/s at 64 connections", med("verify64", 0), "req/s",
+        "bare libmicrohttpd fixed JSON, 64 connections, same threading", med("bare64", 0), r, spread,
+        f"goal >= 0.5; p50 {ms(med('verify64', 1))}, p99 {ms(med('verify64', 2))}; bare p50 "
+        f"{ms(med('bare64', 1))}, p99 {ms(med('bare64', 2))}; errors {errs('verify64')}")
+    r, spread = ratio("verify64", "bare64", 2, invert=True)
+    row("  verify API p99 latency at 64 connections", med("verify64", 2) / 1000, "ms",
+        "bare libmicrohttpd p99, 64 connections", med("bare64", 2) / 1000, r, spread, "ratio = baseline p99 / ours")
+else:
+    print("ROW|verify API under load: req/s and p99 at 64 connections|0|-|-|0|0||not measured: a run failed (see bench/run's log)")
+EOF
