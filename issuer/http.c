@@ -414,7 +414,9 @@ ecred_err http_start(const http_config *cfg, http_dispatch_fn fn, void *app, htt
                  cfg->listen);
         goto out;
     }
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    /* poll(), not select(): the connection limit below lets descriptors
+     * pass select()'s FD_SETSIZE. */
+    unsigned flags = MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
     memset(&s->addr, 0, sizeof s->addr);
     if (strchr(host, ':')) {
         struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&s->addr;
@@ -457,12 +459,18 @@ ecred_err http_start(const http_config *cfg, http_dispatch_fn fn, void *app, htt
         flags |= MHD_USE_TLS;
     }
     unsigned threads = cfg->threads ? cfg->threads : 4;
+    /* MHD splits the connection limit evenly among the pool's threads and a
+     * thread at its share closes whatever it accepts: 512 was 32 per thread
+     * at --threads 16, and 200 idle sockets locked real clients out until the
+     * 30 s timeout (tests/cli/test_hostile_clients.sh). The memory limit is
+     * reserved, not touched: idle connections cost a few pages each. */
+    const unsigned conn_limit = 1024;
     if (tls)
         s->mhd = MHD_start_daemon(
             flags, port, NULL, NULL, http_access, s, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, s,
             MHD_OPTION_SOCK_ADDR, &s->addr,
             MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-            MHD_OPTION_CONNECTION_LIMIT, (unsigned)512, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+            MHD_OPTION_CONNECTION_LIMIT, conn_limit, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
             (size_t)(128 * 1024), MHD_OPTION_NOTIFY_COMPLETED, http_completed, s,
             MHD_OPTION_URI_LOG_CALLBACK, http_uri_seen, s, MHD_OPTION_HTTPS_MEM_CERT,
             (const char *)s->tls_cert.ptr, MHD_OPTION_HTTPS_MEM_KEY, (const char *)s->tls_key.ptr,
@@ -472,7 +480,7 @@ ecred_err http_start(const http_config *cfg, http_dispatch_fn fn, void *app, htt
             flags, port, NULL, NULL, http_access, s, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, s,
             MHD_OPTION_SOCK_ADDR, &s->addr,
             MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-            MHD_OPTION_CONNECTION_LIMIT, (unsigned)512, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+            MHD_OPTION_CONNECTION_LIMIT, conn_limit, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
             (size_t)(128 * 1024), MHD_OPTION_NOTIFY_COMPLETED, http_completed, s,
             MHD_OPTION_URI_LOG_CALLBACK, http_uri_seen, s, MHD_OPTION_END);
     if (!s->mhd) {

@@ -749,10 +749,19 @@ int main(int argc, char **argv)
         fprintf(stderr, "ecred-verifierd: cannot start the refresh thread\n");
         return 1;
     }
+    /* MHD splits CONNECTION_LIMIT evenly among the pool's threads and a
+     * thread at its share closes whatever it accepts: a total of 256 was 64
+     * per thread, and 200 idle sockets (tests/cli/test_hostile_clients.sh)
+     * locked real clients out until the 30 s timeout. 1024 (32 KiB each:
+     * 32 MiB at most) leaves room; poll() so descriptors past select()'s
+     * FD_SETSIZE still work (not epoll: libmicrohttpd 0.9.75's epoll mode
+     * sometimes misses a client's half-close mid-headers and holds the
+     * socket until the timeout). No per-IP limit: verifiers sit behind load
+     * balancers, where every client has the balancer's address. */
     struct MHD_Daemon *mhd = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, &d,
+        MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, &d,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)THREADS,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY, MHD_OPTION_CONNECTION_LIMIT, 256u,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY, MHD_OPTION_CONNECTION_LIMIT, 1024u,
         MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, &d, MHD_OPTION_END);
     int rc = 0;
     if (!mhd) {
