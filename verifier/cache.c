@@ -61,6 +61,15 @@ void vcache_free(vcache *c)
     memset(c, 0, sizeof *c);
 }
 
+ecred_err vcache_check_trust(const vcache *c, int64_t now)
+{
+    if (!c->trust_ok)
+        return c->trust_err ? c->trust_err : ECRED_ERR_KEY_UNKNOWN;
+    if (now < 0 || (uint64_t)now >= c->trust.exp)
+        return ECRED_ERR_LIST_EXPIRED;
+    return ECRED_OK;
+}
+
 ecred_err vcache_root_load(const char *dir, ecred_key **out)
 {
     char p[VCACHE_PATH_MAX];
@@ -128,6 +137,13 @@ ecred_keyset vcache_keyset(const vcache *c)
 {
     ecred_keyset ks = {c->keys, c->n_keys};
     return ks;
+}
+
+ecred_err vcache_check_newer(const vcache_list *held, const ecred_slist_token *tok)
+{
+    if (!held || !held->ok)
+        return ECRED_OK;
+    return tok->iat < held->tok.iat ? ECRED_ERR_STATUS_LIST : ECRED_OK;
 }
 
 bool vcache_uri_trusted(const ecred_trustlist *tl, const char *uri)
@@ -236,10 +252,23 @@ static ecred_err current_gen(const char *dir, char *gen, size_t cap)
     return ECRED_OK;
 }
 
+/* A time read back from state.json: 0 unless within 0..9999-12-31, so no
+ * later age or ttl arithmetic on it can overflow. */
 static int64_t json_time(json_t *o, const char *key)
 {
     json_t *v = json_object_get(o, key);
-    return json_is_integer(v) ? (int64_t)json_integer_value(v) : 0;
+    json_int_t t = json_is_integer(v) ? json_integer_value(v) : 0;
+    return t >= 0 && t <= (json_int_t)253402300799 ? (int64_t)t : 0;
+}
+
+/* An ETag read back from state.json goes into a request header: one that
+ * is not a plain token (CR LF, controls, too long) is dropped. */
+static void json_etag(json_t *o, char out[VFETCH_ETAG_MAX + 1])
+{
+    const char *s = json_string_value(json_object_get(o, "etag"));
+    out[0] = 0;
+    if (vfetch_etag_ok(s))
+        memcpy(out, s, strlen(s) + 1);
 }
 
 static void json_text(json_t *o, const char *key, char *out, size_t cap)
@@ -259,7 +288,7 @@ static ecred_err load_list(const char *gendir, json_t *j, vcache_list *l)
     if (!uri || !*uri || strlen(uri) > ECRED_SLIST_URI_MAX)
         return ECRED_ERR_STATUS_LIST;
     memcpy(l->uri, uri, strlen(uri) + 1);
-    json_text(j, "etag", l->etag, sizeof l->etag);
+    json_etag(j, l->etag);
     l->fetched_at = json_time(j, "fetched_at");
     char name[LIST_FILE_LEN + 1], path[VCACHE_PATH_MAX];
     list_file_name(uri, name);
@@ -315,7 +344,7 @@ static ecred_err load_once(const char *dir, int64_t now, unsigned mode, vcache *
     json_text(root, "issuer", c->issuer, sizeof c->issuer);
     c->synced_at = json_time(root, "synced_at");
     json_t *trust = json_object_get(root, "trust");
-    json_text(trust, "etag", c->trust_etag, sizeof c->trust_etag);
+    json_etag(trust, c->trust_etag);
     c->trust_fetched_at = json_time(trust, "fetched_at");
     if (!join(path, sizeof path, gendir, "trust.cwt")) {
         e = ECRED_ERR_INPUT;
@@ -360,6 +389,8 @@ static ecred_err load_once(const char *dir, int64_t now, unsigned mode, vcache *
     e = build_keys(c);
     if (!e)
         verify_lists(c);
+    if (!e)
+        memcpy(c->gen, gen, sizeof c->gen);
 out:
     json_decref(root);
     ecred_buf_free(&state);
@@ -391,22 +422,33 @@ ecred_err vcache_load(const char *dir, int64_t now, unsigned mode, vcache *out, 
 
 /* ---- writing ----------------------------------------------------------- */
 
-/* Remove a generation directory: its plain files, then itself. */
+/* Remove a generation directory: its plain files, then itself. The
+ * directory is opened without following a link and its files are unlinked
+ * relative to it, so a gen.* symlink planted in DIR loses only itself,
+ * never the files of the directory it points at. */
 static void remove_gen(const char *dir, const char *gen)
 {
-    char gendir[VCACHE_PATH_MAX], p[VCACHE_PATH_MAX];
+    char gendir[VCACHE_PATH_MAX];
     if (!join(gendir, sizeof gendir, dir, gen))
         return;
-    DIR *d = opendir(gendir);
-    if (!d)
+    int fd = open(gendir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        struct stat st;
+        if (lstat(gendir, &st) == 0 && !S_ISDIR(st.st_mode))
+            unlink(gendir);
         return;
+    }
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        return;
+    }
     struct dirent *de;
     size_t guard = 0;
     while ((de = readdir(d)) != NULL && guard++ < 4 * VCACHE_LISTS_MAX) {
-        if (de->d_name[0] == '.')
+        if (de->d_name[0] == '.' && (!de->d_name[1] || (de->d_name[1] == '.' && !de->d_name[2])))
             continue;
-        if (join(p, sizeof p, gendir, de->d_name))
-            unlink(p);
+        unlinkat(fd, de->d_name, 0);
     }
     closedir(d);
     rmdir(gendir);
@@ -514,6 +556,32 @@ ecred_err vcache_commit(const char *dir, const vcache *c, char *msg, size_t msgc
             remove_gen(dir, names[i]);
     }
     return ECRED_OK;
+}
+
+ecred_err vcache_commit_if_current(const char *dir, vcache *c, char *msg, size_t msgcap)
+{
+    int lock = -1;
+    char cur[sizeof c->gen], link[VCACHE_PATH_MAX], now_gen[sizeof c->gen] = "";
+    msg[0] = 0;
+    ecred_err e = vcache_lock(dir, &lock);
+    if (e) {
+        snprintf(msg, msgcap, "cannot lock %s/.lock", dir);
+        return e;
+    }
+    if (current_gen(dir, cur, sizeof cur) != ECRED_OK || strcmp(cur, c->gen) != 0) {
+        snprintf(msg, msgcap, "%s", "the cache changed since it was loaded (a sync ran); not overwriting it");
+        e = ECRED_ERR_EXISTS;
+        goto out;
+    }
+    e = vcache_commit(dir, c, msg, msgcap);
+    if (!e && join(link, sizeof link, dir, "current")) {
+        ssize_t n = readlink(link, now_gen, sizeof now_gen - 1);
+        now_gen[n > 0 ? n : 0] = 0;
+        memcpy(c->gen, now_gen, sizeof c->gen);
+    }
+out:
+    vcache_unlock(lock);
+    return e;
 }
 
 ecred_err vcache_lock(const char *dir, int *fd)

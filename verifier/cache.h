@@ -61,6 +61,7 @@ typedef struct vcache {
     size_t n_lists;
     ecred_trusted_key *keys;         /* credential keys derived from trust */
     size_t n_keys;
+    char gen[256];                   /* generation loaded from or last committed ("" none) */
 } vcache;
 
 /* Load modes. STRICT: the trust list must verify at now (else the error
@@ -78,6 +79,12 @@ ecred_err vcache_load(const char *dir, int64_t now, unsigned mode, vcache *out, 
                       size_t msgcap);
 void vcache_free(vcache *c);
 
+/* Whether c may vouch for keys at now: its trust list verified and now <
+ * its exp. ECRED_ERR_LIST_EXPIRED past exp, ECRED_ERR_KEY_UNKNOWN when no
+ * trust list verified. A daemon holding a snapshot asks at every request:
+ * the snapshot outlives the moment it was loaded. */
+ecred_err vcache_check_trust(const vcache *c, int64_t now);
+
 /* The root key of a cache (DIR/root.pub.pem). */
 ecred_err vcache_root_load(const char *dir, ecred_key **out);
 /* Install the root key (PEM) as DIR/root.pub.pem, atomically. */
@@ -91,6 +98,12 @@ ecred_err vcache_root_store(const char *dir, const ecred_key *root);
  * only on success (out->list is the caller's). */
 ecred_err vcache_verify_slist(const ecred_trustlist *tl, const uint8_t *buf, size_t n,
                               const char *uri, int64_t now, ecred_slist_token *out);
+
+/* A verified token may replace the held copy only if it was not issued
+ * before it (iat): a replayed or stale-cached older list could say VALID
+ * for a credential revoked since. ECRED_ERR_STATUS_LIST for an older one;
+ * ECRED_OK when nothing usable is held (held NULL or not ok). */
+ecred_err vcache_check_newer(const vcache_list *held, const ecred_slist_token *tok);
 
 /* True when some trust entry may sign status lists under uri. */
 bool vcache_uri_trusted(const ecred_trustlist *tl, const char *uri);
@@ -114,6 +127,12 @@ ecred_keyset vcache_keyset(const vcache *c);
  * generation and make it current; the caller holds the lock. Old
  * generations but the one just replaced are removed. */
 ecred_err vcache_commit(const char *dir, const vcache *c, char *msg, size_t msgcap);
+
+/* Commit c under DIR's lock only if DIR's current generation is still the
+ * one c was loaded from (c->gen), so a writer holding an older load never
+ * rolls back what a sync committed meanwhile; c->gen then names the new
+ * generation. ECRED_ERR_EXISTS (nothing written) when current moved on. */
+ecred_err vcache_commit_if_current(const char *dir, vcache *c, char *msg, size_t msgcap);
 
 /* Take DIR's writer lock (DIR/.lock, flock), waiting at most
  * VCACHE_LOCK_WAIT_MS; *fd is the lock to pass to vcache_unlock. */

@@ -40,6 +40,17 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
+bool vfetch_etag_ok(const char *etag)
+{
+    size_t n = etag ? strnlen(etag, VFETCH_ETAG_MAX + 1) : 0;
+    if (n == 0 || n > VFETCH_ETAG_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (etag[i] <= 0x20 || etag[i] >= 0x7f)
+            return false;
+    return true;
+}
+
 /* Keep the ETag header value when it is printable ASCII and short enough. */
 static size_t on_header(char *p, size_t size, size_t nitems, void *ud)
 {
@@ -83,7 +94,11 @@ ecred_err vfetch_get(const char *url, const char *etag, size_t max, vfetch *out,
         return ECRED_ERR_INTERNAL;
     }
     char inm[VFETCH_ETAG_MAX + 32];
-    if (etag && *etag) {
+    /* The ETag may come from a cache file read back: one that could carry a
+     * CR LF into the request is not sent (a full GET instead). */
+    if (etag && !vfetch_etag_ok(etag))
+        etag = NULL;
+    if (etag) {
         snprintf(inm, sizeof inm, "If-None-Match: %s", etag);
         struct curl_slist *h = curl_slist_append(hdrs, inm);
         if (!h) {

@@ -9,6 +9,7 @@
 #ifndef ECRED_VERIFIER_FETCH_H
 #define ECRED_VERIFIER_FETCH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "ecred/buf.h"
@@ -36,5 +37,9 @@ ecred_err vfetch_get(const char *url, const char *etag, size_t max, vfetch *out,
                      size_t errcap);
 
 void vfetch_clear(vfetch *f);
+
+/* True when etag may go into an If-None-Match header: 1..VFETCH_ETAG_MAX
+ * printable ASCII bytes, no space (so no CR/LF can inject a header). */
+bool vfetch_etag_ok(const char *etag);
 
 #endif

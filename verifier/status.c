@@ -16,20 +16,16 @@
 #include "fetch.h"
 
 /* Store the cache after an online refresh; best effort (a read-only cache
- * still gives the right answer, only from memory). */
+ * still gives the right answer, only from memory). Only over the generation
+ * it was loaded from: a sync that committed meanwhile holds newer data (a
+ * newer trust list, other lists) that this older load must not roll back. */
 static void persist(vstatus *s)
 {
     if (!s->dir)
         return;
-    int lock = -1;
     char msg[512];
-    if (vcache_lock(s->dir, &lock) != ECRED_OK) {
-        vnote_say(s->note, 1, "%s", "could not lock the cache to store the fetched list");
-        return;
-    }
-    if (vcache_commit(s->dir, s->cache, msg, sizeof msg) != ECRED_OK)
+    if (vcache_commit_if_current(s->dir, s->cache, msg, sizeof msg) != ECRED_OK)
         vnote_say(s->note, 1, "could not store the fetched list: %s", msg);
-    vcache_unlock(lock);
 }
 
 /* Refresh uri's list from the issuer when its ttl has passed (or it is not
@@ -48,7 +44,7 @@ static void refresh_online(vstatus *s, const char *uri)
     char err[256];
     vfetch f;
     memset(&f, 0, sizeof f);
-    ecred_err e = vfetch_get(uri, l && l->raw.len ? l->etag : NULL, ECRED_SLIST_TOKEN_MAX, &f, err, sizeof err);
+    ecred_err e = vfetch_get(uri, l && l->ok ? l->etag : NULL, ECRED_SLIST_TOKEN_MAX, &f, err, sizeof err);
     if (e) {
         vnote_say(s->note, 1, "status list %s: issuer unreachable (%s); using the cache", uri, err);
         s->source = "cache-fallback";
@@ -69,6 +65,8 @@ static void refresh_online(vstatus *s, const char *uri)
     vfetch_clear(&f);
     if (!e)
         e = vcache_verify_slist(&s->cache->trust, nl.raw.ptr, nl.raw.len, uri, s->now, &nl.tok);
+    if (!e && (e = vcache_check_newer(l, &nl.tok)) != ECRED_OK)
+        vnote_say(s->note, 1, "status list %s: older than the copy held (rollback)", uri);
     if (e) {
         vnote_say(s->note, 1, "status list %s REFUSED: %s (%s); using the cache", uri, ecred_err_message(e),
                   ecred_err_name(e));

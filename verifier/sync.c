@@ -96,8 +96,10 @@ static ecred_err sync_trust(const char *issuer, const ecred_key *root, vcache *o
     memset(&tl, 0, sizeof tl);
     if (!issuer_url(url, sizeof url, issuer, VSYNC_TRUST_PATH))
         return ECRED_ERR_INPUT;
-    ecred_err e = vfetch_get(url, old->trust_raw.len ? old->trust_etag : NULL, ECRED_TRUSTLIST_MAX_BYTES,
-                             &f, err, sizeof err);
+    /* Revalidate only bytes that still verify: a 304 for a damaged copy
+     * would keep it (and refuse every sync) for good. */
+    ecred_err e = vfetch_get(url, old->trust_ok ? old->trust_etag : NULL, ECRED_TRUSTLIST_MAX_BYTES, &f, err,
+                             sizeof err);
     if (e) {
         vnote_say(note, 2, "trust list %s: %s; cache unchanged", url, err);
         return e;
@@ -170,7 +172,8 @@ static ecred_err sync_list(const char *uri, vcache *old, vcache *nc, int64_t now
         goto refused;
     }
     vcache_list *ol = vcache_find(old, uri);
-    e = vfetch_get(uri, ol && ol->raw.len ? ol->etag : NULL, ECRED_SLIST_TOKEN_MAX, &f, err, sizeof err);
+    /* As for the trust list: a copy that no longer verifies is fetched whole. */
+    e = vfetch_get(uri, ol && ol->ok ? ol->etag : NULL, ECRED_SLIST_TOKEN_MAX, &f, err, sizeof err);
     if (e) {
         vnote_say(note, 2, "status list %s: %s", uri, err);
         goto refused;
@@ -188,6 +191,14 @@ static ecred_err sync_list(const char *uri, vcache *old, vcache *nc, int64_t now
         e = vcache_verify_slist(&nc->trust, nl.raw.ptr, nl.raw.len, uri, now, &nl.tok);
     if (e) {
         vnote_say(note, 2, "status list %s REFUSED: %s (%s)", uri, ecred_err_message(e), ecred_err_name(e));
+        goto refused;
+    }
+    if ((e = vcache_check_newer(ol, &nl.tok)) != ECRED_OK) {
+        char held[21], got[21];
+        ecred_time_format(ol->tok.iat, held);
+        ecred_time_format(nl.tok.iat, got);
+        vnote_say(note, 2, "status list %s REFUSED: issued %s, older than the copy held (issued %s): rollback (%s)",
+                  uri, got, held, ecred_err_name(e));
         goto refused;
     }
     nl.ok = true;

@@ -349,12 +349,23 @@ static enum MHD_Result h_verify(vd *d, struct MHD_Connection *conn, const reqctx
     }
     snap *s = snap_get(d);
     if (!s) {
-        ecred_buf_free(&text);
+        ecred_buf_wipe(&text);
         *status = 503;
         *reason = "cache_unavailable";
         return reply_error(conn, 503, "cache_unavailable", "no usable synced cache yet; see the daemon's log", NULL);
     }
     int64_t now = (int64_t)time(NULL);
+    /* The snapshot was checked when loaded; while syncs fail it is kept, and
+     * past its trust list's exp it may vouch for no key (as the CLI). */
+    if (vcache_check_trust(&s->c, now) != ECRED_OK) {
+        snap_put(d, s);
+        ecred_buf_wipe(&text);
+        *status = 503;
+        *reason = "cache_unavailable";
+        return reply_error(conn, 503, "cache_unavailable",
+                           "the cached trust list has expired and no sync has replaced it; see the daemon's log",
+                           "list_expired");
+    }
     vstatus vs = {.cache = &s->c, .now = now};
     ecred_status_source src = {vstatus_lookup, &vs, d->max_age};
     ecred_keyset ks = vcache_keyset(&s->c);
@@ -389,10 +400,11 @@ static enum MHD_Result h_healthz(vd *d, struct MHD_Connection *conn, int *status
 {
     snap *s = snap_get(d);
     int64_t now = (int64_t)time(NULL);
-    if (!s) {
+    if (!s || vcache_check_trust(&s->c, now) != ECRED_OK) {
+        const char *hint = s ? "the cached trust list has expired; syncs are failing" : "no usable synced cache yet";
+        snap_put(d, s);
         *status = 503;
-        return reply_json(conn, 503, json_pack("{s:s,s:s}", "status", "unavailable", "hint",
-                                               "no usable synced cache yet"));
+        return reply_json(conn, 503, json_pack("{s:s,s:s}", "status", "unavailable", "hint", hint));
     }
     int64_t oldest = -1;
     size_t usable = 0;

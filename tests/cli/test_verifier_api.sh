@@ -4,7 +4,8 @@
 # all, landlord masked, agency configured), outcomes and their HTTP statuses,
 # malformed and oversize bodies, wrong routes and methods, /healthz,
 # /metrics, background refresh (a suspension and stale data seen without a
-# restart), and logs free of personal data. Args: BIN_DIR SOURCE_DIR TMP_DIR.
+# restart; an older copy of a held list refused as a rollback), and logs
+# free of personal data. Args: BIN_DIR SOURCE_DIR TMP_DIR.
 set -euo pipefail
 bin=$1 src=$2 tmp=$3/verifier_api.$$
 mkdir -p "$tmp/www/.well-known" "$tmp/www/status"
@@ -57,6 +58,9 @@ printf '{"lists": ["%s"]}\n' "$uri" > "$tmp/www/.well-known/ecred-status-lists"
 issue() { "$bin/ecred-issue" --key "$tmp/a.key" --in "$src/spec/examples/$1.json" --status-uri "$uri" --status-idx "$2"; }
 c_valid=$(issue permit-rental 5); c_revoked=$(issue permit-rental 6); c_susp=$(issue permit-rental 7)
 c_reg=$(issue registration-own 8)
+uri2="$base/status/2"
+c2_valid=$("$bin/ecred-issue" --key "$tmp/a.key" --in "$src/spec/examples/permit-rental.json" --status-uri "$uri2" --status-idx 5)
+c2_revoked=$("$bin/ecred-issue" --key "$tmp/a.key" --in "$src/spec/examples/permit-rental.json" --status-uri "$uri2" --status-idx 6)
 
 # ---- keys ----
 D="$bin/ecred-verifierd"
@@ -154,22 +158,31 @@ for _ in $(seq 1 60); do
   sleep 0.2
 done
 [ -n "$seen" ] && ok || bad "suspension not seen after refresh: $(cat "$tmp/out")"
-"$S" "$tmp/a.key" "$uri" "$tmp/www/status/1" --iat -7200 --set 6=1
+# Old data: a second list, published late with an iat two hours back (an
+# older copy of a list already held would be refused as a rollback).
+"$S" "$tmp/a.key" "$uri2" "$tmp/www/status/2" --iat -7200 --set 6=1
+printf '{"lists": ["%s", "%s"]}\n' "$uri" "$uri2" > "$tmp/www/.well-known/ecred-status-lists"
 seen=
 for _ in $(seq 1 60); do
-  post 200 "$k_landlord" "$c_valid" >/dev/null 2>&1; pass=$((pass - 1))
+  post 200 "$k_landlord" "$c2_valid" >/dev/null 2>&1; pass=$((pass - 1))
   if python3 -c "import json; d=json.load(open('$tmp/out')); assert d['reason']=='status_stale'" 2>/dev/null; then seen=1; break; fi
   sleep 0.2
 done
 [ -n "$seen" ] && ok || bad "stale not seen: $(cat "$tmp/out")"
 jcheck 'd["outcome"]=="unknown" and d["status"]["value"]=="stale" and d["status"]["age_seconds"]>=7200 and d["status"]["max_age_seconds"]==3600'
-post 200 "$k_police" "$c_revoked"   # revocation still news from old data
+post 200 "$k_police" "$c2_revoked"   # revocation still news from old data
+jcheck 'd["reason"]=="revoked"'
+# A replayed older copy of the first list is refused; the newer one stays.
+"$S" "$tmp/a.key" "$uri" "$tmp/www/status/1" --iat -600
+for _ in $(seq 1 30); do grep -q "rollback" "$tmp/vdlog" && break; sleep 0.2; done
+has vdlog "rollback"
+post 200 "$k_police" "$c_revoked"
 jcheck 'd["reason"]=="revoked"'
 # A refused list keeps the old one in service.
 "$bin/ecred-keys" gen --out "$tmp/evil.key" >/dev/null
 "$S" "$tmp/evil.key" "$uri" "$tmp/www/status/1"
-for _ in $(seq 1 30); do grep -q "REFUSED" "$tmp/vdlog" && break; sleep 0.2; done
-has vdlog "REFUSED"
+for _ in $(seq 1 30); do grep -q "REFUSED.*kid_unknown" "$tmp/vdlog" && break; sleep 0.2; done
+has vdlog "REFUSED.*kid_unknown"
 post 200 "$k_police" "$c_revoked"
 jcheck 'd["reason"]=="revoked"'
 

@@ -3,8 +3,9 @@
 # loopback (verifier/testtools/static_server.py: ETag, 304, a slow path):
 # sync and offline verification (valid, revoked, suspended, stale, expired
 # list, unavailable), ETag revalidation, refused lists and trust lists keep
-# the old cache, a sync killed half way changes nothing, key rotation and
-# removal, --online with fallback. Args: BIN_DIR SOURCE_DIR TMP_DIR.
+# the old cache, a list older than the held copy is refused (rollback), a
+# damaged cached copy is fetched again, a sync killed half way changes
+# nothing, key rotation and removal, --online with fallback and rollback. Args: BIN_DIR SOURCE_DIR TMP_DIR.
 set -euo pipefail
 bin=$1 src=$2 tmp=$3/verifier_sync.$$
 mkdir -p "$tmp/www/.well-known" "$tmp/www/status"
@@ -120,6 +121,17 @@ has out "trust list: not modified"
 has out "not modified, issued"
 grep -q "^/.well-known/ecred-trust 304" "$tmp/srvlog" && grep -q "^/status/1 304" "$tmp/srvlog" && ok || bad "no 304s: $(cat "$tmp/srvlog")"
 
+# ---- a damaged cached copy is fetched again, not revalidated into place ----
+# (a 304 for an ETag whose bytes no longer verify would keep it forever)
+for f in "$tmp/cache/current"/sl-*.cwt; do printf 'x' >> "$f"; done
+expect 0 "$V" sync --issuer "$base" --cache "$tmp/cache"
+has out "updated, issued"
+expect 9 "$V" "${C[@]}" "$c_revoked"
+printf 'x' >> "$tmp/cache/current/trust.cwt"
+expect 0 "$V" sync --issuer "$base" --cache "$tmp/cache"
+has out "trust list: updated"
+expect 9 "$V" "${C[@]}" "$c_revoked"
+
 # ---- refused lists keep the old cache ----
 gen_before=$(readlink "$tmp/cache/current")
 cp "$tmp/www/status/1" "$tmp/good-list"
@@ -135,6 +147,10 @@ refuse 5 "REFUSED"
 refuse 12 "list_expired"
 "$S" "$tmp/a.key" "$base/status/2" "$tmp/www/status/1"      # sub is another list
 refuse 4 "status_list"
+# Rollback: a genuine list issued before the held copy (all VALID: from
+# before the revocation), as a stale CDN edge or a replay would serve it.
+"$S" "$tmp/a.key" "$uri1" "$tmp/www/status/1" --iat -600 --exp +172800
+refuse 4 "older than the copy held"
 head -c 100 "$tmp/good-list" > "$tmp/www/status/1"          # truncated
 refuse 4 "REFUSED"
 cp "$tmp/good-list" "$tmp/www/status/1"
@@ -200,7 +216,9 @@ expect 0 "$V" "${C[@]}" "$c_b"
 "$S" "$tmp/b.key" "$uri1" "$tmp/www/status/1" --exp +172800 --ttl 1 --set 9=2
 expect 0 "$V" sync --issuer "$base" --cache "$tmp/cache"
 expect 10 "$V" "${C[@]}" "$c_b"
-"$S" "$tmp/b.key" "$uri1" "$tmp/www/status/1" --exp +172800 --ttl 1   # resumed
+sleep 1
+t_resumed=$(date +%s)   # >= b's sign_from + 1: room for an older list b may sign
+"$S" "$tmp/b.key" "$uri1" "$tmp/www/status/1" --iat "$t_resumed" --exp +172800 --ttl 1   # resumed
 expect 10 "$V" "${C[@]}" "$c_b"        # offline: the cache still says suspended
 sleep 1.2
 : > "$tmp/srvlog"
@@ -211,6 +229,13 @@ expect 0 "$V" "${C[@]}" "$c_b"         # the fetched list was stored
 sleep 1.2
 expect 0 "$V" "${C[@]}" --online --json "$c_b"
 json_check 'd["status"]["source"]=="online-not-modified"'
+# An older list online (a replay, a stale CDN edge: still suspended) is
+# refused too; the held, newer copy answers.
+"$S" "$tmp/b.key" "$uri1" "$tmp/www/status/1" --iat $((t_resumed - 1)) --exp +172800 --ttl 1 --set 9=2
+sleep 1.2
+expect 0 "$V" "${C[@]}" --online --json "$c_b"
+json_check 'd["status"]["source"]=="cache-fallback" and d["status"]["value"]=="VALID"'
+has err "rollback"
 # A bad list online is refused; the cache answers.
 "$S" "$tmp/evil.key" "$uri1" "$tmp/www/status/1" --set 9=1
 sleep 1.2

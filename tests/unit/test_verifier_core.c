@@ -2,8 +2,10 @@
  * test_verifier_core.c - the verifier's core without the network: durations
  * (vectors), ages, ID masking, role views and agency field lists, API keys
  * stored hashed, status list checks against a trust list (every rejection
- * path), the cache's atomic commit and reload, and the staleness rule of the
- * status source.
+ * path), the cache's atomic commit and reload, the staleness rule of the
+ * status source, and a tampered cache directory (CR LF ETags and wild times
+ * in state.json, a planted gen.* symlink), a trust list past exp, and a
+ * writer holding an older load (no rollback of a newer generation).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +18,7 @@
 #include "apikeys.h"
 #include "cache.h"
 #include "check.h"
+#include "fetch.h"
 #include "ecred/credential.h"
 #include "roles.h"
 #include "status.h"
@@ -357,6 +360,97 @@ static void test_cache_and_status(const char *dir)
     vcache_free(&got);
 }
 
+/* Commit a one-list cache (trust list valid 30 days) into dir with its root. */
+static void commit_small_cache(const char *dir)
+{
+    ecred_buf tb = ECRED_BUF_INIT;
+    ecred_trustlist tl;
+    CHECK_ERR(make_trust(ECRED_TRUST_BITS_ALL, PREFIX, &tb), ECRED_OK);
+    CHECK_ERR(ecred_trustlist_verify(tb.ptr, tb.len, root, now, &tl), ECRED_OK);
+    vcache c;
+    memset(&c, 0, sizeof c);
+    strcpy(c.issuer, "https://i.example");
+    c.synced_at = now;
+    CHECK_ERR(vcache_set_trust(&c, &tl, &tb, "\"t1\"", now), ECRED_OK);
+    vcache_list l;
+    memset(&l, 0, sizeof l);
+    strcpy(l.uri, URI);
+    strcpy(l.etag, "\"l1\"");
+    l.fetched_at = now;
+    CHECK_ERR(make_list(signer, URI, now - 60, now + 3600, 7, ECRED_STATUS_INVALID, &l.raw), ECRED_OK);
+    CHECK_ERR(vcache_put_list(&c, &l), ECRED_OK);
+    char msg[512];
+    CHECK_ERR(vcache_root_store(dir, root), ECRED_OK);
+    CHECK_ERR(vcache_commit(dir, &c, msg, sizeof msg), ECRED_OK);
+    vcache_free(&c);
+}
+
+/* What a tampered cache directory must not achieve, and what a held cache
+ * must not vouch for once its trust list has expired. */
+static void test_cache_hardening(const char *dir)
+{
+    char cmd[2400], msg[512], p[1200];
+    commit_small_cache(dir);
+
+    /* state.json read back: an ETag with CR LF (a header injected into the
+     * next If-None-Match) and out-of-range times are not taken as given. */
+    snprintf(cmd, sizeof cmd,
+             "python3 - '%s/current/state.json' <<'PY'\n"
+             "import json,sys\n"
+             "p=sys.argv[1]; d=json.load(open(p))\n"
+             "d['trust']['etag']='\"t1\"\\r\\nX-Injected: 1'\n"
+             "d['trust']['fetched_at']=-9223372036854775808\n"
+             "d['lists'][0]['etag']='\"l1\"\\r\\nX-Injected: 1'\n"
+             "d['lists'][0]['fetched_at']=-9223372036854775808\n"
+             "d['synced_at']=9223372036854775807\n"
+             "open(p,'w').write(json.dumps(d))\n"
+             "PY",
+             dir);
+    CHECK(system(cmd) == 0);
+    vcache got;
+    CHECK_ERR(vcache_load(dir, now, VCACHE_STRICT, &got, msg, sizeof msg), ECRED_OK);
+    CHECK(got.trust_etag[0] == 0 && got.n_lists == 1 && got.lists[0].etag[0] == 0);
+    CHECK(got.trust_fetched_at >= 0 && got.lists[0].fetched_at >= 0 && got.synced_at < ((int64_t)1 << 40));
+    CHECK(!vfetch_etag_ok("\"a\"\r\nX: 1") && !vfetch_etag_ok("") && vfetch_etag_ok("W/\"abc\""));
+
+    /* The trust list vouches for keys only before its exp. */
+    CHECK_ERR(vcache_check_trust(&got, now), ECRED_OK);
+    CHECK_ERR(vcache_check_trust(&got, now + 31 * 86400), ECRED_ERR_LIST_EXPIRED);
+    vcache none;
+    memset(&none, 0, sizeof none);
+    CHECK(vcache_check_trust(&none, now) != ECRED_OK);
+
+    /* A writer holding an older load (ecred-verify --online) must not put
+     * it back over a generation a sync committed meanwhile (rollback). */
+    commit_small_cache(dir); /* the "sync" */
+    char cur_before[256] = "", cur_after[256] = "";
+    snprintf(p, sizeof p, "%s/current", dir);
+    CHECK(readlink(p, cur_before, sizeof cur_before - 1) > 0);
+    CHECK_ERR(vcache_commit_if_current(dir, &got, msg, sizeof msg), ECRED_ERR_EXISTS);
+    CHECK(readlink(p, cur_after, sizeof cur_after - 1) > 0 && strcmp(cur_before, cur_after) == 0);
+    vcache_free(&got);
+    CHECK_ERR(vcache_load(dir, now, VCACHE_STRICT, &got, msg, sizeof msg), ECRED_OK);
+    CHECK_ERR(vcache_commit_if_current(dir, &got, msg, sizeof msg), ECRED_OK);
+    memset(cur_after, 0, sizeof cur_after);
+    CHECK(readlink(p, cur_after, sizeof cur_after - 1) > 0 && strcmp(cur_before, cur_after) != 0);
+    vcache_free(&got);
+
+    /* A gen.* symlink planted in the cache: cleaning old generations removes
+     * the link, never the files it points at. */
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s.outside' && echo keep > '%s.outside/precious' && ln -s '%s.outside' '%s/gen.planted'",
+             dir, dir, dir, dir);
+    CHECK(system(cmd) == 0);
+    commit_small_cache(dir);
+    commit_small_cache(dir);
+    snprintf(p, sizeof p, "%s.outside/precious", dir);
+    struct stat st;
+    CHECK(stat(p, &st) == 0);
+    snprintf(p, sizeof p, "%s/gen.planted", dir);
+    CHECK(lstat(p, &st) != 0);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s.outside'", dir);
+    CHECK(system(cmd) == 0);
+}
+
 int main(void)
 {
     now = (int64_t)time(NULL);
@@ -378,6 +472,9 @@ int main(void)
     test_apikeys(keys_dir);
     test_slist_checks();
     test_cache_and_status(cache_dir);
+    snprintf(cache_dir, sizeof cache_dir, "%s/cache2", dir);
+    mkdir(cache_dir, 0755);
+    test_cache_hardening(cache_dir);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)
         fprintf(stderr, "could not remove %s\n", dir);
