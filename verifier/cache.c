@@ -529,6 +529,9 @@ ecred_err vcache_commit(const char *dir, const vcache *c, char *msg, size_t msgc
         remove_gen(dir, gen);
         return e;
     }
+    /* The generation's entry in DIR must be durable before `current` can
+     * point at it. */
+    fsync_path(dir);
     /* The switch: a new symlink renamed over `current` is atomic. */
     ssize_t pn = readlink(cur, prev, sizeof prev - 1);
     prev[pn > 0 ? pn : 0] = 0;

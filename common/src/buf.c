@@ -153,8 +153,27 @@ out:
         e = ECRED_ERR_IO;
     if (!e && rename(tmp, path) != 0)
         e = ECRED_ERR_IO;
-    if (e)
+    if (e) {
         unlink(tmp);
+        return e;
+    }
+    /* The rename is durable only once the directory entry is: fsync the
+     * directory too, or a crash could bring back the old file (or none). */
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir)
+        dir[1] = 0;
+    else if (slash)
+        *slash = 0;
+    else
+        snprintf(dir, sizeof dir, ".");
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return ECRED_ERR_IO;
+    if (fsync(dfd) != 0)
+        e = ECRED_ERR_IO;
+    close(dfd);
     return e;
 }
 

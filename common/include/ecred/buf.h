@@ -58,8 +58,8 @@ void ecred_wipe(void *p, size_t n);
 ecred_err ecred_read_file(const char *path, size_t max, ecred_buf *out);
 /* Read all of a stream (e.g. stdin), refusing more than max bytes. */
 ecred_err ecred_read_fd(int fd, size_t max, ecred_buf *out);
-/* Write a file atomically: temp file in the same directory, fsync, rename.
- * mode is the new file's permission bits. */
+/* Write a file atomically and durably: temp file in the same directory,
+ * fsync, rename, fsync of the directory. mode is the new file's permission bits. */
 ecred_err ecred_write_file_atomic(const char *path, const void *p, size_t n, unsigned mode);
 
 /* Lower-case hex of n bytes into out (2n+1 bytes incl. NUL). */
