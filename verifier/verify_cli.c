@@ -308,13 +308,15 @@ static json_t *cbor_json(const cbor_item_t *it)
         return o;
     }
     case CBOR_TYPE_FLOAT_CTRL:
+        /* Floats first: libcbor 0.8's bool/null/ctrl accessors abort on a
+         * float item (found by fuzz_cose on the same pattern in cose.c). */
+        if (!cbor_float_ctrl_is_ctrl(it))
+            return json_real(cbor_float_get_float(it));
         if (cbor_is_bool(it))
             return json_boolean(cbor_get_bool(it));
         if (cbor_is_null(it))
             return json_null();
-        if (cbor_float_ctrl_is_ctrl(it))
-            return json_string("(simple value)");
-        return json_real(cbor_float_get_float(it));
+        return json_string("(simple value)");
     }
     return json_null();
 }

@@ -277,7 +277,9 @@ bool ecred_cbor_key_equal(const cbor_item_t *a, const cbor_item_t *b)
         return bytes_equal(cbor_string_handle(a), cbor_string_length(a), cbor_string_handle(b),
                            cbor_string_length(b));
     case CBOR_TYPE_FLOAT_CTRL:
-        return cbor_ctrl_value(a) == cbor_ctrl_value(b);
+        /* Simple values only: libcbor 0.8's cbor_ctrl_value aborts on a float. */
+        return cbor_float_ctrl_is_ctrl(a) && cbor_float_ctrl_is_ctrl(b) &&
+               cbor_ctrl_value(a) == cbor_ctrl_value(b);
     default:
         return false;
     }

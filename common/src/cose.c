@@ -189,6 +189,13 @@ static bool is_definite_bstr(const cbor_item_t *v)
     return cbor_isa_bytestring(v) && cbor_bytestring_is_definite(v);
 }
 
+/* True for the simple value null. libcbor 0.8's cbor_is_null asserts (aborts)
+ * when handed a half/single/double float, so the width is checked first. */
+static bool is_null(const cbor_item_t *v)
+{
+    return cbor_isa_float_ctrl(v) && cbor_float_ctrl_is_ctrl(v) && cbor_is_null(v);
+}
+
 static ecred_span bstr_span(const cbor_item_t *v)
 {
     return ecred_span_of(cbor_bytestring_handle(v), cbor_bytestring_length(v));
@@ -230,7 +237,7 @@ ecred_err ecred_cose_sign1_decode(const uint8_t *buf, size_t n,
     payload = member[2];
     sig = member[3];
     if (!is_definite_bstr(prot) || !cbor_isa_map(unprot) || !is_definite_bstr(sig) ||
-        !(is_definite_bstr(payload) || cbor_is_null(payload)))
+        !(is_definite_bstr(payload) || is_null(payload)))
         goto out;
 
     /* The protected bucket: empty bstr, or a bstr holding exactly one map. */
@@ -261,7 +268,7 @@ ecred_err ecred_cose_sign1_decode(const uint8_t *buf, size_t n,
         goto out;
     m.alg = alg.alg;
 
-    if (cbor_is_null(payload)) {
+    if (is_null(payload)) {
         m.detached = true;
         m.payload = ecred_span_of(NULL, 0);
     } else {

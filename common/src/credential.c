@@ -991,6 +991,10 @@ ecred_err ecred_claims_decode(const uint8_t *buf, size_t n, ecred_claims *out)
     char field[48];
     if (ecred_credential_validate(&c.cred, field, sizeof field) != ECRED_OK)
         return ECRED_ERR_CREDENTIAL;
+    /* The encoder refuses exp <= iat (already expired when issued); decode
+     * must not accept what encode would refuse (found by fuzz_claims). */
+    if (t_exp <= t_iat)
+        return ECRED_ERR_CLAIMS;
     *out = c;
     return ECRED_OK;
 }

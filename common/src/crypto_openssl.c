@@ -72,6 +72,12 @@ static const EVP_MD *sha256_get(void)
 /* Map an OpenSSL failure to err after clearing the error queue. */
 static ecred_err crypto_fail(ecred_err err)
 {
+    /* Out of memory inside OpenSSL is our failure, not a verdict on the
+     * input: report it as such rather than as a bad key or signature. */
+    unsigned long code;
+    while ((code = ERR_get_error()) != 0)
+        if (ERR_GET_REASON(code) == ERR_R_MALLOC_FAILURE)
+            err = ECRED_ERR_NOMEM;
     ERR_clear_error();
     return err;
 }
