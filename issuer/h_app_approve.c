@@ -26,7 +26,7 @@ void h_app_approve(issuerd *d, reg_db *db, http_req *r)
     lc_fail fail;
     memset(&fail, 0, sizeof fail);
     if (lc_approve(d, db, r->param, r->actor, (int64_t)time(NULL), &c, &replayed, &fail) != ECRED_OK) {
-        http_reply_error(r, fail.status, fail.code, fail.hint, fail.detail[0] ? fail.detail : NULL);
+        view_reply_lc_fail(r, ECRED_ERR_INTERNAL, &fail, NULL);
         return;
     }
     json_t *cv = view_credential(d, db, &c, false);

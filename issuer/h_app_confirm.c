@@ -41,20 +41,9 @@ void h_app_confirm(issuerd *d, reg_db *db, http_req *r)
                                                              (int64_t)time(NULL), &fail)
                                      : ECRED_ERR_KEY_UNKNOWN;
     json_decref(body);
-    if (e == ECRED_ERR_KEY_UNKNOWN && !fail.code) {
-        http_reply_error(r, 404, "not_found", "no such application", NULL);
-        return;
-    }
     if (e) {
-        http_reply_error(r, fail.status, fail.code, fail.hint, fail.detail[0] ? fail.detail : NULL);
+        view_reply_lc_fail(r, e, &fail, "no such application");
         return;
     }
-    reg_application a;
-    if (reg_application_get(db, r->param, &a) != ECRED_OK) {
-        http_reply_error(r, 503, "registry_unavailable", "the registry could not be read", NULL);
-        return;
-    }
-    json_t *view = view_application(d, db, &a, false);
-    reg_application_free(&a);
-    http_reply_json(r, 200, view);
+    view_reply_application(d, db, r, r->param);
 }

@@ -78,7 +78,7 @@ void h_app_create(issuerd *d, reg_db *db, http_req *r)
     lc_fail fail;
     memset(&fail, 0, sizeof fail);
     if (lc_application_create(d, db, &in, (int64_t)time(NULL), app_id, &replayed, &fail) != ECRED_OK) {
-        http_reply_error(r, fail.status, fail.code, fail.hint, fail.detail[0] ? fail.detail : NULL);
+        view_reply_lc_fail(r, ECRED_ERR_INTERNAL, &fail, NULL);
         goto out;
     }
     reg_application a;

@@ -25,12 +25,8 @@ static void h_cred_status(issuerd *d, reg_db *db, http_req *r, const char *actio
                                                         (int64_t)time(NULL), &to, &fail)
                                      : ECRED_ERR_KEY_UNKNOWN;
     json_decref(body);
-    if (e == ECRED_ERR_KEY_UNKNOWN && !fail.code) {
-        http_reply_error(r, 404, "not_found", "no such credential", NULL);
-        return;
-    }
     if (e) {
-        http_reply_error(r, fail.status, fail.code, fail.hint, fail.detail[0] ? fail.detail : NULL);
+        view_reply_lc_fail(r, e, &fail, "no such credential");
         return;
     }
     reg_credential c;

@@ -12,6 +12,7 @@
 
 #include "http.h"
 #include "issuerd.h"
+#include "lifecycle.h"
 #include "registry.h"
 
 #define TRACKING_HEADER "X-Tracking-Code"
@@ -53,5 +54,11 @@ bool view_reason_body(http_req *r, bool required, json_t **body_out, const char 
  * officer/admin token, or the tracking code of its application). Replies and
  * returns false otherwise. */
 bool view_load_credential(issuerd *d, reg_db *db, http_req *r, reg_credential *out);
+/* Reply with the failure a lifecycle call described in fail; an unknown id the
+ * handler never passed on (e is ECRED_ERR_KEY_UNKNOWN, fail empty) is a 404
+ * with not_found_hint. */
+void view_reply_lc_fail(http_req *r, ecred_err e, const lc_fail *fail, const char *not_found_hint);
+/* Reply 200 with the application's view as committed (re-read from the registry). */
+void view_reply_application(issuerd *d, reg_db *db, http_req *r, const char *app_id);
 
 #endif

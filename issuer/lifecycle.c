@@ -456,6 +456,22 @@ out:
     return e;
 }
 
+/* Open the write transaction and load the application it will change. On
+ * failure fail is filled (404 for an unknown id) and, when the transaction
+ * was opened, the caller's exit path rolls it back; *app is set only on success. */
+static ecred_err lc_begin_with_application(reg_db *db, const char *app_id, reg_application *app,
+                                           lc_fail *fail, bool *began)
+{
+    ecred_err e = reg_begin_write(db);
+    *began = e == ECRED_OK;
+    if (e)
+        return lc_internal(fail, e);
+    e = reg_application_get(db, app_id, app);
+    if (e == ECRED_ERR_KEY_UNKNOWN)
+        return lc_set(fail, e, 404, "not_found", "no such application", NULL);
+    return e ? lc_internal(fail, e) : ECRED_OK;
+}
+
 ecred_err lc_approve(issuerd *d, reg_db *db, const char *app_id, const char *actor, int64_t now,
                      reg_credential *out, bool *replayed, lc_fail *fail)
 {
@@ -466,18 +482,12 @@ ecred_err lc_approve(issuerd *d, reg_db *db, const char *app_id, const char *act
     memset(&replaced, 0, sizeof replaced);
     memset(&cred_row, 0, sizeof cred_row);
 
-    ecred_err e = reg_begin_write(db);
+    bool began;
+    ecred_err e = lc_begin_with_application(db, app_id, &app, fail, &began);
+    if (!began)
+        return e;
     if (e)
-        return lc_internal(fail, e);
-    e = reg_application_get(db, app_id, &app);
-    if (e == ECRED_ERR_KEY_UNKNOWN) {
-        e = lc_set(fail, e, 404, "not_found", "no such application", NULL);
         goto out;
-    }
-    if (e) {
-        e = lc_internal(fail, e);
-        goto out;
-    }
     have_app = true;
     if (strcmp(app.state, "issued") == 0) {
         /* Approving twice hands back the credential of the first approval. */
@@ -611,18 +621,12 @@ ecred_err lc_reject(reg_db *db, const char *app_id, const char *reason, const ch
                     int64_t now, lc_fail *fail)
 {
     reg_application app;
-    ecred_err e = reg_begin_write(db);
+    bool began;
+    ecred_err e = lc_begin_with_application(db, app_id, &app, fail, &began);
+    if (!began)
+        return e;
     if (e)
-        return lc_internal(fail, e);
-    e = reg_application_get(db, app_id, &app);
-    if (e == ECRED_ERR_KEY_UNKNOWN) {
-        e = lc_set(fail, e, 404, "not_found", "no such application", NULL);
         goto out;
-    }
-    if (e) {
-        e = lc_internal(fail, e);
-        goto out;
-    }
     bool submitted = strcmp(app.state, "submitted") == 0;
     reg_application_free(&app);
     if (!submitted) {
@@ -644,18 +648,12 @@ ecred_err lc_confirm_commitment(reg_db *db, const char *app_id, const char *sha2
     reg_application app;
     reg_commitment c;
     bool have_app = false, have_c = false;
-    ecred_err e = reg_begin_write(db);
+    bool began;
+    ecred_err e = lc_begin_with_application(db, app_id, &app, fail, &began);
+    if (!began)
+        return e;
     if (e)
-        return lc_internal(fail, e);
-    e = reg_application_get(db, app_id, &app);
-    if (e == ECRED_ERR_KEY_UNKNOWN) {
-        e = lc_set(fail, e, 404, "not_found", "no such application", NULL);
         goto out;
-    }
-    if (e) {
-        e = lc_internal(fail, e);
-        goto out;
-    }
     have_app = true;
     if (!app.commitment_ref[0]) {
         e = lc_set(fail, ECRED_ERR_INPUT, 409, "no_commitment",

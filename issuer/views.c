@@ -201,3 +201,23 @@ bool view_load_credential(issuerd *d, reg_db *db, http_req *r, reg_credential *o
     }
     return true;
 }
+
+void view_reply_lc_fail(http_req *r, ecred_err e, const lc_fail *fail, const char *not_found_hint)
+{
+    if (e == ECRED_ERR_KEY_UNKNOWN && !fail->code)
+        http_reply_error(r, 404, "not_found", not_found_hint, NULL);
+    else
+        http_reply_error(r, fail->status, fail->code, fail->hint, fail->detail[0] ? fail->detail : NULL);
+}
+
+void view_reply_application(issuerd *d, reg_db *db, http_req *r, const char *app_id)
+{
+    reg_application a;
+    if (reg_application_get(db, app_id, &a) != ECRED_OK) {
+        http_reply_error(r, 503, "registry_unavailable", "the registry could not be read", NULL);
+        return;
+    }
+    json_t *view = view_application(d, db, &a, false);
+    reg_application_free(&a);
+    http_reply_json(r, 200, view);
+}
