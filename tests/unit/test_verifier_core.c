@@ -389,7 +389,7 @@ static void commit_small_cache(const char *dir)
  * must not vouch for once its trust list has expired. */
 static void test_cache_hardening(const char *dir)
 {
-    char cmd[2400], msg[512], p[1200];
+    char cmd[4 * 600 + 128], msg[512], p[1200];
     commit_small_cache(dir);
 
     /* state.json read back: an ETag with CR LF (a header injected into the
