@@ -11,8 +11,14 @@
 # = the issuer's pool), the same daemon binary with fsync made a no-op
 # (bench/nofsync.c: the cost of durability) and bare libmicrohttpd.
 # Verifier: ecred-verifierd synced from that issuer, POST /v1/verify of one
-# valid QR text at 64 connections, against bench/bare_mhd at 64 connections,
-# alternating which goes first. Medians of REPS repetitions.
+# valid QR text at 64 connections, against two baselines at 64 connections:
+# bench/bare_mhd answering fixed JSON, and bench/bare_mhd doing one raw
+# OpenSSL ES256 verification over as many bytes as that credential's
+# Sig_structure before answering (the crypto a verifier cannot skip). The
+# three sides take turns going first. Medians of REPS repetitions.
+#
+# LOAD_ONLY=verify skips the issuer figures (and most of their setup): for
+# profiling the verify API. LOAD_PERF=FILE also records perf on the verifier.
 #
 # Loopback only; every run is bounded by a request count and SECONDS; every
 # daemon started here is killed on exit.
@@ -35,7 +41,7 @@ not_measured() {
   done
   exit 0
 }
-for f in "$bin/ecred-issuerd" "$bin/ecred-verifierd" "$bb/loadgen" "$bb/bare_mhd" "$bb/sqlite_commit" \
+for f in "$bin/ecred-issuerd" "$bin/ecred-verifierd" "$bin/ecred-verify" "$bb/loadgen" "$bb/bare_mhd" "$bb/sqlite_commit" \
          "$bb/libbench_nofsync.so"; do
   [[ -e $f ]] || not_measured "$f was not built"
 done
@@ -93,6 +99,7 @@ start_daemon setup_pid setup_port /.well-known/ecred-trust \
 clerk=$("$bin/ecred-issuerd" token add --data "$tmp/data" --role clerk)
 officer=$("$bin/ecred-issuerd" token add --data "$tmp/data" --role officer)
 napps=$((reps * 4 * CAP + 1))
+[[ ${LOAD_ONLY:-} == verify ]] && napps=1
 note "creating $napps applications (setup, not timed)"
 timeout 120 "$bb/loadgen" --port "$setup_port" --conns 16 --requests "$napps" --seconds 60 --method POST \
   --path /v1/applications --body-file "$tmp/app.json" --header "Authorization: Bearer $clerk" \
@@ -123,22 +130,39 @@ pids+=("$bare_pid")
 for _ in $(seq 1 100); do [[ -s $tmp/bare.port ]] && break; sleep 0.05; done
 bare_port=$(cat "$tmp/bare.port" 2>/dev/null || true)
 [[ -n $bare_port ]] || not_measured "bench/bare_mhd did not start"
+# The crypto baseline signs and verifies as many bytes as the credential's
+# Sig_structure: ["Signature1", protected bstr, h'', payload bstr] in CBOR.
+sig_len=$("$bin/ecred-verify" inspect "$qr" | python3 -c '
+import json, sys
+z = json.load(sys.stdin)["sizes"]
+bstr = lambda n: n + (1 if n < 24 else 2 if n < 256 else 3)
+print(1 + 11 + bstr(z["protected"]) + 1 + bstr(z["payload"]))') ||
+  not_measured "ecred-verify inspect could not size the credential's Sig_structure"
+"$bb/bare_mhd" --threads 4 --max-seconds 600 --port-file "$tmp/barec.port" --verify-bytes "$sig_len" \
+  2>>"$tmp/daemons.log" &
+barec_pid=$!
+pids+=("$barec_pid")
+for _ in $(seq 1 100); do [[ -s $tmp/barec.port ]] && break; sleep 0.05; done
+barec_port=$(cat "$tmp/barec.port" 2>/dev/null || true)
+[[ -n $barec_port ]] || not_measured "bench/bare_mhd --verify-bytes did not start"
 
 # --- verify API at 64 connections, against bare libmicrohttpd -------------------
-note "verify API under load ($reps x 2 runs of ${secs}s)"
+note "verify API under load ($reps x 3 runs of ${secs}s; Sig_structure $sig_len bytes)"
 V=(--conns 64 --requests 2000000 --method POST --path /v1/verify --body-file "$tmp/qr.body"
    --header "Content-Type: text/plain")
+sides=(ours bare barec)
 for r in $(seq 1 "$reps"); do
-  for side in $( ((r % 2)) && echo "ours bare" || echo "bare ours"); do
-    if [[ $side == ours ]]; then
-      run_load verify64 "$r" --port "$vd_port" "${V[@]}" --header "Authorization: Bearer $vkey" --expect 200
-    else
-      run_load bare64 "$r" --port "$bare_port" "${V[@]}" --expect 200
-    fi
+  for k in 0 1 2; do
+    case ${sides[$(((r + k) % 3))]} in
+      ours) run_load verify64 "$r" --port "$vd_port" "${V[@]}" --header "Authorization: Bearer $vkey" --expect 200 ;;
+      bare) run_load bare64 "$r" --port "$bare_port" "${V[@]}" --expect 200 ;;
+      barec) run_load barec64 "$r" --port "$barec_port" "${V[@]}" --expect 200 ;;
+    esac
   done
 done
+stop_daemon "$barec_pid"
 if [[ -n ${LOAD_PERF:-} ]] && command -v perf >/dev/null; then
-  perf record -F 2000 -o "$LOAD_PERF.data" -p "$vd_pid" -- sleep "$secs" >/dev/null 2>&1 &
+  perf record -g -F 2000 -o "$LOAD_PERF.data" -p "$vd_pid" -- sleep "$secs" >/dev/null 2>&1 &
   perf_pid=$!
   timeout 60 "$bb/loadgen" --seconds "$secs" --port "$vd_port" "${V[@]}" --header "Authorization: Bearer $vkey" >&2 || true
   wait "$perf_pid" || true
@@ -148,14 +172,15 @@ stop_daemon "$vd_pid"
 stop_daemon "$setup_pid"
 
 # --- issuer approvals -------------------------------------------------------------
-note "issuer under load ($reps repetitions)"
+[[ ${LOAD_ONLY:-} == verify ]] && reps_issuer=0 || reps_issuer=$reps
+note "issuer under load ($reps_issuer repetitions)"
 slice=0
 next_slice() { # the next CAP unused approve paths, into $tmp/slice (not in a subshell)
   slice=$((slice + 1))
   sed -n "$(((slice - 1) * CAP + 1)),$((slice * CAP))p" "$tmp/paths" >"$tmp/slice"
 }
 A=(--method POST --requests "$CAP" --header "Authorization: Bearer $officer" --expect 201)
-for r in $(seq 1 "$reps"); do
+for r in $(seq 1 "$reps_issuer"); do
   run_load bare1 "$r" --port "$bare_port" --conns 1 --requests 2000000 --method POST --path /x --expect 200
   run_load bare16 "$r" --port "$bare_port" --conns 16 --requests 2000000 --method POST --path /x --expect 200
   for t in 1 4; do
@@ -183,7 +208,7 @@ done
 stop_daemon "$bare_pid"
 
 # --- rows ------------------------------------------------------------------------
-python3 - "$RESULTS" "$reps" <<'EOF'
+python3 - "$RESULTS" "$reps" "${sig_len:-0}" <<'EOF'
 import statistics, sys
 runs = {}
 for line in open(sys.argv[1]):
@@ -242,6 +267,17 @@ if "verify64" in runs and "bare64" in runs:
     r, spread = ratio("verify64", "bare64", 2, invert=True)
     row("  verify API p99 latency at 64 connections", med("verify64", 2) / 1000, "ms",
         "bare libmicrohttpd p99, 64 connections", med("bare64", 2) / 1000, r, spread, "ratio = baseline p99 / ours")
+    if "barec64" in runs:
+        r, spread = ratio("verify64", "barec64")
+        row("  verify API against bare libmicrohttpd + one ES256 verify", med("verify64", 0), "req/s",
+            f"bare libmicrohttpd + raw OpenSSL ES256 EVP_DigestVerify of {sys.argv[3]} bytes per request, 64 connections",
+            med("barec64", 0), r, spread,
+            f"the crypto we cannot avoid; its p50 {ms(med('barec64', 1))}, p99 {ms(med('barec64', 2))}; "
+            f"errors {errs('barec64')}")
+        r, spread = ratio("verify64", "barec64", 2, invert=True)
+        row("  verify API p99 latency against bare + ES256", med("verify64", 2) / 1000, "ms",
+            "bare libmicrohttpd + ES256 p99, 64 connections", med("barec64", 2) / 1000, r, spread,
+            "ratio = baseline p99 / ours")
 else:
     print("ROW|verify API under load: req/s and p99 at 64 connections|0|-|-|0|0||not measured: a run failed (see bench/run's log)")
 EOF

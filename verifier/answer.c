@@ -41,27 +41,51 @@ static const char *status_value(const ecred_verdict *v, const vstatus *st)
     return "not_checked";
 }
 
+void vanswer_status_write(vjson *w, const ecred_verdict *v, const vstatus *st, int64_t now, int64_t max_age)
+{
+    vjson_begin(w);
+    vjson_key(w, "value");
+    vjson_str(w, status_value(v, st));
+    if (st) {
+        if (st->found) {
+            char t[21];
+            ecred_time_format(st->as_of, t);
+            vjson_key(w, "as_of");
+            vjson_str(w, t);
+            vjson_key(w, "age_seconds");
+            vjson_int(w, now - st->as_of);
+            if (st->list_exp) {
+                ecred_time_format(st->list_exp, t);
+                vjson_key(w, "list_expires");
+                vjson_str(w, t);
+            }
+            vjson_key(w, "list_expired");
+            vjson_bool(w, st->list_expired);
+        }
+        vjson_key(w, "max_age_seconds");
+        vjson_int(w, max_age);
+        if (st->looked_up && st->source) {
+            vjson_key(w, "source");
+            vjson_str(w, st->source);
+        }
+        if (v->claims_ok && v->claims.has_status) {
+            vjson_key(w, "list");
+            vjson_str(w, v->claims.status_uri);
+        }
+    }
+    vjson_end(w);
+}
+
+/* The same block as a jansson tree (the CLI's answers), parsed from the one
+ * writer above so the CLI and the API can never word it differently. */
 json_t *vanswer_status_json(const ecred_verdict *v, const vstatus *st, int64_t now, int64_t max_age)
 {
-    json_t *o = json_pack("{s:s}", "value", status_value(v, st));
-    if (!o || !st)
-        return o;
-    if (st->found) {
-        char t[21];
-        ecred_time_format(st->as_of, t);
-        json_object_set_new(o, "as_of", json_string(t));
-        json_object_set_new(o, "age_seconds", json_integer((json_int_t)(now - st->as_of)));
-        if (st->list_exp) {
-            ecred_time_format(st->list_exp, t);
-            json_object_set_new(o, "list_expires", json_string(t));
-        }
-        json_object_set_new(o, "list_expired", json_boolean(st->list_expired));
-    }
-    json_object_set_new(o, "max_age_seconds", json_integer((json_int_t)max_age));
-    if (st->looked_up && st->source)
-        json_object_set_new(o, "source", json_string(st->source));
-    if (v->claims_ok && v->claims.has_status)
-        json_object_set_new(o, "list", json_string(v->claims.status_uri));
+    ecred_buf b = ECRED_BUF_INIT;
+    vjson w;
+    vjson_init(&w, &b);
+    vanswer_status_write(&w, v, st, now, max_age);
+    json_t *o = vjson_finish(&w) == ECRED_OK ? json_loadb((const char *)b.ptr, b.len, 0, NULL) : NULL;
+    ecred_buf_free(&b);
     return o;
 }
 

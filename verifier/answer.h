@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "ecred/decide.h"
+#include "jsonw.h"
 #include "status.h"
 
 /* The answer's outcome word: "valid"; "unknown" when the credential checks
@@ -22,8 +23,12 @@ const char *vanswer_outcome(ecred_err e);
 /* "VALID", "INVALID", "SUSPENDED", "UNKNOWN" for a 2-bit status. */
 const char *vanswer_status_label(unsigned s);
 
-/* The JSON "status" object of an answer. st NULL: status not checked (no
- * cache). max_age in seconds. */
+/* The "status" object of an answer, written as a value into w (after a
+ * key, or as the top value). st NULL: status not checked (no cache). max_age
+ * in seconds. Errors stay in w (vjson_finish). */
+void vanswer_status_write(vjson *w, const ecred_verdict *v, const vstatus *st, int64_t now, int64_t max_age);
+
+/* The same object as a new jansson tree; NULL when out of memory. */
 json_t *vanswer_status_json(const ecred_verdict *v, const vstatus *st, int64_t now, int64_t max_age);
 
 /* One line for people saying what the status is and how old its data is. */

@@ -1,8 +1,10 @@
 /*
- * roles.c - field views per API role (roles.h). Views are built by picking
- * from the credential's own JSON form (ecred_credential_to_json), so field
- * names are those of spec/credential.md. Must never: return a field not in
- * the role's list; print.
+ * roles.c - field views per API role (roles.h). Views are written straight
+ * from the decoded claims into the answer's buffer (jsonw.h): no tree of
+ * small allocations per request. Field names and values are those of
+ * ecred_credential_to_json (spec/credential.md), which
+ * tests/unit/test_verifier_reply.c holds us to. Must never: return a field
+ * not in the role's list; print.
  */
 #include "roles.h"
 
@@ -43,12 +45,11 @@ ecred_err vrole_parse(const char *s, vrole *out)
     return ECRED_ERR_INPUT;
 }
 
+static size_t field_index(const char *f, size_t n);
+
 static bool known(const char *f, size_t n)
 {
-    for (size_t i = 0; i < sizeof known_fields / sizeof known_fields[0]; i++)
-        if (strlen(known_fields[i]) == n && strncmp(known_fields[i], f, n) == 0)
-            return true;
-    return false;
+    return field_index(f, n) < sizeof known_fields / sizeof known_fields[0];
 }
 
 ecred_err vroles_check_fields(const char *csv, char *bad, size_t badcap)
@@ -86,65 +87,147 @@ void vroles_mask_id(const char *id, char out[19])
     out[18] = 0;
 }
 
-/* The full view: credential fields plus the derived and claim fields. */
-static json_t *full_view(const ecred_claims *c)
+/* Field indexes into known_fields, in the full view's order. */
+enum {
+    F_TYPE, F_NAME, F_ID_NUMBER, F_SEX, F_BIRTH_DATE, F_ADDRESS_DIVISION, F_ADDRESS, F_HOUSING,
+    F_HUKOU_DIVISION, F_REGISTRATION_DATE, F_AUTHORITY, F_VALID_FROM, F_VALID_UNTIL,
+    F_ENDORSEMENT_DATE, F_ID_NUMBER_MASKED, F_ISS, F_IAT, F_EXP, F_CTI, F_COUNT
+};
+
+/* The names ecred_credential_to_json gives these values (spec/credential.md);
+ * test_verifier_reply checks the two stay the same. */
+static const char *const type_words[] = {NULL, "registration_certificate", "residence_permit"};
+static const char *const housing_words[] = {NULL, "own", "rental", "relative"};
+
+/* Index of the named field (n bytes), F_COUNT if unknown. */
+static size_t field_index(const char *f, size_t n)
 {
-    ecred_buf cj = ECRED_BUF_INIT;
-    json_t *o = NULL;
-    if (ecred_credential_to_json(&c->cred, &cj) == ECRED_OK)
-        o = json_loadb((const char *)cj.ptr, cj.len, 0, NULL);
-    ecred_buf_free(&cj);
-    if (!o)
-        return NULL;
-    char masked[19], cti[2 * ECRED_CTI_MAX + 1], iat[21], exp[21];
-    vroles_mask_id(c->cred.id_number, masked);
-    ecred_hex(c->cti, c->cti_len, cti);
-    ecred_time_format(c->iat, iat);
-    ecred_time_format(c->exp, exp);
-    json_object_set_new(o, "id_number_masked", json_string(masked));
-    json_object_set_new(o, "iss", json_string(c->iss));
-    json_object_set_new(o, "iat", json_string(iat));
-    json_object_set_new(o, "exp", json_string(exp));
-    json_object_set_new(o, "cti", json_string(cti));
-    return o;
+    for (size_t i = 0; i < F_COUNT; i++)
+        if (strlen(known_fields[i]) == n && strncmp(known_fields[i], f, n) == 0)
+            return i;
+    return F_COUNT;
 }
 
-/* Copy the named field (n bytes of name) from src to dst when present. */
-static void pick(json_t *dst, json_t *src, const char *name, size_t n)
+static void put_date(vjson *w, int32_t days)
 {
-    char key[64];
-    if (n >= sizeof key)
+    char d[11];
+    ecred_date_format(days, d);
+    vjson_str(w, d);
+}
+
+static void put_division(vjson *w, uint32_t code)
+{
+    char d[8];
+    snprintf(d, sizeof d, "%06u", (unsigned)(code % 1000000));
+    vjson_str(w, d);
+}
+
+static void put_time(vjson *w, int64_t t)
+{
+    char s[21];
+    ecred_time_format(t, s);
+    vjson_str(w, s);
+}
+
+/* Write field f of the credential as a member of the open object; false (and
+ * nothing written) when this credential has no such field. */
+static bool put_field(vjson *w, const ecred_claims *c, size_t f)
+{
+    const ecred_credential *cr = &c->cred;
+    if (f == F_ENDORSEMENT_DATE && cr->type != ECRED_CRED_TYPE_PERMIT)
+        return false;
+    if ((f == F_TYPE && (cr->type < 1 || cr->type > 2)) || (f == F_HOUSING && (cr->housing < 1 || cr->housing > 3)))
+        return false; /* decoded claims never hold these; show nothing rather than guess */
+    vjson_key(w, known_fields[f]);
+    switch (f) {
+    case F_TYPE: vjson_str(w, type_words[cr->type]); break;
+    case F_NAME: vjson_str(w, cr->name); break;
+    case F_ID_NUMBER: vjson_str(w, cr->id_number); break;
+    case F_SEX: vjson_str(w, cr->sex == ECRED_SEX_MALE ? "male" : "female"); break;
+    case F_BIRTH_DATE: put_date(w, cr->birth_date); break;
+    case F_ADDRESS_DIVISION: put_division(w, cr->address_division); break;
+    case F_ADDRESS: vjson_str(w, cr->address); break;
+    case F_HOUSING:
+        vjson_begin(w);
+        vjson_key(w, "basis");
+        vjson_str(w, housing_words[cr->housing]);
+        if (cr->housing_ref[0]) {
+            vjson_key(w, "reference");
+            vjson_str(w, cr->housing_ref);
+        }
+        vjson_end(w);
+        break;
+    case F_HUKOU_DIVISION: put_division(w, cr->hukou_division); break;
+    case F_REGISTRATION_DATE: put_date(w, cr->registration_date); break;
+    case F_AUTHORITY: vjson_str(w, cr->authority); break;
+    case F_VALID_FROM: put_date(w, cr->valid_from); break;
+    case F_VALID_UNTIL: put_date(w, cr->valid_until); break;
+    case F_ENDORSEMENT_DATE: put_date(w, cr->endorsement_date); break;
+    case F_ID_NUMBER_MASKED: {
+        char masked[19];
+        vroles_mask_id(cr->id_number, masked);
+        vjson_str(w, masked);
+        break;
+    }
+    case F_ISS: vjson_str(w, c->iss); break;
+    case F_IAT: put_time(w, c->iat); break;
+    case F_EXP: put_time(w, c->exp); break;
+    default: {
+        char cti[2 * ECRED_CTI_MAX + 1];
+        ecred_hex(c->cti, c->cti_len < ECRED_CTI_MAX ? c->cti_len : ECRED_CTI_MAX, cti);
+        vjson_str(w, cti);
+        break;
+    }
+    }
+    return true;
+}
+
+/* Field f once: a name listed twice is shown once, where it first appears. */
+static void put_once(vjson *w, const ecred_claims *c, size_t f, uint32_t *shown)
+{
+    if (f >= F_COUNT || (*shown & (1u << f)))
         return;
-    memcpy(key, name, n);
-    key[n] = 0;
-    json_t *v = json_object_get(src, key);
-    if (v)
-        json_object_set(dst, key, v);
+    *shown |= 1u << f;
+    put_field(w, c, f);
+}
+
+bool vroles_view_write(vjson *w, const ecred_verdict *v, vrole role, const char *fields)
+{
+    if (!v->claims_ok)
+        return false;
+    const ecred_claims *c = &v->claims;
+    uint32_t shown = 0;
+    vjson_begin(w);
+    if (role == VROLE_POLICE) {
+        for (size_t f = 0; f < F_COUNT; f++)
+            put_once(w, c, f, &shown);
+    } else if (role == VROLE_LANDLORD) {
+        for (size_t i = 0; i < sizeof landlord_fields / sizeof landlord_fields[0]; i++)
+            put_once(w, c, field_index(landlord_fields[i], strlen(landlord_fields[i])), &shown);
+    } else if (role == VROLE_AGENCY && fields) {
+        const char *p = fields;
+        for (size_t guard = 0; guard < VROLE_FIELDS_MAX; guard++) {
+            const char *comma = strchr(p, ',');
+            size_t n = comma ? (size_t)(comma - p) : strlen(p);
+            put_once(w, c, field_index(p, n), &shown);
+            if (!comma)
+                break;
+            p = comma + 1;
+        }
+    }
+    vjson_end(w);
+    return true;
 }
 
 json_t *vroles_view(const ecred_verdict *v, vrole role, const char *fields)
 {
     if (!v->claims_ok)
         return NULL;
-    json_t *all = full_view(&v->claims);
-    if (!all || role == VROLE_POLICE)
-        return all;
-    json_t *o = json_object();
-    if (o && role == VROLE_LANDLORD) {
-        for (size_t i = 0; i < sizeof landlord_fields / sizeof landlord_fields[0]; i++)
-            pick(o, all, landlord_fields[i], strlen(landlord_fields[i]));
-    } else if (o && role == VROLE_AGENCY && fields) {
-        const char *p = fields;
-        for (size_t guard = 0; guard < VROLE_FIELDS_MAX; guard++) {
-            const char *comma = strchr(p, ',');
-            size_t n = comma ? (size_t)(comma - p) : strlen(p);
-            if (known(p, n))
-                pick(o, all, p, n);
-            if (!comma)
-                break;
-            p = comma + 1;
-        }
-    }
-    json_decref(all);
+    ecred_buf b = ECRED_BUF_INIT;
+    vjson w;
+    vjson_init(&w, &b);
+    vroles_view_write(&w, v, role, fields);
+    json_t *o = vjson_finish(&w) == ECRED_OK ? json_loadb((const char *)b.ptr, b.len, 0, NULL) : NULL;
+    ecred_buf_wipe(&b); /* personal fields */
     return o;
 }

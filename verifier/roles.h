@@ -18,6 +18,7 @@
 #include <stddef.h>
 
 #include "ecred/decide.h"
+#include "jsonw.h"
 
 typedef enum vrole { VROLE_NONE = 0, VROLE_POLICE = 1, VROLE_LANDLORD = 2, VROLE_AGENCY = 3 } vrole;
 
@@ -35,8 +36,14 @@ ecred_err vroles_check_fields(const char *csv, char *bad, size_t badcap);
 /* 18-character ID number -> masked form (19 bytes with NUL). */
 void vroles_mask_id(const char *id, char out[19]);
 
-/* The credential fields the role may see, as a new JSON object; NULL when
- * the verdict has no decoded claims (nothing verified to show). */
+/* The credential fields the role may see, written as an object value into
+ * w (police: all; landlord: its list; agency: its fields in the order
+ * listed, each once; any other role: none). Returns false, writing nothing,
+ * when the verdict has no decoded claims (nothing verified to show). */
+bool vroles_view_write(vjson *w, const ecred_verdict *v, vrole role, const char *fields);
+
+/* The same view as a new jansson tree; NULL when the verdict has no decoded
+ * claims or memory ran out. */
 json_t *vroles_view(const ecred_verdict *v, vrole role, const char *fields);
 
 #endif
