@@ -5,6 +5,7 @@
  */
 #include "apikeys.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +96,18 @@ void vkeys_free(vkeys *k)
     k->n = 0;
 }
 
+/* True when the file text b (NUL-terminated) has a line for key id `id`. */
+static bool has_id(const ecred_buf *b, const char *id)
+{
+    char pat[16];
+    snprintf(pat, sizeof pat, "v1 %.8s ", id);
+    const char *t = b->ptr ? (const char *)b->ptr : "";
+    for (const char *hit = strstr(t, pat); hit; hit = strstr(hit + 1, pat))
+        if (hit == t || hit[-1] == '\n')
+            return true;
+    return false;
+}
+
 ecred_err vkeys_add(const char *dir, vrole role, const char *fields, char key[VKEY_TEXT_LEN + 1], char id[9])
 {
     char p[VCACHE_PATH_MAX];
@@ -104,16 +117,7 @@ ecred_err vkeys_add(const char *dir, vrole role, const char *fields, char key[VK
     char text[VKEY_TEXT_LEN + 1], hx[65], line[VROLE_FIELDS_MAX + 128];
     ecred_buf b = ECRED_BUF_INIT;
     int lock = -1;
-    ecred_err e = ecred_random(raw, sizeof raw);
-    if (e)
-        return e;
-    memcpy(text, "ecv_", 4);
-    ecred_hex(raw, sizeof raw, text + 4);
-    ecred_wipe(raw, sizeof raw);
-    ecred_sha256((const uint8_t *)text, VKEY_TEXT_LEN, h);
-    ecred_hex(h, sizeof h, hx);
-    snprintf(line, sizeof line, "v1 %.8s %s %s %s\n", hx, hx, vrole_name(role),
-             role == VROLE_AGENCY ? fields : "-");
+    ecred_err e;
     /* Read-modify-write under the cache's writer lock so two adds never
      * lose one another. */
     if ((e = vcache_lock(dir, &lock)) != ECRED_OK)
@@ -128,7 +132,29 @@ ecred_err vkeys_add(const char *dir, vrole role, const char *fields, char key[VK
         e = ECRED_OK;
     }
     if (!e)
+        e = ecred_buf_terminate(&b);
+    /* Ids name keys in logs and in `key remove`: draw again on the rare
+     * clash of a 32-bit id so that every id names one key. */
+    for (int tries = 0; !e; tries++) {
+        if (tries == 8) {
+            e = ECRED_ERR_INTERNAL;
+            break;
+        }
+        if ((e = ecred_random(raw, sizeof raw)) != ECRED_OK)
+            break;
+        memcpy(text, "ecv_", 4);
+        ecred_hex(raw, sizeof raw, text + 4);
+        ecred_wipe(raw, sizeof raw);
+        ecred_sha256((const uint8_t *)text, VKEY_TEXT_LEN, h);
+        ecred_hex(h, sizeof h, hx);
+        if (!has_id(&b, hx))
+            break;
+    }
+    if (!e) {
+        snprintf(line, sizeof line, "v1 %.8s %s %s %s\n", hx, hx, vrole_name(role),
+                 role == VROLE_AGENCY ? fields : "-");
         e = ecred_buf_append(&b, line, strlen(line));
+    }
     if (!e && b.len > VKEYS_FILE_MAX)
         e = ECRED_ERR_TOO_LARGE;
     if (!e)
@@ -142,6 +168,75 @@ out:
     vcache_unlock(lock);
     ecred_wipe(text, sizeof text);
     ecred_buf_free(&b);
+    return e;
+}
+
+bool vkeys_id_ok(const char *id)
+{
+    if (strlen(id) != 8)
+        return false;
+    for (size_t i = 0; i < 8; i++)
+        if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
+            return false;
+    return true;
+}
+
+ecred_err vkeys_remove(const char *dir, const char *id, size_t *removed)
+{
+    char p[VCACHE_PATH_MAX];
+    if (!vkeys_id_ok(id) || !keys_path(dir, p, sizeof p))
+        return ECRED_ERR_INPUT;
+    ecred_buf in = ECRED_BUF_INIT, kept = ECRED_BUF_INIT;
+    int lock = -1;
+    size_t gone = 0;
+    ecred_err e = vcache_lock(dir, &lock);
+    if (e)
+        goto out;
+    e = ecred_read_file(p, VKEYS_FILE_MAX, &in);
+    if (e == ECRED_ERR_IO) {
+        FILE *f = fopen(p, "r");
+        if (!f) /* no file: no keys, nothing to remove */
+            e = ECRED_OK;
+        else
+            fclose(f);
+        goto out;
+    }
+    if (e)
+        goto out;
+    /* Every line is checked as vkeys_load would: a file we do not fully
+     * understand is not rewritten. Blank lines are dropped, as load skips them. */
+    size_t pos = 0;
+    while (!e && pos < in.len) {
+        const uint8_t *nl = memchr(in.ptr + pos, '\n', in.len - pos);
+        size_t len = nl ? (size_t)(nl - (in.ptr + pos)) : in.len - pos;
+        char line[VROLE_FIELDS_MAX + 128];
+        vkey k;
+        if (len >= sizeof line) {
+            e = ECRED_ERR_INPUT;
+            break;
+        }
+        if (len > 0) {
+            memcpy(line, in.ptr + pos, len);
+            line[len] = 0;
+            if (memchr(line, 0, len) || (e = parse_line(line, &k)) != ECRED_OK) {
+                e = ECRED_ERR_INPUT;
+                break;
+            }
+            if (strcmp(k.id, id) == 0)
+                gone++;
+            else if ((e = ecred_buf_append(&kept, in.ptr + pos, len)) == ECRED_OK)
+                e = ecred_buf_append(&kept, "\n", 1);
+        }
+        pos += len + 1;
+    }
+    if (!e && gone > 0)
+        e = ecred_write_file_atomic(p, kept.ptr ? (const void *)kept.ptr : "", kept.len, 0600);
+out:
+    if (!e)
+        *removed = gone;
+    vcache_unlock(lock);
+    ecred_buf_free(&in);
+    ecred_buf_free(&kept);
     return e;
 }
 

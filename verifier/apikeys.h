@@ -10,6 +10,7 @@
 #ifndef ECRED_VERIFIER_APIKEYS_H
 #define ECRED_VERIFIER_APIKEYS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,6 +42,15 @@ void vkeys_free(vkeys *k);
  * its id. */
 ecred_err vkeys_add(const char *dir, vrole role, const char *fields, char key[VKEY_TEXT_LEN + 1],
                     char id[9]);
+
+/* Remove every key whose id is `id` (8 lower-case hex) from DIR/api-keys,
+ * rewriting it atomically (mode 0600) under the cache's writer lock, and say
+ * how many went (0: unknown id, the file is left alone). ECRED_ERR_INPUT for
+ * a malformed id or file, ECRED_ERR_IO when it cannot be read or written. */
+ecred_err vkeys_remove(const char *dir, const char *id, size_t *removed);
+
+/* True for a well-formed key id: exactly 8 lower-case hex digits. */
+bool vkeys_id_ok(const char *id);
 
 /* The key whose hash matches the presented text, or NULL. */
 const vkey *vkeys_check(const vkeys *k, const char *presented, size_t n);

@@ -2,14 +2,18 @@
  * verifierd.c - ecred-verifierd: the verify API for agencies, police and
  * landlords' systems (spec/verifier.md section 5).
  *
- *   ecred-verifierd --cache DIR --issuer URL --listen 127.0.0.1:PORT
+ *   ecred-verifierd --cache DIR --issuer URL --listen IPv4:PORT|[IPv6]:PORT
  *                   [--root ROOT.pem] [--refresh INTERVAL] [--max-age DURATION]
  *   ecred-verifierd key add --cache DIR --role police|landlord|agency [--fields a,b,c]
+ *   ecred-verifierd key list --cache DIR
+ *   ecred-verifierd key remove --cache DIR ID
  *
  * A refresh thread syncs the cache every INTERVAL (sync.c) and swaps in the
  * newly loaded cache; request threads decide on an immutable, reference
  * counted snapshot with ecred_decide(), the CLI's decision. Routes:
- * POST /v1/verify (API key), GET /healthz, GET /metrics.
+ * POST /v1/verify (API key), GET /healthz, GET /metrics. DIR/api-keys is
+ * re-read when it changes (checked at most once a second), at every refresh
+ * and on SIGHUP.
  *
  * Must never: answer /v1/verify without a valid key, show a field the key's
  * role does not allow, keep or log a scanned credential or any personal
@@ -40,13 +44,15 @@
 #include "roles.h"
 #include "status.h"
 #include "sync.h"
+#include "vbody.h"
 #include "vutil.h"
 
-#define BODY_MAX ((size_t)8 * 1024)
+#define BODY_MAX VBODY_MAX
 #define DEFAULT_REFRESH ((int64_t)300)
 #define DEFAULT_MAX_AGE ((int64_t)24 * 3600)
 #define THREADS 4
 #define CONN_MEMORY (32 * 1024) /* caps URL and headers per connection */
+#define KEYS_CHECK_MS 1000      /* bound on how long a removed key keeps working */
 
 /* ---- state --------------------------------------------------------------- */
 
@@ -64,6 +70,17 @@ static const char *const reasons[] = {"ok", "not_our_format", "malformed", "unkn
                                       "status_unavailable", "other"};
 #define N_REASONS (sizeof reasons / sizeof reasons[0])
 
+/* What identifies one version of DIR/api-keys without reading it: an atomic
+ * rewrite (rename) gives a new inode and ctime, an edit in place a new
+ * mtime, ctime or size. */
+typedef struct keys_stamp {
+    bool exists;
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtime, ctime;
+} keys_stamp;
+
 typedef struct vd {
     const char *dir, *issuer, *root;
     int64_t refresh, max_age;
@@ -72,6 +89,10 @@ typedef struct vd {
     bool stop;
     snap *cur;          /* NULL until a cache loaded */
     vkeys keys;
+    keys_stamp keys_seen;   /* the file as last loaded (or found malformed) */
+    int64_t keys_checked_ms; /* monotonic time of the last stat */
+    bool keys_busy;         /* one request thread checks at a time */
+    pthread_mutex_t keys_mu; /* serialises re-reads, so an older read never lands last */
     uint64_t requests[R_COUNT][N_CODES + 1];
     uint64_t outcomes[N_REASONS];
     uint64_t syncs_ok, syncs_failed;
@@ -150,20 +171,91 @@ static ecred_err reload(vd *d)
     return ECRED_OK;
 }
 
-static void reload_keys(vd *d)
+static int64_t monotonic_ms(void)
 {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* The stamp of DIR/api-keys now (exists false when there is no file). */
+static keys_stamp keys_stamp_now(const vd *d)
+{
+    char p[VCACHE_PATH_MAX];
+    keys_stamp k;
+    memset(&k, 0, sizeof k);
+    struct stat st;
+    snprintf(p, sizeof p, "%s/api-keys", d->dir);
+    if (stat(p, &st) == 0) {
+        k.exists = true;
+        k.dev = st.st_dev;
+        k.ino = st.st_ino;
+        k.size = st.st_size;
+        k.mtime = st.st_mtim;
+        k.ctime = st.st_ctim;
+    }
+    return k;
+}
+
+static bool keys_stamp_same(const keys_stamp *a, const keys_stamp *b)
+{
+    return a->exists == b->exists && a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+           a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec &&
+           a->ctime.tv_sec == b->ctime.tv_sec && a->ctime.tv_nsec == b->ctime.tv_nsec;
+}
+
+/* Re-read DIR/api-keys and swap it in. The stamp is taken before reading, so
+ * a change made while reading shows as a new stamp at the next check. A file
+ * that does not load keeps the keys held (an operator's typo must not lock
+ * every client out); a deleted file means no keys. */
+static void reload_keys(vd *d, const char *why)
+{
+    pthread_mutex_lock(&d->keys_mu);
+    keys_stamp st = keys_stamp_now(d);
     vkeys k;
     ecred_err e = vkeys_load(d->dir, &k);
+    pthread_mutex_lock(&d->mu);
+    d->keys_seen = st;
     if (e) {
+        pthread_mutex_unlock(&d->mu);
+        pthread_mutex_unlock(&d->keys_mu);
         logf_("ERROR", "%s/api-keys unreadable or malformed (%s); keeping the keys held", d->dir,
               ecred_err_name(e));
         return;
     }
-    pthread_mutex_lock(&d->mu);
     vkeys old = d->keys;
     d->keys = k;
+    size_t before = old.n, after = k.n;
     pthread_mutex_unlock(&d->mu);
+    pthread_mutex_unlock(&d->keys_mu);
     vkeys_free(&old);
+    if (before != after || strcmp(why, "start") == 0 || strcmp(why, "SIGHUP") == 0)
+        logf_("INFO", "api keys loaded (%s): %zu", why, after);
+}
+
+/* Called before each key check: at most once per KEYS_CHECK_MS, stat
+ * DIR/api-keys and re-read it if it changed, so `key add` and `key remove`
+ * take effect within a second without a restart. The stat and the read run
+ * outside the mutex; only the swap holds it. */
+static void keys_maybe_reload(vd *d)
+{
+    int64_t now = monotonic_ms();
+    pthread_mutex_lock(&d->mu);
+    bool due = !d->keys_busy && now - d->keys_checked_ms >= KEYS_CHECK_MS;
+    if (due) {
+        d->keys_busy = true;
+        d->keys_checked_ms = now;
+    }
+    keys_stamp seen = d->keys_seen;
+    pthread_mutex_unlock(&d->mu);
+    if (!due)
+        return;
+    keys_stamp st = keys_stamp_now(d);
+    if (!keys_stamp_same(&st, &seen))
+        reload_keys(d, "file changed");
+    pthread_mutex_lock(&d->mu);
+    d->keys_busy = false;
+    pthread_mutex_unlock(&d->mu);
 }
 
 /* The refresh thread: sync, reload, sleep INTERVAL, until stop. */
@@ -187,7 +279,7 @@ static void *refresher(void *arg)
               rep.lists_refused);
         if (rep.committed || !d->cur)
             reload(d);
-        reload_keys(d);
+        reload_keys(d, "refresh");
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_sec += (time_t)d->refresh;
@@ -264,6 +356,7 @@ static const vkey *find_key(vd *d, struct MHD_Connection *conn, vkey *copy, int 
         return NULL;
     }
     const char *k = h + 7;
+    keys_maybe_reload(d);
     pthread_mutex_lock(&d->mu);
     const vkey *hit = vkeys_check(&d->keys, k, strlen(k));
     if (hit)
@@ -275,48 +368,6 @@ static const vkey *find_key(vd *d, struct MHD_Connection *conn, vkey *copy, int 
         return NULL;
     }
     return copy;
-}
-
-/* The QR text of a verify body: the text itself, or {"qr": "..."}. */
-static int body_text(const reqctx *rc, struct MHD_Connection *conn, ecred_buf *text, enum MHD_Result *res)
-{
-    const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
-    size_t i = 0;
-    while (i < rc->body.len && (rc->body.ptr[i] == ' ' || rc->body.ptr[i] == '\n' || rc->body.ptr[i] == '\r' ||
-                                rc->body.ptr[i] == '\t'))
-        i++;
-    bool json = (ct && strncasecmp(ct, "application/json", 16) == 0) || (i < rc->body.len && rc->body.ptr[i] == '{');
-    if (rc->body.len == 0) {
-        *res = reply_error(conn, 400, "empty_body", "send the QR text, or JSON {\"qr\": \"...\"}", NULL);
-        return 400;
-    }
-    if (!json) {
-        if (ecred_buf_set(text, rc->body.ptr, rc->body.len) != ECRED_OK) {
-            *res = reply_error(conn, 500, "internal", "out of memory", NULL);
-            return 500;
-        }
-        return 0;
-    }
-    json_error_t jerr;
-    json_t *o = json_loadb((const char *)rc->body.ptr, rc->body.len, JSON_REJECT_DUPLICATES, &jerr);
-    const char *qr = json_string_value(json_object_get(o, "qr"));
-    if (!o || !json_is_object(o) || !qr || json_object_size(o) != 1) {
-        char detail[256];
-        if (!o)
-            snprintf(detail, sizeof detail, "line %d column %d: %s", jerr.line, jerr.column, jerr.text);
-        else
-            snprintf(detail, sizeof detail, "%s", "the object must hold exactly one member, \"qr\", a string");
-        json_decref(o);
-        *res = reply_error(conn, 400, "malformed_json", "send the QR text, or JSON {\"qr\": \"...\"}", detail);
-        return 400;
-    }
-    ecred_err e = ecred_buf_set(text, qr, json_string_length(json_object_get(o, "qr")));
-    json_decref(o);
-    if (e) {
-        *res = reply_error(conn, 500, "internal", "out of memory", NULL);
-        return 500;
-    }
-    return 0;
 }
 
 static size_t reason_slot(ecred_err e)
@@ -341,11 +392,16 @@ static enum MHD_Result h_verify(vd *d, struct MHD_Connection *conn, const reqctx
     }
     memcpy(key_id, key.id, 9);
     ecred_buf text = ECRED_BUF_INIT;
-    int st = body_text(rc, conn, &text, &res);
-    if (st) {
-        *status = st;
+    vbody_refusal why;
+    ecred_err be = vbody_parse(rc->body.ptr, rc->body.len,
+                               MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type"), &text, &why);
+    if (be) {
         *reason = "bad_request";
-        return res;
+        *status = be == ECRED_ERR_TOO_LARGE ? 413 : be == ECRED_ERR_INPUT ? 400 : 500;
+        if (*status == 500)
+            return reply_error(conn, 500, "internal", "out of memory", NULL);
+        return reply_error(conn, *status, why.code, "send the QR text, or JSON {\"qr\": \"...\"}",
+                           why.detail[0] ? why.detail : NULL);
     }
     snap *s = snap_get(d);
     if (!s) {
@@ -620,15 +676,20 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 static void usage(FILE *f)
 {
-    fputs("usage: ecred-verifierd --cache DIR --issuer URL --listen 127.0.0.1:PORT\n"
+    fputs("usage: ecred-verifierd --cache DIR --issuer URL --listen IPv4:PORT|[IPv6]:PORT\n"
           "                       [--root ROOT.pem] [--refresh INTERVAL] [--max-age DURATION]\n"
           "       ecred-verifierd key add --cache DIR --role police|landlord|agency [--fields a,b,c]\n"
+          "       ecred-verifierd key list --cache DIR\n"
+          "       ecred-verifierd key remove --cache DIR ID\n"
           "\n"
           "Serves POST /v1/verify (Authorization: Bearer KEY; body: QR text or {\"qr\": \"...\"}),\n"
           "GET /healthz and GET /metrics. The cache is synced from the issuer at start and\n"
           "every INTERVAL (default 5m); --root is needed only if DIR was never synced.\n"
           "--max-age (default 24h) is the oldest status data that may say VALID.\n"
           "key add prints a new API key once; only its SHA-256 is kept in DIR/api-keys.\n"
+          "key list shows each key's id, role and fields (never the key); key remove\n"
+          "takes the id. A running daemon sees added and removed keys within 1 second\n"
+          "(or at once on SIGHUP).\n"
           "Agency fields: type name id_number id_number_masked sex birth_date\n"
           "address_division address housing hukou_division registration_date authority\n"
           "valid_from valid_until endorsement_date iss iat exp cti.\n",
@@ -689,29 +750,141 @@ static int cmd_key_add(int argc, char **argv)
     return 0;
 }
 
-/* "IPv4:PORT" into a socket address. */
-static bool parse_listen(const char *s, struct sockaddr_in *sa)
+/* key list --cache DIR: one line per key, "ID ROLE FIELDS"; exit 1 when
+ * the file cannot be read or does not parse. */
+static int cmd_key_list(int argc, char **argv)
 {
-    const char *colon = strrchr(s, ':');
+    if (argc != 2 || strcmp(argv[0], "--cache") != 0) {
+        fprintf(stderr, "ecred-verifierd: usage: key list --cache DIR\n");
+        return 2;
+    }
+    const char *dir = argv[1];
+    if (strlen(dir) > VCACHE_PATH_MAX - 64) {
+        fprintf(stderr, "ecred-verifierd: --cache path too long\n");
+        return 2;
+    }
+    vkeys k;
+    ecred_err e = vkeys_load(dir, &k);
+    if (e) {
+        fprintf(stderr, "ecred-verifierd: %s/api-keys unreadable or malformed: %s\n", dir, ecred_err_message(e));
+        return 1;
+    }
+    printf("%-8s  %-8s  %s\n", "ID", "ROLE", "FIELDS");
+    for (size_t i = 0; i < k.n; i++)
+        printf("%-8s  %-8s  %s\n", k.keys[i].id, vrole_name(k.keys[i].role),
+               k.keys[i].role == VROLE_AGENCY ? k.keys[i].fields : "(role default)");
+    fprintf(stderr, "ecred-verifierd: %zu key%s in %s/api-keys\n", k.n, k.n == 1 ? "" : "s", dir);
+    vkeys_free(&k);
+    return 0;
+}
+
+/* key remove --cache DIR ID: exit 2 for a malformed or unknown id, 1 when the
+ * file cannot be read, parsed or rewritten. */
+static int cmd_key_remove(int argc, char **argv)
+{
+    const char *dir = NULL, *id = NULL;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--cache") == 0 && i + 1 < argc && !dir)
+            dir = argv[++i];
+        else if (argv[i][0] != '-' && !id)
+            id = argv[i];
+        else {
+            fprintf(stderr, "ecred-verifierd: unknown or repeated argument %s\n", argv[i]);
+            return 2;
+        }
+    }
+    if (!dir || !id) {
+        fprintf(stderr, "ecred-verifierd: usage: key remove --cache DIR ID (ID from key list)\n");
+        return 2;
+    }
+    if (strlen(dir) > VCACHE_PATH_MAX - 64) {
+        fprintf(stderr, "ecred-verifierd: --cache path too long\n");
+        return 2;
+    }
+    if (!vkeys_id_ok(id)) {
+        fprintf(stderr, "ecred-verifierd: '%.16s' is not a key id (8 lower-case hex digits, see key list)\n", id);
+        return 2;
+    }
+    size_t removed = 0;
+    ecred_err e = vkeys_remove(dir, id, &removed);
+    if (e) {
+        fprintf(stderr, "ecred-verifierd: cannot remove the key from %s/api-keys: %s\n", dir, ecred_err_message(e));
+        return 1;
+    }
+    if (removed == 0) {
+        fprintf(stderr, "ecred-verifierd: no key with id %s in %s/api-keys (see key list)\n", id, dir);
+        return 2;
+    }
+    fprintf(stderr, "ecred-verifierd: key %s removed; a running daemon refuses it within 1 second\n", id);
+    return 0;
+}
+
+/* "IPv4:PORT" or "[IPv6]:PORT" into a socket address; *v6 says which. An
+ * unbracketed IPv6 address is refused: in "::1:80" the port is a guess. */
+static bool parse_listen(const char *s, struct sockaddr_storage *ss, bool *v6)
+{
     char host[64];
-    if (!colon || (size_t)(colon - s) >= sizeof host)
+    const char *h = s, *colon;
+    size_t hlen;
+    bool six = s[0] == '[';
+    if (six) {
+        const char *close = strchr(s, ']');
+        if (!close || close[1] != ':')
+            return false;
+        h = s + 1;
+        hlen = (size_t)(close - h);
+        colon = close + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (!colon)
+            return false;
+        hlen = (size_t)(colon - s);
+    }
+    if (hlen == 0 || hlen >= sizeof host)
         return false;
-    memcpy(host, s, (size_t)(colon - s));
-    host[colon - s] = 0;
-    char *end = NULL;
-    unsigned long port = strtoul(colon + 1, &end, 10);
-    if (!colon[1] || *end || port == 0 || port > 65535)
+    memcpy(host, h, hlen);
+    host[hlen] = 0;
+    const char *p = colon + 1;
+    unsigned long port = 0;
+    if (!*p || strlen(p) > 5)
         return false;
-    memset(sa, 0, sizeof *sa);
-    sa->sin_family = AF_INET;
-    sa->sin_port = htons((uint16_t)port);
-    return inet_pton(AF_INET, host, &sa->sin_addr) == 1;
+    for (; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return false;
+        port = port * 10 + (unsigned long)(*p - '0');
+    }
+    if (port == 0 || port > 65535)
+        return false;
+    memset(ss, 0, sizeof *ss);
+    if (six) {
+        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)port);
+        if (inet_pton(AF_INET6, host, &a6->sin6_addr) != 1)
+            return false;
+    } else {
+        struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons((uint16_t)port);
+        if (inet_pton(AF_INET, host, &a4->sin_addr) != 1)
+            return false;
+    }
+    *v6 = six;
+    return true;
 }
 
 int main(int argc, char **argv)
 {
-    if (argc > 2 && strcmp(argv[1], "key") == 0 && strcmp(argv[2], "add") == 0)
-        return cmd_key_add(argc - 3, argv + 3);
+    if (argc > 1 && strcmp(argv[1], "key") == 0) {
+        if (argc > 2 && strcmp(argv[2], "add") == 0)
+            return cmd_key_add(argc - 3, argv + 3);
+        if (argc > 2 && strcmp(argv[2], "list") == 0)
+            return cmd_key_list(argc - 3, argv + 3);
+        if (argc > 2 && strcmp(argv[2], "remove") == 0)
+            return cmd_key_remove(argc - 3, argv + 3);
+        usage(stderr);
+        return 2;
+    }
     static vd d;
     const char *listen = NULL, *refresh_s = NULL, *max_age_s = NULL;
     for (int i = 1; i < argc; i++) {
@@ -744,14 +917,16 @@ int main(int argc, char **argv)
         }
         *slot = argv[++i];
     }
-    struct sockaddr_in sa;
+    struct sockaddr_storage sa;
+    bool v6 = false;
     if (!d.dir || !d.issuer || !listen) {
         usage(stderr);
         fprintf(stderr, "ecred-verifierd: --cache, --issuer and --listen are required\n");
         return 2;
     }
-    if (!parse_listen(listen, &sa)) {
-        fprintf(stderr, "ecred-verifierd: --listen must be IPv4:PORT, e.g. 127.0.0.1:8444\n");
+    if (!parse_listen(listen, &sa, &v6)) {
+        fprintf(stderr, "ecred-verifierd: --listen must be IPv4:PORT or [IPv6]:PORT, e.g. 127.0.0.1:8444 or "
+                        "[::1]:8444\n");
         return 2;
     }
     d.refresh = DEFAULT_REFRESH;
@@ -770,16 +945,19 @@ int main(int argc, char **argv)
         return 1;
     }
     pthread_mutex_init(&d.mu, NULL);
+    pthread_mutex_init(&d.keys_mu, NULL);
     pthread_cond_init(&d.cv, NULL);
     /* Signals go to the main thread's sigwait only. */
     sigset_t sigs;
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    reload_keys(&d);
+    d.keys_checked_ms = monotonic_ms();
+    reload_keys(&d, "start");
     reload(&d); /* serve the cache held while the first sync runs */
     pthread_t th;
     if (pthread_create(&th, NULL, refresher, &d) != 0) {
@@ -795,8 +973,11 @@ int main(int argc, char **argv)
      * sometimes misses a client's half-close mid-headers and holds the
      * socket until the timeout). No per-IP limit: verifiers sit behind load
      * balancers, where every client has the balancer's address. */
+    unsigned flags = MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+    if (v6)
+        flags |= MHD_USE_IPv6;
     struct MHD_Daemon *mhd = MHD_start_daemon(
-        MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, &d,
+        flags, 0, NULL, NULL, on_request, &d,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)THREADS,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY, MHD_OPTION_CONNECTION_LIMIT, 1024u,
         MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, &d, MHD_OPTION_END);
@@ -807,8 +988,11 @@ int main(int argc, char **argv)
     } else {
         logf_("INFO", "listening on %s, cache %s, issuer %s, refresh %llds, max age %llds", listen, d.dir, d.issuer,
               (long long)d.refresh, (long long)d.max_age);
+        /* SIGHUP re-reads DIR/api-keys at once (no need to wait for the
+         * once-a-second check); SIGINT and SIGTERM stop. */
         int sig = 0;
-        sigwait(&sigs, &sig);
+        while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP)
+            reload_keys(&d, "SIGHUP");
         logf_("INFO", "signal %d: stopping", sig);
         MHD_stop_daemon(mhd);
     }

@@ -4,8 +4,10 @@
 # all, landlord masked, agency configured), outcomes and their HTTP statuses,
 # malformed and oversize bodies, wrong routes and methods, /healthz,
 # /metrics, background refresh (a suspension and stale data seen without a
-# restart; an older copy of a held list refused as a rollback), and logs
-# free of personal data. Args: BIN_DIR SOURCE_DIR TMP_DIR.
+# restart; an older copy of a held list refused as a rollback), logs free of
+# personal data, key list and key remove (a key added or removed while the
+# daemon runs is honoured within the 1 s bound, or at once on SIGHUP), and
+# the API over IPv6 loopback ([::1]:PORT). Args: BIN_DIR SOURCE_DIR TMP_DIR.
 set -euo pipefail
 bin=$1 src=$2 tmp=$3/verifier_api.$$
 mkdir -p "$tmp/www/.well-known" "$tmp/www/status"
@@ -31,7 +33,7 @@ post() {
   local auth=()
   [ -n "$key" ] && auth=(-H "Authorization: Bearer $key")
   local code
-  code=$(curl -s -o "$tmp/out" -w '%{http_code}' --max-time 10 "${auth[@]}" -H "Content-Type: $ct" \
+  code=$(curl -g -s -o "$tmp/out" -w '%{http_code}' --max-time 10 "${auth[@]}" -H "Content-Type: $ct" \
     --data-binary "$body" "$api/v1/verify")
   if [ "$code" = "$want" ]; then ok; else bad "HTTP $code, want $want for body ${body:0:40}: $(cat "$tmp/out")"; fi
 }
@@ -78,8 +80,36 @@ expect 2 "$D" key add --cache "$cache" --role police --fields name
 [ "$(stat -c %a "$cache/api-keys")" = 600 ] && ok || bad "api-keys mode"
 grep -q "${k_police#ecv_}" "$cache/api-keys" && bad "key stored in clear" || ok
 [ "$(wc -l < "$cache/api-keys")" -eq 3 ] && ok || bad "api-keys lines"
+# key list: ids, roles, fields; never a key.
+expect 0 "$D" key list --cache "$cache"
+has out "^ID  *ROLE  *FIELDS"
+for r in police landlord; do has out "^[0-9a-f]\{8\}  *$r  *(role default)$"; done
+has out "^[0-9a-f]\{8\}  *agency  *name,valid_until$"
+[ "$(grep -c '^[0-9a-f]\{8\} ' "$tmp/out")" -eq 3 ] && ok || bad "key list lines"
+for k in "$k_police" "$k_landlord" "$k_agency"; do
+  grep -q -- "${k#ecv_}" "$tmp/out" "$tmp/err" && bad "key list shows a key" || ok
+done
+id_landlord=$(awk '$2 == "landlord" {print $1}' "$tmp/out")
+expect 0 "$D" key list --cache "$tmp/no-such-dir"
+[ "$(wc -l < "$tmp/out")" -eq 1 ] && ok || bad "key list of no keys"
+expect 2 "$D" key list
+expect 2 "$D" key frobnicate --cache "$cache"
+# key remove: unknown and malformed ids are usage errors; nothing changes.
+cp "$cache/api-keys" "$tmp/keys.before"
+expect 2 "$D" key remove --cache "$cache" 00000000
+has err "no key with id 00000000"
+expect 2 "$D" key remove --cache "$cache" "${id_landlord^^}"
+has err "not a key id"
+expect 2 "$D" key remove --cache "$cache" 1234
+expect 2 "$D" key remove --cache "$cache"
+expect 2 "$D" key remove "$id_landlord"
+cmp -s "$cache/api-keys" "$tmp/keys.before" && ok || bad "failed removes changed api-keys"
 expect 2 "$D" --cache "$cache" --issuer "$base"
 expect 2 "$D" --cache "$cache" --issuer "$base" --listen 0.0.0.0
+for l in '[::1]' '::1:8444' '[::1]:0' '[::1]:65536' '[::1]8444' '[zz]:8444' '[]:8444' '127.0.0.1:80x'; do
+  expect 2 "$D" --cache "$cache" --issuer "$base" --listen "$l"
+done
+has err "IPv6"
 expect 2 "$D" --cache "$cache" --issuer "$base" --listen 127.0.0.1:1 --refresh soon
 
 # ---- start ----
@@ -128,6 +158,10 @@ jcheck 'd["code"]=="malformed_json" and d["hint"] and "line" in d["detail"]'
 post 400 "$k_police" '{"qr": 5}' application/json
 post 400 "$k_police" "{\"qr\": \"$c_valid\", \"extra\": 1}" application/json
 post 400 "$k_police" '[]' application/json
+post 400 "$k_police" '{"qr": "a", "qr": "b"}'
+jcheck 'd["code"]=="malformed_json"'
+post 422 "$k_police" '{"qr": ""}' 'application/json; charset=utf-8'
+jcheck 'd["reason"]=="not_our_format"'
 post 400 "$k_police" ''
 jcheck 'd["code"]=="empty_body"'
 head -c 9000 /dev/zero | tr '\0' 'A' > "$tmp/big"
@@ -195,5 +229,64 @@ has vdlog "POST /v1/verify 200 ok key="
 
 kill "$vd_pid"; wait "$vd_pid" 2>/dev/null || true; vd_pid=
 has vdlog "stopping"
+
+# ---- a second daemon: IPv6 loopback, keys changed while it runs ----
+# --refresh 1h, so only the daemon's own check of DIR/api-keys (at most once
+# a second) or SIGHUP can make it see a key added or removed.
+if port2=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET6); s.bind(("::1", 0)); print(s.getsockname()[1])' 2>/dev/null); then
+  listen2="[::1]:$port2"
+else
+  echo "SKIP: no IPv6 loopback on this machine; [::1] listening not tested" >&2
+  port2=$(free_port) listen2="127.0.0.1:$port2"
+fi
+api="http://$listen2"
+"$D" --cache "$cache" --issuer "$base" --listen "$listen2" --refresh 1h --max-age 1h 2> "$tmp/vdlog2" &
+vd_pid=$!
+up=
+for _ in $(seq 1 100); do
+  if curl -g -s -o /dev/null -w '%{http_code}' --max-time 1 "$api/healthz" 2>/dev/null | grep -q 200; then up=1; break; fi
+  sleep 0.1
+done
+[ -n "$up" ] && ok || { bad "daemon did not come up on $listen2: $(cat "$tmp/vdlog2")"; exit 1; }
+grep -qF "listening on $listen2," "$tmp/vdlog2" && ok || bad "not listening on $listen2"
+post 200 "$k_police" "$c_revoked"
+jcheck 'd["reason"]=="revoked" and d["role"]=="police"'
+
+# The daemon stats DIR/api-keys at most once a second: a new key works and a
+# removed one fails within that bound, with no restart.
+"$D" key add --cache "$cache" --role police > "$tmp/newkey" 2>/dev/null; k_new=$(cat "$tmp/newkey")
+sleep 1.1
+post 200 "$k_new" "$c_valid"
+jcheck 'd["role"]=="police"'
+id_new=$(printf '%s' "$k_new" | sha256sum | cut -c1-8)
+expect 0 "$D" key list --cache "$cache"
+has out "^$id_new  *police"
+expect 0 "$D" key remove --cache "$cache" "$id_new"
+[ "$(stat -c %a "$cache/api-keys")" = 600 ] && ok || bad "api-keys mode after remove"
+grep -q "^v1 $id_new " "$cache/api-keys" && bad "removed key still in api-keys" || ok
+sleep 1.1
+post 401 "$k_new" "$c_valid"
+jcheck 'd["code"]=="invalid_key"'
+post 200 "$k_police" "$c_valid"   # the others are untouched
+expect 2 "$D" key remove --cache "$cache" "$id_new"
+has err "no key with id $id_new"
+# SIGHUP re-reads at once.
+expect 0 "$D" key remove --cache "$cache" "$id_landlord"
+kill -HUP "$vd_pid"
+for _ in $(seq 1 50); do grep -q "api keys loaded (SIGHUP): 2" "$tmp/vdlog2" && break; sleep 0.05; done
+has vdlog2 "api keys loaded (SIGHUP): 2"
+post 401 "$k_landlord" "$c_valid"
+post 200 "$k_agency" "$c_valid"
+# A file that does not parse keeps the keys held (logged as an error).
+cp "$cache/api-keys" "$tmp/keys.good"
+echo "v1 garbage" >> "$cache/api-keys"
+sleep 1.1
+post 200 "$k_police" "$c_valid"
+has vdlog2 "api-keys unreadable or malformed"
+expect 1 "$D" key list --cache "$cache"
+expect 1 "$D" key remove --cache "$cache" "$(head -c 11 "$tmp/keys.good" | cut -c4-)"
+cp "$tmp/keys.good" "$cache/api-keys"
+
+kill "$vd_pid"; wait "$vd_pid" 2>/dev/null || true; vd_pid=
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -171,12 +171,30 @@ static void test_apikeys(const char *dir)
     ecred_buf_free(&f);
     struct stat st;
     CHECK(stat(p, &st) == 0 && (st.st_mode & 0777) == 0600);
+    /* Remove: by id only; unknown or malformed ids change nothing. */
+    size_t gone = 99;
+    CHECK_ERR(vkeys_remove(dir, "00000000", &gone), ECRED_OK);
+    CHECK(gone == 0);
+    CHECK_ERR(vkeys_remove(dir, "0000000", &gone), ECRED_ERR_INPUT);
+    CHECK_ERR(vkeys_remove(dir, "ABCDEF01", &gone), ECRED_ERR_INPUT);
+    CHECK(!vkeys_id_ok("0000000g") && !vkeys_id_ok("000000000") && vkeys_id_ok(id));
+    CHECK_ERR(vkeys_remove(dir, id, &gone), ECRED_OK);
+    CHECK(gone == 1);
+    CHECK(stat(p, &st) == 0 && (st.st_mode & 0777) == 0600);
+    CHECK_ERR(vkeys_load(dir, &k), ECRED_OK);
+    CHECK(k.n == 1 && vkeys_check(&k, key2, strlen(key2)) && strcmp(k.keys[0].id, id2) == 0);
+    vkeys_free(&k);
+    CHECK_ERR(vkeys_remove(dir, id, &gone), ECRED_OK);
+    CHECK(gone == 0);
     /* A malformed line refuses the whole file. */
     FILE *fp = fopen(p, "a");
     if (fp) {
         fputs("v1 deadbeef 00 police -\n", fp);
         fclose(fp);
     }
+    CHECK_ERR(vkeys_load(dir, &k), ECRED_ERR_INPUT);
+    /* ... and is never rewritten by a remove. */
+    CHECK_ERR(vkeys_remove(dir, id2, &gone), ECRED_ERR_INPUT);
     CHECK_ERR(vkeys_load(dir, &k), ECRED_ERR_INPUT);
 }
 
