@@ -1,11 +1,13 @@
 /*
  * lifecycle.c - application and credential state changes (see lifecycle.h).
  *
- * Every function runs one BEGIN IMMEDIATE transaction and commits only when
- * every row it touches is written: the approval's credential row, its status
- * index, the application's new state and the replaced credential's INVALID
- * status go to disk together or not at all. The QR text leaves this file only
- * after COMMIT returned.
+ * Every change is one body function run by reg_write: inside a write
+ * transaction (on a pool, a savepoint of a group commit shared with other
+ * requests' changes), committed only when every row it touches is written:
+ * the approval's credential row, its status index, the application's new
+ * state and the replaced credential's INVALID status go to disk together or
+ * not at all. The QR text leaves this file only after that COMMIT returned;
+ * a body's outputs are dropped when the commit fails.
  *
  * Must never: return a credential that is not committed; reuse a status
  * index; put personal data into lc_fail (it may be logged as a code).
@@ -38,6 +40,18 @@ static ecred_err lc_internal(lc_fail *f, ecred_err e)
         return lc_set(f, e, 503, "registry_unavailable", "the registry could not be written; retry",
                       ecred_err_name(e));
     return lc_set(f, e, 500, "internal", "internal error", ecred_err_name(e));
+}
+
+/* Run body as one registry write (batched with concurrent writes on a pool).
+ * A failed body has filled fail itself; a write that did not commit is a 503
+ * like any other registry write error. */
+static ecred_err lc_run(reg_db *db, reg_write_fn body, void *job, lc_fail *fail)
+{
+    bool body_failed = false;
+    ecred_err e = reg_write(db, body, job, &body_failed);
+    if (e && !body_failed)
+        return lc_internal(fail, e);
+    return e;
 }
 
 const char *lc_status_name(int status)
@@ -244,10 +258,26 @@ static const char *lc_missing_required(const char *kind, json_t *cred)
     return NULL;
 }
 
-ecred_err lc_application_create(issuerd *d, reg_db *db, const lc_application_in *in, int64_t now,
-                                char app_id[REG_ID_LEN + 1], bool *replayed, lc_fail *fail)
+/* lc_application_create's write: the request, checked for shape, in; the
+ * new (or replayed) application's id out. */
+typedef struct lc_create_job {
+    const lc_application_in *in;
+    int64_t now;
+    int kind_type;
+    lc_fail *fail;
+    char app_id[REG_ID_LEN + 1];
+    bool replayed;
+} lc_create_job;
+
+/* reg_write body of lc_application_create: idempotency replay, merge with
+ * registry data, validation and the inserts. */
+static ecred_err lc_create_body(reg_db *db, void *arg)
 {
-    (void)d;
+    lc_create_job *job = arg;
+    const lc_application_in *in = job->in;
+    int64_t now = job->now;
+    int kind_type = job->kind_type;
+    lc_fail *fail = job->fail;
     ecred_err e;
     json_t *merged = NULL;
     char *text = NULL, *commit_text = NULL;
@@ -257,30 +287,6 @@ ecred_err lc_application_create(issuerd *d, reg_db *db, const lc_application_in 
     reg_application app;
     memset(&app, 0, sizeof app);
     memset(&replaced, 0, sizeof replaced);
-
-    bool needs_replaces;
-    int kind_type = lc_kind_type(in->kind, &needs_replaces);
-    if (kind_type < 0)
-        return lc_set(fail, ECRED_ERR_INPUT, 422, "invalid_field",
-                      "kind must be residence_registration, permit_new, address_change or permit_renewal",
-                      "kind");
-    if (needs_replaces != (in->replaces != NULL))
-        return lc_set(fail, ECRED_ERR_INPUT, 422, "invalid_field",
-                      needs_replaces ? "this kind names the credential it replaces"
-                                     : "only address_change and permit_renewal replace a credential",
-                      "replaces");
-    if (in->replaces && !lc_id_ok(in->replaces))
-        return lc_set(fail, ECRED_ERR_INPUT, 422, "invalid_field", "not a credential id", "replaces");
-    const char *missing = lc_missing_required(in->kind, in->credential);
-    if (missing) {
-        char f[64];
-        snprintf(f, sizeof f, "credential.%s", missing);
-        return lc_set(fail, ECRED_ERR_INPUT, 422, "missing_field",
-                      "this application kind must state the field", f);
-    }
-
-    if ((e = reg_begin_write(db)) != ECRED_OK)
-        return lc_internal(fail, e);
 
     if (in->idem_key) {
         uint8_t h[32];
@@ -292,9 +298,8 @@ ecred_err lc_application_create(issuerd *d, reg_db *db, const lc_application_in 
                            "this Idempotency-Key was used with a different request", NULL);
                 goto out;
             }
-            memcpy(app_id, prior, REG_ID_LEN + 1);
-            *replayed = true;
-            reg_rollback(db);
+            memcpy(job->app_id, prior, REG_ID_LEN + 1);
+            job->replayed = true;
             return ECRED_OK;
         }
         if (e != ECRED_ERR_KEY_UNKNOWN) {
@@ -438,15 +443,9 @@ ecred_err lc_application_create(issuerd *d, reg_db *db, const lc_application_in 
         e = lc_internal(fail, e);
         goto out;
     }
-    if ((e = reg_commit(db)) != ECRED_OK) {
-        e = lc_internal(fail, e);
-        goto out;
-    }
-    memcpy(app_id, app.id, sizeof app.id);
-    *replayed = false;
+    memcpy(job->app_id, app.id, sizeof app.id);
+    job->replayed = false;
 out:
-    if (e)
-        reg_rollback(db);
     free(commit_text);
     free(text);
     json_decref(merged);
@@ -456,25 +455,78 @@ out:
     return e;
 }
 
-/* Open the write transaction and load the application it will change. On
- * failure fail is filled (404 for an unknown id) and, when the transaction
- * was opened, the caller's exit path rolls it back; *app is set only on success. */
-static ecred_err lc_begin_with_application(reg_db *db, const char *app_id, reg_application *app,
-                                           lc_fail *fail, bool *began)
+ecred_err lc_application_create(issuerd *d, reg_db *db, const lc_application_in *in, int64_t now,
+                                char app_id[REG_ID_LEN + 1], bool *replayed, lc_fail *fail)
 {
-    ecred_err e = reg_begin_write(db);
-    *began = e == ECRED_OK;
+    (void)d;
+    /* Checks that need no registry run before the write, off the writer. */
+    bool needs_replaces;
+    int kind_type = lc_kind_type(in->kind, &needs_replaces);
+    if (kind_type < 0)
+        return lc_set(fail, ECRED_ERR_INPUT, 422, "invalid_field",
+                      "kind must be residence_registration, permit_new, address_change or permit_renewal",
+                      "kind");
+    if (needs_replaces != (in->replaces != NULL))
+        return lc_set(fail, ECRED_ERR_INPUT, 422, "invalid_field",
+                      needs_replaces ? "this kind names the credential it replaces"
+                                     : "only address_change and permit_renewal replace a credential",
+                      "replaces");
+    if (in->replaces && !lc_id_ok(in->replaces))
+        return lc_set(fail, ECRED_ERR_INPUT, 422, "invalid_field", "not a credential id", "replaces");
+    const char *missing = lc_missing_required(in->kind, in->credential);
+    if (missing) {
+        char f[64];
+        snprintf(f, sizeof f, "credential.%s", missing);
+        return lc_set(fail, ECRED_ERR_INPUT, 422, "missing_field",
+                      "this application kind must state the field", f);
+    }
+
+    lc_create_job job;
+    memset(&job, 0, sizeof job);
+    job.in = in;
+    job.now = now;
+    job.kind_type = kind_type;
+    job.fail = fail;
+    ecred_err e = lc_run(db, lc_create_body, &job, fail);
     if (e)
-        return lc_internal(fail, e);
-    e = reg_application_get(db, app_id, app);
+        return e;
+    memcpy(app_id, job.app_id, sizeof job.app_id);
+    *replayed = job.replayed;
+    return ECRED_OK;
+}
+
+/* Load the application a write will change, inside its transaction. On
+ * failure fail is filled (404 for an unknown id); *app is set only on success. */
+static ecred_err lc_load_application(reg_db *db, const char *app_id, reg_application *app,
+                                     lc_fail *fail)
+{
+    ecred_err e = reg_application_get(db, app_id, app);
     if (e == ECRED_ERR_KEY_UNKNOWN)
         return lc_set(fail, e, 404, "not_found", "no such application", NULL);
     return e ? lc_internal(fail, e) : ECRED_OK;
 }
 
-ecred_err lc_approve(issuerd *d, reg_db *db, const char *app_id, const char *actor, int64_t now,
-                     reg_credential *out, bool *replayed, lc_fail *fail)
+/* lc_approve's write: the application and who approves in; the credential
+ * (owned, valid only once committed) and whether it was a replay out. */
+typedef struct lc_approve_job {
+    issuerd *d;
+    const char *app_id;
+    const char *actor;
+    int64_t now;
+    lc_fail *fail;
+    reg_credential out;
+    bool replayed;
+} lc_approve_job;
+
+/* reg_write body of lc_approve: index, signature, credential row, the
+ * application's state and the replaced credential, then the row read back
+ * (the reply is exactly what commits). */
+static ecred_err lc_approve_body(reg_db *db, void *arg)
 {
+    lc_approve_job *job = arg;
+    issuerd *d = job->d;
+    int64_t now = job->now;
+    lc_fail *fail = job->fail;
     reg_application app;
     reg_credential replaced, cred_row;
     bool have_app = false, have_replaced = false;
@@ -482,20 +534,18 @@ ecred_err lc_approve(issuerd *d, reg_db *db, const char *app_id, const char *act
     memset(&replaced, 0, sizeof replaced);
     memset(&cred_row, 0, sizeof cred_row);
 
-    bool began;
-    ecred_err e = lc_begin_with_application(db, app_id, &app, fail, &began);
-    if (!began)
-        return e;
+    ecred_err e = lc_load_application(db, job->app_id, &app, fail);
     if (e)
         goto out;
     have_app = true;
     if (strcmp(app.state, "issued") == 0) {
-        /* Approving twice hands back the credential of the first approval. */
-        if ((e = reg_credential_get(db, app.credential_id, out)) != ECRED_OK) {
+        /* Approving twice hands back the credential of the first approval
+         * (also when the first is earlier in the same group commit). */
+        if ((e = reg_credential_get(db, app.credential_id, &job->out)) != ECRED_OK) {
             e = lc_internal(fail, e);
             goto out;
         }
-        *replayed = true;
+        job->replayed = true;
         goto out;
     }
     if (strcmp(app.state, "submitted") != 0) {
@@ -559,6 +609,8 @@ ecred_err lc_approve(issuerd *d, reg_db *db, const char *app_id, const char *act
         e = lc_internal(fail, e);
         goto out;
     }
+    /* Signed inside the transaction: the credential carries the status index
+     * allocated in it. */
     e = ecred_issue_sign(d->sign_key, &claims, ECRED_COMPRESS_AUTO, &qr, NULL);
     if (e == ECRED_OK)
         e = ecred_buf_terminate(&qr);
@@ -584,12 +636,12 @@ ecred_err lc_approve(issuerd *d, reg_db *db, const char *app_id, const char *act
     cred_row.qr_text = NULL;
     cred_row.credential_json = NULL;
     if (!e)
-        e = reg_application_set_issued(db, app.id, cred_row.id, now, actor);
+        e = reg_application_set_issued(db, app.id, cred_row.id, now, job->actor);
     if (!e && have_replaced) {
         char why[64];
         snprintf(why, sizeof why, "replaced by %s", cred_row.id);
         e = reg_status_change(db, replaced.id, replaced.status, ECRED_STATUS_INVALID, "replace", why,
-                              actor, now);
+                              job->actor, now);
         if (!e)
             e = reg_credential_set_replaced_by(db, replaced.id, cred_row.id);
     }
@@ -597,18 +649,14 @@ ecred_err lc_approve(issuerd *d, reg_db *db, const char *app_id, const char *act
         e = lc_internal(fail, e);
         goto out;
     }
-    if ((e = reg_commit(db)) != ECRED_OK) {
+    /* Read back what this transaction wrote: the reply is exactly the row
+     * that commits with it. */
+    if ((e = reg_credential_get(db, cred_row.id, &job->out)) != ECRED_OK) {
         e = lc_internal(fail, e);
         goto out;
     }
-    /* Read back what was committed: the reply is exactly the registry row. */
-    if ((e = reg_credential_get(db, cred_row.id, out)) != ECRED_OK) {
-        e = lc_internal(fail, e);
-        goto out;
-    }
-    *replayed = false;
+    job->replayed = false;
 out:
-    reg_rollback(db);
     ecred_buf_free(&qr);
     if (have_replaced)
         reg_credential_free(&replaced);
@@ -617,41 +665,77 @@ out:
     return e;
 }
 
+ecred_err lc_approve(issuerd *d, reg_db *db, const char *app_id, const char *actor, int64_t now,
+                     reg_credential *out, bool *replayed, lc_fail *fail)
+{
+    lc_approve_job job;
+    memset(&job, 0, sizeof job);
+    job.d = d;
+    job.app_id = app_id;
+    job.actor = actor;
+    job.now = now;
+    job.fail = fail;
+    ecred_err e = lc_run(db, lc_approve_body, &job, fail);
+    if (e) {
+        /* A body that read the credential but whose batch did not commit:
+         * that credential does not exist and must not be handed out. */
+        reg_credential_free(&job.out);
+        return e;
+    }
+    *out = job.out;
+    *replayed = job.replayed;
+    return ECRED_OK;
+}
+
+/* lc_reject's write. */
+typedef struct lc_reject_job {
+    const char *app_id, *reason, *actor;
+    int64_t now;
+    lc_fail *fail;
+} lc_reject_job;
+
+/* reg_write body of lc_reject: only a submitted application is rejected. */
+static ecred_err lc_reject_body(reg_db *db, void *arg)
+{
+    lc_reject_job *job = arg;
+    reg_application app;
+    ecred_err e = lc_load_application(db, job->app_id, &app, job->fail);
+    if (e)
+        return e;
+    bool submitted = strcmp(app.state, "submitted") == 0;
+    reg_application_free(&app);
+    if (!submitted)
+        return lc_set(job->fail, ECRED_ERR_INPUT, 409, "invalid_transition",
+                      "only a submitted application can be rejected", NULL);
+    if ((e = reg_application_set_rejected(db, job->app_id, job->reason, job->now, job->actor)) != ECRED_OK)
+        return lc_internal(job->fail, e);
+    return ECRED_OK;
+}
+
 ecred_err lc_reject(reg_db *db, const char *app_id, const char *reason, const char *actor,
                     int64_t now, lc_fail *fail)
 {
-    reg_application app;
-    bool began;
-    ecred_err e = lc_begin_with_application(db, app_id, &app, fail, &began);
-    if (!began)
-        return e;
-    if (e)
-        goto out;
-    bool submitted = strcmp(app.state, "submitted") == 0;
-    reg_application_free(&app);
-    if (!submitted) {
-        e = lc_set(fail, ECRED_ERR_INPUT, 409, "invalid_transition",
-                   "only a submitted application can be rejected", NULL);
-        goto out;
-    }
-    if ((e = reg_application_set_rejected(db, app_id, reason, now, actor)) != ECRED_OK ||
-        (e = reg_commit(db)) != ECRED_OK)
-        e = lc_internal(fail, e);
-out:
-    reg_rollback(db);
-    return e;
+    lc_reject_job job = {app_id, reason, actor, now, fail};
+    return lc_run(db, lc_reject_body, &job, fail);
 }
 
-ecred_err lc_confirm_commitment(reg_db *db, const char *app_id, const char *sha256_hex,
-                                int64_t now, lc_fail *fail)
+/* lc_confirm_commitment's write. */
+typedef struct lc_confirm_job {
+    const char *app_id, *sha256_hex;
+    int64_t now;
+    lc_fail *fail;
+} lc_confirm_job;
+
+/* reg_write body of lc_confirm_commitment: the hash must match; confirming
+ * twice keeps the first time. */
+static ecred_err lc_confirm_body(reg_db *db, void *arg)
 {
+    lc_confirm_job *job = arg;
+    lc_fail *fail = job->fail;
     reg_application app;
     reg_commitment c;
     bool have_app = false, have_c = false;
-    bool began;
-    ecred_err e = lc_begin_with_application(db, app_id, &app, fail, &began);
-    if (!began)
-        return e;
+    ecred_err e = lc_load_application(db, job->app_id, &app, fail);
     if (e)
         goto out;
     have_app = true;
@@ -665,18 +749,14 @@ ecred_err lc_confirm_commitment(reg_db *db, const char *app_id, const char *sha2
         goto out;
     }
     have_c = true;
-    if (strcmp(c.sha256_hex, sha256_hex) != 0) {
+    if (strcmp(c.sha256_hex, job->sha256_hex) != 0) {
         e = lc_set(fail, ECRED_ERR_INPUT, 422, "invalid_field",
                    "sha256 does not match the commitment text", "sha256");
         goto out;
     }
-    if (c.confirmed_at == 0) {
-        if ((e = reg_commitment_confirm(db, c.ref, now)) != ECRED_OK ||
-            (e = reg_commit(db)) != ECRED_OK)
-            e = lc_internal(fail, e);
-    }
+    if (c.confirmed_at == 0 && (e = reg_commitment_confirm(db, c.ref, job->now)) != ECRED_OK)
+        e = lc_internal(fail, e);
 out:
-    reg_rollback(db);
     if (have_c)
         reg_commitment_free(&c);
     if (have_app)
@@ -684,45 +764,60 @@ out:
     return e;
 }
 
-ecred_err lc_status_action(reg_db *db, const char *cred_id, const char *action,
-                           const char *reason, const char *actor, int64_t now, int *new_status,
-                           lc_fail *fail)
+ecred_err lc_confirm_commitment(reg_db *db, const char *app_id, const char *sha256_hex,
+                                int64_t now, lc_fail *fail)
 {
+    lc_confirm_job job = {app_id, sha256_hex, now, fail};
+    return lc_run(db, lc_confirm_body, &job, fail);
+}
+
+/* lc_status_action's write: the new status out. */
+typedef struct lc_status_job {
+    const char *cred_id, *action, *reason, *actor;
+    int64_t now;
+    lc_fail *fail;
+    int new_status;
+} lc_status_job;
+
+/* reg_write body of lc_status_action: the allowed transitions only, with the
+ * audit row and the list's generation bump (reg_status_change). */
+static ecred_err lc_status_body(reg_db *db, void *arg)
+{
+    lc_status_job *job = arg;
     reg_credential c;
-    ecred_err e = reg_begin_write(db);
+    ecred_err e = reg_credential_get(db, job->cred_id, &c);
+    if (e == ECRED_ERR_KEY_UNKNOWN)
+        return lc_set(job->fail, e, 404, "not_found", "no such credential", NULL);
     if (e)
-        return lc_internal(fail, e);
-    e = reg_credential_get(db, cred_id, &c);
-    if (e == ECRED_ERR_KEY_UNKNOWN) {
-        e = lc_set(fail, e, 404, "not_found", "no such credential", NULL);
-        goto out;
-    }
-    if (e) {
-        e = lc_internal(fail, e);
-        goto out;
-    }
+        return lc_internal(job->fail, e);
     int from = c.status, to = -1;
     reg_credential_free(&c);
-    if (strcmp(action, "suspend") == 0 && from == ECRED_STATUS_VALID)
+    if (strcmp(job->action, "suspend") == 0 && from == ECRED_STATUS_VALID)
         to = ECRED_STATUS_SUSPENDED;
-    else if (strcmp(action, "resume") == 0 && from == ECRED_STATUS_SUSPENDED)
+    else if (strcmp(job->action, "resume") == 0 && from == ECRED_STATUS_SUSPENDED)
         to = ECRED_STATUS_VALID;
-    else if (strcmp(action, "revoke") == 0 && from != ECRED_STATUS_INVALID)
+    else if (strcmp(job->action, "revoke") == 0 && from != ECRED_STATUS_INVALID)
         to = ECRED_STATUS_INVALID;
     if (to < 0) {
         char detail[48];
         snprintf(detail, sizeof detail, "credential is %s", lc_status_name(from));
-        e = lc_set(fail, ECRED_ERR_INPUT, 409, "invalid_transition",
-                   "this action does not apply to the credential's current status", detail);
-        goto out;
+        return lc_set(job->fail, ECRED_ERR_INPUT, 409, "invalid_transition",
+                      "this action does not apply to the credential's current status", detail);
     }
-    if ((e = reg_status_change(db, cred_id, from, to, action, reason, actor, now)) != ECRED_OK ||
-        (e = reg_commit(db)) != ECRED_OK) {
-        e = lc_internal(fail, e);
-        goto out;
-    }
-    *new_status = to;
-out:
-    reg_rollback(db);
+    if ((e = reg_status_change(db, job->cred_id, from, to, job->action, job->reason, job->actor,
+                               job->now)) != ECRED_OK)
+        return lc_internal(job->fail, e);
+    job->new_status = to;
+    return ECRED_OK;
+}
+
+ecred_err lc_status_action(reg_db *db, const char *cred_id, const char *action,
+                           const char *reason, const char *actor, int64_t now, int *new_status,
+                           lc_fail *fail)
+{
+    lc_status_job job = {cred_id, action, reason, actor, now, fail, 0};
+    ecred_err e = lc_run(db, lc_status_body, &job, fail);
+    if (!e)
+        *new_status = job.new_status;
     return e;
 }

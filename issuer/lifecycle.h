@@ -8,9 +8,12 @@
  *
  *   credential VALID <--suspend/resume--> SUSPENDED; VALID|SUSPENDED --revoke--> INVALID
  *
- * Each call opens and closes its own transaction on the connection it is
- * given. On failure it fills an lc_fail with the HTTP status, a stable code
- * and the offending field (if any) for the handler to reply with.
+ * Each change is one reg_write: on a connection of a pool it runs on the
+ * pool's writer, in a group commit shared with concurrent changes (its own
+ * savepoint), and the call returns only after that COMMIT; on a lone
+ * connection it is its own transaction. On failure it fills an lc_fail with
+ * the HTTP status, a stable code and the offending field (if any) for the
+ * handler to reply with.
  */
 #ifndef ECRED_ISSUER_LIFECYCLE_H
 #define ECRED_ISSUER_LIFECYCLE_H

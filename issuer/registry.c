@@ -6,6 +6,13 @@
  * Concurrency: writers use BEGIN IMMEDIATE and a busy timeout, so concurrent
  * approvals serialise instead of failing. Status indices are never reused
  * because credential rows are never deleted and UNIQUE(list_id, idx) holds.
+ * Group commit (reg_write on a pool): SQLite commits one transaction per
+ * fsync and holds the write lock through it, so a pool's writes queue and
+ * whichever waiting thread finds no batch running becomes the leader: it
+ * runs everything queued (up to REG_BATCH_MAX) on the pool's writer
+ * connection in one transaction, each item in a savepoint, COMMITs once and
+ * wakes the others with their results. Nobody is told "done" before the
+ * COMMIT that holds their write returned.
  *
  * Must never: print, exit, or build SQL by pasting values (everything binds).
  */
@@ -24,13 +31,28 @@
 #define REG_POOL_MAX 16
 /* Random probes before falling back to a scan of the list's bitmap. */
 #define REG_INDEX_PROBES 32
+/* Writes per group commit at most: bounds how long the first of a batch
+ * waits for the others (each runs its SQL and, for approvals, a signature). */
+#define REG_BATCH_MAX 64
 
 struct reg_db {
     sqlite3 *h;
     uint32_t list_size;
     pthread_mutex_t *write_mu; /* the pool's writer lock; NULL outside a pool */
     bool holds_write;          /* write_mu is held by this connection's transaction */
+    reg_pool *pool;            /* the pool whose writer runs reg_write; NULL outside one */
 };
+
+/* One queued reg_write: filled by the leader that runs it, read by its
+ * submitter once done is set (both under the pool's queue_mu). */
+typedef struct reg_work {
+    reg_write_fn fn;
+    void *ctx;
+    ecred_err fn_err;          /* what fn returned */
+    ecred_err result;          /* fn_err, or why the batch did not commit */
+    bool done;
+    struct reg_work *next;
+} reg_work;
 
 struct reg_pool {
     pthread_mutex_t mu;
@@ -45,6 +67,14 @@ struct reg_pool {
     unsigned nfree;
     reg_db *all[REG_POOL_MAX];
     unsigned nall;
+    /* Group commit: the queue of reg_write items, whether a leader is running
+     * a batch, and the one connection batches run on. */
+    pthread_mutex_t queue_mu;
+    pthread_cond_t queue_cv;
+    reg_work *queue_head, *queue_tail;
+    bool leading;
+    reg_db *writer;
+    uint64_t stat_items, stat_commits;
 };
 
 static const char reg_schema[] =
@@ -207,6 +237,10 @@ void reg_pool_set_list_size(reg_pool *p, uint32_t size)
     for (unsigned i = 0; i < p->nall; i++)
         reg_set_list_size(p->all[i], size);
     pthread_mutex_unlock(&p->mu);
+    /* Only the writer opens lists; it is set under queue_mu so no batch runs meanwhile. */
+    pthread_mutex_lock(&p->queue_mu);
+    reg_set_list_size(p->writer, size);
+    pthread_mutex_unlock(&p->queue_mu);
 }
 
 ecred_err reg_pool_open(const char *path, unsigned size, reg_pool **out)
@@ -219,14 +253,25 @@ ecred_err reg_pool_open(const char *path, unsigned size, reg_pool **out)
     pthread_mutex_init(&p->mu, NULL);
     pthread_mutex_init(&p->write_mu, NULL);
     pthread_cond_init(&p->cv, NULL);
+    pthread_mutex_init(&p->queue_mu, NULL);
+    pthread_cond_init(&p->queue_cv, NULL);
+    ecred_err e = reg_open(path, &p->writer);
+    if (e) {
+        reg_pool_close(p);
+        return e;
+    }
+    /* The writer takes write_mu too, so a plain reg_begin_write on a pool
+     * connection still queues behind a batch instead of busy-polling. */
+    p->writer->write_mu = &p->write_mu;
     for (unsigned i = 0; i < size; i++) {
         reg_db *db = NULL;
-        ecred_err e = reg_open(path, &db);
+        e = reg_open(path, &db);
         if (e) {
             reg_pool_close(p);
             return e;
         }
         db->write_mu = &p->write_mu;
+        db->pool = p;
         p->all[p->nall++] = db;
         p->free_dbs[p->nfree++] = db;
     }
@@ -258,8 +303,13 @@ void reg_pool_close(reg_pool *p)
 {
     if (!p)
         return;
+    /* The caller stopped every thread that could call reg_write (the HTTP
+     * server first), so no item is queued and no leader is running. */
     for (unsigned i = 0; i < p->nall; i++)
         reg_close(p->all[i]);
+    reg_close(p->writer);
+    pthread_cond_destroy(&p->queue_cv);
+    pthread_mutex_destroy(&p->queue_mu);
     pthread_cond_destroy(&p->cv);
     pthread_mutex_destroy(&p->write_mu);
     pthread_mutex_destroy(&p->mu);
@@ -310,6 +360,130 @@ void reg_rollback(reg_db *db)
     if (!sqlite3_get_autocommit(db->h))
         sqlite3_exec(db->h, "ROLLBACK;", NULL, NULL, NULL);
     reg_write_unlock(db);
+}
+
+/* ---- group commit ---- */
+
+/* Run one batch on the writer: BEGIN IMMEDIATE, each item in a savepoint,
+ * one COMMIT. Sets every item's fn_err and result; an item's result is OK
+ * only if its fn succeeded and the COMMIT returned. Called by the leader
+ * without queue_mu held: the writer connection is the leader's alone. */
+static void reg_batch_run(reg_db *w, reg_work *batch)
+{
+    ecred_err e = reg_begin_write(w);
+    /* Once the transaction is lost (an SQLite error that rolled it back, a
+     * savepoint that would not unwind) no item after it may run. */
+    bool broken = e != ECRED_OK;
+    for (reg_work *it = batch; it; it = it->next) {
+        it->fn_err = ECRED_OK;
+        if (broken) {
+            it->result = e;
+            continue;
+        }
+        if (sqlite3_exec(w->h, "SAVEPOINT reg_item;", NULL, NULL, NULL) != SQLITE_OK) {
+            broken = true;
+            e = it->result = ECRED_ERR_IO;
+            continue;
+        }
+        it->fn_err = it->fn(w, it->ctx);
+        it->result = it->fn_err;
+        const char *end = it->fn_err ? "ROLLBACK TO reg_item; RELEASE reg_item;" : "RELEASE reg_item;";
+        if (sqlite3_exec(w->h, end, NULL, NULL, NULL) != SQLITE_OK || sqlite3_get_autocommit(w->h)) {
+            broken = true;
+            e = ECRED_ERR_IO;
+            if (!it->fn_err)
+                it->result = e;
+        }
+    }
+    if (!broken)
+        e = reg_commit(w);
+    else
+        reg_rollback(w);
+    /* A lost transaction or failed COMMIT undoes every item that had
+     * succeeded; the items whose fn failed keep their own error (they wrote
+     * nothing either way). */
+    if (e) {
+        for (reg_work *it = batch; it; it = it->next)
+            if (!it->fn_err)
+                it->result = e;
+    }
+}
+
+/* Queue item on the pool and wait until a batch holding it is done, leading
+ * batches whenever none runs. */
+static void reg_pool_submit(reg_pool *p, reg_work *item)
+{
+    pthread_mutex_lock(&p->queue_mu);
+    if (p->queue_tail)
+        p->queue_tail->next = item;
+    else
+        p->queue_head = item;
+    p->queue_tail = item;
+    while (!item->done) {
+        if (p->leading) {
+            pthread_cond_wait(&p->queue_cv, &p->queue_mu);
+            continue;
+        }
+        /* Lead: take up to REG_BATCH_MAX items off the queue (ours is among
+         * them unless a longer queue put it in a later batch: then we lead
+         * again). */
+        p->leading = true;
+        reg_work *batch = p->queue_head, *last = batch;
+        unsigned n = 1;
+        while (last->next && n < REG_BATCH_MAX) {
+            last = last->next;
+            n++;
+        }
+        p->queue_head = last->next;
+        if (!p->queue_head)
+            p->queue_tail = NULL;
+        last->next = NULL;
+        pthread_mutex_unlock(&p->queue_mu);
+
+        reg_batch_run(p->writer, batch);
+
+        pthread_mutex_lock(&p->queue_mu);
+        bool committed = false;
+        for (reg_work *it = batch; it; it = it->next) {
+            it->done = true;
+            committed = committed || it->result == ECRED_OK;
+        }
+        p->stat_items += n;
+        if (committed)
+            p->stat_commits++;
+        p->leading = false;
+        pthread_cond_broadcast(&p->queue_cv);
+    }
+    pthread_mutex_unlock(&p->queue_mu);
+}
+
+ecred_err reg_write(reg_db *db, reg_write_fn fn, void *ctx, bool *fn_failed)
+{
+    reg_work item;
+    memset(&item, 0, sizeof item);
+    item.fn = fn;
+    item.ctx = ctx;
+    if (db->pool) {
+        reg_pool_submit(db->pool, &item);
+    } else {
+        item.result = reg_begin_write(db);
+        if (!item.result) {
+            item.fn_err = item.result = fn(db, ctx);
+            if (!item.result)
+                item.result = reg_commit(db);
+            reg_rollback(db);
+        }
+    }
+    *fn_failed = item.fn_err != ECRED_OK;
+    return item.result;
+}
+
+void reg_pool_write_stats(reg_pool *p, uint64_t *items, uint64_t *commits)
+{
+    pthread_mutex_lock(&p->queue_mu);
+    *items = p->stat_items;
+    *commits = p->stat_commits;
+    pthread_mutex_unlock(&p->queue_mu);
 }
 
 /* ---- tokens ---- */

@@ -12,7 +12,10 @@
  * locks for the same guarantees.
  *
  * Connections are not shared between threads: a pool hands one to a request
- * and takes it back. Nothing here logs or prints; errors go back as ecred_err.
+ * and takes it back. Writes from pool connections go through reg_write, which
+ * runs them on the pool's one writer connection and commits concurrent writes
+ * together (group commit: one fsync for the batch, each write in its own
+ * savepoint). Nothing here logs or prints; errors go back as ecred_err.
  */
 #ifndef ECRED_ISSUER_REGISTRY_H
 #define ECRED_ISSUER_REGISTRY_H
@@ -46,6 +49,26 @@ ecred_err reg_begin_write(reg_db *db);
 ecred_err reg_begin_read(reg_db *db);
 ecred_err reg_commit(reg_db *db);
 void reg_rollback(reg_db *db); /* safe to call when no transaction is open */
+
+/* One write: runs inside a write transaction that reg_write opens and commits.
+ * It must not open or end transactions itself, and must keep nothing of db. */
+typedef ecred_err (*reg_write_fn)(reg_db *db, void *ctx);
+
+/* Run fn in a write transaction and return only once that transaction has
+ * committed durably or failed. On a pool connection fn runs on the pool's
+ * writer connection, batched with other threads' writes in one transaction
+ * and one COMMIT, inside its own SAVEPOINT (its failure rolls back only its
+ * own changes); the writes of earlier items in the batch are visible to it.
+ * On any other connection it is BEGIN IMMEDIATE, fn, COMMIT.
+ * Returns ECRED_OK when fn succeeded and its changes are committed. Otherwise
+ * *fn_failed tells whether fn itself failed (its error is returned) or fn
+ * succeeded but its transaction did not commit (the commit's error): then
+ * nothing of fn is durable and whatever fn produced must not be handed out. */
+ecred_err reg_write(reg_db *db, reg_write_fn fn, void *ctx, bool *fn_failed);
+
+/* Group commit counters of a pool: writes run through reg_write and the
+ * transactions that committed them (items/commits = mean batch size). */
+void reg_pool_write_stats(reg_pool *p, uint64_t *items, uint64_t *commits);
 
 /* List sizes for new lists (tests use a small size to exercise list roll-over;
  * production keeps the default). Applies to lists opened after the call. */
