@@ -25,6 +25,8 @@
 
 #include <microhttpd.h>
 
+#include "ecred/listen.h"
+
 #define HTTP_TLS_FILE_MAX (256 * 1024)
 
 struct http_server {
@@ -359,43 +361,6 @@ __attribute__((format(printf, 2, 0))) static void http_mhd_log(void *cls, const 
     http_log("warning", "libmicrohttpd", "detail", msg);
 }
 
-ecred_err http_parse_listen(const char *s, char *host, size_t hostcap, uint16_t *port)
-{
-    const char *colon;
-    const char *h = s;
-    size_t hlen;
-    if (s[0] == '[') {
-        const char *close = strchr(s, ']');
-        if (!close || close[1] != ':')
-            return ECRED_ERR_INPUT;
-        h = s + 1;
-        hlen = (size_t)(close - h);
-        colon = close + 1;
-    } else {
-        colon = strrchr(s, ':');
-        if (!colon)
-            return ECRED_ERR_INPUT;
-        hlen = (size_t)(colon - s);
-    }
-    if (hlen == 0 || hlen >= hostcap)
-        return ECRED_ERR_INPUT;
-    const char *p = colon + 1;
-    unsigned long v = 0;
-    if (!*p || strlen(p) > 5)
-        return ECRED_ERR_INPUT;
-    for (; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return ECRED_ERR_INPUT;
-        v = v * 10 + (unsigned long)(*p - '0');
-    }
-    if (v == 0 || v > 65535)
-        return ECRED_ERR_INPUT;
-    memcpy(host, h, hlen);
-    host[hlen] = 0;
-    *port = (uint16_t)v;
-    return ECRED_OK;
-}
-
 ecred_err http_start(const http_config *cfg, http_dispatch_fn fn, void *app, http_server **out,
                      char *errmsg, size_t errcap)
 {
@@ -407,35 +372,17 @@ ecred_err http_start(const http_config *cfg, http_dispatch_fn fn, void *app, htt
     s->app = app;
     atomic_init(&s->next_id, 0);
 
-    char host[64];
-    uint16_t port;
-    if (http_parse_listen(cfg->listen, host, sizeof host, &port) != ECRED_OK) {
-        snprintf(errmsg, errcap, "--listen must be HOST:PORT with a numeric IP (got '%s')",
+    bool v6 = false;
+    if (ecred_listen_parse(cfg->listen, &s->addr, &v6) != ECRED_OK) {
+        snprintf(errmsg, errcap, "--listen must be IPv4:PORT or [IPv6]:PORT with a numeric address (got '%s')",
                  cfg->listen);
         goto out;
     }
     /* poll(), not select(): the connection limit below lets descriptors
      * pass select()'s FD_SETSIZE. */
     unsigned flags = MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
-    memset(&s->addr, 0, sizeof s->addr);
-    if (strchr(host, ':')) {
-        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&s->addr;
-        a6->sin6_family = AF_INET6;
-        a6->sin6_port = htons(port);
-        if (inet_pton(AF_INET6, host, &a6->sin6_addr) != 1) {
-            snprintf(errmsg, errcap, "not an IPv6 address: %s", host);
-            goto out;
-        }
+    if (v6)
         flags |= MHD_USE_IPv6;
-    } else {
-        struct sockaddr_in *a4 = (struct sockaddr_in *)&s->addr;
-        a4->sin_family = AF_INET;
-        a4->sin_port = htons(port);
-        if (inet_pton(AF_INET, host, &a4->sin_addr) != 1) {
-            snprintf(errmsg, errcap, "not an IPv4 address: %s", host);
-            goto out;
-        }
-    }
     bool tls = cfg->tls_cert_path != NULL;
     if (tls != (cfg->tls_key_path != NULL)) {
         snprintf(errmsg, errcap, "--tls-cert and --tls-key go together");
@@ -467,7 +414,7 @@ ecred_err http_start(const http_config *cfg, http_dispatch_fn fn, void *app, htt
     const unsigned conn_limit = 1024;
     if (tls)
         s->mhd = MHD_start_daemon(
-            flags, port, NULL, NULL, http_access, s, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, s,
+            flags, 0 /* MHD_OPTION_SOCK_ADDR decides */, NULL, NULL, http_access, s, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, s,
             MHD_OPTION_SOCK_ADDR, &s->addr,
             MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
             MHD_OPTION_CONNECTION_LIMIT, conn_limit, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
@@ -477,7 +424,7 @@ ecred_err http_start(const http_config *cfg, http_dispatch_fn fn, void *app, htt
             MHD_OPTION_END);
     else
         s->mhd = MHD_start_daemon(
-            flags, port, NULL, NULL, http_access, s, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, s,
+            flags, 0 /* MHD_OPTION_SOCK_ADDR decides */, NULL, NULL, http_access, s, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, s,
             MHD_OPTION_SOCK_ADDR, &s->addr,
             MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
             MHD_OPTION_CONNECTION_LIMIT, conn_limit, MHD_OPTION_CONNECTION_MEMORY_LIMIT,

@@ -83,9 +83,6 @@ typedef struct http_config {
 
 typedef struct http_server http_server;
 
-/* Parse "HOST:PORT" (IPv4 or bracketed IPv6 literal, port 1..65535). */
-ecred_err http_parse_listen(const char *s, char *host, size_t hostcap, uint16_t *port);
-
 /* Start serving; errmsg gets a reason on failure. */
 ecred_err http_start(const http_config *cfg, http_dispatch_fn fn, void *app, http_server **out,
                      char *errmsg, size_t errcap);

@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ecred/listen.h"
 #include "ecred/slist.h"
 #include "ecred/trustlist.h"
 #include "issuerd.h"
@@ -416,10 +417,10 @@ static int cmd_serve(int argc, char **argv)
         usage(stderr);
         return EXIT_USAGE;
     }
-    char host[64];
-    uint16_t port;
-    if (http_parse_listen(o.listen, host, sizeof host, &port) != ECRED_OK) {
-        fprintf(stderr, "ecred-issuerd: --listen must be IP:PORT, e.g. 127.0.0.1:8443\n");
+    struct sockaddr_storage listen_addr;
+    bool listen_v6;
+    if (ecred_listen_parse(o.listen, &listen_addr, &listen_v6) != ECRED_OK) {
+        fprintf(stderr, "ecred-issuerd: --listen must be IPv4:PORT or [IPv6]:PORT, e.g. 127.0.0.1:8443\n");
         return EXIT_USAGE;
     }
     if (o.iss && strlen(o.iss) > ECRED_ISS_MAX) {

@@ -38,6 +38,7 @@
 #include "answer.h"
 #include "apikeys.h"
 #include "cache.h"
+#include "ecred/listen.h"
 #include "ecred/decide.h"
 #include "ecred/qrtext.h"
 #include "fetch.h"
@@ -819,60 +820,6 @@ static int cmd_key_remove(int argc, char **argv)
     return 0;
 }
 
-/* "IPv4:PORT" or "[IPv6]:PORT" into a socket address; *v6 says which. An
- * unbracketed IPv6 address is refused: in "::1:80" the port is a guess. */
-static bool parse_listen(const char *s, struct sockaddr_storage *ss, bool *v6)
-{
-    char host[64];
-    const char *h = s, *colon;
-    size_t hlen;
-    bool six = s[0] == '[';
-    if (six) {
-        const char *close = strchr(s, ']');
-        if (!close || close[1] != ':')
-            return false;
-        h = s + 1;
-        hlen = (size_t)(close - h);
-        colon = close + 1;
-    } else {
-        colon = strrchr(s, ':');
-        if (!colon)
-            return false;
-        hlen = (size_t)(colon - s);
-    }
-    if (hlen == 0 || hlen >= sizeof host)
-        return false;
-    memcpy(host, h, hlen);
-    host[hlen] = 0;
-    const char *p = colon + 1;
-    unsigned long port = 0;
-    if (!*p || strlen(p) > 5)
-        return false;
-    for (; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return false;
-        port = port * 10 + (unsigned long)(*p - '0');
-    }
-    if (port == 0 || port > 65535)
-        return false;
-    memset(ss, 0, sizeof *ss);
-    if (six) {
-        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
-        a6->sin6_family = AF_INET6;
-        a6->sin6_port = htons((uint16_t)port);
-        if (inet_pton(AF_INET6, host, &a6->sin6_addr) != 1)
-            return false;
-    } else {
-        struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
-        a4->sin_family = AF_INET;
-        a4->sin_port = htons((uint16_t)port);
-        if (inet_pton(AF_INET, host, &a4->sin_addr) != 1)
-            return false;
-    }
-    *v6 = six;
-    return true;
-}
-
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "key") == 0) {
@@ -924,7 +871,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "ecred-verifierd: --cache, --issuer and --listen are required\n");
         return 2;
     }
-    if (!parse_listen(listen, &sa, &v6)) {
+    if (ecred_listen_parse(listen, &sa, &v6) != ECRED_OK) {
         fprintf(stderr, "ecred-verifierd: --listen must be IPv4:PORT or [IPv6]:PORT, e.g. 127.0.0.1:8444 or "
                         "[::1]:8444\n");
         return 2;

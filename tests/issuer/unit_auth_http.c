@@ -8,7 +8,11 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include "check.h"
+#include "ecred/listen.h"
 #include "http.h"
 
 static void hmac_vector(const char *key_hex, const char *msg, const char *want_hex)
@@ -107,15 +111,16 @@ int main(void)
                                  depth[i].max) == depth[i].ok);
 
     /* --listen parsing. */
-    char host[64];
-    uint16_t port = 0;
-    CHECK_ERR(http_parse_listen("127.0.0.1:8080", host, sizeof host, &port), ECRED_OK);
-    CHECK(strcmp(host, "127.0.0.1") == 0 && port == 8080);
-    CHECK_ERR(http_parse_listen("[::1]:443", host, sizeof host, &port), ECRED_OK);
-    CHECK(strcmp(host, "::1") == 0 && port == 443);
+    struct sockaddr_storage ss;
+    bool v6 = true;
+    CHECK_ERR(ecred_listen_parse("127.0.0.1:8080", &ss, &v6), ECRED_OK);
+    CHECK(!v6 && ss.ss_family == AF_INET && ntohs(((struct sockaddr_in *)&ss)->sin_port) == 8080);
+    CHECK_ERR(ecred_listen_parse("[::1]:443", &ss, &v6), ECRED_OK);
+    CHECK(v6 && ss.ss_family == AF_INET6 && ntohs(((struct sockaddr_in6 *)&ss)->sin6_port) == 443);
     const char *badl[] = {"127.0.0.1", "127.0.0.1:", ":80", "127.0.0.1:0", "127.0.0.1:65536",
-                          "127.0.0.1:80x", "[::1]80", "127.0.0.1:123456"};
+                          "127.0.0.1:80x", "[::1]80", "127.0.0.1:123456", "::1:8080",
+                          "localhost:80", "[127.0.0.1]:80", "300.0.0.1:80", "[::1:80"};
     for (size_t i = 0; i < sizeof badl / sizeof badl[0]; i++)
-        CHECK_ERR(http_parse_listen(badl[i], host, sizeof host, &port), ECRED_ERR_INPUT);
+        CHECK_ERR(ecred_listen_parse(badl[i], &ss, &v6), ECRED_ERR_INPUT);
     return check_finish();
 }
