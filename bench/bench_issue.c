@@ -37,23 +37,8 @@ typedef struct issue_ctx {
     int stop_at;               /* 0 text, 1 matrix, 2 PNG */
 } issue_ctx;
 
-static void die(const char *what)
-{
-    fprintf(stderr, "bench_issue: %s\n", what);
-    exit(1);
-}
+static void die(const char *what) { bench_die("bench_issue", what); }
 
-static ecred_buf read_source(const char *dir, const char *rel)
-{
-    char path[4096];
-    ecred_buf b = ECRED_BUF_INIT;
-    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, rel) >= sizeof path ||
-        ecred_read_file(path, 1 << 20, &b) != ECRED_OK) {
-        fprintf(stderr, "bench_issue: cannot read %s\n", path);
-        exit(1);
-    }
-    return b;
-}
 
 /* What an issuer does per approval, up to stop_at. */
 static int op_issue(void *ctx)
@@ -151,7 +136,7 @@ int main(int argc, char **argv)
     }
     static issue_ctx b;
     ecred_key *key = NULL;
-    ecred_buf pem = read_source(dir, "tests/vectors/keys/test-issuer.key.pem");
+    ecred_buf pem = bench_read_source("bench_issue", dir, "tests/vectors/keys/test-issuer.key.pem");
     if (ecred_key_private_from_pem(pem.ptr, pem.len, &key))
         die("cannot load the test issuer key");
     BIO *bio = BIO_new_mem_buf(pem.ptr, (int)pem.len);
@@ -164,7 +149,7 @@ int main(int argc, char **argv)
     b.sha256 = md;
     b.key = key;
     for (size_t i = 0; i < N_EXAMPLES; i++) {
-        b.json[i] = read_source(dir, examples[i]);
+        b.json[i] = bench_read_source("bench_issue", dir, examples[i]);
         make_tbs(&b, i);
     }
 

@@ -20,11 +20,7 @@
 #define LOOKUP_BATCH 1024
 #define N_LOOKUP_IDX ((size_t)1 << 16)
 
-static void die(const char *what)
-{
-    fprintf(stderr, "bench_slist: %s\n", what);
-    exit(1);
-}
+static void die(const char *what) { bench_die("bench_slist", what); }
 
 /* xorshift64*: deterministic, so every run revokes the same entries. */
 static uint64_t rng_next(uint64_t *s)

@@ -123,3 +123,21 @@ int bench_take_common(int argc, char **argv, int *i, bench_opts *o)
     *i += 1;
     return 1;
 }
+
+void bench_die(const char *prog, const char *what)
+{
+    fprintf(stderr, "%s: %s\n", prog, what);
+    exit(1);
+}
+
+ecred_buf bench_read_source(const char *prog, const char *dir, const char *rel)
+{
+    char path[4096];
+    ecred_buf b = ECRED_BUF_INIT;
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, rel) >= sizeof path ||
+        ecred_read_file(path, 1 << 20, &b) != ECRED_OK) {
+        fprintf(stderr, "%s: cannot read %s\n", prog, path);
+        exit(1);
+    }
+    return b;
+}

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ecred/buf.h"
+
 /* One operation; returns 0 on success, non-zero aborts the measurement. */
 typedef int (*bench_fn)(void *ctx);
 
@@ -50,5 +52,9 @@ void bench_row(const char *figure, double value, const char *unit, const char *b
 /* Take argv[*i] if it is a common flag (--reps N, --seconds S), advancing *i
  * past its value: 1 if taken, 0 if not a common flag, -1 for a bad value. */
 int bench_take_common(int argc, char **argv, int *i, bench_opts *o);
+/* Print "PROG: what" and exit 1: a benchmark that cannot set up measures nothing. */
+__attribute__((noreturn)) void bench_die(const char *prog, const char *what);
+/* Read dir/rel (at most 1 MiB), exiting via bench_die when it cannot. */
+ecred_buf bench_read_source(const char *prog, const char *dir, const char *rel);
 
 #endif

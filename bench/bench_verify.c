@@ -58,23 +58,8 @@ typedef struct bench_ctx {
     ecred_slist list;
 } bench_ctx;
 
-static void die(const char *what)
-{
-    fprintf(stderr, "bench_verify: %s\n", what);
-    exit(1);
-}
+static void die(const char *what) { bench_die("bench_verify", what); }
 
-static ecred_buf read_source(const char *dir, const char *rel)
-{
-    char path[4096];
-    ecred_buf b = ECRED_BUF_INIT;
-    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, rel) >= sizeof path ||
-        ecred_read_file(path, 1 << 20, &b) != ECRED_OK) {
-        fprintf(stderr, "bench_verify: cannot read %s\n", path);
-        exit(1);
-    }
-    return b;
-}
 
 /* Status from the in-memory list: one URI, the list's own iat as "now". */
 static ecred_err slist_lookup(void *ctx, const char *uri, uint64_t idx, unsigned *status,
@@ -109,7 +94,7 @@ static size_t raw_to_der(const uint8_t *raw, uint8_t *der, size_t cap)
 static void make_sample(const char *dir, const char *rel, const ecred_key *priv, int mode,
                         uint64_t idx, sample *s, int32_t *valid_from)
 {
-    ecred_buf json = read_source(dir, rel);
+    ecred_buf json = bench_read_source("bench_verify", dir, rel);
     ecred_claims c;
     memset(&c, 0, sizeof c);
     char field[64];
@@ -417,11 +402,11 @@ int main(int argc, char **argv)
 
     static bench_ctx b;
     ecred_key *priv = NULL, *pub = NULL;
-    ecred_buf pem = read_source(dir, "tests/vectors/keys/test-issuer.key.pem");
+    ecred_buf pem = bench_read_source("bench_verify", dir, "tests/vectors/keys/test-issuer.key.pem");
     if (ecred_key_private_from_pem(pem.ptr, pem.len, &priv))
         die("cannot load the test issuer key");
     ecred_buf_wipe(&pem);
-    ecred_buf pubpem = read_source(dir, "tests/vectors/keys/test-issuer.pub.pem");
+    ecred_buf pubpem = bench_read_source("bench_verify", dir, "tests/vectors/keys/test-issuer.pub.pem");
     if (ecred_key_public_from_bytes(pubpem.ptr, pubpem.len, &pub))
         die("cannot load the test issuer public key");
     BIO *bio = BIO_new_mem_buf(pubpem.ptr, (int)pubpem.len);
