@@ -11,21 +11,21 @@
 #include "handlers.h"
 #include "lifecycle.h"
 
-void h_app_approve(issuerd *d, reg_db *db, http_req *r)
+void h_app_approve(issuerd *d, reg_db *db, svc_req *r)
 {
     if (r->body.len || r->body_too_large) {
-        http_reply_error(r, 422, "unexpected_body", "approve takes no body", NULL);
+        ireply_error(r, IE_UNEXPECTED_BODY, "approve takes no body");
         return;
     }
     if (!lc_id_ok(r->param)) {
-        http_reply_error(r, 404, "not_found", "no such application", NULL);
+        ireply_error(r, IE_NOT_FOUND, "no such application");
         return;
     }
     reg_credential c;
     bool replayed = false;
     lc_fail fail;
     memset(&fail, 0, sizeof fail);
-    if (lc_approve(d, db, r->param, r->actor, (int64_t)time(NULL), &c, &replayed, &fail) != ECRED_OK) {
+    if (lc_approve(d, db, r->param, r->who, (int64_t)time(NULL), &c, &replayed, &fail) != ECRED_OK) {
         view_reply_lc_fail(r, ECRED_ERR_INTERNAL, &fail, NULL);
         return;
     }
@@ -34,5 +34,5 @@ void h_app_approve(issuerd *d, reg_db *db, http_req *r)
     json_t *o = cv ? json_pack("{s:s, s:o, s:b}", "application_id", r->param, "credential", cv,
                                "replayed", replayed)
                    : NULL;
-    http_reply_json(r, replayed ? 200 : 201, o);
+    svc_reply_json(r, replayed ? 200 : 201, o);
 }

@@ -12,16 +12,15 @@
 #include "handlers.h"
 #include "lifecycle.h"
 
-void h_app_confirm(issuerd *d, reg_db *db, http_req *r)
+void h_app_confirm(issuerd *d, reg_db *db, svc_req *r)
 {
     if (r->role == 0 &&
-        !auth_tracking_ok(d->tracking_secret, r->param, http_header(r, TRACKING_HEADER))) {
-        http_reply_error(r, 401, "invalid_tracking_code",
-                         "a valid token or the application's tracking code is required", NULL);
+        !auth_tracking_ok(d->tracking_secret, r->param, svc_header(r, TRACKING_HEADER))) {
+        ireply_error(r, IE_INVALID_TRACKING_CODE, "a valid token or the application's tracking code is required");
         return;
     }
     json_t *body;
-    if (http_json_body(r, &body) != ECRED_OK)
+    if (svc_json_body(r, &body) != ECRED_OK)
         return;
     static const char *const allowed[] = {"sha256", NULL};
     if (!view_only_fields(r, body, allowed, NULL)) {
@@ -31,8 +30,7 @@ void h_app_confirm(issuerd *d, reg_db *db, http_req *r)
     json_t *h = json_object_get(body, "sha256");
     if (!json_is_string(h) || json_string_length(h) != 64) {
         json_decref(body);
-        http_reply_error(r, 422, h ? "invalid_field" : "missing_field",
-                         "sha256 of the commitment text (64 hex digits) is required", "sha256");
+        ireply_error(r, h ? IE_INVALID_FIELD : IE_MISSING_FIELD, h ? "sha256: must be the SHA-256 of the commitment text as 64 hex digits" : "sha256: required (SHA-256 of the commitment text, 64 hex digits)");
         return;
     }
     lc_fail fail;

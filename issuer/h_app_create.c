@@ -28,16 +28,15 @@ static bool idem_key_ok(const char *k)
     return true;
 }
 
-void h_app_create(issuerd *d, reg_db *db, http_req *r)
+void h_app_create(issuerd *d, reg_db *db, svc_req *r)
 {
     json_t *body = NULL;
-    const char *idem = http_header(r, "Idempotency-Key");
+    const char *idem = svc_header(r, "Idempotency-Key");
     if (idem && !idem_key_ok(idem)) {
-        http_reply_error(r, 400, "bad_idempotency_key",
-                         "Idempotency-Key must be 1..64 characters of A-Z a-z 0-9 . _ : -", NULL);
+        ireply_error(r, IE_BAD_IDEMPOTENCY_KEY, "Idempotency-Key must be 1..64 characters of A-Z a-z 0-9 . _ : -");
         return;
     }
-    if (http_json_body(r, &body) != ECRED_OK)
+    if (svc_json_body(r, &body) != ECRED_OK)
         return;
     static const char *const allowed[] = {"kind", "replaces", "credential", "kinship", NULL};
     if (!view_only_fields(r, body, allowed, NULL))
@@ -46,32 +45,31 @@ void h_app_create(issuerd *d, reg_db *db, http_req *r)
     memset(&in, 0, sizeof in);
     json_t *kind = json_object_get(body, "kind");
     if (!json_is_string(kind)) {
-        http_reply_error(r, 422, kind ? "invalid_field" : "missing_field", "kind is required", "kind");
+        ireply_error(r, kind ? IE_INVALID_FIELD : IE_MISSING_FIELD, kind ? "kind: must be a string" : "kind: required");
         goto out;
     }
     in.kind = json_string_value(kind);
     json_t *cred = json_object_get(body, "credential");
     if (!json_is_object(cred)) {
-        http_reply_error(r, 422, cred ? "invalid_field" : "missing_field",
-                         "credential must be an object", "credential");
+        ireply_error(r, cred ? IE_INVALID_FIELD : IE_MISSING_FIELD, cred ? "credential: must be an object" : "credential: required");
         goto out;
     }
     in.credential = cred;
     json_t *rep = json_object_get(body, "replaces");
     if (rep && !json_is_string(rep)) {
-        http_reply_error(r, 422, "invalid_field", "replaces must be a credential id", "replaces");
+        ireply_error(r, IE_INVALID_FIELD, "replaces: must be a credential id (16 hex digits)");
         goto out;
     }
     in.replaces = rep ? json_string_value(rep) : NULL;
     json_t *kin = json_object_get(body, "kinship");
     if (kin && !json_is_object(kin)) {
-        http_reply_error(r, 422, "invalid_field", "kinship must be an object", "kinship");
+        ireply_error(r, IE_INVALID_FIELD, "kinship: must be an object");
         goto out;
     }
     in.kinship = kin;
     in.idem_key = idem;
     ecred_sha256(r->body.ptr, r->body.len, in.request_hash);
-    in.actor = r->actor;
+    in.actor = r->who;
 
     char app_id[REG_ID_LEN + 1];
     bool replayed = false;
@@ -83,14 +81,14 @@ void h_app_create(issuerd *d, reg_db *db, http_req *r)
     }
     reg_application a;
     if (reg_application_get(db, app_id, &a) != ECRED_OK) {
-        http_reply_error(r, 503, "registry_unavailable", "the registry could not be read", NULL);
+        ireply_error(r, IE_REGISTRY_UNAVAILABLE, "the registry could not be read");
         goto out;
     }
     json_t *view = view_application(d, db, &a, true);
     reg_application_free(&a);
     if (view)
         json_object_set_new(view, "replayed", json_boolean(replayed));
-    http_reply_json(r, replayed ? 200 : 201, view);
+    svc_reply_json(r, replayed ? 200 : 201, view);
 out:
     json_decref(body);
 }

@@ -9,7 +9,7 @@
 #include "handlers.h"
 #include "lifecycle.h"
 
-void h_app_reject(issuerd *d, reg_db *db, http_req *r)
+void h_app_reject(issuerd *d, reg_db *db, svc_req *r)
 {
     json_t *body;
     const char *reason;
@@ -18,7 +18,7 @@ void h_app_reject(issuerd *d, reg_db *db, http_req *r)
     lc_fail fail;
     memset(&fail, 0, sizeof fail);
     ecred_err e = lc_id_ok(r->param)
-                      ? lc_reject(db, r->param, reason, r->actor, (int64_t)time(NULL), &fail)
+                      ? lc_reject(db, r->param, reason, r->who, (int64_t)time(NULL), &fail)
                       : ECRED_ERR_KEY_UNKNOWN;
     json_decref(body);
     if (e) {

@@ -7,12 +7,12 @@
  */
 #include "handlers.h"
 
-void h_cred_get(issuerd *d, reg_db *db, http_req *r)
+void h_cred_get(issuerd *d, reg_db *db, svc_req *r)
 {
     reg_credential c;
     if (!view_load_credential(d, db, r, &c))
         return;
     json_t *view = view_credential(d, db, &c, r->role != 0);
     reg_credential_free(&c);
-    http_reply_json(r, 200, view);
+    svc_reply_json(r, 200, view);
 }

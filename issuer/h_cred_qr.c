@@ -13,7 +13,7 @@
 #define QR_MARGIN 4
 
 /* Render the credential's QR as PNG or SVG. */
-static void h_cred_qr(issuerd *d, reg_db *db, http_req *r, bool png)
+static void h_cred_qr(issuerd *d, reg_db *db, svc_req *r, bool png)
 {
     reg_credential c;
     if (!view_load_credential(d, db, r, &c))
@@ -23,17 +23,17 @@ static void h_cred_qr(issuerd *d, reg_db *db, http_req *r, bool png)
     ecred_err e = ecred_qr_encode(c.qr_text, strlen(c.qr_text), ECRED_QR_ECC_M, &qr);
     reg_credential_free(&c);
     if (e) {
-        http_reply_error(r, 500, "internal", "the QR code could not be made", ecred_err_name(e));
+        ireply_error(r, IE_INTERNAL, ecred_err_name(e));
         return;
     }
     e = png ? ecred_qr_png(&qr, QR_PNG_SCALE, QR_MARGIN, &img) : ecred_qr_svg(&qr, QR_MARGIN, &img);
     ecred_qr_free(&qr);
     if (e)
-        http_reply_error(r, 500, "internal", "the QR image could not be rendered", ecred_err_name(e));
+        ireply_error(r, IE_INTERNAL, ecred_err_name(e));
     else
-        http_reply_bytes(r, 200, png ? "image/png" : "image/svg+xml", img.ptr, img.len);
+        svc_reply_bytes(r, 200, png ? "image/png" : "image/svg+xml", img.ptr, img.len);
     ecred_buf_free(&img);
 }
 
-void h_cred_qr_png(issuerd *d, reg_db *db, http_req *r) { h_cred_qr(d, db, r, true); }
-void h_cred_qr_svg(issuerd *d, reg_db *db, http_req *r) { h_cred_qr(d, db, r, false); }
+void h_cred_qr_png(issuerd *d, reg_db *db, svc_req *r) { h_cred_qr(d, db, r, true); }
+void h_cred_qr_svg(issuerd *d, reg_db *db, svc_req *r) { h_cred_qr(d, db, r, false); }

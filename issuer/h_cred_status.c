@@ -12,7 +12,7 @@
 #include "lifecycle.h"
 
 /* Apply one status action to the credential in r->param. */
-static void h_cred_status(issuerd *d, reg_db *db, http_req *r, const char *action, bool need_reason)
+static void h_cred_status(issuerd *d, reg_db *db, svc_req *r, const char *action, bool need_reason)
 {
     json_t *body;
     const char *reason;
@@ -21,7 +21,7 @@ static void h_cred_status(issuerd *d, reg_db *db, http_req *r, const char *actio
     lc_fail fail;
     memset(&fail, 0, sizeof fail);
     int to = 0;
-    ecred_err e = lc_id_ok(r->param) ? lc_status_action(db, r->param, action, reason, r->actor,
+    ecred_err e = lc_id_ok(r->param) ? lc_status_action(db, r->param, action, reason, r->who,
                                                         (int64_t)time(NULL), &to, &fail)
                                      : ECRED_ERR_KEY_UNKNOWN;
     json_decref(body);
@@ -31,14 +31,14 @@ static void h_cred_status(issuerd *d, reg_db *db, http_req *r, const char *actio
     }
     reg_credential c;
     if (reg_credential_get(db, r->param, &c) != ECRED_OK) {
-        http_reply_error(r, 503, "registry_unavailable", "the registry could not be read", NULL);
+        ireply_error(r, IE_REGISTRY_UNAVAILABLE, "the registry could not be read");
         return;
     }
     json_t *view = view_credential(d, db, &c, true);
     reg_credential_free(&c);
-    http_reply_json(r, 200, view);
+    svc_reply_json(r, 200, view);
 }
 
-void h_cred_suspend(issuerd *d, reg_db *db, http_req *r) { h_cred_status(d, db, r, "suspend", false); }
-void h_cred_resume(issuerd *d, reg_db *db, http_req *r) { h_cred_status(d, db, r, "resume", false); }
-void h_cred_revoke(issuerd *d, reg_db *db, http_req *r) { h_cred_status(d, db, r, "revoke", true); }
+void h_cred_suspend(issuerd *d, reg_db *db, svc_req *r) { h_cred_status(d, db, r, "suspend", false); }
+void h_cred_resume(issuerd *d, reg_db *db, svc_req *r) { h_cred_status(d, db, r, "resume", false); }
+void h_cred_revoke(issuerd *d, reg_db *db, svc_req *r) { h_cred_status(d, db, r, "revoke", true); }

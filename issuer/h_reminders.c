@@ -23,10 +23,10 @@ static ecred_err h_reminder_add(void *ctx, const char *id, const char *due, int3
     return ECRED_OK;
 }
 
-void h_reminders(issuerd *d, reg_db *db, http_req *r)
+void h_reminders(issuerd *d, reg_db *db, svc_req *r)
 {
     (void)d;
-    const char *w = http_query(r, "within");
+    const char *w = svc_query(r, "within");
     long days = -1;
     if (w && *w && strlen(w) <= 3) {
         days = 0;
@@ -39,19 +39,18 @@ void h_reminders(issuerd *d, reg_db *db, http_req *r)
         }
     }
     if (days < 0 || days > REMINDER_DAYS_MAX) {
-        http_reply_error(r, 422, "invalid_field", "within must be a whole number of days, 0..366",
-                         "within");
+        ireply_error(r, IE_INVALID_FIELD, "within: must be a whole number of days, 0..366");
         return;
     }
     int32_t today = (int32_t)(((int64_t)time(NULL) + 8 * 3600) / 86400);
     json_t *arr = json_array();
     if (!arr || reg_reminders(db, today, today + (int32_t)days, h_reminder_add, arr) != ECRED_OK) {
         json_decref(arr);
-        http_reply_error(r, 503, "registry_unavailable", "the registry could not be read", NULL);
+        ireply_error(r, IE_REGISTRY_UNAVAILABLE, "the registry could not be read");
         return;
     }
     char from[11], to[11];
     ecred_date_format(today, from);
     ecred_date_format(today + (int32_t)days, to);
-    http_reply_json(r, 200, json_pack("{s:s, s:s, s:o}", "from", from, "to", to, "reminders", arr));
+    svc_reply_json(r, 200, json_pack("{s:s, s:s, s:o}", "from", from, "to", to, "reminders", arr));
 }

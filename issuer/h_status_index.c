@@ -12,11 +12,11 @@
 
 #define STATUS_INDEX_MAX 1024 /* lists named in one answer (the verifier's cap too) */
 
-void h_status_index(issuerd *d, reg_db *db, http_req *r)
+void h_status_index(issuerd *d, reg_db *db, svc_req *r)
 {
     json_t *lists = json_array();
     if (!lists) {
-        http_reply_json(r, 500, NULL);
+        svc_reply_json(r, 500, NULL);
         return;
     }
     for (int64_t id = 1; id <= STATUS_INDEX_MAX; id++) {
@@ -29,13 +29,12 @@ void h_status_index(issuerd *d, reg_db *db, http_req *r)
             e = statuspub_uri(d->pub, id, uri, sizeof uri);
         if (e) {
             json_decref(lists);
-            http_reply_error(r, 503, "registry_unavailable", "the status lists could not be read",
-                             ecred_err_name(e));
+            ireply_error(r, IE_REGISTRY_UNAVAILABLE, ecred_err_name(e));
             return;
         }
         json_array_append_new(lists, json_string(uri));
     }
-    http_reply_json(r, 200, json_pack("{s:o}", "lists", lists));
+    svc_reply_json(r, 200, json_pack("{s:o}", "lists", lists));
     /* A new list appears when one fills up: revalidate every time. */
     r->cache_control = "no-cache";
 }

@@ -11,7 +11,7 @@
 #include "ecred/slist.h"
 #include "handlers.h"
 
-void h_statuslist(issuerd *d, reg_db *db, http_req *r)
+void h_statuslist(issuerd *d, reg_db *db, svc_req *r)
 {
     int64_t id = 0;
     size_t n = strlen(r->param);
@@ -22,29 +22,30 @@ void h_statuslist(issuerd *d, reg_db *db, http_req *r)
         else
             id = id * 10 + (r->param[i] - '0');
     }
+    /* The draft's historical resolution: a server that keeps no history
+     * answers 501 (draft-ietf-oauth-status-list, section 8.4). */
+    if (svc_query(r, "time")) {
+        ireply_error(r, IE_HISTORY_UNSUPPORTED, NULL);
+        return;
+    }
     if (!ok) {
-        http_reply_error(r, 404, "not_found", "no such status list", NULL);
+        ireply_error(r, IE_NOT_FOUND, "no such status list");
         return;
     }
     ecred_buf tok = ECRED_BUF_INIT;
     char etag[STATUSPUB_ETAG_MAX];
     ecred_err e = statuspub_get(d->pub, db, id, (int64_t)time(NULL), &tok, etag);
     if (e == ECRED_ERR_KEY_UNKNOWN) {
-        http_reply_error(r, 404, "not_found", "no such status list", NULL);
+        ireply_error(r, IE_NOT_FOUND, "no such status list");
         return;
     }
     if (e) {
-        http_reply_error(r, 503, "status_unavailable", "the status list could not be built",
-                         ecred_err_name(e));
+        ireply_error(r, IE_STATUS_UNAVAILABLE, ecred_err_name(e));
         return;
     }
-    const char *inm = http_header(r, "If-None-Match");
-    if (inm && strcmp(inm, etag) == 0)
-        http_reply_bytes(r, 304, ECRED_SLIST_TYP, NULL, 0);
-    else
-        http_reply_bytes(r, 200, ECRED_SLIST_TYP, tok.ptr, tok.len);
-    ecred_buf_free(&tok);
-    memcpy(r->etag, etag, sizeof etag);
     /* Revalidate every time: a change is visible at the next request. */
     r->cache_control = "no-cache";
+    if (!svc_etag_match(r, etag))
+        svc_reply_bytes(r, 200, ECRED_SLIST_TYP, tok.ptr, tok.len);
+    ecred_buf_free(&tok);
 }

@@ -10,7 +10,7 @@
 #include "ecred/trustlist.h"
 #include "handlers.h"
 
-void h_trust(issuerd *d, reg_db *db, http_req *r)
+void h_trust(issuerd *d, reg_db *db, svc_req *r)
 {
     (void)db;
     uint8_t h[32];
@@ -18,11 +18,9 @@ void h_trust(issuerd *d, reg_db *db, http_req *r)
     ecred_sha256(d->trust_list.ptr, d->trust_list.len, h);
     ecred_hex(h, 16, hx);
     hx[32] = 0;
-    snprintf(r->etag, sizeof r->etag, "\"%s\"", hx);
-    const char *inm = http_header(r, "If-None-Match");
-    if (inm && strcmp(inm, r->etag) == 0)
-        http_reply_bytes(r, 304, ECRED_TRUSTLIST_TYP, NULL, 0);
-    else
-        http_reply_bytes(r, 200, ECRED_TRUSTLIST_TYP, d->trust_list.ptr, d->trust_list.len);
+    char etag[72];
+    snprintf(etag, sizeof etag, "\"%s\"", hx);
     r->cache_control = "public, max-age=300";
+    if (!svc_etag_match(r, etag))
+        svc_reply_bytes(r, 200, ECRED_TRUSTLIST_TYP, d->trust_list.ptr, d->trust_list.len);
 }

@@ -10,7 +10,9 @@
 #ifndef ECRED_ISSUER_HANDLERS_H
 #define ECRED_ISSUER_HANDLERS_H
 
-#include "http.h"
+#include "apierr.h"
+#include "svc_assets.h"
+#include "svc_http.h"
 #include "issuerd.h"
 #include "lifecycle.h"
 #include "registry.h"
@@ -18,21 +20,23 @@
 #define TRACKING_HEADER "X-Tracking-Code"
 #define REASON_MAX 200
 
-void h_app_create(issuerd *d, reg_db *db, http_req *r);
-void h_app_get(issuerd *d, reg_db *db, http_req *r);
-void h_app_approve(issuerd *d, reg_db *db, http_req *r);
-void h_app_reject(issuerd *d, reg_db *db, http_req *r);
-void h_app_confirm(issuerd *d, reg_db *db, http_req *r);
-void h_cred_get(issuerd *d, reg_db *db, http_req *r);
-void h_cred_qr_png(issuerd *d, reg_db *db, http_req *r);
-void h_cred_qr_svg(issuerd *d, reg_db *db, http_req *r);
-void h_cred_suspend(issuerd *d, reg_db *db, http_req *r);
-void h_cred_resume(issuerd *d, reg_db *db, http_req *r);
-void h_cred_revoke(issuerd *d, reg_db *db, http_req *r);
-void h_reminders(issuerd *d, reg_db *db, http_req *r);
-void h_statuslist(issuerd *d, reg_db *db, http_req *r);
-void h_trust(issuerd *d, reg_db *db, http_req *r);
-void h_status_index(issuerd *d, reg_db *db, http_req *r);
+void h_app_create(issuerd *d, reg_db *db, svc_req *r);
+void h_app_get(issuerd *d, reg_db *db, svc_req *r);
+void h_app_approve(issuerd *d, reg_db *db, svc_req *r);
+void h_app_reject(issuerd *d, reg_db *db, svc_req *r);
+void h_app_confirm(issuerd *d, reg_db *db, svc_req *r);
+void h_cred_get(issuerd *d, reg_db *db, svc_req *r);
+void h_cred_qr_png(issuerd *d, reg_db *db, svc_req *r);
+void h_cred_qr_svg(issuerd *d, reg_db *db, svc_req *r);
+void h_cred_suspend(issuerd *d, reg_db *db, svc_req *r);
+void h_cred_resume(issuerd *d, reg_db *db, svc_req *r);
+void h_cred_revoke(issuerd *d, reg_db *db, svc_req *r);
+void h_reminders(issuerd *d, reg_db *db, svc_req *r);
+void h_statuslist(issuerd *d, reg_db *db, svc_req *r);
+void h_trust(issuerd *d, reg_db *db, svc_req *r);
+void h_status_index(issuerd *d, reg_db *db, svc_req *r);
+void h_asset(issuerd *d, reg_db *db, svc_req *r);
+void h_healthz(issuerd *d, reg_db *db, svc_req *r);
 
 /* ---- helpers shared by handlers (views.c) ---- */
 
@@ -45,20 +49,20 @@ json_t *view_application(issuerd *d, reg_db *db, const reg_application *a, bool 
 json_t *view_credential(issuerd *d, reg_db *db, const reg_credential *c, bool with_events);
 /* Refuse any member of obj not in the NULL-terminated list: replies 422
  * naming it and returns false. */
-bool view_only_fields(http_req *r, json_t *obj, const char *const *allowed, const char *prefix);
+bool view_only_fields(svc_req *r, json_t *obj, const char *const *allowed, const char *prefix);
 /* Read an optional "reason" (1..REASON_MAX bytes) from an optional JSON body;
  * replies and returns false on a bad body. *reason is NULL when absent; it
  * borrows from *body_out, which the caller releases. */
-bool view_reason_body(http_req *r, bool required, json_t **body_out, const char **reason);
+bool view_reason_body(svc_req *r, bool required, json_t **body_out, const char **reason);
 /* Load the credential r->param names and check the caller may see it (an
  * officer/admin token, or the tracking code of its application). Replies and
  * returns false otherwise. */
-bool view_load_credential(issuerd *d, reg_db *db, http_req *r, reg_credential *out);
+bool view_load_credential(issuerd *d, reg_db *db, svc_req *r, reg_credential *out);
 /* Reply with the failure a lifecycle call described in fail; an unknown id the
  * handler never passed on (e is ECRED_ERR_KEY_UNKNOWN, fail empty) is a 404
  * with not_found_hint. */
-void view_reply_lc_fail(http_req *r, ecred_err e, const lc_fail *fail, const char *not_found_hint);
+void view_reply_lc_fail(svc_req *r, ecred_err e, const lc_fail *fail, const char *not_found_hint);
 /* Reply 200 with the application's view as committed (re-read from the registry). */
-void view_reply_application(issuerd *d, reg_db *db, http_req *r, const char *app_id);
+void view_reply_application(issuerd *d, reg_db *db, svc_req *r, const char *app_id);
 
 #endif

@@ -14,7 +14,8 @@
 #include "ecred/buf.h"
 #include "ecred/credential.h"
 #include "ecred/crypto.h"
-#include "http.h"
+#include "svc_assets.h"
+#include "svc_http.h"
 #include "registry.h"
 #include "statuspub.h"
 
@@ -25,9 +26,17 @@ typedef struct issuerd {
     uint8_t tracking_secret[AUTH_SECRET_BYTES];
     char iss[ECRED_ISS_MAX + 1];
     ecred_buf trust_list;                /* signed trust list bytes, served as is */
+    svc_assets *assets;                  /* the pages under /app/ */
+    int64_t started_at;
 } issuerd;
 
-/* The request dispatcher (routes.c): matches, authenticates, runs a handler. */
-void routes_dispatch(void *app, http_req *r);
+/* The route table and its hooks (routes.c), for svc_start. */
+extern const svc_route issuer_routes[];
+extern const size_t issuer_n_routes;
+/* Borrow a registry connection and authenticate for the matched route;
+ * false when it has replied (401/403/503). */
+bool routes_guard(svc_req *r);
+/* Give the borrowed connection back. */
+void routes_release(svc_req *r);
 
 #endif

@@ -32,6 +32,11 @@
 #include "ecred/slist.h"
 #include "ecred/trustlist.h"
 #include "issuerd.h"
+#include "svc_log.h"
+
+/* The pages under issuer/web/, embedded at build time (service/embed.cmake). */
+extern const svc_asset_src issuer_assets[];
+extern const size_t issuer_assets_count;
 
 #define EXIT_USAGE 2
 #define EXIT_FAIL 1
@@ -46,6 +51,7 @@ typedef struct opts {
     const char *status_base;
     const char *iss;
     const char *role;
+    const char *assets;
     unsigned threads;
     int64_t status_ttl;
     uint32_t list_size;
@@ -56,7 +62,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: ecred-issuerd --data DIR --listen HOST:PORT [--tls-cert PEM --tls-key PEM]\n"
             "                     [--status-base-url URL] [--iss NAME] [--threads 1..16]\n"
-            "                     [--status-ttl SECONDS] [--list-size N]\n"
+            "                     [--status-ttl SECONDS] [--list-size N] [--assets DIR]\n"
             "       ecred-issuerd token add --data DIR --role clerk|officer|admin\n");
 }
 
@@ -110,6 +116,8 @@ static bool parse_opts(int argc, char **argv, int first, bool token, opts *o)
             slot = &o->status_base;
         else if (!token && strcmp(a, "--iss") == 0)
             slot = &o->iss;
+        else if (!token && strcmp(a, "--assets") == 0)
+            slot = &o->assets;
         else if (!token && strcmp(a, "--threads") == 0) {
             if (o->threads || !parse_uint(v, 1, 16, &n)) {
                 fprintf(stderr, "ecred-issuerd: --threads takes 1..16, once\n");
@@ -240,7 +248,7 @@ static ecred_err load_signing_key(const char *dir, ecred_key **out, int64_t *cre
             fail_msg("cannot create", path, e);
             return e;
         }
-        http_log("info", "created signing key", "file", "signing.key.pem");
+        svc_log(SVC_INFO, "created signing key", "file", "signing.key.pem");
     }
     if ((e = ecred_key_private_load(path, out)) != ECRED_OK) {
         fail_msg("cannot load", path, e);
@@ -280,7 +288,7 @@ static ecred_err make_trust_list(const char *dir, issuerd *d, int64_t key_create
             fail_msg("cannot create", root_path, e);
             return e;
         }
-        http_log("info", "created root key (keep it offline in production)", "file", "root.key.pem");
+        svc_log(SVC_INFO, "created root key (keep it offline in production)", "file", "root.key.pem");
     }
     if ((e = ecred_key_private_load(root_path, &root)) != ECRED_OK) {
         fail_msg("cannot load", root_path, e);
@@ -449,7 +457,7 @@ static int cmd_serve(int argc, char **argv)
     issuerd d;
     memset(&d, 0, sizeof d);
     snprintf(d.iss, sizeof d.iss, "%s", o.iss ? o.iss : "ecred-issuer");
-    http_server *srv = NULL;
+    svc_server *srv = NULL;
     int64_t key_created = 0;
     char path[PATH_CAP];
     ecred_err e;
@@ -475,7 +483,7 @@ static int cmd_serve(int argc, char **argv)
     if (o.list_size) {
         reg_pool_set_list_size(d.pool, o.list_size);
         if (o.list_size < REG_LIST_SIZE_DEFAULT)
-            http_log("warning", "--list-size below 131072 weakens herd privacy (tests only)", NULL, NULL);
+            svc_log(SVC_WARNING, "--list-size below 131072 weakens herd privacy (tests only)", NULL, NULL);
     }
     if ((e = load_tracking_secret(o.data, d.tracking_secret)) != ECRED_OK)
         goto out;
@@ -490,28 +498,48 @@ static int cmd_serve(int argc, char **argv)
     if ((e = load_trust_list(o.data, &d, key_created)) != ECRED_OK)
         goto out;
 
-    http_config cfg = {o.listen, o.tls_cert, o.tls_key, threads};
     char err[256] = "";
-    if (http_start(&cfg, routes_dispatch, &d, &srv, err, sizeof err) != ECRED_OK) {
+    if ((e = svc_assets_open(issuer_assets, issuer_assets_count, o.assets, &d.assets, err, sizeof err)) !=
+        ECRED_OK) {
+        fprintf(stderr, "ecred-issuerd: pages: %s\n", err);
+        goto out;
+    }
+    d.started_at = (int64_t)time(NULL);
+    svc_config cfg = {
+        .name = "issuer",
+        .listen = o.listen,
+        .tls_cert_path = o.tls_cert,
+        .tls_key_path = o.tls_key,
+        .threads = threads,
+        .body_max = SVC_BODY_DEFAULT,
+        .conn_memory = (size_t)128 * 1024,
+        .routes = issuer_routes,
+        .n_routes = issuer_n_routes,
+        .guard = routes_guard,
+        .release = routes_release,
+        .app = &d,
+    };
+    if (svc_start(&cfg, &srv, err, sizeof err) != ECRED_OK) {
         fprintf(stderr, "ecred-issuerd: %s\n", err);
         goto out;
     }
-    http_log("info", "listening", "listen", o.listen);
+    svc_log(SVC_INFO, "listening", "listen", o.listen);
     int sig = 0;
     sigwait(&stop, &sig);
-    http_log("info", "stopping", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    svc_log(SVC_INFO, "stopping", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     rc = 0;
 out:
     /* Stop serving first: in-flight requests finish and commit before the
      * registry closes. */
-    http_stop(srv);
+    svc_stop(srv);
+    svc_assets_free(d.assets);
     statuspub_free(d.pub);
     reg_pool_close(d.pool);
     ecred_key_free(d.sign_key);
     ecred_buf_free(&d.trust_list);
     ecred_wipe(d.tracking_secret, sizeof d.tracking_secret);
     if (rc == 0)
-        http_log("info", "stopped", NULL, NULL);
+        svc_log(SVC_INFO, "stopped", NULL, NULL);
     return rc;
 }
 
@@ -521,6 +549,7 @@ int main(int argc, char **argv)
      * registry holds personal data, so nothing we create is readable by group
      * or others unless we say so (public files get an explicit fchmod). */
     umask(077);
+    svc_log_init("issuer");
     if (argc >= 2 && strcmp(argv[1], "token") == 0) {
         if (argc < 3 || strcmp(argv[2], "add") != 0) {
             fprintf(stderr, "ecred-issuerd: the token command is: token add --data DIR --role ROLE\n");

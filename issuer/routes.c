@@ -1,11 +1,14 @@
 /*
- * routes.c - the route table and the dispatcher: match the path, check the
- * method, authenticate (401 without a valid token, 403 with the wrong role),
- * borrow a registry connection and run the handler.
+ * routes.c - the issuer's route table and the two hooks the shared HTTP
+ * layer runs around each handler: the guard borrows a registry connection and
+ * authenticates (401 without a valid token, 403 with the wrong role), the
+ * release gives the connection back.
  *
  * Roles: admin is admitted wherever clerk or officer is. Routes marked
- * `tracking` also admit an applicant who presents X-Tracking-Code instead of
- * a token; the handler checks the code against the resource.
+ * TRACKING also admit an applicant who presents X-Tracking-Code instead of a
+ * token; the handler checks the code against the resource. Public, cacheable
+ * routes (trust list, status lists, their index) carry SVC_CORS so a
+ * verifier in a browser on another origin can fetch them.
  *
  * Must never: run a handler of a protected route without a verified token or
  * a tracking code for the handler to check.
@@ -14,126 +17,101 @@
 
 #include "handlers.h"
 
-typedef void (*route_fn)(issuerd *d, reg_db *db, http_req *r);
-
-typedef struct route {
-    const char *method;
-    const char *pattern; /* "{id}" marks the one path parameter */
-    unsigned roles;      /* 0: public */
-    bool tracking;
-    route_fn fn;
-} route;
-
 #define STAFF (ROLE_CLERK | ROLE_OFFICER | ROLE_ADMIN)
 #define CLERK (ROLE_CLERK | ROLE_ADMIN)
 #define OFFICER (ROLE_OFFICER | ROLE_ADMIN)
+#define TRACKING (1u << 8) /* in svc_route.auth beside the role bits */
 
-static const route routes[] = {
-    {"POST", "/v1/applications", CLERK, false, h_app_create},
-    {"GET", "/v1/applications/{id}", STAFF, true, h_app_get},
-    {"POST", "/v1/applications/{id}/approve", OFFICER, false, h_app_approve},
-    {"POST", "/v1/applications/{id}/reject", OFFICER, false, h_app_reject},
-    {"POST", "/v1/applications/{id}/commitment/confirm", CLERK, true, h_app_confirm},
-    {"GET", "/v1/credentials/{id}", OFFICER, true, h_cred_get},
-    {"GET", "/v1/credentials/{id}/qr.png", OFFICER, true, h_cred_qr_png},
-    {"GET", "/v1/credentials/{id}/qr.svg", OFFICER, true, h_cred_qr_svg},
-    {"POST", "/v1/credentials/{id}/suspend", OFFICER, false, h_cred_suspend},
-    {"POST", "/v1/credentials/{id}/resume", OFFICER, false, h_cred_resume},
-    {"POST", "/v1/credentials/{id}/revoke", OFFICER, false, h_cred_revoke},
-    {"GET", "/v1/reminders", OFFICER, false, h_reminders},
-    {"GET", "/status/{id}", 0, false, h_statuslist},
-    {"GET", "/.well-known/ecred-trust", 0, false, h_trust},
-    {"GET", "/.well-known/ecred-status-lists", 0, false, h_status_index},
+/* The layer calls handlers with the request alone; ours take the daemon and
+ * the connection the guard borrowed as well. */
+#define ROUTE(fn)                                                                                  \
+    static void fn##_route(svc_req *r)                                                             \
+    {                                                                                              \
+        fn(r->app, r->scope, r);                                                                   \
+    }
+ROUTE(h_app_create)
+ROUTE(h_app_get)
+ROUTE(h_app_approve)
+ROUTE(h_app_reject)
+ROUTE(h_app_confirm)
+ROUTE(h_cred_get)
+ROUTE(h_cred_qr_png)
+ROUTE(h_cred_qr_svg)
+ROUTE(h_cred_suspend)
+ROUTE(h_cred_resume)
+ROUTE(h_cred_revoke)
+ROUTE(h_reminders)
+ROUTE(h_statuslist)
+ROUTE(h_trust)
+ROUTE(h_status_index)
+ROUTE(h_healthz)
+ROUTE(h_asset)
+
+#define PUBLIC_LIST (SVC_CORS)
+
+const svc_route issuer_routes[] = {
+    {"POST", "/v1/applications", h_app_create_route, SVC_SENSITIVE, CLERK, 0, "applications"},
+    {"GET", "/v1/applications/{id}", h_app_get_route, 0, STAFF | TRACKING, 0, "application"},
+    {"POST", "/v1/applications/{id}/approve", h_app_approve_route, 0, OFFICER, 0, "approve"},
+    {"POST", "/v1/applications/{id}/reject", h_app_reject_route, 0, OFFICER, 0, "reject"},
+    {"POST", "/v1/applications/{id}/commitment/confirm", h_app_confirm_route, 0, CLERK | TRACKING, 0,
+     "confirm"},
+    {"GET", "/v1/credentials/{id}", h_cred_get_route, 0, OFFICER | TRACKING, 0, "credential"},
+    {"GET", "/v1/credentials/{id}/qr.png", h_cred_qr_png_route, 0, OFFICER | TRACKING, 0, "qr_png"},
+    {"GET", "/v1/credentials/{id}/qr.svg", h_cred_qr_svg_route, 0, OFFICER | TRACKING, 0, "qr_svg"},
+    {"POST", "/v1/credentials/{id}/suspend", h_cred_suspend_route, 0, OFFICER, 0, "suspend"},
+    {"POST", "/v1/credentials/{id}/resume", h_cred_resume_route, 0, OFFICER, 0, "resume"},
+    {"POST", "/v1/credentials/{id}/revoke", h_cred_revoke_route, 0, OFFICER, 0, "revoke"},
+    {"GET", "/v1/reminders", h_reminders_route, 0, OFFICER, 0, "reminders"},
+    {"GET", "/status/{id}", h_statuslist_route, PUBLIC_LIST, 0, 0, "status_list"},
+    {"GET", "/.well-known/ecred-trust", h_trust_route, PUBLIC_LIST, 0, 0, "trust_list"},
+    {"GET", "/.well-known/ecred-status-lists", h_status_index_route, PUBLIC_LIST, 0, 0, "status_index"},
+    {"GET", "/healthz", h_healthz_route, 0, 0, 0, "healthz"},
+    {"GET", "/", h_asset_route, 0, 0, 0, "page"},
+    {"GET", "/app/{*}", h_asset_route, 0, 0, 0, "page"},
 };
+const size_t issuer_n_routes = sizeof issuer_routes / sizeof issuer_routes[0];
 
-/* Whether c may appear in a path parameter. */
-static bool param_char(char c)
+bool routes_guard(svc_req *r)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '_' || c == '.';
-}
-
-/* Match url against pattern; on a match the parameter (if any) goes to param. */
-static bool route_match(const char *pattern, const char *url, char param[HTTP_PARAM_MAX + 1])
-{
-    const char *p = pattern, *u = url;
-    while (*p) {
-        if (strncmp(p, "{id}", 4) == 0) {
-            size_t n = 0;
-            while (param_char(u[n]))
-                n++;
-            if (n == 0 || n > HTTP_PARAM_MAX)
-                return false;
-            memcpy(param, u, n);
-            param[n] = 0;
-            u += n;
-            p += 4;
-            continue;
-        }
-        if (*p != *u)
-            return false;
-        p++;
-        u++;
-    }
-    return *u == 0;
-}
-
-void routes_dispatch(void *app, http_req *r)
-{
-    issuerd *d = app;
-    const route *hit = NULL;
-    bool path_known = false;
-    char param[HTTP_PARAM_MAX + 1] = "";
-    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
-        char p[HTTP_PARAM_MAX + 1] = "";
-        if (!route_match(routes[i].pattern, r->url, p))
-            continue;
-        path_known = true;
-        if (strcmp(routes[i].method, r->method) == 0) {
-            hit = &routes[i];
-            memcpy(param, p, sizeof p);
-            break;
-        }
-    }
-    if (!hit) {
-        if (path_known)
-            http_reply_error(r, 405, "method_not_allowed", "this path does not take that method", NULL);
-        else
-            http_reply_error(r, 404, "not_found", "no such route", NULL);
-        return;
-    }
-    r->route = hit->pattern;
-    memcpy(r->param, param, sizeof param);
-
+    issuerd *d = r->app;
+    const unsigned roles = r->route->auth & ~TRACKING;
     reg_db *db = reg_pool_get(d->pool);
-    if (hit->roles) {
-        const char *authz = http_header(r, "Authorization");
-        if (authz) {
-            unsigned role = 0;
-            ecred_err e = auth_bearer(db, authz, &role, r->actor);
-            if (e == ECRED_ERR_KEY_UNKNOWN) {
-                http_reply_error(r, 401, "invalid_token", "the bearer token is not valid", NULL);
-                goto out;
-            }
-            if (e) {
-                http_reply_error(r, 503, "registry_unavailable", "the registry could not be read", NULL);
-                goto out;
-            }
-            if (!(role & hit->roles)) {
-                http_reply_error(r, 403, "forbidden", "this role may not use this route",
-                                 auth_role_name(role));
-                goto out;
-            }
-            r->role = role;
-        } else if (hit->tracking && http_header(r, TRACKING_HEADER)) {
-            r->role = 0;
-            memcpy(r->actor, "applicant", sizeof "applicant");
-        } else {
-            http_reply_error(r, 401, "missing_token", "Authorization: Bearer TOKEN is required", NULL);
-            goto out;
+    r->scope = db;
+    if (!roles)
+        return true;
+    const char *authz = svc_header(r, "Authorization");
+    if (authz) {
+        unsigned role = 0;
+        ecred_err e = auth_bearer(db, authz, &role, r->who);
+        if (e == ECRED_ERR_KEY_UNKNOWN) {
+            ireply_error(r, IE_INVALID_TOKEN, NULL);
+            return false;
         }
+        if (e) {
+            ireply_error(r, IE_REGISTRY_UNAVAILABLE, "tokens could not be read");
+            return false;
+        }
+        if (!(role & roles)) {
+            ireply_error(r, IE_FORBIDDEN, auth_role_name(role));
+            return false;
+        }
+        r->role = role;
+        return true;
     }
-    hit->fn(d, db, r);
-out:
-    reg_pool_put(d->pool, db);
+    if ((r->route->auth & TRACKING) && svc_header(r, TRACKING_HEADER)) {
+        r->role = 0;
+        memcpy(r->who, "applicant", sizeof "applicant");
+        return true;
+    }
+    ireply_error(r, IE_MISSING_TOKEN, NULL);
+    return false;
+}
+
+void routes_release(svc_req *r)
+{
+    issuerd *d = r->app;
+    if (r->scope)
+        reg_pool_put(d->pool, r->scope);
+    r->scope = NULL;
 }

@@ -117,7 +117,7 @@ json_t *view_credential(issuerd *d, reg_db *db, const reg_credential *c, bool wi
     return o;
 }
 
-bool view_only_fields(http_req *r, json_t *obj, const char *const *allowed, const char *prefix)
+bool view_only_fields(svc_req *r, json_t *obj, const char *const *allowed, const char *prefix)
 {
     const char *key;
     json_t *v;
@@ -127,28 +127,28 @@ bool view_only_fields(http_req *r, json_t *obj, const char *const *allowed, cons
             if (strcmp(key, allowed[i]) == 0)
                 ok = true;
         if (!ok) {
-            char f[96];
-            snprintf(f, sizeof f, "%s%.80s", prefix ? prefix : "", key);
-            http_reply_error(r, 422, "unknown_field", "the body has a field this route does not take", f);
+            char f[128];
+            snprintf(f, sizeof f, "%s%.60s: not a member this route takes", prefix ? prefix : "", key);
+            ireply_error(r, IE_UNKNOWN_FIELD, f);
             return false;
         }
     }
     return true;
 }
 
-bool view_reason_body(http_req *r, bool required, json_t **body_out, const char **reason)
+bool view_reason_body(svc_req *r, bool required, json_t **body_out, const char **reason)
 {
     *body_out = NULL;
     *reason = NULL;
     if (r->body.len == 0 && !r->body_too_large) {
         if (required) {
-            http_reply_error(r, 422, "missing_field", "a reason is required", "reason");
+            ireply_error(r, IE_MISSING_FIELD, "reason: required");
             return false;
         }
         return true;
     }
     json_t *body;
-    if (http_json_body(r, &body) != ECRED_OK)
+    if (svc_json_body(r, &body) != ECRED_OK)
         return false;
     static const char *const allowed[] = {"reason", NULL};
     if (!view_only_fields(r, body, allowed, NULL)) {
@@ -159,7 +159,7 @@ bool view_reason_body(http_req *r, bool required, json_t **body_out, const char 
     if (!v) {
         if (required) {
             json_decref(body);
-            http_reply_error(r, 422, "missing_field", "a reason is required", "reason");
+            ireply_error(r, IE_MISSING_FIELD, "reason: required");
             return false;
         }
         *body_out = body;
@@ -168,7 +168,7 @@ bool view_reason_body(http_req *r, bool required, json_t **body_out, const char 
     size_t n = json_is_string(v) ? json_string_length(v) : 0;
     if (n == 0 || n > REASON_MAX || strlen(json_string_value(v)) != n) {
         json_decref(body);
-        http_reply_error(r, 422, "invalid_field", "reason must be text of 1..200 bytes", "reason");
+        ireply_error(r, IE_INVALID_FIELD, "reason: must be text of 1..200 bytes");
         return false;
     }
     *reason = json_string_value(v);
@@ -176,48 +176,57 @@ bool view_reason_body(http_req *r, bool required, json_t **body_out, const char 
     return true;
 }
 
-bool view_load_credential(issuerd *d, reg_db *db, http_req *r, reg_credential *out)
+bool view_load_credential(issuerd *d, reg_db *db, svc_req *r, reg_credential *out)
 {
     ecred_err e = lc_id_ok(r->param) ? reg_credential_get(db, r->param, out) : ECRED_ERR_KEY_UNKNOWN;
     if (e && e != ECRED_ERR_KEY_UNKNOWN) {
-        http_reply_error(r, 503, "registry_unavailable", "the registry could not be read", NULL);
+        ireply_error(r, IE_REGISTRY_UNAVAILABLE, "the registry could not be read");
         return false;
     }
     if (r->role == 0) {
         /* An applicant: the same answer for an unknown id and a wrong code. */
         if (e || !auth_tracking_ok(d->tracking_secret, out->application_id,
-                                   http_header(r, TRACKING_HEADER))) {
+                                   svc_header(r, TRACKING_HEADER))) {
             if (!e)
                 reg_credential_free(out);
-            http_reply_error(r, 401, "invalid_tracking_code",
-                             "a valid token or the application's tracking code is required", NULL);
+            ireply_error(r, IE_INVALID_TRACKING_CODE, "a valid token or the application's tracking code is required");
             return false;
         }
         return true;
     }
     if (e) {
-        http_reply_error(r, 404, "not_found", "no such credential", NULL);
+        ireply_error(r, IE_NOT_FOUND, "no such credential");
         return false;
     }
     return true;
 }
 
-void view_reply_lc_fail(http_req *r, ecred_err e, const lc_fail *fail, const char *not_found_hint)
+void view_reply_lc_fail(svc_req *r, ecred_err e, const lc_fail *fail, const char *not_found_hint)
 {
-    if (e == ECRED_ERR_KEY_UNKNOWN && !fail->code)
-        http_reply_error(r, 404, "not_found", not_found_hint, NULL);
+    if (e == ECRED_ERR_KEY_UNKNOWN && !fail->code) {
+        ireply_error(r, IE_NOT_FOUND, not_found_hint);
+        return;
+    }
+    size_t id = IE_INTERNAL;
+    for (size_t i = 0; i < IE_COUNT; i++)
+        if (fail->code && strcmp(issuer_errors[i].code, fail->code) == 0)
+            id = i;
+    char detail[sizeof fail->detail + 200];
+    if (fail->detail[0])
+        snprintf(detail, sizeof detail, "%s: %s", fail->detail, fail->hint ? fail->hint : "");
     else
-        http_reply_error(r, fail->status, fail->code, fail->hint, fail->detail[0] ? fail->detail : NULL);
+        snprintf(detail, sizeof detail, "%s", fail->hint ? fail->hint : "");
+    ireply_error(r, (ierr_id)id, detail);
 }
 
-void view_reply_application(issuerd *d, reg_db *db, http_req *r, const char *app_id)
+void view_reply_application(issuerd *d, reg_db *db, svc_req *r, const char *app_id)
 {
     reg_application a;
     if (reg_application_get(db, app_id, &a) != ECRED_OK) {
-        http_reply_error(r, 503, "registry_unavailable", "the registry could not be read", NULL);
+        ireply_error(r, IE_REGISTRY_UNAVAILABLE, "the registry could not be read");
         return;
     }
     json_t *view = view_application(d, db, &a, false);
     reg_application_free(&a);
-    http_reply_json(r, 200, view);
+    svc_reply_json(r, 200, view);
 }

@@ -109,7 +109,7 @@ issue() {
 }
 # is_5xx_json FILE: a 5xx error body of the documented shape.
 is_5xx_json() {
-  python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if set(d)=={"code","hint","detail"} and d["code"] and d["hint"] else 1)' "$1"
+  python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if set(d)=={"code","hint","hint_zh","detail"} and d["code"] and d["hint"] else 1)' "$1"
 }
 # consistent: integrity check, every acknowledged credential served as
 # acknowledged, and every served list equal to the registry, bit for bit.

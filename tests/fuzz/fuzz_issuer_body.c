@@ -1,6 +1,6 @@
 /*
  * fuzz_issuer_body.c - the issuer daemon's request-body parsing without a
- * server: http_json_body (size, depth and duplicate-key caps, object only),
+ * server: svc_json_body (size, depth and duplicate-key caps, object only),
  * view_reason_body as the status routes call it (reason optional and
  * required) and view_only_fields on whatever parsed. Each call gets a fresh
  * request whose reply is built in memory and released here.
@@ -11,22 +11,22 @@
 
 #include "fuzz_common.h"
 #include "handlers.h"
-#include "http.h"
+#include "svc_http.h"
 
 /* A request carrying data as its body; false if the copy failed. */
-static bool request_with_body(http_req *r, const uint8_t *data, size_t size)
+static bool request_with_body(svc_req *r, const uint8_t *data, size_t size)
 {
     memset(r, 0, sizeof *r);
     r->method = "POST";
     r->url = "/fuzz";
-    if (size > HTTP_BODY_MAX) {
+    if (size > SVC_BODY_DEFAULT) {
         r->body_too_large = true;
         return true;
     }
     return ecred_buf_set(&r->body, data, size) == ECRED_OK;
 }
 
-static void request_done(http_req *r)
+static void request_done(svc_req *r)
 {
     ecred_buf_free(&r->body);
     ecred_buf_free(&r->reply);
@@ -35,13 +35,13 @@ static void request_done(http_req *r)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const char *const app_fields[] = {"kind", "replaces", "credential", "kinship", NULL};
-    http_req r;
+    svc_req r;
 
-    (void)http_json_depth_ok(data, size, HTTP_JSON_DEPTH_MAX);
+    (void)svc_json_depth_ok(data, size, SVC_JSON_DEPTH_MAX);
 
     if (request_with_body(&r, data, size)) {
         json_t *obj = NULL;
-        if (http_json_body(&r, &obj) == ECRED_OK) {
+        if (svc_json_body(&r, &obj) == ECRED_OK) {
             FUZZ_ASSERT(json_is_object(obj) && !r.replied);
             (void)view_only_fields(&r, obj, app_fields, "credential.");
             json_decref(obj);

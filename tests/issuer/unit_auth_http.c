@@ -13,7 +13,7 @@
 
 #include "check.h"
 #include "ecred/listen.h"
-#include "http.h"
+#include "svc_http.h"
 
 static void hmac_vector(const char *key_hex, const char *msg, const char *want_hex)
 {
@@ -107,7 +107,7 @@ int main(void)
         {"{\"a\":\"\\\\\",\"b\":[[]]}", 2, false},
     };
     for (size_t i = 0; i < sizeof depth / sizeof depth[0]; i++)
-        CHECK(http_json_depth_ok((const uint8_t *)depth[i].json, strlen(depth[i].json),
+        CHECK(svc_json_depth_ok((const uint8_t *)depth[i].json, strlen(depth[i].json),
                                  depth[i].max) == depth[i].ok);
 
     /* --listen parsing. */
