@@ -11,7 +11,5 @@ const svc_apierr svc_layer_errors[SVC_E_COUNT] = {
     [SVC_E_URI_TOO_LONG] = {"uri_too_long", 414, "URL 超过 512 字节", "URL over 512 bytes"},
     [SVC_E_MALFORMED_JSON] = {"malformed_json", 400, "请求体须为一个 JSON 对象",
                               "the body must be one JSON object"},
-    [SVC_E_UNSUPPORTED_MEDIA_TYPE] = {"unsupported_media_type", 415, "不支持该 Content-Type",
-                                      "this Content-Type is not accepted here"},
     [SVC_E_INTERNAL] = {"internal", 500, "服务内部错误，请稍后再试", "internal error; try again later"},
 };

@@ -30,7 +30,6 @@ typedef enum svc_layer_err {
     SVC_E_BODY_TOO_LARGE,
     SVC_E_URI_TOO_LONG,
     SVC_E_MALFORMED_JSON,
-    SVC_E_UNSUPPORTED_MEDIA_TYPE,
     SVC_E_INTERNAL,
     SVC_E_COUNT
 } svc_layer_err;
