@@ -53,6 +53,7 @@ typedef struct opts {
     const char *role;
     const char *assets;
     unsigned threads;
+    long long client_conns; /* -1: default */
     int64_t status_ttl;
     uint32_t list_size;
 } opts;
@@ -63,6 +64,7 @@ static void usage(FILE *f)
             "usage: ecred-issuerd --data DIR --listen HOST:PORT [--tls-cert PEM --tls-key PEM]\n"
             "                     [--status-base-url URL] [--iss NAME] [--threads 1..16]\n"
             "                     [--status-ttl SECONDS] [--list-size N] [--assets DIR]\n"
+            "                     [--max-client-conns N]\n"
             "       ecred-issuerd token add --data DIR --role clerk|officer|admin\n");
 }
 
@@ -124,6 +126,13 @@ static bool parse_opts(int argc, char **argv, int first, bool token, opts *o)
                 return false;
             }
             o->threads = (unsigned)n;
+            continue;
+        } else if (!token && strcmp(a, "--max-client-conns") == 0) {
+            if (o->client_conns >= 0 || !parse_uint(v, 0, 1024, &n)) {
+                fprintf(stderr, "ecred-issuerd: --max-client-conns takes 0..1024 (0: no limit), once\n");
+                return false;
+            }
+            o->client_conns = (long long)n;
             continue;
         } else if (!token && strcmp(a, "--status-ttl") == 0) {
             if (o->status_ttl || !parse_uint(v, 1, 86400, &n)) {
@@ -421,6 +430,7 @@ static int cmd_serve(int argc, char **argv)
 {
     opts o;
     memset(&o, 0, sizeof o);
+    o.client_conns = -1;
     if (!parse_opts(argc, argv, 1, false, &o)) {
         usage(stderr);
         return EXIT_USAGE;
@@ -513,6 +523,7 @@ static int cmd_serve(int argc, char **argv)
         .threads = threads,
         .body_max = SVC_BODY_DEFAULT,
         .conn_memory = (size_t)128 * 1024,
+        .per_ip_limit = o.client_conns < 0 ? SVC_PER_IP_DEFAULT : (unsigned)o.client_conns,
         .routes = issuer_routes,
         .n_routes = issuer_n_routes,
         .guard = routes_guard,

@@ -186,7 +186,7 @@ for _ in $(seq 1 10); do
   iport=$(free_port)
   # 16 threads: libmicrohttpd splits the connection limit among them, which
   # is where idle connections used to lock clients out (32 per thread).
-  "$bin/ecred-issuerd" --data "$data" --listen "127.0.0.1:$iport" --list-size 16 --threads 16 \
+  "$bin/ecred-issuerd" --data "$data" --listen "127.0.0.1:$iport" --list-size 16 --threads 16 --max-client-conns 0 \
     2>>"$tmp/issuerd.log" &
   ipid=$!
   if wait_up "http://127.0.0.1:$iport/.well-known/ecred-trust" "$ipid"; then started=1; break; fi
