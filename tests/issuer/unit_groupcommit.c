@@ -130,7 +130,7 @@ int main(void)
 
     /* A lone connection: its own transaction per write. */
     reg_db *db = NULL;
-    CHECK_ERR(reg_open(db_path, &db), ECRED_OK);
+    CHECK_ERR(reg_open_url(db_path, &db), ECRED_OK);
     char role[16];
     bool fn_failed = true;
     token_write tw;
@@ -153,7 +153,7 @@ int main(void)
 
     /* A pool: concurrent writes, some failing, share commits. */
     reg_pool *pool = NULL;
-    CHECK_ERR(reg_pool_open(db_path, THREADS, &pool), ECRED_OK);
+    CHECK_ERR(reg_pool_open_url(db_path, THREADS, &pool), ECRED_OK);
     if (!pool)
         return check_finish();
     worker w[THREADS];

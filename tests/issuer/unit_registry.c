@@ -57,7 +57,7 @@ static void *worker_run(void *arg)
 {
     worker *w = arg;
     reg_db *db = NULL;
-    if (reg_open(db_path, &db) != ECRED_OK) {
+    if (reg_open_url(db_path, &db) != ECRED_OK) {
         w->failures = PER_THREAD;
         return NULL;
     }
@@ -97,7 +97,7 @@ int main(void)
     unlink(side);
 
     reg_db *db = NULL;
-    CHECK_ERR(reg_open(db_path, &db), ECRED_OK);
+    CHECK_ERR(reg_open_url(db_path, &db), ECRED_OK);
     if (!db)
         return check_finish();
 
@@ -207,7 +207,7 @@ int main(void)
     reg_close(db);
 
     /* Durability across a reopen: rows and list state are still there. */
-    CHECK_ERR(reg_open(db_path, &db), ECRED_OK);
+    CHECK_ERR(reg_open_url(db_path, &db), ECRED_OK);
     if (db) {
         CHECK_ERR(reg_credential_get(db, cid, &c), ECRED_OK);
         CHECK(c.status == ECRED_STATUS_SUSPENDED && c.idx == idx);
