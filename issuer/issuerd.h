@@ -25,6 +25,9 @@ typedef struct issuerd {
     uint8_t tracking_secret[AUTH_SECRET_BYTES];
     char iss[ECRED_ISS_MAX + 1];
     ecred_buf trust_list;                /* signed trust list bytes, served as is */
+    /* Tests only (NULL in the daemon): runs just before each credential is
+     * signed, to make the signer slow as an HSM can be. */
+    void (*test_before_sign)(void);
 } issuerd;
 
 /* The request dispatcher (routes.c): matches, authenticates, runs a handler. */

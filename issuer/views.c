@@ -202,12 +202,56 @@ bool view_load_credential(issuerd *d, reg_db *db, http_req *r, reg_credential *o
     return true;
 }
 
+/* TEMPORARY, until the API error table replaces it: lc_code to today's
+ * (status, code, hint, detail). A field failure's detail "field: why" splits
+ * into the reply's detail (the field) and hint (why); other details are the
+ * hint alone, except where the reply carries a fixed hint and the detail
+ * (an error name, for the internal kinds). */
 void view_reply_lc_fail(http_req *r, ecred_err e, const lc_fail *fail, const char *not_found_hint)
 {
-    if (e == ECRED_ERR_KEY_UNKNOWN && !fail->code)
+    if (fail->code == LC_OK) {
         http_reply_error(r, 404, "not_found", not_found_hint, NULL);
-    else
-        http_reply_error(r, fail->status, fail->code, fail->hint, fail->detail[0] ? fail->detail : NULL);
+        return;
+    }
+    unsigned status = 500;
+    const char *code = "internal", *fixed_hint = NULL;
+    switch (fail->code) {
+    case LC_NOT_FOUND: status = 404; code = "not_found"; break;
+    case LC_INVALID_FIELD: status = 422; code = "invalid_field"; break;
+    case LC_MISSING_FIELD: status = 422; code = "missing_field"; break;
+    case LC_UNKNOWN_FIELD: status = 422; code = "unknown_field"; break;
+    case LC_IDEMPOTENCY_KEY_REUSED: status = 409; code = "idempotency_key_reused"; break;
+    case LC_REPLACED_CREDENTIAL_INVALID: status = 409; code = "replaced_credential_invalid"; break;
+    case LC_APPLICATION_REJECTED: status = 409; code = "application_rejected"; break;
+    case LC_COMMITMENT_UNCONFIRMED: status = 409; code = "commitment_unconfirmed"; break;
+    case LC_NO_COMMITMENT: status = 409; code = "no_commitment"; break;
+    case LC_INVALID_TRANSITION: status = 409; code = "invalid_transition"; break;
+    case LC_CANNOT_ISSUE:
+        status = e == ECRED_ERR_CREDENTIAL || e == ECRED_ERR_CLAIMS ? 422 : 500;
+        code = "cannot_issue";
+        fixed_hint = "the credential could not be signed";
+        break;
+    case LC_REGISTRY_UNAVAILABLE:
+        status = 503;
+        code = "registry_unavailable";
+        fixed_hint = "the registry could not be written; retry";
+        break;
+    case LC_OK:
+    case LC_INTERNAL:
+    default: fixed_hint = "internal error"; break;
+    }
+    if (fixed_hint) {
+        http_reply_error(r, status, code, fixed_hint, fail->detail[0] ? fail->detail : NULL);
+        return;
+    }
+    const char *sep = strstr(fail->detail, ": ");
+    if (!sep) {
+        http_reply_error(r, status, code, fail->detail, NULL);
+        return;
+    }
+    char field[sizeof fail->detail];
+    snprintf(field, sizeof field, "%.*s", (int)(sep - fail->detail), fail->detail);
+    http_reply_error(r, status, code, sep + 2, field);
 }
 
 void view_reply_application(issuerd *d, reg_db *db, http_req *r, const char *app_id)
