@@ -3,14 +3,34 @@
  *
  * Every change is one body function run by reg_write: inside a write
  * transaction (on a pool, a savepoint of a group commit shared with other
- * requests' changes), committed only when every row it touches is written:
- * the approval's credential row, its status index, the application's new
- * state and the replaced credential's INVALID status go to disk together or
- * not at all. The QR text leaves this file only after that COMMIT returned;
- * a body's outputs are dropped when the commit fails.
+ * requests' changes), committed only when every row it touches is written.
+ * Bodies may be re-run by a backend after a serialization failure (registry.h
+ * CONTRACT 4), so they reset their outputs and do nothing outside the
+ * database.
+ *
+ * Approval signs OUTSIDE the write, so a slow signer (an HSM) does not
+ * serialise approvals behind the registry's write lock:
+ *   1. read (a short read transaction, no write lock): the application must
+ *      be submitted (issued: hand back its credential, a replay), its
+ *      kinship commitment confirmed, the credential it replaces still
+ *      replaceable; choose a random free status index (reg_index_choose)
+ *      and a random cti (the credential id);
+ *   2. build the claims and SIGN, holding nothing;
+ *   3. one write: re-check the application (issued meanwhile: return THAT
+ *      credential, drop ours; rejected: fail) and the replaced credential,
+ *      claim the index (reg_index_claim), insert the credential row
+ *      (UNIQUE(list_id, idx) and the id are the last guard), mark the
+ *      application issued, make the replaced credential INVALID, read the
+ *      row back. Approval and issuance are this ONE write;
+ *   4. index or id taken meanwhile: discard the signed bytes and redo from
+ *      1, at most LC_APPROVE_ATTEMPTS times.
+ * The QR text leaves this file only after the write's COMMIT returned; signed
+ * bytes whose row did not commit are freed, never returned. The index stays
+ * random and never reused: it is drawn as before, only earlier.
  *
  * Must never: return a credential that is not committed; reuse a status
- * index; put personal data into lc_fail (it may be logged as a code).
+ * index; sign inside a reg_write body; put personal data into lc_fail (it
+ * may be logged).
  */
 #include "lifecycle.h"
 
