@@ -233,7 +233,8 @@ static ecred_err lc_merge(reg_db *db, const lc_application_in *in, int kind_type
         /* The new credential keeps the holder of the one it replaces. */
         json_t *idn = json_object_get(in->credential, "id_number");
         if (idn && !(json_is_string(idn) && strcmp(json_string_value(idn), replaced->id_number) == 0)) {
-            e = lc_set(fail, ECRED_ERR_INPUT, LC_INVALID_FIELD, "credential.id_number", "the ID number differs from the replaced credential's holder");
+            e = lc_set(fail, ECRED_ERR_INPUT, LC_INVALID_FIELD, "credential.id_number",
+                       "the ID number differs from the replaced credential's holder");
             goto out;
         }
     }
@@ -242,7 +243,8 @@ static ecred_err lc_merge(reg_db *db, const lc_application_in *in, int kind_type
                                                                : "registration_certificate";
         json_t *t = json_object_get(in->credential, "type");
         if (t && !(json_is_string(t) && strcmp(json_string_value(t), want) == 0)) {
-            e = lc_set(fail, ECRED_ERR_INPUT, LC_INVALID_FIELD, "credential.type", "the credential type does not match the application kind");
+            e = lc_set(fail, ECRED_ERR_INPUT, LC_INVALID_FIELD, "credential.type",
+                       "the credential type does not match the application kind");
             goto out;
         }
         json_object_set_new(merged, "type", json_string(want));
@@ -310,7 +312,8 @@ static ecred_err lc_create_body(reg_db *db, void *arg)
         e = reg_idem_get(db, in->idem_key, h, prior);
         if (e == ECRED_OK) {
             if (memcmp(h, in->request_hash, 32) != 0) {
-                e = lc_set(fail, ECRED_ERR_EXISTS, LC_IDEMPOTENCY_KEY_REUSED, NULL, "this Idempotency-Key was used with a different request");
+                e = lc_set(fail, ECRED_ERR_EXISTS, LC_IDEMPOTENCY_KEY_REUSED, NULL,
+                           "this Idempotency-Key was used with a different request");
                 goto out;
             }
             memcpy(job->app_id, prior, REG_ID_LEN + 1);
@@ -335,11 +338,13 @@ static ecred_err lc_create_body(reg_db *db, void *arg)
         }
         have_replaced = true;
         if (replaced.status == ECRED_STATUS_INVALID || replaced.replaced_by[0]) {
-            e = lc_set(fail, ECRED_ERR_INPUT, LC_REPLACED_CREDENTIAL_INVALID, "replaces", "the credential to replace is no longer valid");
+            e = lc_set(fail, ECRED_ERR_INPUT, LC_REPLACED_CREDENTIAL_INVALID, "replaces",
+                       "the credential to replace is no longer valid");
             goto out;
         }
         if (kind_type && replaced.type != kind_type) {
-            e = lc_set(fail, ECRED_ERR_INPUT, LC_INVALID_FIELD, "replaces", "a permit renewal replaces a residence permit");
+            e = lc_set(fail, ECRED_ERR_INPUT, LC_INVALID_FIELD, "replaces",
+                       "a permit renewal replaces a residence permit");
             goto out;
         }
         kind_type = replaced.type;
@@ -355,16 +360,19 @@ static ecred_err lc_create_body(reg_db *db, void *arg)
     char field[64] = "";
     if (relative) {
         if (json_object_get(housing, "reference")) {
-            e = lc_set(fail, ECRED_ERR_INPUT, LC_INVALID_FIELD, "credential.housing.reference", "the issuer sets the commitment reference");
+            e = lc_set(fail, ECRED_ERR_INPUT, LC_INVALID_FIELD, "credential.housing.reference",
+                       "the issuer sets the commitment reference");
             goto out;
         }
         if (!json_is_object(in->kinship)) {
-            e = lc_set(fail, ECRED_ERR_INPUT, LC_MISSING_FIELD, "kinship", "housing basis relative needs the kinship object");
+            e = lc_set(fail, ECRED_ERR_INPUT, LC_MISSING_FIELD, "kinship",
+                       "housing basis relative needs the kinship object");
             goto out;
         }
         if (!lc_kinship_ok(in->kinship, field, sizeof field)) {
             bool unknown = strcmp(field, "kinship.relative_name") && strcmp(field, "kinship.relationship");
-            e = lc_set(fail, ECRED_ERR_INPUT, unknown ? LC_UNKNOWN_FIELD : LC_INVALID_FIELD, field, "invalid kinship field");
+            e = lc_set(fail, ECRED_ERR_INPUT, unknown ? LC_UNKNOWN_FIELD : LC_INVALID_FIELD, field,
+                       "invalid kinship field");
             goto out;
         }
         if ((e = lc_new_commitment_ref(app.commitment_ref)) != ECRED_OK) {
@@ -374,7 +382,8 @@ static ecred_err lc_create_body(reg_db *db, void *arg)
         json_t *mh = json_object_get(merged, "housing");
         json_object_set_new(mh, "reference", json_string(app.commitment_ref));
     } else if (in->kinship) {
-        e = lc_set(fail, ECRED_ERR_INPUT, LC_INVALID_FIELD, "kinship", "kinship is only for housing basis relative");
+        e = lc_set(fail, ECRED_ERR_INPUT, LC_INVALID_FIELD, "kinship",
+                   "kinship is only for housing basis relative");
         goto out;
     }
 
@@ -395,7 +404,8 @@ static ecred_err lc_create_body(reg_db *db, void *arg)
     }
     int32_t today = (int32_t)((now + 8 * 3600) / 86400);
     if (cred.valid_until < today) {
-        e = lc_set(fail, ECRED_ERR_INPUT, LC_INVALID_FIELD, "credential.valid_until", "the validity has already ended");
+        e = lc_set(fail, ECRED_ERR_INPUT, LC_INVALID_FIELD, "credential.valid_until",
+                   "the validity has already ended");
         goto out;
     }
     if ((e = ecred_credential_to_json(&cred, &normalized)) != ECRED_OK ||
@@ -471,9 +481,11 @@ ecred_err lc_application_create(issuerd *d, reg_db *db, const lc_application_in 
     bool needs_replaces;
     int kind_type = lc_kind_type(in->kind, &needs_replaces);
     if (kind_type < 0)
-        return lc_set(fail, ECRED_ERR_INPUT, LC_INVALID_FIELD, "kind", "kind must be residence_registration, permit_new, address_change or permit_renewal");
+        return lc_set(fail, ECRED_ERR_INPUT, LC_INVALID_FIELD, "kind",
+                      "kind must be residence_registration, permit_new, address_change or permit_renewal");
     if (needs_replaces != (in->replaces != NULL))
-        return lc_set(fail, ECRED_ERR_INPUT, LC_INVALID_FIELD, "replaces", needs_replaces ? "this kind names the credential it replaces"
+        return lc_set(fail, ECRED_ERR_INPUT, LC_INVALID_FIELD, "replaces",
+                      needs_replaces ? "this kind names the credential it replaces"
                                      : "only address_change and permit_renewal replace a credential");
     if (in->replaces && !lc_id_ok(in->replaces))
         return lc_set(fail, ECRED_ERR_INPUT, LC_INVALID_FIELD, "replaces", "not a credential id");
@@ -481,7 +493,8 @@ ecred_err lc_application_create(issuerd *d, reg_db *db, const lc_application_in 
     if (missing) {
         char f[64];
         snprintf(f, sizeof f, "credential.%s", missing);
-        return lc_set(fail, ECRED_ERR_INPUT, LC_MISSING_FIELD, f, "this application kind must state the field");
+        return lc_set(fail, ECRED_ERR_INPUT, LC_MISSING_FIELD, f,
+                      "this application kind must state the field");
     }
 
     lc_create_job job;
@@ -784,8 +797,10 @@ static ecred_err lc_reject_body(reg_db *db, void *arg)
     bool submitted = strcmp(app.state, "submitted") == 0;
     reg_application_free(&app);
     if (!submitted)
-        return lc_set(job->fail, ECRED_ERR_INPUT, LC_INVALID_TRANSITION, NULL, "only a submitted application can be rejected");
-    if ((e = reg_application_set_rejected(db, job->app_id, job->reason, job->now, job->actor)) != ECRED_OK)
+        return lc_set(job->fail, ECRED_ERR_INPUT, LC_INVALID_TRANSITION, NULL,
+                      "only a submitted application can be rejected");
+    if ((e = reg_application_set_rejected(db, job->app_id, job->reason, job->now,
+                                          job->actor)) != ECRED_OK)
         return lc_internal(job->fail, e);
     return ECRED_OK;
 }
@@ -818,7 +833,8 @@ static ecred_err lc_confirm_body(reg_db *db, void *arg)
         goto out;
     have_app = true;
     if (!app.commitment_ref[0]) {
-        e = lc_set(fail, ECRED_ERR_INPUT, LC_NO_COMMITMENT, NULL, "this application has no kinship commitment");
+        e = lc_set(fail, ECRED_ERR_INPUT, LC_NO_COMMITMENT, NULL,
+                   "this application has no kinship commitment");
         goto out;
     }
     if ((e = reg_commitment_get(db, app.commitment_ref, &c)) != ECRED_OK) {
@@ -827,7 +843,8 @@ static ecred_err lc_confirm_body(reg_db *db, void *arg)
     }
     have_c = true;
     if (strcmp(c.sha256_hex, job->sha256_hex) != 0) {
-        e = lc_set(fail, ECRED_ERR_INPUT, LC_INVALID_FIELD, "sha256", "sha256 does not match the commitment text");
+        e = lc_set(fail, ECRED_ERR_INPUT, LC_INVALID_FIELD, "sha256",
+                   "sha256 does not match the commitment text");
         goto out;
     }
     if (c.confirmed_at == 0 && (e = reg_commitment_confirm(db, c.ref, job->now)) != ECRED_OK)
@@ -877,7 +894,8 @@ static ecred_err lc_status_body(reg_db *db, void *arg)
     if (to < 0) {
         char detail[48];
         snprintf(detail, sizeof detail, "credential is %s", lc_status_name(from));
-        return lc_set(job->fail, ECRED_ERR_INPUT, LC_INVALID_TRANSITION, detail, "this action does not apply to the credential's current status");
+        return lc_set(job->fail, ECRED_ERR_INPUT, LC_INVALID_TRANSITION, detail,
+                      "this action does not apply to the credential's current status");
     }
     if ((e = reg_status_change(db, job->cred_id, from, to, job->action, job->reason, job->actor,
                                job->now)) != ECRED_OK)

@@ -193,22 +193,26 @@ ecred_err reg_application_get(reg_db *db, const char *id, reg_application *out)
     return db->ops->application_get(db, id, out);
 }
 
-ecred_err reg_application_set_issued(reg_db *db, const char *id, const char *credential_id, int64_t now, const char *actor)
+ecred_err reg_application_set_issued(reg_db *db, const char *id, const char *credential_id,
+                                     int64_t now, const char *actor)
 {
     return db->ops->application_set_issued(db, id, credential_id, now, actor);
 }
 
-ecred_err reg_application_set_rejected(reg_db *db, const char *id, const char *reason, int64_t now, const char *actor)
+ecred_err reg_application_set_rejected(reg_db *db, const char *id, const char *reason, int64_t now,
+                                       const char *actor)
 {
     return db->ops->application_set_rejected(db, id, reason, now, actor);
 }
 
-ecred_err reg_idem_get(reg_db *db, const char *key, uint8_t req_hash[32], char app_id[REG_ID_LEN + 1])
+ecred_err reg_idem_get(reg_db *db, const char *key, uint8_t req_hash[32],
+                       char app_id[REG_ID_LEN + 1])
 {
     return db->ops->idem_get(db, key, req_hash, app_id);
 }
 
-ecred_err reg_idem_put(reg_db *db, const char *key, const uint8_t req_hash[32], const char *app_id, int64_t now)
+ecred_err reg_idem_put(reg_db *db, const char *key, const uint8_t req_hash[32], const char *app_id,
+                       int64_t now)
 {
     return db->ops->idem_put(db, key, req_hash, app_id, now);
 }
@@ -248,7 +252,8 @@ ecred_err reg_credential_set_replaced_by(reg_db *db, const char *id, const char 
     return db->ops->credential_set_replaced_by(db, id, new_id);
 }
 
-ecred_err reg_status_change(reg_db *db, const char *cred_id, int old_status, int new_status, const char *action, const char *reason, const char *actor, int64_t now)
+ecred_err reg_status_change(reg_db *db, const char *cred_id, int old_status, int new_status,
+                            const char *action, const char *reason, const char *actor, int64_t now)
 {
     return db->ops->status_change(db, cred_id, old_status, new_status, action, reason, actor, now);
 }
@@ -278,12 +283,15 @@ ecred_err reg_list_info_get(reg_db *db, int64_t list_id, reg_list_info *out)
     return db->ops->list_info_get(db, list_id, out);
 }
 
-ecred_err reg_list_entries(reg_db *db, int64_t list_id, ecred_err (*fn)(void *ctx, int64_t idx, int status), void *ctx)
+ecred_err reg_list_entries(reg_db *db, int64_t list_id,
+                           ecred_err (*fn)(void *ctx, int64_t idx, int status), void *ctx)
 {
     return db->ops->list_entries(db, list_id, fn, ctx);
 }
 
-ecred_err reg_reminders(reg_db *db, int32_t from_day, int32_t to_day, ecred_err (*fn)(void *ctx, const char *id, const char *due, int32_t day), void *ctx)
+ecred_err reg_reminders(reg_db *db, int32_t from_day, int32_t to_day,
+                        ecred_err (*fn)(void *ctx, const char *id, const char *due, int32_t day),
+                        void *ctx)
 {
     return db->ops->reminders(db, from_day, to_day, fn, ctx);
 }
