@@ -201,22 +201,37 @@ bool view_load_credential(issuerd *d, reg_db *db, svc_req *r, reg_credential *ou
     return true;
 }
 
+/* A lifecycle failure as an API error: the domain code picks the row; the
+ * detail ("field: why", or what went wrong) is passed on as it is. */
 void view_reply_lc_fail(svc_req *r, ecred_err e, const lc_fail *fail, const char *not_found_hint)
 {
-    if (e == ECRED_ERR_KEY_UNKNOWN && !fail->code) {
+    static const ierr_id rows[] = {
+        [LC_OK] = IE_NOT_FOUND,
+        [LC_NOT_FOUND] = IE_NOT_FOUND,
+        [LC_INVALID_FIELD] = IE_INVALID_FIELD,
+        [LC_MISSING_FIELD] = IE_MISSING_FIELD,
+        [LC_UNKNOWN_FIELD] = IE_UNKNOWN_FIELD,
+        [LC_IDEMPOTENCY_KEY_REUSED] = IE_IDEMPOTENCY_KEY_REUSED,
+        [LC_REPLACED_CREDENTIAL_INVALID] = IE_REPLACED_CREDENTIAL_INVALID,
+        [LC_APPLICATION_REJECTED] = IE_APPLICATION_REJECTED,
+        [LC_COMMITMENT_UNCONFIRMED] = IE_COMMITMENT_UNCONFIRMED,
+        [LC_NO_COMMITMENT] = IE_NO_COMMITMENT,
+        [LC_INVALID_TRANSITION] = IE_INVALID_TRANSITION,
+        [LC_CANNOT_ISSUE] = IE_CANNOT_ISSUE,
+        [LC_REGISTRY_UNAVAILABLE] = IE_REGISTRY_UNAVAILABLE,
+        [LC_INTERNAL] = IE_INTERNAL,
+    };
+    if (fail->code == LC_OK) {
+        /* An id the handler never passed on (malformed): the same 404. */
         ireply_error(r, IE_NOT_FOUND, not_found_hint);
         return;
     }
-    size_t id = IE_INTERNAL;
-    for (size_t i = 0; i < IE_COUNT; i++)
-        if (fail->code && strcmp(issuer_errors[i].code, fail->code) == 0)
-            id = i;
-    char detail[sizeof fail->detail + 200];
-    if (fail->detail[0])
-        snprintf(detail, sizeof detail, "%s: %s", fail->detail, fail->hint ? fail->hint : "");
-    else
-        snprintf(detail, sizeof detail, "%s", fail->hint ? fail->hint : "");
-    ireply_error(r, (ierr_id)id, detail);
+    ierr_id id = (size_t)fail->code < sizeof rows / sizeof rows[0] ? rows[fail->code] : IE_INTERNAL;
+    /* A credential the signer refused for its own reasons (not its fields)
+     * is our failure, not the caller's. */
+    if (fail->code == LC_CANNOT_ISSUE && e != ECRED_ERR_CREDENTIAL && e != ECRED_ERR_CLAIMS)
+        id = IE_INTERNAL;
+    ireply_error(r, id, fail->detail[0] ? fail->detail : NULL);
 }
 
 void view_reply_application(issuerd *d, reg_db *db, svc_req *r, const char *app_id)
