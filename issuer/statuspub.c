@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ecred/slist.h"
 
@@ -39,7 +40,10 @@ struct statuspub {
     int64_t lifetime;
     statuspub_entry cache[STATUSPUB_CACHE_MAX];
     size_t ncache;
-    int64_t evicted_iat; /* highest iat of an evicted entry (its list's last iat is lost) */
+    /* Floor for a list with no cache entry: the highest iat of an evicted
+     * entry (its list's last iat is lost), at first the second this object
+     * was made in (a restarted issuer may have signed in that second). */
+    int64_t evicted_iat;
 };
 
 ecred_err statuspub_new(ecred_key *key, const char *base_url, int64_t ttl, int64_t lifetime,
@@ -61,6 +65,7 @@ ecred_err statuspub_new(ecred_key *key, const char *base_url, int64_t ttl, int64
     p->key = ecred_key_ref(key);
     p->ttl = ttl;
     p->lifetime = lifetime;
+    p->evicted_iat = (int64_t)time(NULL);
     *out = p;
     return ECRED_OK;
 }
