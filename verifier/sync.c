@@ -322,6 +322,15 @@ static json_t *fetch_index(sync_ctx *x)
     return uris;
 }
 
+/* Say once that the time bound cut the sync short. */
+static void note_timeout(sync_ctx *x, int64_t timeout_s)
+{
+    if (!x->rep->timed_out)
+        vnote_say(x->note, 2, "sync time bound of %llds reached; the lists not yet fetched keep their copies",
+                  (long long)timeout_s);
+    x->rep->timed_out = true;
+}
+
 ecred_err vsync_run(const char *dir, const char *issuer, const char *root_path, int64_t now,
                     const vnote *note, vsync_report *rep)
 {
@@ -398,10 +407,7 @@ ecred_err vsync_run_within(const char *dir, const char *issuer, const char *root
         if (!named)
             rep->lists_unlisted++;
         if (time_left_ms(&x) == 0) {
-            if (!rep->timed_out)
-                vnote_say(note, 2, "sync time bound of %llds reached; the lists not yet fetched keep their copies",
-                          (long long)timeout_s);
-            rep->timed_out = true;
+            note_timeout(&x, timeout_s);
             rep->lists_refused++;
             if ((e = keep_old(&x, u)) != ECRED_OK)
                 goto out;
@@ -410,6 +416,8 @@ ecred_err vsync_run_within(const char *dir, const char *issuer, const char *root
         ecred_err why = ECRED_OK;
         if ((e = sync_list(&x, u, &why)) != ECRED_OK)
             goto out;
+        if (why && time_left_ms(&x) == 0)
+            note_timeout(&x, timeout_s); /* this fetch was cut by the bound */
         if (why && named)
             rep->lists_refused++;
         if (why && named && !first)
