@@ -10,13 +10,15 @@
 #   3. a list with the same iat as the held one but other statuses: refused;
 #   4. one oversized list does not abort the sync; --sync-timeout bounds it;
 #   6. escape sequences and newlines in index URIs never reach the output raw.
+# Item 1 and 6 are also run against ecred-verifierd's refresh thread and log.
 # Args: BIN_DIR SOURCE_DIR TMP_DIR.
 set -euo pipefail
 bin=$1 src=$2 tmp=$3/verifier_hostile.$$
 mkdir -p "$tmp/www/.well-known" "$tmp/www/status"
-srv_pid=
+srv_pid= vd_pid=
 stop_server() { if [ -n "$srv_pid" ]; then kill "$srv_pid" 2>/dev/null || true; wait "$srv_pid" 2>/dev/null || true; srv_pid=; fi; }
-trap 'stop_server; [ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
+stop_vd() { if [ -n "$vd_pid" ]; then kill "$vd_pid" 2>/dev/null || true; wait "$vd_pid" 2>/dev/null || true; vd_pid=; fi; }
+trap 'stop_vd; stop_server; [ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
 pass=0 fail=0
 ok() { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
@@ -209,6 +211,37 @@ index "$uri1"
 expect 0 "$V" sync --issuer "$base" --cache "$tmp/cache"
 expect 0 "$V" "${C[@]}" "$c5"
 expect 9 "$V" "${C[@]}" "$c6"
+
+# ---- 1 and 6 (daemon): ecred-verifierd's refresh keeps the revocation ----
+D="$bin/ecred-verifierd"
+last_iat=$(($(date +%s) + 61))
+sign --exp +172800 --set 6=1
+kp=$("$D" key add --cache "$tmp/vcache" --role police 2>/dev/null)
+vport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+api="http://127.0.0.1:$vport"
+"$D" --cache "$tmp/vcache" --issuer "$base" --root "$tmp/root.pub.pem" --listen "127.0.0.1:$vport" \
+  --refresh 1s 2>"$tmp/vdlog" &
+vd_pid=$!
+for _ in $(seq 1 100); do curl -s -m 1 -o /dev/null -w '%{http_code}' "$api/healthz" | grep -q 200 && break; sleep 0.1; done
+# reason_after SECONDS CRED: the API's reason for CRED after SECONDS of refreshes.
+reason_after() {
+  sleep "$1"
+  curl -s -m 10 -o "$tmp/out" -H "Authorization: Bearer $kp" --data-binary "$2" "$api/v1/verify" >/dev/null || true
+  python3 -c "import json; print(json.load(open('$tmp/out'))['reason'])" 2>/dev/null || echo "no answer: $(head -c 300 "$tmp/out")"
+}
+r=$(reason_after 0.5 "$c6"); [ "$r" = revoked ] && ok || bad "daemon: c6 is $r, want revoked"
+index; mv "$tmp/www/status/1" "$tmp/revoked-list"
+r=$(reason_after 2.5 "$c6"); [ "$r" = revoked ] && ok || bad "daemon after an empty index: c6 is $r, want revoked"
+index "$uri1"; cp "$tmp/captured" "$tmp/www/status/1"
+r=$(reason_after 2.5 "$c6"); [ "$r" = revoked ] && ok || bad "daemon after a captured list: c6 is $r, want revoked"
+grep -q "older than" "$tmp/vdlog" && ok || bad "daemon log lacks the refused rollback"
+printf '{"lists": ["%s/status/\\u001b[2J\\nFORGED ERROR line"]}\n' "$base" > "$tmp/www/.well-known/ecred-status-lists"
+sleep 2.5
+if LC_ALL=C grep -q "$(printf '\033')" "$tmp/vdlog" || grep -q "^FORGED" "$tmp/vdlog"; then
+  bad "the daemon log took a control byte or a forged line from the index"
+else ok; fi
+grep -q 'x1b\[2J' "$tmp/vdlog" && ok || bad "daemon log lacks the escaped URI"
+stop_vd
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
