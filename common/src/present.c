@@ -625,7 +625,7 @@ static ecred_err check_rp1(const char *text, size_t n, const ecred_keyset *keys,
         e = ECRED_ERR_PRESENT_UNBOUND;
         goto out;
     }
-    e = ecred_key_from_ec2(v->cred.claims.cnf_x, NULL, 0, v->cred.claims.cnf_y_sign, &hk);
+    e = ecred_holder_key_get(p->holder_keys, v->cred.claims.cnf_x, v->cred.claims.cnf_y_sign, &hk);
     if (e) {
         e = e == ECRED_ERR_KEY_INVALID ? ECRED_ERR_PRESENT_UNBOUND : e;
         goto out;

@@ -171,6 +171,18 @@ static void test_make_and_forgeries(void)
     CHECK(v.holder == ECRED_HOLDER_PROVEN && !v.challenge && v.presented_at == now - 3);
     CHECK(strcmp(v.aud, "https://jzz.sh.gov.cn") == 0);
     CHECK(!v.replay_checked); /* no cache given: the verdict says so */
+    /* The holder key cache: the second decision parses nothing, same answer. */
+    ecred_holder_keys *hk = NULL;
+    uint64_t hits = 0, misses = 0;
+    CHECK_ERR(ecred_holder_keys_create(0, &hk), ECRED_ERR_ARG);
+    CHECK_ERR(ecred_holder_keys_create(2, &hk), ECRED_OK);
+    p.holder_keys = hk;
+    for (int i = 0; i < 3; i++) {
+        CHECK_ERR(ecred_present_decide((const char *)text.ptr, text.len, &ks, NULL, &p, &v), ECRED_OK);
+        CHECK(v.holder == ECRED_HOLDER_PROVEN);
+    }
+    ecred_holder_keys_stats(hk, &hits, &misses);
+    CHECK(hits == 2 && misses == 1);
     /* The issuer key is not the holder key: make refuses rather than sign a
      * proof that could never verify; an unbound credential has no holder. */
     CHECK_ERR(ecred_present_make(issuer, (const char *)cred.ptr, cred.len, &o, &t2, NULL), ECRED_ERR_INPUT);
@@ -190,6 +202,8 @@ static void test_make_and_forgeries(void)
     }
     CHECK(tried > 1000);
     CHECK(proven == 0);
+    p.holder_keys = NULL;
+    ecred_holder_keys_free(hk);
     /* Truncations are malformed, never a verdict about the holder. */
     for (size_t cut = 1; cut < cose.len; cut += 7) {
         if (ecred_present_encode_text(cose.ptr, cut, ECRED_COMPRESS_NONE, &t2) == ECRED_OK) {
@@ -329,6 +343,7 @@ typedef struct race {
     const ecred_keyset *ks;
     ecred_buf *texts;
     ecred_replay_cache *cache;
+    ecred_holder_keys *keys;
     int64_t now;
     int proven[N_PRES];
     int replayed[N_PRES];
@@ -343,6 +358,7 @@ static void *race_thread(void *arg)
         ecred_present_params p = ecred_present_params_default(r->now);
         p.policy = ECRED_HOLDER_POLICY_REQUIRED;
         p.replay = r->cache;
+        p.holder_keys = r->keys;
         ecred_present_verdict v;
         ecred_present_decide((const char *)r->texts[i].ptr, r->texts[i].len, r->ks, NULL, &p, &v);
         pthread_mutex_lock(&race_lock);
@@ -371,6 +387,7 @@ static void test_concurrent(void)
     r.ks = &ks;
     r.texts = texts;
     CHECK_ERR(ecred_replay_create(100, &r.cache), ECRED_OK);
+    CHECK_ERR(ecred_holder_keys_create(4, &r.keys), ECRED_OK);
     pthread_t th[N_THREADS];
     for (int t = 0; t < N_THREADS; t++)
         CHECK(pthread_create(&th[t], NULL, race_thread, &r) == 0);
@@ -382,6 +399,7 @@ static void test_concurrent(void)
     }
     CHECK(ecred_replay_count(r.cache) == N_PRES);
     ecred_replay_free(r.cache);
+    ecred_holder_keys_free(r.keys);
     for (int i = 0; i < N_PRES; i++)
         ecred_buf_free(&texts[i]);
     ecred_buf_free(&cred);

@@ -102,6 +102,24 @@ void ecred_present_replay_key(const uint8_t *kid, size_t kid_len, const uint8_t 
                               size_t cti_len, int64_t iat, const uint8_t *cnonce,
                               size_t cnonce_len, uint8_t out[ECRED_REPLAY_KEY_LEN]);
 
+/* ---- parsed holder keys (present_keys.c) ---- */
+
+/* Parsing a cnf point into a key costs more than the verification itself, so
+ * a verifier that sees the same phones again keeps parsed keys: a bounded,
+ * direct-mapped, thread-safe cache of public keys (a collision replaces). */
+typedef struct ecred_holder_keys ecred_holder_keys;
+
+/* A cache of `slots` keys (1..1,048,576). ECRED_ERR_NOMEM. */
+ecred_err ecred_holder_keys_create(size_t slots, ecred_holder_keys **out);
+void ecred_holder_keys_free(ecred_holder_keys *c); /* NULL is fine */
+/* The P-256 key of a compressed COSE point, from c when present (c may be
+ * NULL: parse every time). *out is a new reference the caller frees with
+ * ecred_key_free. Errors of ecred_key_from_ec2. */
+ecred_err ecred_holder_key_get(ecred_holder_keys *c, const uint8_t x[32], bool y_sign,
+                               ecred_key **out);
+/* Lookups answered from the cache and lookups that parsed. */
+void ecred_holder_keys_stats(ecred_holder_keys *c, uint64_t *hits, uint64_t *misses);
+
 /* ---- challenges ---- */
 
 /* Called once both signatures verified, for a presentation with a cnonce:
@@ -148,9 +166,10 @@ typedef struct ecred_present_params {
     ecred_replay_cache *replay;   /* NULL: no replay check (verdict says so) */
     ecred_challenge_fn challenge; /* NULL: no outstanding challenges */
     void *challenge_ctx;
+    ecred_holder_keys *holder_keys; /* NULL: parse the cnf key on every decision */
 } ecred_present_params;
 
-/* Defaults: policy optional, R and S defaults, no cache, no challenges. */
+/* Defaults: policy optional, R and S defaults, no caches, no challenges. */
 ecred_present_params ecred_present_params_default(int64_t now);
 
 typedef enum ecred_holder_state {
