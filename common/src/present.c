@@ -320,7 +320,7 @@ static ecred_err cbor_head_out(ecred_buf *b, uint8_t major, uint64_t v)
     uint8_t h[9];
     size_t n;
     if (v < 24) {
-        h[0] = (uint8_t)(major << 5 | v);
+        h[0] = (uint8_t)((uint64_t)major << 5 | v);
         n = 1;
     } else if (v <= 0xff) {
         h[0] = (uint8_t)(major << 5 | 24);

@@ -50,7 +50,7 @@ static void append_head(ecred_buf *b, uint8_t major, size_t v)
 {
     uint8_t h[3] = {(uint8_t)(major << 5 | 25), (uint8_t)(v >> 8), (uint8_t)v};
     if (v < 24) {
-        h[0] = (uint8_t)(major << 5 | v);
+        h[0] = (uint8_t)((size_t)major << 5 | v);
         ecred_buf_append(b, h, 1);
     } else {
         ecred_buf_append(b, h, 3); /* a two-byte length: non-preferred is still valid CBOR */
