@@ -41,7 +41,7 @@ static void usage(FILE *f)
 {
     fputs("usage: ecred-verifierd --cache DIR --issuer URL --listen IPv4:PORT|[IPv6]:PORT\n"
           "                       [--root ROOT.pem] [--refresh INTERVAL] [--max-age DURATION]\n"
-          "                       [--tls-cert PEM --tls-key PEM]\n"
+          "                       [--tls-cert PEM --tls-key PEM] [--max-client-conns N]\n"
           "       ecred-verifierd key add --cache DIR --role police|landlord|agency [--fields a,b,c]\n"
           "       ecred-verifierd key list --cache DIR\n"
           "       ecred-verifierd key remove --cache DIR ID\n"
@@ -62,7 +62,8 @@ static void usage(FILE *f)
 }
 
 typedef struct vd_opts {
-    const char *listen, *refresh, *max_age, *tls_cert, *tls_key;
+    const char *listen, *refresh, *max_age, *tls_cert, *tls_key, *client_conns;
+    unsigned per_ip;
 } vd_opts;
 
 /* Parse the serve command line into d and o; returns 0, or the exit code
@@ -98,6 +99,8 @@ static int parse_args(int argc, char **argv, vd *d, vd_opts *o, bool *done)
             slot = &o->tls_cert;
         else if (strcmp(argv[i], "--tls-key") == 0)
             slot = &o->tls_key;
+        else if (strcmp(argv[i], "--max-client-conns") == 0)
+            slot = &o->client_conns;
         if (!slot || *slot) {
             usage(stderr);
             fprintf(stderr, "ecred-verifierd: unknown or repeated option %s\n", argv[i]);
@@ -120,6 +123,16 @@ static int parse_args(int argc, char **argv, vd *d, vd_opts *o, bool *done)
     if ((o->tls_cert != NULL) != (o->tls_key != NULL)) {
         fprintf(stderr, "ecred-verifierd: --tls-cert and --tls-key go together\n");
         return 2;
+    }
+    if (o->client_conns) {
+        uint64_t n;
+        if (!svc_parse_u64(o->client_conns, 1024, &n)) {
+            fprintf(stderr, "ecred-verifierd: --max-client-conns takes 0..1024 (0: no limit)\n");
+            return 2;
+        }
+        o->per_ip = (unsigned)n;
+    } else {
+        o->per_ip = SVC_PER_IP_DEFAULT;
     }
     d->refresh = VD_DEFAULT_REFRESH;
     d->max_age = VD_DEFAULT_MAX_AGE;
@@ -179,8 +192,9 @@ static int serve(int argc, char **argv)
     }
     /* 4 threads, 1024 connections (MHD splits the limit among the threads:
      * 256 per thread leaves room for 200 idle sockets), 32 KiB per
-     * connection (caps URL and headers), poll(); no per-IP limit: verifiers
-     * sit behind load balancers, where every client has one address. */
+     * connection (caps URL and headers), poll(); 64 connections per client
+     * address unless --max-client-conns says otherwise (0 behind a load
+     * balancer, where every client has the balancer's address). */
     svc_config cfg = {
         .name = "verifier",
         .listen = o.listen,
@@ -190,6 +204,7 @@ static int serve(int argc, char **argv)
         .body_max = VBODY_MAX,
         .conn_limit = VD_CONN_LIMIT,
         .conn_memory = VD_CONN_MEMORY,
+        .per_ip_limit = o.per_ip,
         .routes = vd_routes,
         .n_routes = vd_n_routes,
         .guard = vd_guard,
