@@ -15,6 +15,7 @@
 #include "bench_util.h"
 #include "ecred/cose.h"
 #include "ecred/credential.h"
+#include "ecred/issue.h"
 #include "ecred/crypto.h"
 #include "ecred/qr.h"
 #include "ecred/qrtext.h"

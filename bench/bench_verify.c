@@ -20,6 +20,7 @@
 #include "ecred/b45.h"
 #include "ecred/cose.h"
 #include "ecred/credential.h"
+#include "ecred/issue.h"
 #include "ecred/crypto.h"
 #include "ecred/decide.h"
 #include "ecred/qrtext.h"

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "ecred/credential.h"
+#include "ecred/issue.h"
 #include "ecred/crypto.h"
 #include "ecred/qr.h"
 #include "ecred/qrtext.h"

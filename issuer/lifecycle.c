@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ecred/cst.h"
+#include "ecred/issue.h"
 #include "ecred/qrtext.h"
 #include "ecred/slist.h"
 
@@ -123,7 +125,7 @@ static char *lc_commitment_text(const char *ref, const char *name, const char *i
                                 const char *address, int64_t now)
 {
     char day[11];
-    ecred_date_format((int32_t)((now + 8 * 3600) / 86400), day);
+    ecred_date_format(ecred_cst_day_of(now), day);
 #define LC_COMMITMENT_TEMPLATE                                                              \
     "亲属关系承诺书\n"                                                                   \
     "承诺编号：%s\n"                                                                     \
@@ -384,7 +386,7 @@ static ecred_err lc_create_body(reg_db *db, void *arg)
         e = lc_set(fail, ECRED_ERR_INPUT, 422, "invalid_field", "a credential field is invalid", field);
         goto out;
     }
-    int32_t today = (int32_t)((now + 8 * 3600) / 86400);
+    int32_t today = ecred_cst_day_of(now);
     if (cred.valid_until < today) {
         e = lc_set(fail, ECRED_ERR_INPUT, 422, "invalid_field", "the validity has already ended",
                    "credential.valid_until");

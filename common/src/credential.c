@@ -15,9 +15,7 @@
 
 #include "ecred/cborcur.h"
 #include "ecred/cborin.h"
-
-#define SECONDS_PER_DAY 86400
-#define CST_OFFSET (8 * 3600) /* China Standard Time, UTC+8, no DST */
+#include "ecred/utf8.h"
 
 /* Credential map keys inside claim -65537 (spec/credential.md, table 3). */
 enum {
@@ -34,58 +32,9 @@ enum {
     CK_ENDORSEMENT_DATE = 11,
 };
 
-/* CWT claim keys (RFC 8392 section 4, RFC 8747, draft-ietf-oauth-status-list). */
-enum {
-    CLAIM_ISS = 1,
-    CLAIM_SUB = 2,
-    CLAIM_AUD = 3,
-    CLAIM_EXP = 4,
-    CLAIM_NBF = 5,
-    CLAIM_IAT = 6,
-    CLAIM_CTI = 7,
-    CLAIM_CNF = 8,
-};
+/* ---- field checks ----------------------------------------------------- */
 
-/* Earliest and latest day numbers we accept for any date: 1900-01-01 and
- * 2199-12-31. Far outside any real credential, but it keeps every time
- * computation well inside int64 and rejects garbage like year 0. */
-#define DAY_MIN (-25567)
-#define DAY_MAX 84005
-
-/* ---- dates ------------------------------------------------------------ */
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (y, m 1..12, d 1..31). */
-static int32_t days_from_civil(int y, int m, int d)
-{
-    y -= m <= 2;
-    int era = (y >= 0 ? y : y - 399) / 400;
-    int yoe = y - era * 400;
-    int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return (int32_t)(era * 146097 + doe - 719468);
-}
-
-static void civil_from_days(int32_t z, int *y, int *m, int *d)
-{
-    z += 719468;
-    int era = (z >= 0 ? z : z - 146096) / 146097;
-    int doe = z - era * 146097;
-    int yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = yoe + era * 400 + (*m <= 2);
-}
-
-static int days_in_month(int y, int m)
-{
-    static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-        return 29;
-    return mdays[m - 1];
-}
-
+/* Value of n decimal digits, -1 if any is not a digit. */
 static int digits_value(const char *s, size_t n)
 {
     int v = 0;
@@ -97,164 +46,11 @@ static int digits_value(const char *s, size_t n)
     return v;
 }
 
-/* Parse YYYYMMDD digits (8 chars) or YYYY-MM-DD (10 chars). */
-static ecred_err parse_ymd(const char *s, size_t n, int32_t *days)
-{
-    int y, m, d;
-    if (n == 10 && s[4] == '-' && s[7] == '-') {
-        y = digits_value(s, 4);
-        m = digits_value(s + 5, 2);
-        d = digits_value(s + 8, 2);
-    } else if (n == 8) {
-        y = digits_value(s, 4);
-        m = digits_value(s + 4, 2);
-        d = digits_value(s + 6, 2);
-    } else {
-        return ECRED_ERR_INPUT;
-    }
-    if (y < 1900 || y > 2199 || m < 1 || m > 12 || d < 1 || d > days_in_month(y, m))
-        return ECRED_ERR_INPUT;
-    *days = days_from_civil(y, m, d);
-    return ECRED_OK;
-}
-
-ecred_err ecred_date_parse(const char *s, size_t n, int32_t *days)
-{
-    if (n != 10)
-        return ECRED_ERR_INPUT;
-    return parse_ymd(s, n, days);
-}
-
-/* Write v as exactly `width` decimal digits (v is known to fit). */
-static char *put_digits(char *p, int v, int width)
-{
-    for (int i = width - 1; i >= 0; i--) {
-        p[i] = (char)('0' + v % 10);
-        v /= 10;
-    }
-    return p + width;
-}
-
-void ecred_date_format(int32_t days, char out[11])
-{
-    int y, m, d;
-    civil_from_days(days, &y, &m, &d);
-    char *p = put_digits(out, y < 0 ? 0 : y % 10000, 4);
-    *p++ = '-';
-    p = put_digits(p, m, 2);
-    *p++ = '-';
-    p = put_digits(p, d, 2);
-    *p = 0;
-}
-
-ecred_err ecred_time_parse(const char *s, int64_t *t)
-{
-    size_t n = strlen(s);
-    int32_t days;
-    if (n < 20 || (s[10] != 'T' && s[10] != 't') || s[13] != ':' || s[16] != ':' ||
-        parse_ymd(s, 10, &days) != ECRED_OK)
-        return ECRED_ERR_INPUT;
-    int hh = digits_value(s + 11, 2), mm = digits_value(s + 14, 2), ss = digits_value(s + 17, 2);
-    if (hh < 0 || hh > 23 || mm < 0 || mm > 59 || ss < 0 || ss > 60)
-        return ECRED_ERR_INPUT;
-    size_t i = 19;
-    if (s[i] == '.') {
-        i++;
-        size_t start = i;
-        while (i < n && s[i] >= '0' && s[i] <= '9')
-            i++;
-        if (i == start)
-            return ECRED_ERR_INPUT;
-    }
-    int64_t offset = 0;
-    if ((s[i] == 'Z' || s[i] == 'z') && i + 1 == n) {
-        offset = 0;
-    } else if ((s[i] == '+' || s[i] == '-') && i + 6 == n && s[i + 3] == ':') {
-        int oh = digits_value(s + i + 1, 2), om = digits_value(s + i + 4, 2);
-        if (oh < 0 || oh > 23 || om < 0 || om > 59)
-            return ECRED_ERR_INPUT;
-        offset = (oh * 3600 + om * 60) * (s[i] == '+' ? 1 : -1);
-    } else {
-        return ECRED_ERR_INPUT;
-    }
-    *t = (int64_t)days * SECONDS_PER_DAY + hh * 3600 + mm * 60 + ss - offset;
-    return ECRED_OK;
-}
-
-void ecred_time_format(int64_t t, char out[21])
-{
-    int64_t d = t / SECONDS_PER_DAY, r = t % SECONDS_PER_DAY;
-    if (r < 0) {
-        r += SECONDS_PER_DAY;
-        d--;
-    }
-    ecred_date_format((int32_t)d, out);
-    char *p = out + 10;
-    *p++ = 'T';
-    p = put_digits(p, (int)(r / 3600), 2);
-    *p++ = ':';
-    p = put_digits(p, (int)(r / 60 % 60), 2);
-    *p++ = ':';
-    p = put_digits(p, (int)(r % 60), 2);
-    *p++ = 'Z';
-    *p = 0;
-}
-
-int64_t ecred_cst_day_start(int32_t days)
-{
-    return (int64_t)days * SECONDS_PER_DAY - CST_OFFSET;
-}
-
-/* The CST calendar day that contains instant t. */
-static int32_t cst_day_of(int64_t t)
-{
-    int64_t s = t + CST_OFFSET;
-    int64_t d = s / SECONDS_PER_DAY;
-    if (s % SECONDS_PER_DAY < 0)
-        d--;
-    return (int32_t)d;
-}
-
-/* ---- field checks ----------------------------------------------------- */
-
-/* Strict UTF-8 (no overlongs, surrogates or > U+10FFFF) and no C0/C1 controls
- * or DEL: these fields are printed on screens and paper. */
+/* Strict UTF-8 (utf8.h) without C0/C1 controls or DEL: these fields are
+ * printed on screens and paper. */
 static bool text_ok(const char *s, size_t n)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = p[i];
-        if (c < 0x80) {
-            if (c < 0x20 || c == 0x7f)
-                return false;
-            i++;
-            continue;
-        }
-        size_t len;
-        unsigned cp, min;
-        if ((c & 0xe0) == 0xc0) {
-            len = 2, cp = c & 0x1f, min = 0x80;
-        } else if ((c & 0xf0) == 0xe0) {
-            len = 3, cp = c & 0x0f, min = 0x800;
-        } else if ((c & 0xf8) == 0xf0) {
-            len = 4, cp = c & 0x07, min = 0x10000;
-        } else {
-            return false;
-        }
-        if (n - i < len)
-            return false;
-        for (size_t k = 1; k < len; k++) {
-            if ((p[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = cp << 6 | (p[i + k] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
-            (cp >= 0x80 && cp < 0xa0))
-            return false;
-        i += len;
-    }
-    return true;
+    return ecred_utf8_valid((const uint8_t *)s, n, ECRED_UTF8_NO_CONTROLS);
 }
 
 /* Province-level codes of GB/T 2260 (the first two digits of a division code
@@ -299,7 +95,7 @@ static bool id_number_ok(const char *id, int *sex, int32_t *birth)
         return false;
     if (id[17] != id_check_char(id))
         return false;
-    if (parse_ymd(id + 6, 8, birth) != ECRED_OK)
+    if (ecred_date_parse_basic(id + 6, 8, birth) != ECRED_OK)
         return false;
     *sex = ((id[16] - '0') % 2) ? ECRED_SEX_MALE : ECRED_SEX_FEMALE;
     return true;
@@ -356,14 +152,14 @@ ecred_err ecred_credential_validate(const ecred_credential *c, char *field, size
     }
     if (!division_ok(c->hukou_division))
         return bad_field("hukou_division", field, cap, E);
-    if (c->registration_date < DAY_MIN || c->registration_date > DAY_MAX ||
+    if (c->registration_date < ECRED_DAY_MIN || c->registration_date > ECRED_DAY_MAX ||
         c->registration_date < birth)
         return bad_field("registration_date", field, cap, E);
     if (!str_field_ok(c->authority, ECRED_AUTHORITY_MAX, false))
         return bad_field("authority", field, cap, E);
-    if (c->valid_from < DAY_MIN || c->valid_from > DAY_MAX || c->valid_from < c->registration_date)
+    if (c->valid_from < ECRED_DAY_MIN || c->valid_from > ECRED_DAY_MAX || c->valid_from < c->registration_date)
         return bad_field("valid_from", field, cap, E);
-    if (c->valid_until < c->valid_from || c->valid_until > DAY_MAX)
+    if (c->valid_until < c->valid_from || c->valid_until > ECRED_DAY_MAX)
         return bad_field("valid_until", field, cap, E);
     if (c->type == ECRED_CRED_TYPE_PERMIT) {
         if (c->endorsement_date <= c->valid_from || c->endorsement_date > c->valid_until + 1)
@@ -702,29 +498,29 @@ ecred_err ecred_claims_encode(const ecred_claims *c, ecred_buf *out)
         return ECRED_ERR_CLAIMS; /* issuing an already expired credential is a mistake */
     /* nbf is carried only when the validity does not start on the day of iat
      * (spec/credential.md 4.2): that saves 6 bytes on the common case. */
-    bool carry_nbf = c->cred.valid_from != cst_day_of(c->iat);
+    bool carry_nbf = c->cred.valid_from != ecred_cst_day_of(c->iat);
 
     size_t n = 5u + (carry_nbf ? 1u : 0u) + (c->has_cnf ? 1u : 0u) + (c->has_status ? 1u : 0u);
     cbor_item_t *m = cbor_new_definite_map(n);
     if (!m)
         return ECRED_ERR_NOMEM;
     /* Keys in deterministic order (RFC 8949 4.2.1): 1,4,5,6,7,8,65535,-65537. */
-    e = put_text(m, CLAIM_ISS, c->iss);
-    if (!e) e = put_int(m, CLAIM_EXP, exp);
-    if (!e && carry_nbf) e = put_int(m, CLAIM_NBF, nbf);
-    if (!e) e = put_int(m, CLAIM_IAT, c->iat);
-    if (!e) e = ecred_cbor_map_put(m, ecred_cbor_int(CLAIM_CTI), ecred_cbor_bytes(c->cti, c->cti_len));
+    e = put_text(m, ECRED_CWT_ISS, c->iss);
+    if (!e) e = put_int(m, ECRED_CWT_EXP, exp);
+    if (!e && carry_nbf) e = put_int(m, ECRED_CWT_NBF, nbf);
+    if (!e) e = put_int(m, ECRED_CWT_IAT, c->iat);
+    if (!e) e = ecred_cbor_map_put(m, ecred_cbor_int(ECRED_CWT_CTI), ecred_cbor_bytes(c->cti, c->cti_len));
     if (!e && c->has_cnf) {
         cbor_item_t *cnf = build_cnf(c);
-        e = cnf ? ecred_cbor_map_put(m, ecred_cbor_int(CLAIM_CNF), cnf) : ECRED_ERR_NOMEM;
+        e = cnf ? ecred_cbor_map_put(m, ecred_cbor_int(ECRED_CWT_CNF), cnf) : ECRED_ERR_NOMEM;
     }
     if (!e && c->has_status) {
         cbor_item_t *st = build_status(c);
-        e = st ? ecred_cbor_map_put(m, ecred_cbor_int(ECRED_CLAIM_STATUS), st) : ECRED_ERR_NOMEM;
+        e = st ? ecred_cbor_map_put(m, ecred_cbor_int(ECRED_CWT_STATUS), st) : ECRED_ERR_NOMEM;
     }
     if (!e) {
         cbor_item_t *cred = build_credential(&c->cred);
-        e = cred ? ecred_cbor_map_put(m, ecred_cbor_int(ECRED_CLAIM_CREDENTIAL), cred)
+        e = cred ? ecred_cbor_map_put(m, ecred_cbor_int(ECRED_CWT_CREDENTIAL), cred)
                  : ECRED_ERR_NOMEM;
     }
     if (!e)
@@ -859,13 +655,13 @@ static ecred_err decode_credential(ecred_span m, ecred_credential *c)
     if (!get_int(v[CK_HUKOU_DIVISION - 1], 0, 999999, &t))
         return ECRED_ERR_CREDENTIAL;
     c->hukou_division = (uint32_t)t;
-    if (!get_int(v[CK_REGISTRATION_DATE - 1], DAY_MIN, DAY_MAX, &t))
+    if (!get_int(v[CK_REGISTRATION_DATE - 1], ECRED_DAY_MIN, ECRED_DAY_MAX, &t))
         return ECRED_ERR_CREDENTIAL;
     c->registration_date = (int32_t)t;
     if (!get_text(v[CK_AUTHORITY - 1], c->authority, ECRED_AUTHORITY_MAX))
         return ECRED_ERR_CREDENTIAL;
     if (c->type == ECRED_CRED_TYPE_PERMIT) {
-        if (!get_int(v[CK_ENDORSEMENT_DATE - 1], DAY_MIN, DAY_MAX, &t))
+        if (!get_int(v[CK_ENDORSEMENT_DATE - 1], ECRED_DAY_MIN, ECRED_DAY_MAX, &t))
             return ECRED_ERR_CREDENTIAL;
         c->endorsement_date = (int32_t)t;
     } else if (v[CK_ENDORSEMENT_DATE - 1].ptr) {
@@ -935,9 +731,9 @@ static ecred_err decode_cnf(ecred_span cnf, ecred_claims *c)
 ecred_err ecred_claims_decode(const uint8_t *buf, size_t n, ecred_claims *out)
 {
     enum { R_ISS, R_SUB, R_AUD, R_EXP, R_NBF, R_IAT, R_CTI, R_CNF, R_STATUS, R_CRED, R_COUNT };
-    static const int64_t keys[R_COUNT] = {CLAIM_ISS,  CLAIM_SUB, CLAIM_AUD, CLAIM_EXP,
-                                          CLAIM_NBF,  CLAIM_IAT, CLAIM_CTI, CLAIM_CNF,
-                                          ECRED_CLAIM_STATUS, ECRED_CLAIM_CREDENTIAL};
+    static const int64_t keys[R_COUNT] = {ECRED_CWT_ISS,  ECRED_CWT_SUB, ECRED_CWT_AUD, ECRED_CWT_EXP,
+                                          ECRED_CWT_NBF,  ECRED_CWT_IAT, ECRED_CWT_CTI, ECRED_CWT_CNF,
+                                          ECRED_CWT_STATUS, ECRED_CWT_CREDENTIAL};
     if (!out)
         return ECRED_ERR_ARG;
     ecred_err e = ecred_cborcur_check(buf, n, &ecred_cbor_limits_small);
@@ -952,8 +748,8 @@ ecred_err ecred_claims_decode(const uint8_t *buf, size_t n, ecred_claims *out)
         return ECRED_ERR_CLAIMS;
     int64_t t_exp, t_iat, t_nbf;
     if (!get_text(v[R_ISS], c.iss, ECRED_ISS_MAX) ||
-        !get_int(v[R_IAT], 0, ecred_cst_day_start(DAY_MAX), &t_iat) ||
-        !get_int(v[R_EXP], 0, ecred_cst_day_start(DAY_MAX + 1), &t_exp))
+        !get_int(v[R_IAT], 0, ecred_cst_day_start(ECRED_DAY_MAX), &t_iat) ||
+        !get_int(v[R_EXP], 0, ecred_cst_day_start(ECRED_DAY_MAX + 1), &t_exp))
         return ECRED_ERR_CLAIMS;
     ecred_cbor_head cti;
     if (!value_head(v[R_CTI], &cti) || cti.major != ECRED_CBOR_MAJOR_BYTES || cti.str.len < 1 ||
@@ -972,18 +768,18 @@ ecred_err ecred_claims_decode(const uint8_t *buf, size_t n, ecred_claims *out)
         return e;
     /* Validity comes from nbf/exp at CST day boundaries (spec 4.2): anything
      * else is not an encoding we produce, so it is refused, not rounded. */
-    if ((t_exp + CST_OFFSET) % SECONDS_PER_DAY != 0)
+    if (!ecred_cst_is_midnight(t_exp))
         return ECRED_ERR_CLAIMS;
-    c.cred.valid_until = cst_day_of(t_exp) - 1;
+    c.cred.valid_until = ecred_cst_day_of(t_exp) - 1;
     if (v[R_NBF].ptr) {
-        if (!get_int(v[R_NBF], 0, ecred_cst_day_start(DAY_MAX), &t_nbf) ||
-            (t_nbf + CST_OFFSET) % SECONDS_PER_DAY != 0)
+        if (!get_int(v[R_NBF], 0, ecred_cst_day_start(ECRED_DAY_MAX), &t_nbf) ||
+            !ecred_cst_is_midnight(t_nbf))
             return ECRED_ERR_CLAIMS;
-        c.cred.valid_from = cst_day_of(t_nbf);
-        if (c.cred.valid_from == cst_day_of(t_iat))
+        c.cred.valid_from = ecred_cst_day_of(t_nbf);
+        if (c.cred.valid_from == ecred_cst_day_of(t_iat))
             return ECRED_ERR_CLAIMS; /* an nbf the encoder would have left out */
     } else {
-        c.cred.valid_from = cst_day_of(t_iat);
+        c.cred.valid_from = ecred_cst_day_of(t_iat);
     }
     c.iat = t_iat;
     c.exp = t_exp;
