@@ -98,8 +98,8 @@ static void make_sample(const char *dir, const char *rel, const ecred_key *priv,
     ecred_buf json = bench_read_source("bench_verify", dir, rel);
     ecred_claims c;
     memset(&c, 0, sizeof c);
-    char field[64];
-    if (ecred_credential_from_json((const char *)json.ptr, json.len, &c.cred, field, sizeof field))
+    ecred_field_error field;
+    if (ecred_credential_from_json((const char *)json.ptr, json.len, &c.cred, &field))
         die("example does not parse");
     ecred_buf_free(&json);
     strcpy(c.iss, "https://jzz.sh.gov.cn");

@@ -377,13 +377,22 @@ static ecred_err lc_create_body(reg_db *db, void *arg)
         goto out;
     }
     ecred_credential cred;
-    char cfield[48] = "";
-    e = ecred_credential_from_json(text, strlen(text), &cred, cfield, sizeof cfield);
+    ecred_field_error fe;
+    memset(&fe, 0, sizeof fe);
+    e = ecred_credential_from_json(text, strlen(text), &cred, &fe);
     if (!e)
-        e = ecred_credential_validate(&cred, cfield, sizeof cfield);
+        e = ecred_credential_validate(&cred, &fe);
     if (e) {
-        snprintf(field, sizeof field, "credential.%s", cfield[0] ? cfield : "?");
-        e = lc_set(fail, ECRED_ERR_INPUT, 422, "invalid_field", "a credential field is invalid", field);
+        /* The detail says which field and why: "credential.id_number: check
+         * character does not match". */
+        char detail[sizeof fe.field + sizeof fe.why + 16];
+        snprintf(detail, sizeof detail, "credential.%s: %s", fe.field[0] ? fe.field : "?",
+                 fe.why[0] ? fe.why : "invalid");
+        e = lc_set(fail, ECRED_ERR_INPUT, 422,
+                   fe.kind == ECRED_FIELD_MISSING   ? "missing_field"
+                   : fe.kind == ECRED_FIELD_UNKNOWN ? "unknown_field"
+                                                    : "invalid_field",
+                   "a credential field is invalid", detail);
         goto out;
     }
     int32_t today = ecred_cst_day_of(now);
@@ -571,9 +580,8 @@ static ecred_err lc_approve_body(reg_db *db, void *arg)
     }
     ecred_claims claims;
     memset(&claims, 0, sizeof claims);
-    char cfield[48] = "";
     e = ecred_credential_from_json(app.credential_json, strlen(app.credential_json), &claims.cred,
-                                   cfield, sizeof cfield);
+                                   NULL);
     if (e) {
         e = lc_internal(fail, ECRED_ERR_INTERNAL); /* we validated it at submission */
         goto out;

@@ -82,90 +82,129 @@ static char id_check_char(const char *id17)
     return map[sum % 11];
 }
 
-/* The ID number's own consistency: digits, province, birth date, check char.
- * On success gives the sex and birth date it encodes. */
-static bool id_number_ok(const char *id, int *sex, int32_t *birth)
+/* Why an ID number is not self-consistent (digits, province, birth date,
+ * check character), or NULL when it is; then *sex and *birth are what it
+ * encodes. */
+static const char *id_number_why(const char *id, int *sex, int32_t *birth)
 {
     if (strlen(id) != ECRED_ID_NUMBER_LEN)
-        return false;
+        return "must be 18 characters";
     for (int i = 0; i < 17; i++)
         if (id[i] < '0' || id[i] > '9')
-            return false;
+            return "the first 17 characters must be digits";
     if (!province_ok((unsigned)((id[0] - '0') * 10 + (id[1] - '0'))))
-        return false;
+        return "the first two digits are not a province code";
     if (id[17] != id_check_char(id))
-        return false;
+        return "check character does not match";
     if (ecred_date_parse_basic(id + 6, 8, birth) != ECRED_OK)
-        return false;
+        return "digits 7-14 are not a birth date 1900..2199";
     *sex = ((id[16] - '0') % 2) ? ECRED_SEX_MALE : ECRED_SEX_FEMALE;
-    return true;
+    return NULL;
 }
 
-static ecred_err bad_field(const char *name, char *field, size_t cap, ecred_err e)
+static bool id_number_ok(const char *id, int *sex, int32_t *birth)
 {
-    if (field && cap) {
-        strncpy(field, name, cap - 1);
-        field[cap - 1] = 0;
+    return id_number_why(id, sex, birth) == NULL;
+}
+
+/* Record a failure in *why (may be NULL) and return e. */
+static ecred_err field_fail(ecred_field_error *why, int kind, const char *field,
+                            const char *reason, ecred_err e)
+{
+    if (why) {
+        memset(why, 0, sizeof *why);
+        why->kind = kind == ECRED_FIELD_MISSING ? ECRED_FIELD_MISSING
+                    : kind == ECRED_FIELD_UNKNOWN ? ECRED_FIELD_UNKNOWN : ECRED_FIELD_INVALID;
+        snprintf(why->field, sizeof why->field, "%s", field);
+        snprintf(why->why, sizeof why->why, "%s", reason);
     }
     return e;
 }
 
-static bool str_field_ok(const char *s, size_t max, bool may_be_empty)
+/* Why a text field of at most max bytes is refused, or NULL when it is fine. */
+static const char *text_field_why(const char *s, size_t max, bool may_be_empty)
 {
     size_t n = strnlen(s, max + 1);
-    if (n > max || (!may_be_empty && n == 0))
-        return false;
-    return text_ok(s, n);
+    if (n > max)
+        return "too long";
+    if (!may_be_empty && n == 0)
+        return "must not be empty";
+    if (!text_ok(s, n))
+        return "must be UTF-8 text without control characters";
+    return NULL;
 }
 
-ecred_err ecred_credential_validate(const ecred_credential *c, char *field, size_t cap)
+static bool str_field_ok(const char *s, size_t max, bool may_be_empty)
+{
+    return text_field_why(s, max, may_be_empty) == NULL;
+}
+
+/* Why a division code is refused, or NULL. */
+static const char *division_why(uint32_t code)
+{
+    return division_ok(code) ? NULL : "not a GB/T 2260 code of a known province";
+}
+
+ecred_err ecred_credential_validate(const ecred_credential *c, ecred_field_error *why)
 {
     const ecred_err E = ECRED_ERR_CREDENTIAL;
+    const int BAD = ECRED_FIELD_INVALID;
+    const char *r;
+    if (!c)
+        return ECRED_ERR_ARG;
     if (c->type != ECRED_CRED_TYPE_REGISTRATION && c->type != ECRED_CRED_TYPE_PERMIT)
-        return bad_field("type", field, cap, E);
-    if (!str_field_ok(c->name, ECRED_NAME_MAX, false))
-        return bad_field("name", field, cap, E);
-    int sex;
-    int32_t birth;
-    if (!id_number_ok(c->id_number, &sex, &birth))
-        return bad_field("id_number", field, cap, E);
+        return field_fail(why, BAD, "type", "unknown credential type", E);
+    if ((r = text_field_why(c->name, ECRED_NAME_MAX, false)))
+        return field_fail(why, BAD, "name", r, E);
+    int sex = 0;
+    int32_t birth = 0;
+    if ((r = id_number_why(c->id_number, &sex, &birth)))
+        return field_fail(why, BAD, "id_number", r, E);
     if (c->sex != sex)
-        return bad_field("sex", field, cap, E);
+        return field_fail(why, BAD, "sex", "does not match the ID number", E);
     if (c->birth_date != birth)
-        return bad_field("birth_date", field, cap, E);
-    if (!division_ok(c->address_division))
-        return bad_field("address_division", field, cap, E);
-    if (!str_field_ok(c->address, ECRED_ADDRESS_MAX, false))
-        return bad_field("address", field, cap, E);
+        return field_fail(why, BAD, "birth_date", "does not match the ID number", E);
+    if ((r = division_why(c->address_division)))
+        return field_fail(why, BAD, "address_division", r, E);
+    if ((r = text_field_why(c->address, ECRED_ADDRESS_MAX, false)))
+        return field_fail(why, BAD, "address", r, E);
     switch (c->housing) {
     case ECRED_HOUSING_OWN:
         if (c->housing_ref[0])
-            return bad_field("housing.reference", field, cap, E);
+            return field_fail(why, BAD, "housing.reference", "must be absent for basis own", E);
         break;
     case ECRED_HOUSING_RENTAL:
     case ECRED_HOUSING_RELATIVE:
-        if (!str_field_ok(c->housing_ref, ECRED_REF_MAX, false))
-            return bad_field("housing.reference", field, cap, E);
+        if ((r = text_field_why(c->housing_ref, ECRED_REF_MAX, false)))
+            return field_fail(why, BAD, "housing.reference", r, E);
         break;
     default:
-        return bad_field("housing.basis", field, cap, E);
+        return field_fail(why, BAD, "housing.basis", "must be own, rental or relative", E);
     }
-    if (!division_ok(c->hukou_division))
-        return bad_field("hukou_division", field, cap, E);
-    if (c->registration_date < ECRED_DAY_MIN || c->registration_date > ECRED_DAY_MAX ||
-        c->registration_date < birth)
-        return bad_field("registration_date", field, cap, E);
-    if (!str_field_ok(c->authority, ECRED_AUTHORITY_MAX, false))
-        return bad_field("authority", field, cap, E);
-    if (c->valid_from < ECRED_DAY_MIN || c->valid_from > ECRED_DAY_MAX || c->valid_from < c->registration_date)
-        return bad_field("valid_from", field, cap, E);
-    if (c->valid_until < c->valid_from || c->valid_until > ECRED_DAY_MAX)
-        return bad_field("valid_until", field, cap, E);
+    if ((r = division_why(c->hukou_division)))
+        return field_fail(why, BAD, "hukou_division", r, E);
+    if (c->registration_date < ECRED_DAY_MIN || c->registration_date > ECRED_DAY_MAX)
+        return field_fail(why, BAD, "registration_date", "outside 1900-01-01..2199-12-31", E);
+    if (c->registration_date < birth)
+        return field_fail(why, BAD, "registration_date", "before birth_date", E);
+    if ((r = text_field_why(c->authority, ECRED_AUTHORITY_MAX, false)))
+        return field_fail(why, BAD, "authority", r, E);
+    if (c->valid_from < ECRED_DAY_MIN || c->valid_from > ECRED_DAY_MAX)
+        return field_fail(why, BAD, "valid_from", "outside 1900-01-01..2199-12-31", E);
+    if (c->valid_from < c->registration_date)
+        return field_fail(why, BAD, "valid_from", "before registration_date", E);
+    if (c->valid_until < c->valid_from)
+        return field_fail(why, BAD, "valid_until", "before valid_from", E);
+    if (c->valid_until > ECRED_DAY_MAX)
+        return field_fail(why, BAD, "valid_until", "after 2199-12-31", E);
     if (c->type == ECRED_CRED_TYPE_PERMIT) {
-        if (c->endorsement_date <= c->valid_from || c->endorsement_date > c->valid_until + 1)
-            return bad_field("endorsement_date", field, cap, E);
+        if (c->endorsement_date <= c->valid_from)
+            return field_fail(why, BAD, "endorsement_date", "not after valid_from", E);
+        if (c->endorsement_date > c->valid_until + 1)
+            return field_fail(why, BAD, "endorsement_date", "more than a day after valid_until", E);
     } else if (c->endorsement_date != 0) {
-        return bad_field("endorsement_date", field, cap, E);
+        return field_fail(why, BAD, "endorsement_date",
+                          "only a residence permit has an endorsement date", E);
     }
     return ECRED_OK;
 }
@@ -185,48 +224,83 @@ static int name_index(const char *const *names, int count, const char *s)
     return 0;
 }
 
-/* Copy a JSON string member into dst (max bytes). Returns false if absent and
- * required, not a string, too long, or containing NUL. */
-static bool json_str(json_t *obj, const char *key, char *dst, size_t max, bool required)
+/* Copy the JSON string member `key` of obj into dst (max bytes + NUL); the
+ * field is named `field` in errors. Absent and not required: dst = "" and
+ * true. Otherwise false with *why filled: absent (MISSING), not a string, too
+ * long, or holding a NUL (INVALID). */
+static bool json_str(json_t *obj, const char *key, const char *field, char *dst, size_t max,
+                     bool required, ecred_field_error *why)
 {
     json_t *v = json_object_get(obj, key);
+    dst[0] = 0;
     if (!v) {
-        dst[0] = 0;
+        if (required)
+            field_fail(why, ECRED_FIELD_MISSING, field, "is required", ECRED_ERR_INPUT);
         return !required;
     }
-    if (!json_is_string(v))
+    if (!json_is_string(v)) {
+        field_fail(why, ECRED_FIELD_INVALID, field, "must be a string", ECRED_ERR_INPUT);
         return false;
+    }
     size_t n = json_string_length(v);
     const char *s = json_string_value(v);
-    if (n > max || memchr(s, 0, n))
+    if (n > max) {
+        char r[64];
+        snprintf(r, sizeof r, "longer than %zu bytes", max);
+        field_fail(why, ECRED_FIELD_INVALID, field, r, ECRED_ERR_INPUT);
         return false;
+    }
+    if (memchr(s, 0, n)) {
+        field_fail(why, ECRED_FIELD_INVALID, field, "contains a NUL character", ECRED_ERR_INPUT);
+        return false;
+    }
     memcpy(dst, s, n);
     dst[n] = 0;
     return true;
 }
 
-static bool json_date(json_t *obj, const char *key, int32_t *days, bool required, bool *present)
+/* A date member "YYYY-MM-DD"; *present tells whether it was given (may be
+ * NULL). False with *why filled as json_str does, or for a date that is not
+ * a real one. */
+static bool json_date(json_t *obj, const char *key, int32_t *days, bool required, bool *present,
+                      ecred_field_error *why)
 {
     char buf[16];
-    if (!json_str(obj, key, buf, 10, required))
+    if (!json_str(obj, key, key, buf, 10, required, why))
         return false;
     if (present)
         *present = buf[0] != 0;
-    if (!buf[0])
-        return !required;
-    return ecred_date_parse(buf, strlen(buf), days) == ECRED_OK;
+    if (!buf[0]) {
+        if (required) /* given as "": absent was refused by json_str */
+            return field_fail(why, ECRED_FIELD_INVALID, key, "must not be empty", ECRED_ERR_INPUT) == ECRED_OK;
+        return true;
+    }
+    if (ecred_date_parse(buf, strlen(buf), days) != ECRED_OK) {
+        field_fail(why, ECRED_FIELD_INVALID, key, "not a date YYYY-MM-DD in 1900..2199",
+                   ECRED_ERR_INPUT);
+        return false;
+    }
+    return true;
 }
 
-static bool json_division(json_t *obj, const char *key, uint32_t *code)
+/* A required 6-digit GB/T 2260 division code member. */
+static bool json_division(json_t *obj, const char *key, uint32_t *code, ecred_field_error *why)
 {
     char buf[8];
-    if (!json_str(obj, key, buf, 6, true) || strlen(buf) != 6)
+    if (!json_str(obj, key, key, buf, 6, true, why))
         return false;
-    int v = digits_value(buf, 6);
-    if (v < 0)
+    int v = strlen(buf) == 6 ? digits_value(buf, 6) : -1;
+    if (v < 0) {
+        field_fail(why, ECRED_FIELD_INVALID, key, "must be 6 digits", ECRED_ERR_INPUT);
         return false;
+    }
     *code = (uint32_t)v;
-    return division_ok(*code);
+    const char *r = division_why(*code);
+    if (r) {
+        field_fail(why, ECRED_FIELD_INVALID, key, r, ECRED_ERR_INPUT);
+        return false;
+    }
+    return true;
 }
 
 /* Refuse members we do not know: a typo must not silently drop a field. */
@@ -246,8 +320,7 @@ static const char *json_unknown_key(json_t *obj, const char *const *known)
     return NULL;
 }
 
-static ecred_err credential_from_object(json_t *root, ecred_credential *c, char *field,
-                                        size_t cap)
+static ecred_err credential_from_object(json_t *root, ecred_credential *c, ecred_field_error *why)
 {
     static const char *const known[] = {"type", "name", "id_number", "sex", "birth_date",
                                         "address_division", "address", "housing",
@@ -255,91 +328,108 @@ static ecred_err credential_from_object(json_t *root, ecred_credential *c, char 
                                         "valid_from", "valid_until", "endorsement_date", NULL};
     static const char *const housing_known[] = {"basis", "reference", NULL};
     const ecred_err E = ECRED_ERR_INPUT;
+    const int BAD = ECRED_FIELD_INVALID;
     char buf[32];
+    const char *r;
 
     if (!json_is_object(root))
-        return bad_field("(root)", field, cap, E);
+        return field_fail(why, BAD, "(root)", "must be a JSON object", E);
     const char *unknown = json_unknown_key(root, known);
     if (unknown)
-        return bad_field(unknown, field, cap, E);
+        return field_fail(why, ECRED_FIELD_UNKNOWN, unknown, "is not a credential field", E);
 
     memset(c, 0, sizeof *c);
-    if (!json_str(root, "type", buf, sizeof buf - 1, true) ||
-        !(c->type = name_index(type_names, 3, buf)))
-        return bad_field("type", field, cap, E);
-    if (!json_str(root, "name", c->name, ECRED_NAME_MAX, true) ||
-        !str_field_ok(c->name, ECRED_NAME_MAX, false))
-        return bad_field("name", field, cap, E);
-    if (!json_str(root, "id_number", c->id_number, ECRED_ID_NUMBER_LEN, true) ||
-        !id_number_ok(c->id_number, &c->sex, &c->birth_date))
-        return bad_field("id_number", field, cap, E);
+    if (!json_str(root, "type", "type", buf, sizeof buf - 1, true, why))
+        return E;
+    if (!(c->type = name_index(type_names, 3, buf)))
+        return field_fail(why, BAD, "type", "must be registration_certificate or residence_permit", E);
+    if (!json_str(root, "name", "name", c->name, ECRED_NAME_MAX, true, why))
+        return E;
+    if ((r = text_field_why(c->name, ECRED_NAME_MAX, false)))
+        return field_fail(why, BAD, "name", r, E);
+    if (!json_str(root, "id_number", "id_number", c->id_number, ECRED_ID_NUMBER_LEN, true, why))
+        return E;
+    if ((r = id_number_why(c->id_number, &c->sex, &c->birth_date)))
+        return field_fail(why, BAD, "id_number", r, E);
     /* sex and birth_date are optional: they are implied by the ID number, but a
      * clerk who types them gets told when they disagree. */
-    if (!json_str(root, "sex", buf, sizeof buf - 1, false))
-        return bad_field("sex", field, cap, E);
+    if (!json_str(root, "sex", "sex", buf, sizeof buf - 1, false, why))
+        return E;
     if (buf[0]) {
         int sex = strcmp(buf, "male") == 0 ? ECRED_SEX_MALE
                   : strcmp(buf, "female") == 0 ? ECRED_SEX_FEMALE : 0;
+        if (!sex)
+            return field_fail(why, BAD, "sex", "must be male or female", E);
         if (sex != c->sex)
-            return bad_field("sex", field, cap, E);
+            return field_fail(why, BAD, "sex", "does not match the ID number", E);
     }
     int32_t birth = c->birth_date;
     bool present = false;
-    if (!json_date(root, "birth_date", &birth, false, &present) || birth != c->birth_date)
-        return bad_field("birth_date", field, cap, E);
-    if (!json_division(root, "address_division", &c->address_division))
-        return bad_field("address_division", field, cap, E);
-    if (!json_str(root, "address", c->address, ECRED_ADDRESS_MAX, true) ||
-        !str_field_ok(c->address, ECRED_ADDRESS_MAX, false))
-        return bad_field("address", field, cap, E);
+    if (!json_date(root, "birth_date", &birth, false, &present, why))
+        return E;
+    if (birth != c->birth_date)
+        return field_fail(why, BAD, "birth_date", "does not match the ID number", E);
+    if (!json_division(root, "address_division", &c->address_division, why))
+        return E;
+    if (!json_str(root, "address", "address", c->address, ECRED_ADDRESS_MAX, true, why))
+        return E;
+    if ((r = text_field_why(c->address, ECRED_ADDRESS_MAX, false)))
+        return field_fail(why, BAD, "address", r, E);
 
     json_t *housing = json_object_get(root, "housing");
+    if (!housing)
+        return field_fail(why, ECRED_FIELD_MISSING, "housing", "is required", E);
     if (!json_is_object(housing))
-        return bad_field("housing", field, cap, E);
+        return field_fail(why, BAD, "housing", "must be an object", E);
     unknown = json_unknown_key(housing, housing_known);
     if (unknown) {
         snprintf(buf, sizeof buf, "housing.%.20s", unknown);
-        return bad_field(buf, field, cap, E);
+        return field_fail(why, ECRED_FIELD_UNKNOWN, buf, "is not a housing field", E);
     }
-    if (!json_str(housing, "basis", buf, sizeof buf - 1, true) ||
-        !(c->housing = name_index(housing_names, 4, buf)))
-        return bad_field("housing.basis", field, cap, E);
-    if (!json_str(housing, "reference", c->housing_ref, ECRED_REF_MAX,
-                  c->housing != ECRED_HOUSING_OWN) ||
-        (c->housing == ECRED_HOUSING_OWN) != (c->housing_ref[0] == 0))
-        return bad_field("housing.reference", field, cap, E);
+    if (!json_str(housing, "basis", "housing.basis", buf, sizeof buf - 1, true, why))
+        return E;
+    if (!(c->housing = name_index(housing_names, 4, buf)))
+        return field_fail(why, BAD, "housing.basis", "must be own, rental or relative", E);
+    if (!json_str(housing, "reference", "housing.reference", c->housing_ref, ECRED_REF_MAX,
+                  c->housing != ECRED_HOUSING_OWN, why))
+        return E;
+    if (c->housing == ECRED_HOUSING_OWN && c->housing_ref[0])
+        return field_fail(why, BAD, "housing.reference", "must be absent for basis own", E);
+    if (c->housing != ECRED_HOUSING_OWN && !c->housing_ref[0])
+        return field_fail(why, BAD, "housing.reference", "must not be empty", E);
 
-    if (!json_division(root, "hukou_division", &c->hukou_division))
-        return bad_field("hukou_division", field, cap, E);
-    if (!json_date(root, "registration_date", &c->registration_date, true, NULL))
-        return bad_field("registration_date", field, cap, E);
-    if (!json_str(root, "authority", c->authority, ECRED_AUTHORITY_MAX, true))
-        return bad_field("authority", field, cap, E);
-    if (!json_date(root, "valid_from", &c->valid_from, true, NULL))
-        return bad_field("valid_from", field, cap, E);
-    if (!json_date(root, "valid_until", &c->valid_until, true, NULL))
-        return bad_field("valid_until", field, cap, E);
-    if (!json_date(root, "endorsement_date", &c->endorsement_date,
-                   c->type == ECRED_CRED_TYPE_PERMIT, &present))
-        return bad_field("endorsement_date", field, cap, E);
+    if (!json_division(root, "hukou_division", &c->hukou_division, why) ||
+        !json_date(root, "registration_date", &c->registration_date, true, NULL, why) ||
+        !json_str(root, "authority", "authority", c->authority, ECRED_AUTHORITY_MAX, true, why) ||
+        !json_date(root, "valid_from", &c->valid_from, true, NULL, why) ||
+        !json_date(root, "valid_until", &c->valid_until, true, NULL, why) ||
+        !json_date(root, "endorsement_date", &c->endorsement_date,
+                   c->type == ECRED_CRED_TYPE_PERMIT, &present, why))
+        return E;
     if (!present)
         c->endorsement_date = 0;
 
-    ecred_err e = ecred_credential_validate(c, field, cap);
+    ecred_err e = ecred_credential_validate(c, why);
     return e ? ECRED_ERR_INPUT : ECRED_OK;
 }
 
 ecred_err ecred_credential_from_json(const char *json, size_t n, ecred_credential *out,
-                                     char *field, size_t cap)
+                                     ecred_field_error *why)
 {
+    if (!out || (!json && n))
+        return ECRED_ERR_ARG;
     if (n > JSON_MAX_BYTES)
-        return bad_field("(root)", field, cap, ECRED_ERR_TOO_LARGE);
+        return field_fail(why, ECRED_FIELD_INVALID, "(root)", "the application is too large",
+                          ECRED_ERR_TOO_LARGE);
     json_error_t jerr;
     json_t *root = json_loadb(json, n, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root)
-        return bad_field("(json)", field, cap, ECRED_ERR_INPUT);
+    if (!root) {
+        char r[112];
+        snprintf(r, sizeof r, "not JSON: %.80s", jerr.text);
+        return field_fail(why, ECRED_FIELD_INVALID, "(json)", r, ECRED_ERR_INPUT);
+    }
     ecred_credential c;
-    ecred_err e = credential_from_object(root, &c, field, cap);
+    ecred_err e = credential_from_object(root, &c, why);
     json_decref(root);
     if (e == ECRED_OK)
         *out = c;
@@ -481,8 +571,7 @@ fail:
 
 ecred_err ecred_claims_encode(const ecred_claims *c, ecred_buf *out)
 {
-    char field[48];
-    ecred_err e = ecred_credential_validate(&c->cred, field, sizeof field);
+    ecred_err e = ecred_credential_validate(&c->cred, NULL);
     if (e)
         return e;
     if (!str_field_ok(c->iss, ECRED_ISS_MAX, false) || c->cti_len == 0 ||
@@ -784,8 +873,7 @@ ecred_err ecred_claims_decode(const uint8_t *buf, size_t n, ecred_claims *out)
     c.iat = t_iat;
     c.exp = t_exp;
     c.nbf = ecred_cst_day_start(c.cred.valid_from);
-    char field[48];
-    if (ecred_credential_validate(&c.cred, field, sizeof field) != ECRED_OK)
+    if (ecred_credential_validate(&c.cred, NULL) != ECRED_OK)
         return ECRED_ERR_CREDENTIAL;
     /* The encoder refuses exp <= iat (already expired when issued); decode
      * must not accept what encode would refuse (found by fuzz_claims). */

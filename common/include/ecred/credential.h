@@ -74,19 +74,32 @@ typedef struct ecred_claims {
     ecred_credential cred;
 } ecred_claims;
 
+/* Why a credential field was refused: which field (its JSON name, e.g.
+ * "id_number" or "housing.reference"), what kind of fault, and a short
+ * English reason for people ("check character does not match"). */
+typedef struct ecred_field_error {
+    enum { ECRED_FIELD_INVALID, ECRED_FIELD_MISSING, ECRED_FIELD_UNKNOWN } kind;
+    char field[48];
+    char why[112];
+} ecred_field_error;
+
 /* Validate every field of a credential (lengths, UTF-8, ID check digit and its
  * agreement with sex/birth date, known enum values, division codes, dates in
  * order, housing_ref present exactly when the basis needs one, endorsement only
- * for permits). On failure writes the offending field's JSON name into field
- * (if not NULL, up to fieldcap bytes) and returns ECRED_ERR_CREDENTIAL. */
-ecred_err ecred_credential_validate(const ecred_credential *c, char *field, size_t fieldcap);
+ * for permits). On failure fills *why (if not NULL; kind INVALID) and returns
+ * ECRED_ERR_CREDENTIAL. */
+ecred_err ecred_credential_validate(const ecred_credential *c, ecred_field_error *why);
 
 /* Fill a credential from application JSON text (spec/examples/ files; field
- * names in spec/credential.md). Unknown fields are refused. On failure the
- * field's name goes into field and the result is ECRED_ERR_INPUT. Fields
- * derived from the ID number (sex, birth_date) may be given and must agree. */
+ * names in spec/credential.md). Fields derived from the ID number (sex,
+ * birth_date) may be given and must agree. On failure *why (if not NULL) says
+ * which field and why: ECRED_FIELD_UNKNOWN for a member we do not know (they
+ * are refused), ECRED_FIELD_MISSING for a required one absent, else
+ * ECRED_FIELD_INVALID (field "(json)" for text that is not JSON, "(root)" for
+ * JSON that is not an object). Returns ECRED_ERR_INPUT, ECRED_ERR_TOO_LARGE
+ * (over 64 KiB) or ECRED_ERR_ARG; *out is written only on success. */
 ecred_err ecred_credential_from_json(const char *json, size_t n, ecred_credential *out,
-                                     char *field, size_t fieldcap);
+                                     ecred_field_error *why);
 /* Credential as a JSON object text (the same names; dates as YYYY-MM-DD). */
 ecred_err ecred_credential_to_json(const ecred_credential *c, ecred_buf *out);
 
