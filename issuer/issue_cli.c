@@ -268,7 +268,7 @@ int main(int argc, char **argv)
         }
         claims.has_cnf = true;
     }
-    e = ecred_key_private_load(key_path, &key);
+    e = ecred_key_open(key_path, &key);
     if (e) {
         fprintf(stderr, "ecred-issue: %s: %s\n", key_path,
                 e == ECRED_ERR_KEY_PERMISSIONS ? "private key file is readable by group or others; run chmod 600 on it"

@@ -242,7 +242,7 @@ static ecred_err load_signing_key(const char *dir, ecred_key **out, int64_t *cre
         }
         http_log("info", "created signing key", "file", "signing.key.pem");
     }
-    if ((e = ecred_key_private_load(path, out)) != ECRED_OK) {
+    if ((e = ecred_key_open(path, out)) != ECRED_OK) {
         fail_msg("cannot load", path, e);
         return e;
     }
@@ -282,7 +282,7 @@ static ecred_err make_trust_list(const char *dir, issuerd *d, int64_t key_create
         }
         http_log("info", "created root key (keep it offline in production)", "file", "root.key.pem");
     }
-    if ((e = ecred_key_private_load(root_path, &root)) != ECRED_OK) {
+    if ((e = ecred_key_open(root_path, &root)) != ECRED_OK) {
         fail_msg("cannot load", root_path, e);
         return e;
     }
