@@ -15,6 +15,12 @@
 
 #include "ecred/utf8.h"
 
+const ecred_cbor_limits ecred_cbor_limits_small = {
+    ECRED_CBOR_SMALL_MAX_BYTES,
+    ECRED_CBOR_SMALL_MAX_ITEMS,
+    ECRED_CBOR_SMALL_MAX_DEPTH,
+};
+
 /* Parse the head at p (left bytes) and, for a string, its content: what
  * libcbor 0.8's streaming decoder accepts, except that one-byte tag heads
  * 6..20 are accepted too (cborin.c explains why). *used is the bytes taken.

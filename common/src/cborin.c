@@ -14,11 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-const ecred_cbor_limits ecred_cbor_limits_small = {
-    ECRED_CBOR_SMALL_MAX_BYTES,
-    ECRED_CBOR_SMALL_MAX_ITEMS,
-    ECRED_CBOR_SMALL_MAX_DEPTH,
-};
 
 /* What the last streaming-decoder callback saw: one head per call. */
 enum prescan_kind {
