@@ -300,7 +300,7 @@ static void run_mode(bench_ctx *b, const char *dir, const ecred_key *priv, int m
         snprintf(fig, sizeof fig, "  stage %s: inflate alone", label);
         report_stage(fig, op_inflate, b, o, decide_us, 0, &us);
     }
-    snprintf(fig, sizeof fig, "  stage %s: COSE_Sign1 decode (libcbor)", label);
+    snprintf(fig, sizeof fig, "  stage %s: COSE_Sign1 decode (cursor)", label);
     report_stage(fig, op_cose_decode, b, o, decide_us, 0, &cose_dec_us);
     snprintf(fig, sizeof fig, "  stage %s: Sig_structure + ES256 verify", label);
     report_stage(fig, op_cose_verify, b, o, decide_us, cose_dec_us, &us);

@@ -17,6 +17,7 @@
 
 #include "ecred/cborin.h"
 #include "ecred/cose.h"
+#include "ecred/trustpolicy.h"
 #include "ecred/utf8.h"
 
 /* Payload caps: an entry is at most 1 map + 7 keys + 7 values + 16 types. */
@@ -492,16 +493,18 @@ ecred_err ecred_trustlist_find(const ecred_trustlist *list, const uint8_t *kid, 
 {
     if (!list || !out || (!kid && kid_len))
         return ECRED_ERR_ARG;
-    uint32_t bit = ecred_trustlist_type_bit(type);
-    if (kid_len != ECRED_KID_LEN || iat < 0 || bit == 0)
+    if (kid_len != ECRED_KID_LEN)
         return ECRED_ERR_KEY_UNKNOWN;
     for (size_t i = 0; i < list->n_entries; i++) {
         const ecred_trustlist_entry *e = &list->entries[i];
         if (memcmp(e->kid, kid, ECRED_KID_LEN) != 0)
             continue;
-        /* Kids are unique in a verified list: this is the only candidate. */
-        if ((uint64_t)iat < e->sign_from || (uint64_t)iat > e->sign_until || !(e->types & bit))
-            return ECRED_ERR_KEY_UNKNOWN;
+        /* Kids are unique in a verified list: this is the only candidate, and
+         * the trust policy decides whether it may have signed this. */
+        ecred_trusted_key tk = ecred_trust_key_of_entry(e);
+        ecred_err err = ecred_trust_permits(&tk, type, iat, NULL, 0);
+        if (err)
+            return err;
         *out = e;
         return ECRED_OK;
     }
@@ -510,10 +513,7 @@ ecred_err ecred_trustlist_find(const ecred_trustlist *list, const uint8_t *kid, 
 
 bool ecred_trustlist_uri_allowed(const ecred_trustlist_entry *entry, const char *uri, size_t n)
 {
-    if (!entry || !uri)
-        return false;
-    size_t plen = strnlen(entry->status_uri_prefix, sizeof entry->status_uri_prefix);
-    return plen > 0 && n >= plen && memcmp(uri, entry->status_uri_prefix, plen) == 0;
+    return entry && ecred_trust_uri_under(entry->status_uri_prefix, uri, n);
 }
 
 void ecred_trustlist_free(ecred_trustlist *list)
