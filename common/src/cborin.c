@@ -1,5 +1,8 @@
 /*
- * cborin.c - CBOR for untrusted input (capped, exact) and deterministic output.
+ * cborin.c - libcbor trees, capped and exact, and deterministic output; private
+ * to common/ (common/internal/ecred/cborin.h). Untrusted input before a
+ * signature is read with the cursor (cborcur.c) instead; trees are for the
+ * encoders, signed payloads (status and trust lists) and the inspect view.
  *
  * cbor_load allocates whatever a header declares, so untrusted bytes first go
  * through a prescan with libcbor's non-allocating streaming decoder: it walks
@@ -13,7 +16,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-
 
 /* What the last streaming-decoder callback saw: one head per call. */
 enum prescan_kind {

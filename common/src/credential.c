@@ -4,7 +4,11 @@
  *
  * The three directions (JSON -> struct, struct -> CBOR, CBOR -> struct) all
  * end in ecred_credential_validate, so decode never accepts what encode would
- * refuse to produce. This file never prints, exits or touches the network.
+ * refuse to produce. A refused field is reported with why it was refused
+ * (ecred_field_error), because the clerk who typed it has to fix it. Claims
+ * are read with the cursor (cborcur.h), dates come from cst.c, text rules
+ * from utf8.c and claim keys from cwt.h. This file never prints, exits or
+ * touches the network.
  */
 #include "ecred/credential.h"
 

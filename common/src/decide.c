@@ -3,7 +3,8 @@
  *
  * Order matters: nothing inside the payload is parsed before a trusted key
  * has verified the signature over the received bytes, and every failure maps
- * to exactly one reason. This file never prints and never touches the network
+ * to exactly one reason. Which key may have signed what is trustpolicy.c's
+ * call, not this file's. This file never prints and never touches the network
  * (status comes through a caller-supplied source).
  */
 #include "ecred/decide.h"
