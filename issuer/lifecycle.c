@@ -385,8 +385,8 @@ static ecred_err lc_create_body(reg_db *db, void *arg)
     if (e) {
         /* The detail says which field and why: "credential.id_number: check
          * character does not match". */
-        char detail[sizeof fe.field + sizeof fe.why + 16];
-        snprintf(detail, sizeof detail, "credential.%s: %s", fe.field[0] ? fe.field : "?",
+        char detail[sizeof fail->detail];
+        snprintf(detail, sizeof detail, "credential.%.40s: %.100s", fe.field[0] ? fe.field : "?",
                  fe.why[0] ? fe.why : "invalid");
         e = lc_set(fail, ECRED_ERR_INPUT, 422,
                    fe.kind == ECRED_FIELD_MISSING   ? "missing_field"
