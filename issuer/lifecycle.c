@@ -38,6 +38,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ecred/cst.h"
+#include "ecred/issue.h"
 #include "ecred/qrtext.h"
 #include "ecred/slist.h"
 
@@ -143,7 +145,7 @@ static char *lc_commitment_text(const char *ref, const char *name, const char *i
                                 const char *address, int64_t now)
 {
     char day[11];
-    ecred_date_format((int32_t)((now + 8 * 3600) / 86400), day);
+    ecred_date_format(ecred_cst_day_of(now), day);
 #define LC_COMMITMENT_TEMPLATE                                                              \
     "亲属关系承诺书\n"                                                                   \
     "承诺编号：%s\n"                                                                     \
@@ -393,16 +395,24 @@ static ecred_err lc_create_body(reg_db *db, void *arg)
         goto out;
     }
     ecred_credential cred;
-    char cfield[48] = "";
-    e = ecred_credential_from_json(text, strlen(text), &cred, cfield, sizeof cfield);
+    ecred_field_error fe;
+    memset(&fe, 0, sizeof fe);
+    e = ecred_credential_from_json(text, strlen(text), &cred, &fe);
     if (!e)
-        e = ecred_credential_validate(&cred, cfield, sizeof cfield);
+        e = ecred_credential_validate(&cred, &fe);
     if (e) {
-        snprintf(field, sizeof field, "credential.%s", cfield[0] ? cfield : "?");
-        e = lc_set(fail, ECRED_ERR_INPUT, LC_INVALID_FIELD, field, "a credential field is invalid");
+        /* The detail says which field and why: "credential.id_number: check
+         * character does not match". */
+        char cf[64];
+        snprintf(cf, sizeof cf, "credential.%.40s", fe.field[0] ? fe.field : "?");
+        e = lc_set(fail, ECRED_ERR_INPUT,
+                   fe.kind == ECRED_FIELD_MISSING   ? LC_MISSING_FIELD
+                   : fe.kind == ECRED_FIELD_UNKNOWN ? LC_UNKNOWN_FIELD
+                                                    : LC_INVALID_FIELD,
+                   cf, fe.why[0] ? fe.why : "invalid");
         goto out;
     }
-    int32_t today = (int32_t)((now + 8 * 3600) / 86400);
+    int32_t today = ecred_cst_day_of(now);
     if (cred.valid_until < today) {
         e = lc_set(fail, ECRED_ERR_INPUT, LC_INVALID_FIELD, "credential.valid_until",
                    "the validity has already ended");
@@ -601,9 +611,8 @@ read_done:
 
     ecred_claims claims;
     memset(&claims, 0, sizeof claims);
-    char cfield[48] = "";
     if (ecred_credential_from_json(app->credential_json, strlen(app->credential_json), &claims.cred,
-                                   cfield, sizeof cfield) != ECRED_OK)
+                                   NULL) != ECRED_OK)
         return lc_internal(fail, ECRED_ERR_INTERNAL); /* we validated it at submission */
     snprintf(claims.iss, sizeof claims.iss, "%s", d->iss);
     claims.iat = now;
