@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "auth.h"
+#include "keyring.h"
 #include "ecred/buf.h"
 #include "ecred/credential.h"
 #include "ecred/crypto.h"
@@ -21,7 +22,9 @@
 
 typedef struct issuerd {
     reg_pool *pool;
-    ecred_key *sign_key;                 /* signs credentials and status lists */
+    ecred_key *sign_key;                 /* the key at start (keys in use: keys) */
+    keyring *keys;                       /* current and next signing key */
+    struct audit_pub *audit;             /* the published audit checkpoint */
     statuspub *pub;
     uint8_t tracking_secret[AUTH_SECRET_BYTES];
     char iss[ECRED_ISS_MAX + 1];
