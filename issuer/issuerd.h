@@ -8,6 +8,7 @@
 #ifndef ECRED_ISSUER_ISSUERD_H
 #define ECRED_ISSUER_ISSUERD_H
 
+#include <pthread.h>
 #include <stdint.h>
 
 #include "auth.h"
@@ -29,8 +30,10 @@ typedef struct issuerd {
     uint8_t tracking_secret[AUTH_SECRET_BYTES];
     char iss[ECRED_ISS_MAX + 1];
     ecred_buf trust_list;                /* signed trust list bytes, served as is */
+    pthread_mutex_t trust_mu;            /* guards trust_list once serving (SIGHUP re-signs it) */
     svc_assets *assets;                  /* the pages under /app/ */
     int64_t started_at;
+    int64_t key_created;                 /* start of the first key's trust-list window (+1 h) */
     /* Tests only (NULL in the daemon): runs just before each credential is
      * signed, to make the signer slow as an HSM can be. */
     void (*test_before_sign)(void);

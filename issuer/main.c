@@ -420,11 +420,16 @@ static ecred_err make_trust_list(const char *dir, const char *root_ref, issuerd 
     tl.seq = (uint64_t)now; /* a later start signs a higher sequence: no rollback */
     tl.n_entries = n_ents;
     tl.entries = ents;
-    ecred_buf_free(&d->trust_list);
-    if ((e = ecred_trustlist_sign(root, &tl, &d->trust_list)) != ECRED_OK) {
+    ecred_buf signed_list = ECRED_BUF_INIT;
+    if ((e = ecred_trustlist_sign(root, &tl, &signed_list)) != ECRED_OK) {
+        ecred_buf_free(&signed_list);
         fail_msg("cannot sign the trust list for", trust_path, e);
         goto out;
     }
+    pthread_mutex_lock(&d->trust_mu);
+    ecred_buf_free(&d->trust_list);
+    d->trust_list = signed_list;
+    pthread_mutex_unlock(&d->trust_mu);
     if ((e = ecred_write_file_atomic(trust_path, d->trust_list.ptr, d->trust_list.len, 0644)) != ECRED_OK)
         fail_msg("cannot write", trust_path, e);
 out:
@@ -479,6 +484,37 @@ static ecred_err load_trust_list(const char *dir, const char *root_ref, issuerd 
         return e;
     }
     return ECRED_OK;
+}
+
+/* SIGHUP: the operator's "switch now". The next key may sign only inside a
+ * trust-list window, so with the root at hand (self-contained setup) the list
+ * is re-signed with the switch moved to now first, and the switch follows at
+ * the next look; with an offline root the installed list decides and the
+ * timed switch stands. */
+static void switch_now(issuerd *d, const opts *o)
+{
+    int64_t at = 0;
+    ecred_key *next = keyring_next(d->keys, &at);
+    if (!next) {
+        svc_log(SVC_WARNING, "SIGHUP: no next signing key staged", NULL, NULL);
+        return;
+    }
+    char root_path[PATH_CAP];
+    bool have_root = o->root_key || (data_path(o->data, "root.key.pem", root_path) &&
+                                     file_exists(root_path));
+    int64_t now = (int64_t)time(NULL);
+    if (!have_root) {
+        svc_log(SVC_WARNING, "SIGHUP: the root is offline; the next key takes over at the "
+                             "switch time of the installed trust list", NULL, NULL);
+    } else if (at > now) {
+        keyring_set_next(d->keys, next, now);
+        if (make_trust_list(o->data, o->root_key, d, d->key_created) != ECRED_OK) {
+            keyring_set_next(d->keys, next, at); /* keep the old plan */
+            svc_log(SVC_ERROR, "SIGHUP: cannot re-sign the trust list; switch not moved", NULL,
+                    NULL);
+        }
+    }
+    ecred_key_free(next);
 }
 
 /* Log a key switch and append it to the audit log (the kid only). */
@@ -671,6 +707,7 @@ static int cmd_serve(int argc, char **argv)
     audit_pub audit;
     audit_pub_init(&audit, d.iss);
     d.audit = &audit;
+    pthread_mutex_init(&d.trust_mu, NULL);
     svc_server *srv = NULL;
     int64_t key_created = 0;
     ecred_err e;
@@ -723,6 +760,7 @@ static int cmd_serve(int argc, char **argv)
         goto out;
     }
     statuspub_set_keyring(d.pub, d.keys);
+    d.key_created = key_created;
     if ((e = load_trust_list(o.data, o.root_key, &d, key_created)) != ECRED_OK)
         goto out;
 
@@ -762,8 +800,8 @@ static int cmd_serve(int argc, char **argv)
         sig = sigtimedwait(&stop, NULL, &tick);
         if (sig == SIGTERM || sig == SIGINT)
             break;
-        if (sig == SIGHUP && !keyring_switch_now(d.keys))
-            svc_log(SVC_WARNING, "SIGHUP: no next signing key staged", NULL, NULL);
+        if (sig == SIGHUP)
+            switch_now(&d, &o);
         ecred_key_free(keyring_for(d.keys, (int64_t)time(NULL)));
         uint64_t g = keyring_generation(d.keys);
         if (g != seen_generation) {
@@ -781,6 +819,7 @@ out:
     statuspub_free(d.pub);
     reg_pool_close(d.pool);
     audit_pub_free(&audit);
+    pthread_mutex_destroy(&d.trust_mu);
     keyring_free(d.keys);
     ecred_key_free(d.sign_key);
     ecred_buf_free(&d.trust_list);

@@ -26,7 +26,9 @@
 #include "ecred/slist.h"
 
 #include "answer.h"
+#include "audit_cmd.h"
 #include "cache.h"
+#include "audit_cmd.h"
 #include "fetch.h"
 #include "status.h"
 #include "sync.h"
@@ -463,6 +465,8 @@ int main(int argc, char **argv)
     };
     if (argc > 1 && strcmp(argv[1], "sync") == 0)
         return cmd_sync(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "audit") == 0)
+        return cmd_audit(argc - 1, argv + 1);
     bool inspect = argc > 1 && strcmp(argv[1], "inspect") == 0;
     if (inspect) {
         argc--;
