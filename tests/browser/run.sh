@@ -9,7 +9,7 @@
 # Args: BIN_DIR SOURCE_DIR TMP_DIR [OUT_DIR]. Exit 77 (ctest: skipped) when
 # chromium, chromedriver or node is missing: tests/browser/setup.sh installs them.
 set -euo pipefail
-bin=$1 src=$2 tmp=$3/browser.$$ out=${4:-$3/../browser-shots}
+bin=$(realpath "$1") src=$(realpath "$2") tmp=$(realpath "$3")/browser.$$ out=$(realpath -m "${4:-$3/../browser-shots}")
 for tool in chromium chromedriver node python3 curl; do
   if ! command -v "$tool" >/dev/null; then
     echo "SKIP: $tool not installed (run tests/browser/setup.sh)"
@@ -38,6 +38,21 @@ base="http://127.0.0.1:$port"
 "$bin/ecred-issuerd" --data "$tmp/data" --listen "127.0.0.1:$port" --status-ttl 1 2>>"$tmp/isslog" &
 iss_pid=$!
 wait_http "$base/.well-known/ecred-trust" "$tmp/isslog"
+# The expired case needs a credential signed long ago by a trusted key: the
+# root (kept in the data folder by a first start, as in the demo) re-signs the
+# trust list with the signing key's window opened back to 2019, and the
+# issuer restarts on it.
+kill "$iss_pid"; wait "$iss_pid" 2>/dev/null || true
+cp "$tmp/data/signing.pub.pem" "$tmp/signing.pub.pem"
+printf '{"iss": "ecred-issuer", "seq": %s, "valid_days": 30, "keys": [{"public_key": "signing.pub.pem", "sign_from": "2019-01-01T00:00:00Z", "sign_until": "%s", "types": ["registration_certificate", "residence_permit", "status_list"], "status_uri_prefix": "%s/status/"}]}\n' \
+  $(($(date +%s) + 100)) "$(date -u -d '+300 days' +%Y-%m-%dT%H:%M:%SZ)" "$base" > "$tmp/trust.json"
+# The root goes offline (a present root key re-signs the list at every start).
+mv "$tmp/data/root.key.pem" "$tmp/root.key.pem"
+"$bin/ecred-keys" trustlist sign --root "$tmp/root.key.pem" --in "$tmp/trust.json" --out "$tmp/data/trust.cwt" >/dev/null
+sleep 1
+"$bin/ecred-issuerd" --data "$tmp/data" --listen "127.0.0.1:$port" --status-ttl 1 2>>"$tmp/isslog" &
+iss_pid=$!
+wait_http "$base/.well-known/ecred-trust" "$tmp/isslog"
 admin=$("$bin/ecred-issuerd" token add --data "$tmp/data" --role admin)
 A=(-H "Authorization: Bearer $admin" -H "Content-Type: application/json")
 issue() { # EXAMPLE -> "ID QR"
@@ -61,10 +76,11 @@ status_change suspend "$id_sus"
 python3 - "$src/spec/examples/api/permit_new.json" > "$tmp/expired.json" <<'EOF'
 import json, sys
 c = json.load(open(sys.argv[1]))["credential"]
-c["valid_from"], c["valid_until"], c["endorsement_date"] = "2020-01-01", "2021-01-01", "2020-12-01"
+c["registration_date"], c["valid_from"], c["valid_until"], c["endorsement_date"] = "2019-12-01", "2020-01-01", "2021-01-01", "2020-12-01"
 print(json.dumps(c, ensure_ascii=False))
 EOF
-qr_expired=$("$bin/ecred-issue" --key "$tmp/data/signing.key.pem" --in "$tmp/expired.json" --iss ecred-issuer)
+qr_expired=$("$bin/ecred-issue" --key "$tmp/data/signing.key.pem" --in "$tmp/expired.json" --iss ecred-issuer \
+  --iat 2019-12-01T02:00:00Z)
 # Unknown key: a well-formed credential signed by a key nobody trusts.
 "$bin/ecred-keys" gen --out "$tmp/stranger.key" >/dev/null
 qr_unknown=$("$bin/ecred-issue" --key "$tmp/stranger.key" --in "$src/spec/examples/permit-rental.json")

@@ -57,7 +57,8 @@ async function session(video) {
   if (video) args.push('--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${video}`);
   else args.push('--deny-permission-prompts');
   const v = await call('POST', '/session', { capabilities: { alwaysMatch: {
-    browserName: 'chrome', 'goog:chromeOptions': { binary: '/usr/bin/chromium', args } } } });
+    browserName: 'chrome', 'goog:chromeOptions': { binary: '/usr/bin/chromium', args,
+      mobileEmulation: { deviceMetrics: { width: 360, height: 780, pixelRatio: 1, touch: true, mobile: true } } } } } });
   const id = v.sessionId;
   const s = {
     exec: (script, ...a) => call('POST', `/session/${id}/execute/sync`, { script, args: a }),
@@ -106,7 +107,7 @@ const cases = [
   { name: 'valid-police', video: 'valid.y4m', role: 'police', verdict: 'valid', reason: 'ok', signin: 'form' },
   { name: 'revoked-police', video: 'revoked.y4m', role: 'police', verdict: 'invalid', reason: 'revoked', words: '无效' },
   { name: 'suspended-landlord', video: 'suspended.y4m', role: 'landlord', verdict: 'suspended', reason: 'suspended', words: '已挂失' },
-  { name: 'expired-landlord', video: 'expired.y4m', role: 'landlord', verdict: 'expired', reason: 'expired', words: '已过期' },
+  { name: 'expired-landlord', video: 'expired.y4m', role: 'landlord', verdict: 'expired', reason: 'expired', words: '已过期', age: false },
   { name: 'unknown-key-landlord', video: 'unknown.y4m', role: 'landlord', verdict: 'invalid', reason: 'unknown_key', nofields: true },
   { name: 'not-ours-landlord', video: 'other.y4m', role: 'landlord', verdict: 'notours', reason: 'not_our_format', nofields: true, words: '不是居住证件' },
   { name: 'photo-camera-landlord', video: 'photo.y4m', role: 'landlord', verdict: 'valid', reason: 'ok' },
@@ -159,7 +160,7 @@ for (const c of cases) {
       for (const n of ['name', 'sex', 'birth_date', 'hukou_division', 'authority', 'iss', 'cti'])
         check(n in f, `${c.name}: police misses ${n}`);
     }
-    if (!c.nofields) check(/old|前/.test(a.age), `${c.name}: no status age: "${a.age}"`);
+    if (c.age !== false && !c.nofields) check(/old|前/.test(a.age), `${c.name}: no status age: "${a.age}"`);
     console.log(`${c.name}: ${a.verdict} (${a.reason}), answer ${a.ms} ms after decoding, ${took} ms from page load`);
   } catch (e) {
     check(false, `${c.name}: ${e.message}`);

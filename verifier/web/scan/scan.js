@@ -482,7 +482,7 @@ function showAnswer(a, ms) {
     }
     bilingual(p, zhText, enText);
     p.hidden = false;
-  } else if (kind !== 'notours' && cred) {
+  } else if (st && (st.value === 'unavailable' || st.value === 'stale')) {
     bilingual(p, '没有此证件的状态数据。', 'No status data for this credential.');
     p.hidden = false;
   } else {
