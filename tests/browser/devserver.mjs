@@ -14,7 +14,7 @@ const CSP = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src
   "img-src 'self' data: blob:; media-src 'self' blob: mediastream:; connect-src 'self'; " +
   "manifest-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8', '.wasm': 'application/wasm', '.md': 'text/markdown; charset=utf-8' };
+  '.css': 'text/css; charset=utf-8', '.wasm': 'application/wasm', '.svg': 'image/svg+xml', '.md': 'text/markdown; charset=utf-8' };
 
 createServer(async (req, res) => {
   const path = new URL(req.url, 'http://x').pathname;

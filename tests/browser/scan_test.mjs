@@ -103,7 +103,7 @@ const READ_ANSWER = `
 
 const LANDLORD_SEES = ['type', 'name', 'id_number_masked', 'address_division', 'address', 'valid_from', 'valid_until'];
 const cases = [
-  { name: 'valid-landlord', video: 'valid.y4m', role: 'landlord', verdict: 'valid', reason: 'ok', words: '有效' },
+  { name: 'valid-landlord', video: 'valid.y4m', role: 'landlord', verdict: 'valid', reason: 'ok', words: '有效', again: true },
   { name: 'valid-police', video: 'valid.y4m', role: 'police', verdict: 'valid', reason: 'ok', signin: 'form' },
   { name: 'revoked-police', video: 'revoked.y4m', role: 'police', verdict: 'invalid', reason: 'revoked', words: '无效' },
   { name: 'suspended-landlord', video: 'suspended.y4m', role: 'landlord', verdict: 'suspended', reason: 'suspended', words: '已挂失' },
@@ -162,6 +162,14 @@ for (const c of cases) {
     }
     if (c.age !== false && !c.nofields) check(/old|前/.test(a.age), `${c.name}: no status age: "${a.age}"`);
     console.log(`${c.name}: ${a.verdict} (${a.reason}), answer ${a.ms} ms after decoding, ${took} ms from page load`);
+    if (c.again) {
+      /* One tap starts the next scan; the old answer is gone at once. */
+      await s.click(await s.find('#next'));
+      const gone = await s.exec("return !document.getElementById('answer').dataset.verdict && document.getElementById('fields').children.length === 0");
+      check(gone, `${c.name}: the previous answer stayed on the page`);
+      const b = await waitFor(s, READ_ANSWER, 20000, 'the next answer');
+      check(b.verdict === c.verdict, `${c.name}: next scan's verdict ${b.verdict}`);
+    }
   } catch (e) {
     check(false, `${c.name}: ${e.message}`);
     await s.shot(join(cfg.out, `${c.name}-FAILED.png`)).catch(() => {});

@@ -30,14 +30,14 @@ prepareZXingModule({
 /* ---- words ---- */
 
 /* Verdict classes: what a person at the door must act on. Each has a colour,
- * an icon and words, so colour is never the only signal. */
+ * an icon (scan.css, by class) and words, so colour is never the only signal. */
 const VERDICTS = {
-  valid: { icon: '✓', zh: '有效', en: 'Valid' },
-  invalid: { icon: '✕', zh: '无效', en: 'Invalid' },
-  suspended: { icon: '⏸', zh: '已挂失', en: 'Suspended' },
-  expired: { icon: '⌛', zh: '已过期', en: 'Expired' },
-  unknown: { icon: '?', zh: '状态未知', en: 'Status unknown' },
-  notours: { icon: '⊘', zh: '不是居住证件', en: 'Not a residence credential' },
+  valid: { zh: '有效', en: 'Valid' },
+  invalid: { zh: '无效', en: 'Invalid' },
+  suspended: { zh: '已挂失', en: 'Suspended' },
+  expired: { zh: '已过期', en: 'Expired' },
+  unknown: { zh: '状态未知', en: 'Status unknown' },
+  notours: { zh: '不是居住证件', en: 'Not a residence credential' },
 };
 
 /* Why, by the answer's reason (spec/errors.md). */
@@ -428,7 +428,6 @@ function showHolder(h) {
     failed: ['✕', '持证人证明失败：出示者可能不是持证人。', 'Holder proof failed: the presenter may not be the holder.'],
   }[s] || ['!', '持证人未证明持有。', 'Holder not proven.'];
   box.dataset.holder = ['proven', 'not_proven', 'failed'].includes(s) ? s : 'not_proven';
-  $('holder-icon').textContent = words[0];
   const detail = typeof h.detail === 'string' ? ` (${h.detail})` : '';
   bilingual($('holder-text'), words[1], words[2] + detail);
   box.hidden = false;
@@ -442,7 +441,6 @@ function showAnswer(a, ms) {
   section.dataset.reason = a.reason;
   section.dataset.ms = String(Math.round(ms));
   $('verdict').className = 'verdict verdict-' + kind;
-  $('verdict-icon').textContent = v.icon;
   $('verdict-zh').textContent = v.zh;
   $('verdict-en').textContent = v.en;
   const why = REASONS[a.reason] || [a.message ? String(a.message) : '', `(${a.reason})`];
