@@ -48,12 +48,13 @@ for (let i = 0; ; i++) {
 
 /* A browser for one case: phone-sized window, fake camera playing `video`
  * (or a camera the user refuses when video is null). */
-async function session(video) {
+async function session(video, dark) {
   const profile = mkdtempSync(join(tmpdir(), 'ecred-chromium-'));
   const args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-quic',
     '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync',
     '--window-size=360,780', '--force-device-scale-factor=1', `--user-data-dir=${profile}`,
     '--use-fake-device-for-media-stream'];
+  if (dark) args.push('--force-dark-mode', '--blink-settings=preferredColorScheme=0');
   if (video) args.push('--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${video}`);
   else args.push('--deny-permission-prompts');
   const v = await call('POST', '/session', { capabilities: { alwaysMatch: {
@@ -99,7 +100,8 @@ const READ_ANSWER = `
            age: document.getElementById('status-age').textContent,
            holder: document.getElementById('holder').hidden ? null : document.getElementById('holder').dataset.holder,
            href: location.href, session: sessionStorage.length, store,
-           focused: document.activeElement && document.activeElement.id };`;
+           focused: document.activeElement && document.activeElement.id,
+           dark: matchMedia('(prefers-color-scheme: dark)').matches };`;
 
 const LANDLORD_SEES = ['type', 'name', 'id_number_masked', 'address_division', 'address', 'valid_from', 'valid_until'];
 const cases = [
@@ -110,6 +112,7 @@ const cases = [
   { name: 'expired-landlord', video: 'expired.y4m', role: 'landlord', verdict: 'expired', reason: 'expired', words: '已过期', age: false },
   { name: 'unknown-key-landlord', video: 'unknown.y4m', role: 'landlord', verdict: 'invalid', reason: 'unknown_key', nofields: true },
   { name: 'not-ours-landlord', video: 'other.y4m', role: 'landlord', verdict: 'notours', reason: 'not_our_format', nofields: true, words: '不是居住证件' },
+  { name: 'suspended-landlord-dark', video: 'suspended.y4m', role: 'landlord', verdict: 'suspended', reason: 'suspended', dark: true },
   { name: 'photo-camera-landlord', video: 'photo.y4m', role: 'landlord', verdict: 'valid', reason: 'ok' },
   { name: 'upload-no-camera-landlord', video: null, upload: 'photo.png', role: 'landlord', verdict: 'valid', reason: 'ok' },
 ];
@@ -118,7 +121,7 @@ const only = process.env.ONLY ? new RegExp(process.env.ONLY) : null;
 for (const c of cases) {
   if (only && !only.test(c.name)) continue;
   const key = cfg.keys[c.role];
-  const s = await session(c.video ? join(cfg.tmp, c.video) : null);
+  const s = await session(c.video ? join(cfg.tmp, c.video) : null, c.dark);
   const t0 = Date.now();
   try {
     if (c.signin === 'form') {
@@ -146,6 +149,7 @@ for (const c of cases) {
     check(Object.keys(a.store).join() === 'ecred.scan.key' && a.store['ecred.scan.key'] === key && a.session === 0,
       `${c.name}: storage holds more than the key: ${Object.keys(a.store)}`);
     check(a.focused === 'verdict', `${c.name}: focus on ${a.focused}, want the verdict`);
+    if (c.dark) check(a.dark, `${c.name}: prefers-color-scheme is not dark`);
     check(a.holder === null, `${c.name}: holder block shown without a holder answer`);
     const f = a.fields;
     if (c.nofields) {

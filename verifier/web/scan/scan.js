@@ -27,6 +27,11 @@ prepareZXingModule({
   fireImmediately: true,
 }).catch(() => { /* reported when a frame is first decoded */ });
 
+/* The verdict icons are CSS backgrounds, fetched only when first shown:
+ * fetch them now so an answer never appears without its shape. */
+for (const name of ['valid', 'invalid', 'suspended', 'expired', 'unknown', 'notours'])
+  new Image().src = new URL(`icons/${name}.svg`, import.meta.url).href;
+
 /* ---- words ---- */
 
 /* Verdict classes: what a person at the door must act on. Each has a colour,
