@@ -25,8 +25,9 @@ void h_app_approve(issuerd *d, reg_db *db, svc_req *r)
     bool replayed = false;
     lc_fail fail;
     memset(&fail, 0, sizeof fail);
-    if (lc_approve(d, db, r->param, r->who, (int64_t)time(NULL), &c, &replayed, &fail) != ECRED_OK) {
-        view_reply_lc_fail(r, ECRED_ERR_INTERNAL, &fail, NULL);
+    ecred_err e = lc_approve(d, db, r->param, r->who, (int64_t)time(NULL), &c, &replayed, &fail);
+    if (e != ECRED_OK) {
+        view_reply_lc_fail(r, e, &fail, NULL);
         return;
     }
     json_t *cv = view_credential(d, db, &c, false);

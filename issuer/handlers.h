@@ -5,7 +5,7 @@
  * parameter, r->role the token's role (0 for an applicant with a tracking
  * code, who each handler checks against the resource) and db a registry
  * connection borrowed for this request. A handler always replies through the
- * http_reply_* helpers.
+ * svc_reply_* helpers or ireply_error (apierr.h).
  */
 #ifndef ECRED_ISSUER_HANDLERS_H
 #define ECRED_ISSUER_HANDLERS_H

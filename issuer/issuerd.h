@@ -28,6 +28,9 @@ typedef struct issuerd {
     ecred_buf trust_list;                /* signed trust list bytes, served as is */
     svc_assets *assets;                  /* the pages under /app/ */
     int64_t started_at;
+    /* Tests only (NULL in the daemon): runs just before each credential is
+     * signed, to make the signer slow as an HSM can be. */
+    void (*test_before_sign)(void);
 } issuerd;
 
 /* The route table and its hooks (routes.c), for svc_start. */

@@ -3,14 +3,34 @@
  *
  * Every change is one body function run by reg_write: inside a write
  * transaction (on a pool, a savepoint of a group commit shared with other
- * requests' changes), committed only when every row it touches is written:
- * the approval's credential row, its status index, the application's new
- * state and the replaced credential's INVALID status go to disk together or
- * not at all. The QR text leaves this file only after that COMMIT returned;
- * a body's outputs are dropped when the commit fails.
+ * requests' changes), committed only when every row it touches is written.
+ * Bodies may be re-run by a backend after a serialization failure (registry.h
+ * CONTRACT 4), so they reset their outputs and do nothing outside the
+ * database.
+ *
+ * Approval signs OUTSIDE the write, so a slow signer (an HSM) does not
+ * serialise approvals behind the registry's write lock:
+ *   1. read (a short read transaction, no write lock): the application must
+ *      be submitted (issued: hand back its credential, a replay), its
+ *      kinship commitment confirmed, the credential it replaces still
+ *      replaceable; choose a random free status index (reg_index_choose)
+ *      and a random cti (the credential id);
+ *   2. build the claims and SIGN, holding nothing;
+ *   3. one write: re-check the application (issued meanwhile: return THAT
+ *      credential, drop ours; rejected: fail) and the replaced credential,
+ *      claim the index (reg_index_claim), insert the credential row
+ *      (UNIQUE(list_id, idx) and the id are the last guard), mark the
+ *      application issued, make the replaced credential INVALID, read the
+ *      row back. Approval and issuance are this ONE write;
+ *   4. index or id taken meanwhile: discard the signed bytes and redo from
+ *      1, at most LC_APPROVE_ATTEMPTS times.
+ * The QR text leaves this file only after the write's COMMIT returned; signed
+ * bytes whose row did not commit are freed, never returned. The index stays
+ * random and never reused: it is drawn as before, only earlier.
  *
  * Must never: return a credential that is not committed; reuse a status
- * index; put personal data into lc_fail (it may be logged as a code).
+ * index; sign inside a reg_write body; put personal data into lc_fail (it
+ * may be logged).
  */
 #include "lifecycle.h"
 
@@ -22,24 +42,24 @@
 #include "ecred/slist.h"
 
 
-/* Fill a failure; detail may be NULL. Returns err for tail calls. */
-static ecred_err lc_set(lc_fail *f, ecred_err err, unsigned status, const char *code,
-                        const char *hint, const char *detail)
+/* Fill a failure: detail "field: why", or why alone when field is NULL.
+ * Returns err for tail calls. */
+static ecred_err lc_set(lc_fail *f, ecred_err err, lc_code code, const char *field, const char *why)
 {
-    f->status = status;
     f->code = code;
-    f->hint = hint;
-    snprintf(f->detail, sizeof f->detail, "%s", detail ? detail : "");
+    if (field)
+        snprintf(f->detail, sizeof f->detail, "%s: %s", field, why);
+    else
+        snprintf(f->detail, sizeof f->detail, "%s", why);
     return err;
 }
 
-/* Map a registry error to a failure (500 unless it is a caller problem). */
+/* Map a registry error to a failure: I/O is the registry being unavailable,
+ * anything else is internal. */
 static ecred_err lc_internal(lc_fail *f, ecred_err e)
 {
-    if (e == ECRED_ERR_IO)
-        return lc_set(f, e, 503, "registry_unavailable", "the registry could not be written; retry",
-                      ecred_err_name(e));
-    return lc_set(f, e, 500, "internal", "internal error", ecred_err_name(e));
+    return lc_set(f, e, e == ECRED_ERR_IO ? LC_REGISTRY_UNAVAILABLE : LC_INTERNAL, NULL,
+                  ecred_err_name(e));
 }
 
 /* Run body as one registry write (batched with concurrent writes on a pool).
@@ -213,9 +233,8 @@ static ecred_err lc_merge(reg_db *db, const lc_application_in *in, int kind_type
         /* The new credential keeps the holder of the one it replaces. */
         json_t *idn = json_object_get(in->credential, "id_number");
         if (idn && !(json_is_string(idn) && strcmp(json_string_value(idn), replaced->id_number) == 0)) {
-            e = lc_set(fail, ECRED_ERR_INPUT, 422, "invalid_field",
-                       "the ID number differs from the replaced credential's holder",
-                       "credential.id_number");
+            e = lc_set(fail, ECRED_ERR_INPUT, LC_INVALID_FIELD, "credential.id_number",
+                       "the ID number differs from the replaced credential's holder");
             goto out;
         }
     }
@@ -224,9 +243,8 @@ static ecred_err lc_merge(reg_db *db, const lc_application_in *in, int kind_type
                                                                : "registration_certificate";
         json_t *t = json_object_get(in->credential, "type");
         if (t && !(json_is_string(t) && strcmp(json_string_value(t), want) == 0)) {
-            e = lc_set(fail, ECRED_ERR_INPUT, 422, "invalid_field",
-                       "the credential type does not match the application kind",
-                       "credential.type");
+            e = lc_set(fail, ECRED_ERR_INPUT, LC_INVALID_FIELD, "credential.type",
+                       "the credential type does not match the application kind");
             goto out;
         }
         json_object_set_new(merged, "type", json_string(want));
@@ -294,8 +312,8 @@ static ecred_err lc_create_body(reg_db *db, void *arg)
         e = reg_idem_get(db, in->idem_key, h, prior);
         if (e == ECRED_OK) {
             if (memcmp(h, in->request_hash, 32) != 0) {
-                e = lc_set(fail, ECRED_ERR_EXISTS, 409, "idempotency_key_reused",
-                           "this Idempotency-Key was used with a different request", NULL);
+                e = lc_set(fail, ECRED_ERR_EXISTS, LC_IDEMPOTENCY_KEY_REUSED, NULL,
+                           "this Idempotency-Key was used with a different request");
                 goto out;
             }
             memcpy(job->app_id, prior, REG_ID_LEN + 1);
@@ -311,7 +329,7 @@ static ecred_err lc_create_body(reg_db *db, void *arg)
     if (in->replaces) {
         e = reg_credential_get(db, in->replaces, &replaced);
         if (e == ECRED_ERR_KEY_UNKNOWN) {
-            e = lc_set(fail, ECRED_ERR_INPUT, 422, "invalid_field", "no such credential", "replaces");
+            e = lc_set(fail, ECRED_ERR_INPUT, LC_INVALID_FIELD, "replaces", "no such credential");
             goto out;
         }
         if (e) {
@@ -320,13 +338,13 @@ static ecred_err lc_create_body(reg_db *db, void *arg)
         }
         have_replaced = true;
         if (replaced.status == ECRED_STATUS_INVALID || replaced.replaced_by[0]) {
-            e = lc_set(fail, ECRED_ERR_INPUT, 409, "replaced_credential_invalid",
-                       "the credential to replace is no longer valid", "replaces");
+            e = lc_set(fail, ECRED_ERR_INPUT, LC_REPLACED_CREDENTIAL_INVALID, "replaces",
+                       "the credential to replace is no longer valid");
             goto out;
         }
         if (kind_type && replaced.type != kind_type) {
-            e = lc_set(fail, ECRED_ERR_INPUT, 422, "invalid_field",
-                       "a permit renewal replaces a residence permit", "replaces");
+            e = lc_set(fail, ECRED_ERR_INPUT, LC_INVALID_FIELD, "replaces",
+                       "a permit renewal replaces a residence permit");
             goto out;
         }
         kind_type = replaced.type;
@@ -342,19 +360,19 @@ static ecred_err lc_create_body(reg_db *db, void *arg)
     char field[64] = "";
     if (relative) {
         if (json_object_get(housing, "reference")) {
-            e = lc_set(fail, ECRED_ERR_INPUT, 422, "invalid_field",
-                       "the issuer sets the commitment reference", "credential.housing.reference");
+            e = lc_set(fail, ECRED_ERR_INPUT, LC_INVALID_FIELD, "credential.housing.reference",
+                       "the issuer sets the commitment reference");
             goto out;
         }
         if (!json_is_object(in->kinship)) {
-            e = lc_set(fail, ECRED_ERR_INPUT, 422, "missing_field",
-                       "housing basis relative needs the kinship object", "kinship");
+            e = lc_set(fail, ECRED_ERR_INPUT, LC_MISSING_FIELD, "kinship",
+                       "housing basis relative needs the kinship object");
             goto out;
         }
         if (!lc_kinship_ok(in->kinship, field, sizeof field)) {
             bool unknown = strcmp(field, "kinship.relative_name") && strcmp(field, "kinship.relationship");
-            e = lc_set(fail, ECRED_ERR_INPUT, 422, unknown ? "unknown_field" : "invalid_field",
-                       "invalid kinship field", field);
+            e = lc_set(fail, ECRED_ERR_INPUT, unknown ? LC_UNKNOWN_FIELD : LC_INVALID_FIELD, field,
+                       "invalid kinship field");
             goto out;
         }
         if ((e = lc_new_commitment_ref(app.commitment_ref)) != ECRED_OK) {
@@ -364,8 +382,8 @@ static ecred_err lc_create_body(reg_db *db, void *arg)
         json_t *mh = json_object_get(merged, "housing");
         json_object_set_new(mh, "reference", json_string(app.commitment_ref));
     } else if (in->kinship) {
-        e = lc_set(fail, ECRED_ERR_INPUT, 422, "invalid_field",
-                   "kinship is only for housing basis relative", "kinship");
+        e = lc_set(fail, ECRED_ERR_INPUT, LC_INVALID_FIELD, "kinship",
+                   "kinship is only for housing basis relative");
         goto out;
     }
 
@@ -381,13 +399,13 @@ static ecred_err lc_create_body(reg_db *db, void *arg)
         e = ecred_credential_validate(&cred, cfield, sizeof cfield);
     if (e) {
         snprintf(field, sizeof field, "credential.%s", cfield[0] ? cfield : "?");
-        e = lc_set(fail, ECRED_ERR_INPUT, 422, "invalid_field", "a credential field is invalid", field);
+        e = lc_set(fail, ECRED_ERR_INPUT, LC_INVALID_FIELD, field, "a credential field is invalid");
         goto out;
     }
     int32_t today = (int32_t)((now + 8 * 3600) / 86400);
     if (cred.valid_until < today) {
-        e = lc_set(fail, ECRED_ERR_INPUT, 422, "invalid_field", "the validity has already ended",
-                   "credential.valid_until");
+        e = lc_set(fail, ECRED_ERR_INPUT, LC_INVALID_FIELD, "credential.valid_until",
+                   "the validity has already ended");
         goto out;
     }
     if ((e = ecred_credential_to_json(&cred, &normalized)) != ECRED_OK ||
@@ -463,22 +481,20 @@ ecred_err lc_application_create(issuerd *d, reg_db *db, const lc_application_in 
     bool needs_replaces;
     int kind_type = lc_kind_type(in->kind, &needs_replaces);
     if (kind_type < 0)
-        return lc_set(fail, ECRED_ERR_INPUT, 422, "invalid_field",
-                      "kind must be residence_registration, permit_new, address_change or permit_renewal",
-                      "kind");
+        return lc_set(fail, ECRED_ERR_INPUT, LC_INVALID_FIELD, "kind",
+                      "kind must be residence_registration, permit_new, address_change or permit_renewal");
     if (needs_replaces != (in->replaces != NULL))
-        return lc_set(fail, ECRED_ERR_INPUT, 422, "invalid_field",
+        return lc_set(fail, ECRED_ERR_INPUT, LC_INVALID_FIELD, "replaces",
                       needs_replaces ? "this kind names the credential it replaces"
-                                     : "only address_change and permit_renewal replace a credential",
-                      "replaces");
+                                     : "only address_change and permit_renewal replace a credential");
     if (in->replaces && !lc_id_ok(in->replaces))
-        return lc_set(fail, ECRED_ERR_INPUT, 422, "invalid_field", "not a credential id", "replaces");
+        return lc_set(fail, ECRED_ERR_INPUT, LC_INVALID_FIELD, "replaces", "not a credential id");
     const char *missing = lc_missing_required(in->kind, in->credential);
     if (missing) {
         char f[64];
         snprintf(f, sizeof f, "credential.%s", missing);
-        return lc_set(fail, ECRED_ERR_INPUT, 422, "missing_field",
-                      "this application kind must state the field", f);
+        return lc_set(fail, ECRED_ERR_INPUT, LC_MISSING_FIELD, f,
+                      "this application kind must state the field");
     }
 
     lc_create_job job;
@@ -502,80 +518,177 @@ static ecred_err lc_load_application(reg_db *db, const char *app_id, reg_applica
 {
     ecred_err e = reg_application_get(db, app_id, app);
     if (e == ECRED_ERR_KEY_UNKNOWN)
-        return lc_set(fail, e, 404, "not_found", "no such application", NULL);
+        return lc_set(fail, e, LC_NOT_FOUND, NULL, "no such application");
     return e ? lc_internal(fail, e) : ECRED_OK;
 }
 
-/* lc_approve's write: the application and who approves in; the credential
- * (owned, valid only once committed) and whether it was a replay out. */
-typedef struct lc_approve_job {
-    issuerd *d;
-    const char *app_id;
-    const char *actor;
-    int64_t now;
-    lc_fail *fail;
-    reg_credential out;
-    bool replayed;
-} lc_approve_job;
+/* Times lc_approve prepares and tries its write before giving up: each retry
+ * means the chosen status index or credential id was taken meanwhile, which
+ * with random indices in lists of >= 131072 entries is rare, so a run of
+ * them means something else is wrong. */
+#define LC_APPROVE_ATTEMPTS 8
 
-/* reg_write body of lc_approve: index, signature, credential row, the
- * application's state and the replaced credential, then the row read back
- * (the reply is exactly what commits). */
-static ecred_err lc_approve_body(reg_db *db, void *arg)
+/* Whether the credential an application replaces can still be replaced
+ * (not INVALID, not replaced already); fail filled when not. */
+static ecred_err lc_replaced_ok(reg_db *db, const char *cred_id, lc_fail *fail)
 {
-    lc_approve_job *job = arg;
-    issuerd *d = job->d;
-    int64_t now = job->now;
-    lc_fail *fail = job->fail;
-    reg_application app;
-    reg_credential replaced, cred_row;
-    bool have_app = false, have_replaced = false;
-    ecred_buf qr = ECRED_BUF_INIT;
-    memset(&replaced, 0, sizeof replaced);
-    memset(&cred_row, 0, sizeof cred_row);
-
-    ecred_err e = lc_load_application(db, job->app_id, &app, fail);
+    reg_credential c;
+    ecred_err e = reg_credential_get(db, cred_id, &c);
     if (e)
-        goto out;
-    have_app = true;
-    if (strcmp(app.state, "issued") == 0) {
-        /* Approving twice hands back the credential of the first approval
-         * (also when the first is earlier in the same group commit). */
-        if ((e = reg_credential_get(db, app.credential_id, &job->out)) != ECRED_OK) {
-            e = lc_internal(fail, e);
-            goto out;
-        }
-        job->replayed = true;
-        goto out;
+        return lc_internal(fail, e);
+    bool ok = c.status != ECRED_STATUS_INVALID && !c.replaced_by[0];
+    reg_credential_free(&c);
+    if (!ok)
+        return lc_set(fail, ECRED_ERR_INPUT, LC_REPLACED_CREDENTIAL_INVALID, NULL,
+                      "the credential to replace is no longer valid");
+    return ECRED_OK;
+}
+
+/* lc_approve's read phase, run outside any write: the application as stored
+ * (app), and either the credential it already has (*already, in issued) or
+ * a candidate credential row signed over a chosen status index and cti
+ * (row; its qr_text is qr's bytes and its credential_json app's, both
+ * borrowed). Checks here only spare a signature: the write checks again. */
+static ecred_err lc_approve_prepare(issuerd *d, reg_db *db, const char *app_id, int64_t now,
+                                    reg_application *app, reg_credential *row, ecred_buf *qr,
+                                    reg_credential *issued, bool *already, lc_fail *fail)
+{
+    *already = false;
+    ecred_err e = reg_begin_read(db);
+    if (e)
+        return lc_internal(fail, e);
+    if ((e = lc_load_application(db, app_id, app, fail)) != ECRED_OK) {
+        reg_rollback(db);
+        return e;
     }
-    if (strcmp(app.state, "submitted") != 0) {
-        e = lc_set(fail, ECRED_ERR_INPUT, 409, "application_rejected",
-                   "a rejected application cannot be approved", NULL);
-        goto out;
+    int64_t list_id = 0, idx = 0;
+    if (strcmp(app->state, "issued") == 0) {
+        e = reg_credential_get(db, app->credential_id, issued);
+        reg_rollback(db);
+        if (e)
+            return lc_internal(fail, e);
+        *already = true;
+        return ECRED_OK;
     }
-    if (app.commitment_ref[0]) {
+    if (strcmp(app->state, "submitted") != 0) {
+        e = lc_set(fail, ECRED_ERR_INPUT, LC_APPLICATION_REJECTED, NULL,
+                   "a rejected application cannot be approved");
+        goto read_done;
+    }
+    if (app->commitment_ref[0]) {
         reg_commitment c;
-        if ((e = reg_commitment_get(db, app.commitment_ref, &c)) != ECRED_OK) {
+        if ((e = reg_commitment_get(db, app->commitment_ref, &c)) != ECRED_OK) {
             e = lc_internal(fail, e);
-            goto out;
+            goto read_done;
         }
         bool confirmed = c.confirmed_at != 0;
         reg_commitment_free(&c);
         if (!confirmed) {
-            e = lc_set(fail, ECRED_ERR_INPUT, 409, "commitment_unconfirmed",
-                       "the applicant has not confirmed the kinship commitment", NULL);
-            goto out;
+            e = lc_set(fail, ECRED_ERR_INPUT, LC_COMMITMENT_UNCONFIRMED, NULL,
+                       "the applicant has not confirmed the kinship commitment");
+            goto read_done;
         }
     }
+    if (app->replaces[0] && (e = lc_replaced_ok(db, app->replaces, fail)) != ECRED_OK)
+        goto read_done;
+    if ((e = reg_index_choose(db, &list_id, &idx)) != ECRED_OK)
+        e = lc_internal(fail, e);
+read_done:
+    /* The read ends before signing: a slow signer holds no snapshot or lock. */
+    reg_rollback(db);
+    if (e)
+        return e;
+
     ecred_claims claims;
     memset(&claims, 0, sizeof claims);
     char cfield[48] = "";
-    e = ecred_credential_from_json(app.credential_json, strlen(app.credential_json), &claims.cred,
-                                   cfield, sizeof cfield);
-    if (e) {
-        e = lc_internal(fail, ECRED_ERR_INTERNAL); /* we validated it at submission */
+    if (ecred_credential_from_json(app->credential_json, strlen(app->credential_json), &claims.cred,
+                                   cfield, sizeof cfield) != ECRED_OK)
+        return lc_internal(fail, ECRED_ERR_INTERNAL); /* we validated it at submission */
+    snprintf(claims.iss, sizeof claims.iss, "%s", d->iss);
+    claims.iat = now;
+    claims.nbf = ecred_cst_day_start(claims.cred.valid_from);
+    claims.exp = ecred_cst_day_start(claims.cred.valid_until + 1);
+    claims.cti_len = 8;
+    if ((e = ecred_random(claims.cti, claims.cti_len)) != ECRED_OK)
+        return lc_internal(fail, e);
+    claims.has_status = true;
+    claims.status_idx = (uint64_t)idx;
+    if ((e = statuspub_uri(d->pub, list_id, claims.status_uri, sizeof claims.status_uri)) != ECRED_OK)
+        return lc_internal(fail, e);
+    if (d->test_before_sign)
+        d->test_before_sign();
+    e = ecred_issue_sign(d->sign_key, &claims, ECRED_COMPRESS_AUTO, qr, NULL);
+    if (e == ECRED_OK)
+        e = ecred_buf_terminate(qr);
+    if (e)
+        return lc_set(fail, e, LC_CANNOT_ISSUE, NULL, ecred_err_name(e));
+
+    memset(row, 0, sizeof *row);
+    ecred_hex(claims.cti, claims.cti_len, row->id);
+    memcpy(row->application_id, app->id, sizeof app->id);
+    row->type = claims.cred.type;
+    memcpy(row->id_number, claims.cred.id_number, sizeof row->id_number);
+    row->list_id = list_id;
+    row->idx = idx;
+    row->status = ECRED_STATUS_VALID;
+    row->qr_text = (char *)qr->ptr;
+    row->credential_json = app->credential_json;
+    row->valid_until = claims.cred.valid_until;
+    row->endorsement_date = claims.cred.endorsement_date;
+    row->issued_at = now;
+    return ECRED_OK;
+}
+
+/* lc_approve's write: the signed candidate row in; the committed credential
+ * (owned, valid only once committed), whether it was a replay, and whether
+ * the candidate lost its index or id to another write (retry) out. */
+typedef struct lc_issue_job {
+    const char *app_id;
+    const char *actor;
+    int64_t now;
+    const reg_credential *row;
+    lc_fail *fail;
+    reg_credential out;
+    bool replayed;
+    bool retry;
+} lc_issue_job;
+
+/* reg_write body of lc_approve: re-check the application and the replaced
+ * credential as they are now, claim the index, insert the row, mark the
+ * application issued and the replaced credential INVALID, read the row back
+ * (the reply is exactly what commits). May run more than once (registry.h
+ * CONTRACT 4): it resets its outputs and touches nothing but the database. */
+static ecred_err lc_issue_body(reg_db *db, void *arg)
+{
+    lc_issue_job *job = arg;
+    const reg_credential *row = job->row;
+    lc_fail *fail = job->fail;
+    reg_application app;
+    reg_credential replaced;
+    bool have_replaced = false;
+    reg_credential_free(&job->out);
+    memset(&job->out, 0, sizeof job->out);
+    job->replayed = false;
+    job->retry = false;
+
+    ecred_err e = lc_load_application(db, job->app_id, &app, fail);
+    if (e)
+        return e;
+    if (strcmp(app.state, "issued") == 0) {
+        /* Issued meanwhile (a concurrent approval, perhaps earlier in this
+         * group commit): that credential is the answer; ours is discarded. */
+        if ((e = reg_credential_get(db, app.credential_id, &job->out)) != ECRED_OK)
+            e = lc_internal(fail, e);
+        job->replayed = true;
         goto out;
     }
+    if (strcmp(app.state, "submitted") != 0) {
+        e = lc_set(fail, ECRED_ERR_INPUT, LC_APPLICATION_REJECTED, NULL,
+                   "a rejected application cannot be approved");
+        goto out;
+    }
+    /* A confirmed commitment stays confirmed: the read phase's check holds. */
     if (app.replaces[0]) {
         if ((e = reg_credential_get(db, app.replaces, &replaced)) != ECRED_OK) {
             e = lc_internal(fail, e);
@@ -583,108 +696,87 @@ static ecred_err lc_approve_body(reg_db *db, void *arg)
         }
         have_replaced = true;
         if (replaced.status == ECRED_STATUS_INVALID || replaced.replaced_by[0]) {
-            e = lc_set(fail, ECRED_ERR_INPUT, 409, "replaced_credential_invalid",
-                       "the credential to replace is no longer valid", NULL);
+            e = lc_set(fail, ECRED_ERR_INPUT, LC_REPLACED_CREDENTIAL_INVALID, NULL,
+                       "the credential to replace is no longer valid");
             goto out;
         }
     }
-
-    int64_t list_id, idx;
-    if ((e = reg_index_allocate(db, &list_id, &idx)) != ECRED_OK) {
-        e = lc_internal(fail, e);
-        goto out;
-    }
-    snprintf(claims.iss, sizeof claims.iss, "%s", d->iss);
-    claims.iat = now;
-    claims.nbf = ecred_cst_day_start(claims.cred.valid_from);
-    claims.exp = ecred_cst_day_start(claims.cred.valid_until + 1);
-    claims.cti_len = 8;
-    if ((e = ecred_random(claims.cti, claims.cti_len)) != ECRED_OK) {
-        e = lc_internal(fail, e);
-        goto out;
-    }
-    claims.has_status = true;
-    claims.status_idx = (uint64_t)idx;
-    if ((e = statuspub_uri(d->pub, list_id, claims.status_uri, sizeof claims.status_uri)) != ECRED_OK) {
-        e = lc_internal(fail, e);
-        goto out;
-    }
-    /* Signed inside the transaction: the credential carries the status index
-     * allocated in it. */
-    e = ecred_issue_sign(d->sign_key, &claims, ECRED_COMPRESS_AUTO, &qr, NULL);
-    if (e == ECRED_OK)
-        e = ecred_buf_terminate(&qr);
-    if (e) {
-        e = lc_set(fail, e, e == ECRED_ERR_CREDENTIAL || e == ECRED_ERR_CLAIMS ? 422 : 500,
-                   "cannot_issue", "the credential could not be signed", ecred_err_name(e));
-        goto out;
-    }
-
-    ecred_hex(claims.cti, claims.cti_len, cred_row.id);
-    memcpy(cred_row.application_id, app.id, sizeof app.id);
-    cred_row.type = claims.cred.type;
-    memcpy(cred_row.id_number, claims.cred.id_number, sizeof cred_row.id_number);
-    cred_row.list_id = list_id;
-    cred_row.idx = idx;
-    cred_row.status = ECRED_STATUS_VALID;
-    cred_row.qr_text = (char *)qr.ptr;
-    cred_row.credential_json = app.credential_json;
-    cred_row.valid_until = claims.cred.valid_until;
-    cred_row.endorsement_date = claims.cred.endorsement_date;
-    cred_row.issued_at = now;
-    e = reg_credential_insert(db, &cred_row);
-    cred_row.qr_text = NULL;
-    cred_row.credential_json = NULL;
+    e = reg_index_claim(db, row->list_id, row->idx);
     if (!e)
-        e = reg_application_set_issued(db, app.id, cred_row.id, now, job->actor);
+        e = reg_credential_insert(db, row); /* UNIQUE(list_id, idx) and the id: the last guard */
+    if (e == ECRED_ERR_EXISTS) {
+        job->retry = true;
+        e = lc_internal(fail, e);
+        goto out;
+    }
+    if (!e)
+        e = reg_application_set_issued(db, app.id, row->id, job->now, job->actor);
     if (!e && have_replaced) {
         char why[64];
-        snprintf(why, sizeof why, "replaced by %s", cred_row.id);
+        snprintf(why, sizeof why, "replaced by %s", row->id);
         e = reg_status_change(db, replaced.id, replaced.status, ECRED_STATUS_INVALID, "replace", why,
-                              job->actor, now);
+                              job->actor, job->now);
         if (!e)
-            e = reg_credential_set_replaced_by(db, replaced.id, cred_row.id);
+            e = reg_credential_set_replaced_by(db, replaced.id, row->id);
     }
-    if (e) {
+    if (!e)
+        e = reg_credential_get(db, row->id, &job->out);
+    if (e)
         e = lc_internal(fail, e);
-        goto out;
-    }
-    /* Read back what this transaction wrote: the reply is exactly the row
-     * that commits with it. */
-    if ((e = reg_credential_get(db, cred_row.id, &job->out)) != ECRED_OK) {
-        e = lc_internal(fail, e);
-        goto out;
-    }
-    job->replayed = false;
 out:
-    ecred_buf_free(&qr);
     if (have_replaced)
         reg_credential_free(&replaced);
-    if (have_app)
-        reg_application_free(&app);
+    reg_application_free(&app);
     return e;
 }
 
 ecred_err lc_approve(issuerd *d, reg_db *db, const char *app_id, const char *actor, int64_t now,
                      reg_credential *out, bool *replayed, lc_fail *fail)
 {
-    lc_approve_job job;
-    memset(&job, 0, sizeof job);
-    job.d = d;
-    job.app_id = app_id;
-    job.actor = actor;
-    job.now = now;
-    job.fail = fail;
-    ecred_err e = lc_run(db, lc_approve_body, &job, fail);
-    if (e) {
-        /* A body that read the credential but whose batch did not commit:
-         * that credential does not exist and must not be handed out. */
+    for (int attempt = 0; attempt < LC_APPROVE_ATTEMPTS; attempt++) {
+        reg_application app;
+        reg_credential row, issued;
+        ecred_buf qr = ECRED_BUF_INIT;
+        bool already = false;
+        memset(&app, 0, sizeof app);
+        memset(&issued, 0, sizeof issued);
+        ecred_err e = lc_approve_prepare(d, db, app_id, now, &app, &row, &qr, &issued, &already, fail);
+        if (e || already) {
+            reg_application_free(&app);
+            ecred_buf_free(&qr);
+            if (!e) {
+                *out = issued;
+                *replayed = true;
+            }
+            return e;
+        }
+        lc_issue_job job;
+        memset(&job, 0, sizeof job);
+        job.app_id = app_id;
+        job.actor = actor;
+        job.now = now;
+        job.row = &row;
+        job.fail = fail;
+        bool body_failed = false;
+        e = reg_write(db, lc_issue_body, &job, &body_failed);
+        /* The signed bytes die here unless their row committed (then the
+         * reply is the row read back in the write, job.out). */
+        ecred_buf_free(&qr);
+        reg_application_free(&app);
+        if (!e) {
+            *out = job.out;
+            *replayed = job.replayed;
+            return ECRED_OK;
+        }
+        /* A write that read a credential but did not commit: that credential
+         * does not exist and must not be handed out. */
         reg_credential_free(&job.out);
-        return e;
+        if (body_failed && job.retry)
+            continue;
+        return body_failed ? e : lc_internal(fail, e);
     }
-    *out = job.out;
-    *replayed = job.replayed;
-    return ECRED_OK;
+    return lc_set(fail, ECRED_ERR_IO, LC_REGISTRY_UNAVAILABLE, NULL,
+                  "the chosen status index kept being taken");
 }
 
 /* lc_reject's write. */
@@ -705,9 +797,10 @@ static ecred_err lc_reject_body(reg_db *db, void *arg)
     bool submitted = strcmp(app.state, "submitted") == 0;
     reg_application_free(&app);
     if (!submitted)
-        return lc_set(job->fail, ECRED_ERR_INPUT, 409, "invalid_transition",
-                      "only a submitted application can be rejected", NULL);
-    if ((e = reg_application_set_rejected(db, job->app_id, job->reason, job->now, job->actor)) != ECRED_OK)
+        return lc_set(job->fail, ECRED_ERR_INPUT, LC_INVALID_TRANSITION, NULL,
+                      "only a submitted application can be rejected");
+    if ((e = reg_application_set_rejected(db, job->app_id, job->reason, job->now,
+                                          job->actor)) != ECRED_OK)
         return lc_internal(job->fail, e);
     return ECRED_OK;
 }
@@ -740,8 +833,8 @@ static ecred_err lc_confirm_body(reg_db *db, void *arg)
         goto out;
     have_app = true;
     if (!app.commitment_ref[0]) {
-        e = lc_set(fail, ECRED_ERR_INPUT, 409, "no_commitment",
-                   "this application has no kinship commitment", NULL);
+        e = lc_set(fail, ECRED_ERR_INPUT, LC_NO_COMMITMENT, NULL,
+                   "this application has no kinship commitment");
         goto out;
     }
     if ((e = reg_commitment_get(db, app.commitment_ref, &c)) != ECRED_OK) {
@@ -750,8 +843,8 @@ static ecred_err lc_confirm_body(reg_db *db, void *arg)
     }
     have_c = true;
     if (strcmp(c.sha256_hex, job->sha256_hex) != 0) {
-        e = lc_set(fail, ECRED_ERR_INPUT, 422, "invalid_field",
-                   "sha256 does not match the commitment text", "sha256");
+        e = lc_set(fail, ECRED_ERR_INPUT, LC_INVALID_FIELD, "sha256",
+                   "sha256 does not match the commitment text");
         goto out;
     }
     if (c.confirmed_at == 0 && (e = reg_commitment_confirm(db, c.ref, job->now)) != ECRED_OK)
@@ -787,7 +880,7 @@ static ecred_err lc_status_body(reg_db *db, void *arg)
     reg_credential c;
     ecred_err e = reg_credential_get(db, job->cred_id, &c);
     if (e == ECRED_ERR_KEY_UNKNOWN)
-        return lc_set(job->fail, e, 404, "not_found", "no such credential", NULL);
+        return lc_set(job->fail, e, LC_NOT_FOUND, NULL, "no such credential");
     if (e)
         return lc_internal(job->fail, e);
     int from = c.status, to = -1;
@@ -801,8 +894,8 @@ static ecred_err lc_status_body(reg_db *db, void *arg)
     if (to < 0) {
         char detail[48];
         snprintf(detail, sizeof detail, "credential is %s", lc_status_name(from));
-        return lc_set(job->fail, ECRED_ERR_INPUT, 409, "invalid_transition",
-                      "this action does not apply to the credential's current status", detail);
+        return lc_set(job->fail, ECRED_ERR_INPUT, LC_INVALID_TRANSITION, detail,
+                      "this action does not apply to the credential's current status");
     }
     if ((e = reg_status_change(db, job->cred_id, from, to, job->action, job->reason, job->actor,
                                job->now)) != ECRED_OK)

@@ -2,9 +2,9 @@
  * lifecycle.h - what happens to applications and credentials, each change as
  * one registry transaction:
  *
- *   submitted --approve--> issued      (credential signed and stored in the
- *            \                          same transaction; a replaced credential
- *             --reject---> rejected     becomes INVALID in it too)
+ *   submitted --approve--> issued      (credential signed before, stored in
+ *            \                          one transaction with the new state; a
+ *             --reject---> rejected     replaced credential becomes INVALID in it too)
  *
  *   credential VALID <--suspend/resume--> SUSPENDED; VALID|SUSPENDED --revoke--> INVALID
  *
@@ -12,8 +12,10 @@
  * pool's writer, in a group commit shared with concurrent changes (its own
  * savepoint), and the call returns only after that COMMIT; on a lone
  * connection it is its own transaction. On failure it fills an lc_fail with
- * the HTTP status, a stable code and the offending field (if any) for the
- * handler to reply with.
+ * a DOMAIN code and a detail: this file knows no HTTP (views.c maps codes to
+ * replies). The application body still arrives as jansson objects
+ * (lc_application_in): the fields are validated and merged as JSON against
+ * the registry's stored JSON, and a parsed struct would only move that code.
  */
 #ifndef ECRED_ISSUER_LIFECYCLE_H
 #define ECRED_ISSUER_LIFECYCLE_H
@@ -21,14 +23,35 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include <jansson.h>
+#include <jansson.h> /* json_t inputs of lc_application_in only */
 
 #include "issuerd.h"
 
+/* Why a lifecycle call failed. Append only: views.c (and later the API's
+ * error table) maps each to a reply. */
+typedef enum lc_code {
+    LC_OK = 0,
+    LC_NOT_FOUND,                  /* no such application or credential */
+    LC_INVALID_FIELD,              /* a field's value is wrong (detail: "field: why") */
+    LC_MISSING_FIELD,              /* a required field is absent (detail: "field: why") */
+    LC_UNKNOWN_FIELD,              /* a field that does not exist (detail: "field: why") */
+    LC_IDEMPOTENCY_KEY_REUSED,     /* the key came with a different request */
+    LC_REPLACED_CREDENTIAL_INVALID,/* the credential to replace is INVALID or replaced */
+    LC_APPLICATION_REJECTED,       /* approving a rejected application */
+    LC_COMMITMENT_UNCONFIRMED,     /* kinship commitment not confirmed yet */
+    LC_NO_COMMITMENT,              /* confirming an application without one */
+    LC_INVALID_TRANSITION,         /* the action does not apply in the current state */
+    LC_CANNOT_ISSUE,               /* the credential could not be built or signed */
+    LC_REGISTRY_UNAVAILABLE,       /* the registry could not be written: retry */
+    LC_INTERNAL                    /* our bug or the environment's */
+} lc_code;
+
+/* detail: for a field error "field: why" ("credential.valid_until: the
+ * validity has already ended"); otherwise why, or the ecred_err name for
+ * LC_CANNOT_ISSUE, LC_REGISTRY_UNAVAILABLE and LC_INTERNAL. Never personal
+ * data (it may be logged). */
 typedef struct lc_fail {
-    unsigned status;
-    const char *code;
-    const char *hint;
+    lc_code code;
     char detail[160];
 } lc_fail;
 
@@ -50,8 +73,12 @@ typedef struct lc_application_in {
 ecred_err lc_application_create(issuerd *d, reg_db *db, const lc_application_in *in, int64_t now,
                                 char app_id[REG_ID_LEN + 1], bool *replayed, lc_fail *fail);
 
-/* Approve and issue in one transaction. *replayed when it was already issued
- * (the same credential comes back). out is owned by the caller. */
+/* Approve and issue: the credential is signed outside the registry's write
+ * lock, then approval and issuance commit as one write (see lifecycle.c).
+ * *replayed when it was already issued (the same credential comes back). out
+ * is owned by the caller. On failure the returned ecred_err is the cause
+ * (for LC_CANNOT_ISSUE: ECRED_ERR_CREDENTIAL/CLAIMS when the data is at
+ * fault, another error when the signer failed). */
 ecred_err lc_approve(issuerd *d, reg_db *db, const char *app_id, const char *actor, int64_t now,
                      reg_credential *out, bool *replayed, lc_fail *fail);
 

@@ -4,9 +4,12 @@
  *
  *   ecred-issuerd --data DIR --listen HOST:PORT [--tls-cert PEM --tls-key PEM]
  *                 [--status-base-url URL] [--iss NAME] [--threads N]
- *                 [--status-ttl SECONDS] [--list-size N]
- *   ecred-issuerd token add --data DIR --role clerk|officer|admin
+ *                 [--status-ttl SECONDS] [--list-size N] [--registry URL]
+ *   ecred-issuerd token add --data DIR --role clerk|officer|admin [--registry URL]
  *
+ * --registry names the registry (registry.h): sqlite:PATH (a bare path is
+ * sqlite too) or, later, postgres://...; the default is
+ * sqlite:DIR/registry.sqlite.
  * The data directory holds registry.sqlite (WAL), signing.key.pem (0600),
  * tracking.secret (0600) and the trust list trust.cwt. On a first start with
  * no trust list it makes a self-contained setup: a root key (root.key.pem,
@@ -52,7 +55,9 @@ typedef struct opts {
     const char *iss;
     const char *role;
     const char *assets;
+    const char *registry;      /* registry URL; NULL for sqlite:DATA/registry.sqlite */
     unsigned threads;
+    long long client_conns; /* -1: default */
     int64_t status_ttl;
     uint32_t list_size;
 } opts;
@@ -63,7 +68,8 @@ static void usage(FILE *f)
             "usage: ecred-issuerd --data DIR --listen HOST:PORT [--tls-cert PEM --tls-key PEM]\n"
             "                     [--status-base-url URL] [--iss NAME] [--threads 1..16]\n"
             "                     [--status-ttl SECONDS] [--list-size N] [--assets DIR]\n"
-            "       ecred-issuerd token add --data DIR --role clerk|officer|admin\n");
+            "                     [--max-client-conns N] [--registry URL]\n"
+            "       ecred-issuerd token add --data DIR --role clerk|officer|admin [--registry URL]\n");
 }
 
 /* Strict unsigned parse within [lo, hi]. */
@@ -104,6 +110,8 @@ static bool parse_opts(int argc, char **argv, int first, bool token, opts *o)
         unsigned long long n;
         if (strcmp(a, "--data") == 0)
             slot = &o->data;
+        else if (strcmp(a, "--registry") == 0)
+            slot = &o->registry;
         else if (token && strcmp(a, "--role") == 0)
             slot = &o->role;
         else if (!token && strcmp(a, "--listen") == 0)
@@ -124,6 +132,13 @@ static bool parse_opts(int argc, char **argv, int first, bool token, opts *o)
                 return false;
             }
             o->threads = (unsigned)n;
+            continue;
+        } else if (!token && strcmp(a, "--max-client-conns") == 0) {
+            if (o->client_conns >= 0 || !parse_uint(v, 0, 1024, &n)) {
+                fprintf(stderr, "ecred-issuerd: --max-client-conns takes 0..1024 (0: no limit), once\n");
+                return false;
+            }
+            o->client_conns = (long long)n;
             continue;
         } else if (!token && strcmp(a, "--status-ttl") == 0) {
             if (o->status_ttl || !parse_uint(v, 1, 86400, &n)) {
@@ -184,6 +199,25 @@ static bool file_exists(const char *path)
 {
     struct stat st;
     return lstat(path, &st) == 0;
+}
+
+/* The registry URL: --registry, else sqlite:DIR/registry.sqlite. False (and a
+ * message) when it is too long or names a registry this build cannot open. */
+static bool registry_url(const opts *o, char out[PATH_CAP + 8])
+{
+    int n = o->registry ? snprintf(out, PATH_CAP + 8, "%s", o->registry)
+                        : snprintf(out, PATH_CAP + 8, "sqlite:%s/registry.sqlite", o->data);
+    if (n <= 0 || n >= PATH_CAP + 8) {
+        fprintf(stderr, "ecred-issuerd: registry path too long\n");
+        return false;
+    }
+    const char *why = reg_url_check(out);
+    if (why) {
+        /* Not the URL itself: a database URL may carry a password. */
+        fprintf(stderr, "ecred-issuerd: --registry: %s\n", why);
+        return false;
+    }
+    return true;
 }
 
 /* Print an error about a data file to stderr (daemon start, before serving). */
@@ -394,13 +428,11 @@ static int cmd_token_add(int argc, char **argv)
         fprintf(stderr, "ecred-issuerd: --data %s is not a directory\n", o.data);
         return EXIT_USAGE;
     }
-    char path[PATH_CAP];
-    if (!data_path(o.data, "registry.sqlite", path)) {
-        fprintf(stderr, "ecred-issuerd: --data path too long\n");
+    char path[PATH_CAP + 8];
+    if (!registry_url(&o, path))
         return EXIT_USAGE;
-    }
     reg_db *db = NULL;
-    ecred_err e = reg_open(path, &db);
+    ecred_err e = reg_open_url(path, &db);
     if (e) {
         fail_msg("cannot open registry", path, e);
         return EXIT_FAIL;
@@ -421,6 +453,7 @@ static int cmd_serve(int argc, char **argv)
 {
     opts o;
     memset(&o, 0, sizeof o);
+    o.client_conns = -1;
     if (!parse_opts(argc, argv, 1, false, &o)) {
         usage(stderr);
         return EXIT_USAGE;
@@ -459,7 +492,6 @@ static int cmd_serve(int argc, char **argv)
     snprintf(d.iss, sizeof d.iss, "%s", o.iss ? o.iss : "ecred-issuer");
     svc_server *srv = NULL;
     int64_t key_created = 0;
-    char path[PATH_CAP];
     ecred_err e;
     unsigned threads = o.threads ? o.threads : 4;
 
@@ -471,13 +503,13 @@ static int cmd_serve(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    if (!data_path(o.data, "registry.sqlite", path)) {
-        fprintf(stderr, "ecred-issuerd: --data path too long\n");
+    char url[PATH_CAP + 8];
+    if (!registry_url(&o, url)) {
         rc = EXIT_USAGE;
         goto out;
     }
-    if ((e = reg_pool_open(path, threads, &d.pool)) != ECRED_OK) {
-        fail_msg("cannot open registry", path, e);
+    if ((e = reg_pool_open_url(url, threads, &d.pool)) != ECRED_OK) {
+        fail_msg("cannot open registry", url, e);
         goto out;
     }
     if (o.list_size) {
@@ -513,6 +545,7 @@ static int cmd_serve(int argc, char **argv)
         .threads = threads,
         .body_max = SVC_BODY_DEFAULT,
         .conn_memory = (size_t)128 * 1024,
+        .per_ip_limit = o.client_conns < 0 ? SVC_PER_IP_DEFAULT : (unsigned)o.client_conns,
         .routes = issuer_routes,
         .n_routes = issuer_n_routes,
         .guard = routes_guard,

@@ -1,523 +1,119 @@
 /*
- * registry.c - the SQLite implementation of registry.h.
+ * registry.c - opens a registry by URL and dispatches every reg_* call of
+ * registry.h to the backend's ops table (registry_backend.h). Also the
+ * backend-independent helpers: freeing the row structs.
  *
- * Durability: WAL with synchronous=FULL, so every COMMIT that returned has
- * been fsynced; a kill -9 loses only transactions that never returned.
- * Concurrency: writers use BEGIN IMMEDIATE and a busy timeout, so concurrent
- * approvals serialise instead of failing. Status indices are never reused
- * because credential rows are never deleted and UNIQUE(list_id, idx) holds.
- * Group commit (reg_write on a pool): SQLite commits one transaction per
- * fsync and holds the write lock through it, so a pool's writes queue and
- * whichever waiting thread finds no batch running becomes the leader: it
- * runs everything queued (up to REG_BATCH_MAX) on the pool's writer
- * connection in one transaction, each item in a savepoint, COMMITs once and
- * wakes the others with their results. Nobody is told "done" before the
- * COMMIT that holds their write returned.
- *
- * Must never: print, exit, or build SQL by pasting values (everything binds).
+ * Must never: know a backend's SQL or types, or decide anything a backend
+ * guarantees (that is the CONTRACT in registry.h).
  */
-#include "registry.h"
+#include "registry_backend.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
-#include "ecred/crypto.h"
-#include "ecred/slist.h"
-
-#define REG_BUSY_TIMEOUT_MS 10000
-#define REG_POOL_MAX 16
-/* Random probes before falling back to a scan of the list's bitmap. */
-#define REG_INDEX_PROBES 32
-/* Writes per group commit at most: bounds how long the first of a batch
- * waits for the others (each runs its SQL and, for approvals, a signature). */
-#define REG_BATCH_MAX 64
-
-struct reg_db {
-    sqlite3 *h;
-    uint32_t list_size;
-    pthread_mutex_t *write_mu; /* the pool's writer lock; NULL outside a pool */
-    bool holds_write;          /* write_mu is held by this connection's transaction */
-    reg_pool *pool;            /* the pool whose writer runs reg_write; NULL outside one */
-};
-
-/* One queued reg_write: filled by the leader that runs it, read by its
- * submitter once done is set (both under the pool's queue_mu). */
-typedef struct reg_work {
-    reg_write_fn fn;
-    void *ctx;
-    ecred_err fn_err;          /* what fn returned */
-    ecred_err result;          /* fn_err, or why the batch did not commit */
-    bool done;
-    struct reg_work *next;
-} reg_work;
-
-struct reg_pool {
-    pthread_mutex_t mu;
-    /* Writers of one pool queue here before BEGIN IMMEDIATE. SQLite's busy
-     * handler would otherwise make them poll with sleeps of up to 100 ms, so
-     * under concurrent approvals a writer could lose the race for the lock
-     * many times (bench/RESULTS.md: p99 ~0.4 s at 16 clients). Other
-     * processes on the same file still wait in the busy handler. */
-    pthread_mutex_t write_mu;
-    pthread_cond_t cv;
-    reg_db *free_dbs[REG_POOL_MAX];
-    unsigned nfree;
-    reg_db *all[REG_POOL_MAX];
-    unsigned nall;
-    /* Group commit: the queue of reg_write items, whether a leader is running
-     * a batch, and the one connection batches run on. */
-    pthread_mutex_t queue_mu;
-    pthread_cond_t queue_cv;
-    reg_work *queue_head, *queue_tail;
-    bool leading;
-    reg_db *writer;
-    uint64_t stat_items, stat_commits;
-};
-
-static const char reg_schema[] =
-    "CREATE TABLE IF NOT EXISTS tokens("
-    " hash BLOB PRIMARY KEY, role TEXT NOT NULL CHECK(role IN('clerk','officer','admin')),"
-    " created_at INTEGER NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS applications("
-    " id TEXT PRIMARY KEY, kind TEXT NOT NULL, state TEXT NOT NULL, id_number TEXT NOT NULL,"
-    " credential_json TEXT NOT NULL, replaces TEXT, commitment_ref TEXT,"
-    " submitted_at INTEGER NOT NULL, submitted_by TEXT NOT NULL, decided_at INTEGER,"
-    " decided_by TEXT, reject_reason TEXT, credential_id TEXT, issued_at INTEGER);"
-    "CREATE TABLE IF NOT EXISTS idempotency("
-    " key TEXT PRIMARY KEY, request_hash BLOB NOT NULL, application_id TEXT NOT NULL,"
-    " created_at INTEGER NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS commitments("
-    " ref TEXT PRIMARY KEY, application_id TEXT NOT NULL, text TEXT NOT NULL,"
-    " sha256 TEXT NOT NULL, created_at INTEGER NOT NULL, confirmed_at INTEGER);"
-    "CREATE TABLE IF NOT EXISTS status_lists("
-    " id INTEGER PRIMARY KEY, size INTEGER NOT NULL, used INTEGER NOT NULL DEFAULT 0,"
-    " generation INTEGER NOT NULL DEFAULT 0);"
-    "CREATE TABLE IF NOT EXISTS credentials("
-    " id TEXT PRIMARY KEY, application_id TEXT NOT NULL UNIQUE, type INTEGER NOT NULL,"
-    " id_number TEXT NOT NULL, list_id INTEGER NOT NULL REFERENCES status_lists(id),"
-    " idx INTEGER NOT NULL, status INTEGER NOT NULL DEFAULT 0, qr_text TEXT NOT NULL,"
-    " credential_json TEXT NOT NULL, valid_until INTEGER NOT NULL,"
-    " endorsement_date INTEGER NOT NULL, issued_at INTEGER NOT NULL, replaced_by TEXT,"
-    " UNIQUE(list_id, idx));"
-    "CREATE INDEX IF NOT EXISTS credentials_by_holder ON credentials(id_number, issued_at);"
-    "CREATE INDEX IF NOT EXISTS credentials_by_expiry ON credentials(valid_until);"
-    "CREATE INDEX IF NOT EXISTS credentials_by_endorsement ON credentials(endorsement_date);"
-    "CREATE TABLE IF NOT EXISTS status_events("
-    " seq INTEGER PRIMARY KEY AUTOINCREMENT, credential_id TEXT NOT NULL,"
-    " old_status INTEGER NOT NULL, new_status INTEGER NOT NULL, action TEXT NOT NULL,"
-    " reason TEXT, actor TEXT NOT NULL, at INTEGER NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS status_events_by_credential ON status_events(credential_id, seq);";
-
-/* Map an SQLite result to our enum: constraint violations are the caller's
- * "exists", everything else is I/O. */
-static ecred_err reg_map(int rc)
+/* The backend for url and where its location starts; NULL backend when this
+ * build cannot open url (*why says why). */
+static const reg_ops *reg_url_backend(const char *url, const char **location, const char **why)
 {
-    if (rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW)
-        return ECRED_OK;
-    if ((rc & 0xff) == SQLITE_CONSTRAINT)
-        return ECRED_ERR_EXISTS;
-    if (rc == SQLITE_NOMEM)
-        return ECRED_ERR_NOMEM;
-    return ECRED_ERR_IO;
-}
-
-/* Prepare a statement; NULL on failure (the caller maps that to ECRED_ERR_IO). */
-static sqlite3_stmt *reg_prep(reg_db *db, const char *sql)
-{
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
+    *why = NULL;
+    if (!url || !*url) {
+        *why = "empty registry URL";
         return NULL;
-    return st;
-}
-
-/* Bind text, or NULL for an empty or absent string. */
-static int reg_bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
-{
-    if (!s || !*s)
-        return sqlite3_bind_null(st, i);
-    return sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
-}
-
-/* Copy a text column into a fixed buffer ("" for NULL); truncation cannot
- * happen for our own rows, but a tampered file must not overflow. */
-static void reg_col_copy(sqlite3_stmt *st, int i, char *out, size_t cap)
-{
-    const unsigned char *t = sqlite3_column_text(st, i);
-    size_t n = t ? (size_t)sqlite3_column_bytes(st, i) : 0;
-    if (n >= cap)
-        n = cap - 1;
-    if (n)
-        memcpy(out, t, n);
-    out[n] = 0;
-}
-
-/* Heap copy of a text column (NULL for NULL); ECRED_ERR_TOO_LARGE over the cap. */
-static ecred_err reg_col_dup(sqlite3_stmt *st, int i, char **out)
-{
-    const unsigned char *t = sqlite3_column_text(st, i);
-    if (!t) {
-        *out = NULL;
-        return ECRED_OK;
     }
-    size_t n = (size_t)sqlite3_column_bytes(st, i);
-    if (n > REG_TEXT_MAX)
-        return ECRED_ERR_TOO_LARGE;
-    char *p = malloc(n + 1);
-    if (!p)
-        return ECRED_ERR_NOMEM;
-    memcpy(p, t, n);
-    p[n] = 0;
-    *out = p;
-    return ECRED_OK;
-}
-
-/* Run a statement that returns no rows to completion. */
-static ecred_err reg_step_done(sqlite3_stmt *st)
-{
-    int rc = sqlite3_step(st);
-    ecred_err e = rc == SQLITE_DONE ? ECRED_OK : reg_map(rc);
-    if (rc == SQLITE_ROW)
-        e = ECRED_ERR_INTERNAL;
-    return e;
-}
-
-ecred_err reg_open(const char *path, reg_db **out)
-{
-    ecred_err e = ECRED_ERR_IO;
-    reg_db *db = calloc(1, sizeof *db);
-    if (!db)
-        return ECRED_ERR_NOMEM;
-    db->list_size = REG_LIST_SIZE_DEFAULT;
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-    if (sqlite3_open_v2(path, &db->h, flags, NULL) != SQLITE_OK)
-        goto out;
-    sqlite3_busy_timeout(db->h, REG_BUSY_TIMEOUT_MS);
-    /* journal_mode returns a row; exec ignores it. WAL keeps readers (status
-     * list builds) off the writers' path. */
-    if (sqlite3_exec(db->h, "PRAGMA journal_mode=WAL;", NULL, NULL, NULL) != SQLITE_OK ||
-        sqlite3_exec(db->h, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", NULL, NULL,
-                     NULL) != SQLITE_OK)
-        goto out;
-    if (sqlite3_exec(db->h, "BEGIN IMMEDIATE;", NULL, NULL, NULL) != SQLITE_OK)
-        goto out;
-    if (sqlite3_exec(db->h, reg_schema, NULL, NULL, NULL) != SQLITE_OK) {
-        sqlite3_exec(db->h, "ROLLBACK;", NULL, NULL, NULL);
-        goto out;
+    if (strncmp(url, "sqlite:", 7) == 0) {
+        *location = url + 7;
+        if (!**location) {
+            *why = "sqlite: needs a file path (sqlite:PATH)";
+            return NULL;
+        }
+        return &reg_sqlite_ops;
     }
-    if (sqlite3_exec(db->h, "COMMIT;", NULL, NULL, NULL) != SQLITE_OK)
-        goto out;
-    *out = db;
-    db = NULL;
-    e = ECRED_OK;
-out:
-    reg_close(db);
-    return e;
+    if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0) {
+        *why = "not built with PostgreSQL support yet";
+        return NULL;
+    }
+    /* A scheme is letters, digits, '+', '-', '.' before ':'; anything else is
+     * a bare path (kept for compatibility: a bare path is sqlite). */
+    const char *colon = strchr(url, ':');
+    const char *slash = strchr(url, '/');
+    if (colon && (!slash || colon < slash) && colon > url) {
+        bool scheme = true;
+        for (const char *q = url; q < colon; q++)
+            if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') ||
+                  *q == '+' || *q == '-' || *q == '.'))
+                scheme = false;
+        if (scheme) {
+            *why = "unknown registry URL scheme (use sqlite:PATH or postgres://...)";
+            return NULL;
+        }
+    }
+    *location = url;
+    return &reg_sqlite_ops;
+}
+
+const char *reg_url_check(const char *url)
+{
+    const char *location, *why;
+    reg_url_backend(url, &location, &why);
+    return why;
+}
+
+ecred_err reg_open_url(const char *url, reg_db **out)
+{
+    const char *location = NULL, *why;
+    const reg_ops *ops = reg_url_backend(url, &location, &why);
+    if (!ops)
+        return ECRED_ERR_ARG;
+    return ops->open(location, out);
+}
+
+ecred_err reg_pool_open_url(const char *url, unsigned size, reg_pool **out)
+{
+    const char *location = NULL, *why;
+    const reg_ops *ops = reg_url_backend(url, &location, &why);
+    if (!ops)
+        return ECRED_ERR_ARG;
+    return ops->pool_open(location, size, out);
 }
 
 void reg_close(reg_db *db)
 {
-    if (!db)
-        return;
-    sqlite3_close_v2(db->h);
-    free(db);
-}
-
-void reg_set_list_size(reg_db *db, uint32_t size)
-{
-    if (size >= 8)
-        db->list_size = size;
-}
-
-void reg_pool_set_list_size(reg_pool *p, uint32_t size)
-{
-    pthread_mutex_lock(&p->mu);
-    for (unsigned i = 0; i < p->nall; i++)
-        reg_set_list_size(p->all[i], size);
-    pthread_mutex_unlock(&p->mu);
-    /* Only the writer opens lists; it is set under queue_mu so no batch runs meanwhile. */
-    pthread_mutex_lock(&p->queue_mu);
-    reg_set_list_size(p->writer, size);
-    pthread_mutex_unlock(&p->queue_mu);
-}
-
-ecred_err reg_pool_open(const char *path, unsigned size, reg_pool **out)
-{
-    if (size == 0 || size > REG_POOL_MAX)
-        return ECRED_ERR_ARG;
-    reg_pool *p = calloc(1, sizeof *p);
-    if (!p)
-        return ECRED_ERR_NOMEM;
-    pthread_mutex_init(&p->mu, NULL);
-    pthread_mutex_init(&p->write_mu, NULL);
-    pthread_cond_init(&p->cv, NULL);
-    pthread_mutex_init(&p->queue_mu, NULL);
-    pthread_cond_init(&p->queue_cv, NULL);
-    ecred_err e = reg_open(path, &p->writer);
-    if (e) {
-        reg_pool_close(p);
-        return e;
-    }
-    /* The writer takes write_mu too, so a plain reg_begin_write on a pool
-     * connection still queues behind a batch instead of busy-polling. */
-    p->writer->write_mu = &p->write_mu;
-    for (unsigned i = 0; i < size; i++) {
-        reg_db *db = NULL;
-        e = reg_open(path, &db);
-        if (e) {
-            reg_pool_close(p);
-            return e;
-        }
-        db->write_mu = &p->write_mu;
-        db->pool = p;
-        p->all[p->nall++] = db;
-        p->free_dbs[p->nfree++] = db;
-    }
-    *out = p;
-    return ECRED_OK;
+    if (db)
+        db->ops->close(db);
 }
 
 reg_db *reg_pool_get(reg_pool *p)
 {
-    pthread_mutex_lock(&p->mu);
-    while (p->nfree == 0)
-        pthread_cond_wait(&p->cv, &p->mu);
-    reg_db *db = p->free_dbs[--p->nfree];
-    pthread_mutex_unlock(&p->mu);
-    return db;
+    return p->ops->pool_get(p);
 }
 
 void reg_pool_put(reg_pool *p, reg_db *db)
 {
-    /* A handler that bailed out mid-transaction must not leak it to the next. */
-    reg_rollback(db);
-    pthread_mutex_lock(&p->mu);
-    p->free_dbs[p->nfree++] = db;
-    pthread_cond_signal(&p->cv);
-    pthread_mutex_unlock(&p->mu);
+    p->ops->pool_put(p, db);
 }
 
 void reg_pool_close(reg_pool *p)
 {
-    if (!p)
-        return;
-    /* The caller stopped every thread that could call reg_write (the HTTP
-     * server first), so no item is queued and no leader is running. */
-    for (unsigned i = 0; i < p->nall; i++)
-        reg_close(p->all[i]);
-    reg_close(p->writer);
-    pthread_cond_destroy(&p->queue_cv);
-    pthread_mutex_destroy(&p->queue_mu);
-    pthread_cond_destroy(&p->cv);
-    pthread_mutex_destroy(&p->write_mu);
-    pthread_mutex_destroy(&p->mu);
-    free(p);
-}
-
-/* Release the pool's writer lock if this connection holds it. */
-static void reg_write_unlock(reg_db *db)
-{
-    if (db->holds_write) {
-        db->holds_write = false;
-        pthread_mutex_unlock(db->write_mu);
-    }
-}
-
-ecred_err reg_begin_write(reg_db *db)
-{
-    if (db->write_mu) {
-        if (db->holds_write)
-            return ECRED_ERR_INTERNAL; /* nested write transaction: a bug, never a deadlock */
-        pthread_mutex_lock(db->write_mu);
-        db->holds_write = true;
-    }
-    ecred_err e = reg_map(sqlite3_exec(db->h, "BEGIN IMMEDIATE;", NULL, NULL, NULL));
-    if (e)
-        reg_write_unlock(db);
-    return e;
-}
-
-ecred_err reg_begin_read(reg_db *db)
-{
-    return reg_map(sqlite3_exec(db->h, "BEGIN DEFERRED;", NULL, NULL, NULL));
-}
-
-ecred_err reg_commit(reg_db *db)
-{
-    int rc = sqlite3_exec(db->h, "COMMIT;", NULL, NULL, NULL);
-    if (rc != SQLITE_OK) {
-        reg_rollback(db);
-        return reg_map(rc) ? reg_map(rc) : ECRED_ERR_IO;
-    }
-    reg_write_unlock(db);
-    return ECRED_OK;
-}
-
-void reg_rollback(reg_db *db)
-{
-    if (!sqlite3_get_autocommit(db->h))
-        sqlite3_exec(db->h, "ROLLBACK;", NULL, NULL, NULL);
-    reg_write_unlock(db);
-}
-
-/* ---- group commit ---- */
-
-/* Run one batch on the writer: BEGIN IMMEDIATE, each item in a savepoint,
- * one COMMIT. Sets every item's fn_err and result; an item's result is OK
- * only if its fn succeeded and the COMMIT returned. Called by the leader
- * without queue_mu held: the writer connection is the leader's alone. */
-static void reg_batch_run(reg_db *w, reg_work *batch)
-{
-    ecred_err e = reg_begin_write(w);
-    /* Once the transaction is lost (an SQLite error that rolled it back, a
-     * savepoint that would not unwind) no item after it may run. */
-    bool broken = e != ECRED_OK;
-    for (reg_work *it = batch; it; it = it->next) {
-        it->fn_err = ECRED_OK;
-        if (broken) {
-            it->result = e;
-            continue;
-        }
-        if (sqlite3_exec(w->h, "SAVEPOINT reg_item;", NULL, NULL, NULL) != SQLITE_OK) {
-            broken = true;
-            e = it->result = ECRED_ERR_IO;
-            continue;
-        }
-        it->fn_err = it->fn(w, it->ctx);
-        it->result = it->fn_err;
-        const char *end = it->fn_err ? "ROLLBACK TO reg_item; RELEASE reg_item;" : "RELEASE reg_item;";
-        if (sqlite3_exec(w->h, end, NULL, NULL, NULL) != SQLITE_OK || sqlite3_get_autocommit(w->h)) {
-            broken = true;
-            e = ECRED_ERR_IO;
-            if (!it->fn_err)
-                it->result = e;
-        }
-    }
-    if (!broken)
-        e = reg_commit(w);
-    else
-        reg_rollback(w);
-    /* A lost transaction or failed COMMIT undoes every item that had
-     * succeeded; the items whose fn failed keep their own error (they wrote
-     * nothing either way). */
-    if (e) {
-        for (reg_work *it = batch; it; it = it->next)
-            if (!it->fn_err)
-                it->result = e;
-    }
-}
-
-/* Queue item on the pool and wait until a batch holding it is done, leading
- * batches whenever none runs. */
-static void reg_pool_submit(reg_pool *p, reg_work *item)
-{
-    pthread_mutex_lock(&p->queue_mu);
-    if (p->queue_tail)
-        p->queue_tail->next = item;
-    else
-        p->queue_head = item;
-    p->queue_tail = item;
-    while (!item->done) {
-        if (p->leading) {
-            pthread_cond_wait(&p->queue_cv, &p->queue_mu);
-            continue;
-        }
-        /* Lead: take up to REG_BATCH_MAX items off the queue (ours is among
-         * them unless a longer queue put it in a later batch: then we lead
-         * again). */
-        p->leading = true;
-        reg_work *batch = p->queue_head, *last = batch;
-        unsigned n = 1;
-        while (last->next && n < REG_BATCH_MAX) {
-            last = last->next;
-            n++;
-        }
-        p->queue_head = last->next;
-        if (!p->queue_head)
-            p->queue_tail = NULL;
-        last->next = NULL;
-        pthread_mutex_unlock(&p->queue_mu);
-
-        reg_batch_run(p->writer, batch);
-
-        pthread_mutex_lock(&p->queue_mu);
-        bool committed = false;
-        for (reg_work *it = batch; it; it = it->next) {
-            it->done = true;
-            committed = committed || it->result == ECRED_OK;
-        }
-        p->stat_items += n;
-        if (committed)
-            p->stat_commits++;
-        p->leading = false;
-        pthread_cond_broadcast(&p->queue_cv);
-    }
-    pthread_mutex_unlock(&p->queue_mu);
-}
-
-ecred_err reg_write(reg_db *db, reg_write_fn fn, void *ctx, bool *fn_failed)
-{
-    reg_work item;
-    memset(&item, 0, sizeof item);
-    item.fn = fn;
-    item.ctx = ctx;
-    if (db->pool) {
-        reg_pool_submit(db->pool, &item);
-    } else {
-        item.result = reg_begin_write(db);
-        if (!item.result) {
-            item.fn_err = item.result = fn(db, ctx);
-            if (!item.result)
-                item.result = reg_commit(db);
-            reg_rollback(db);
-        }
-    }
-    *fn_failed = item.fn_err != ECRED_OK;
-    return item.result;
+    if (p)
+        p->ops->pool_close(p);
 }
 
 void reg_pool_write_stats(reg_pool *p, uint64_t *items, uint64_t *commits)
 {
-    pthread_mutex_lock(&p->queue_mu);
-    *items = p->stat_items;
-    *commits = p->stat_commits;
-    pthread_mutex_unlock(&p->queue_mu);
+    p->ops->pool_write_stats(p, items, commits);
 }
 
-/* ---- tokens ---- */
-
-ecred_err reg_token_add(reg_db *db, const uint8_t hash[32], const char *role, int64_t now)
+void reg_set_list_size(reg_db *db, uint32_t size)
 {
-    sqlite3_stmt *st = reg_prep(db, "INSERT INTO tokens(hash, role, created_at) VALUES(?,?,?)");
-    if (!st)
-        return ECRED_ERR_IO;
-    sqlite3_bind_blob(st, 1, hash, 32, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, role, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 3, now);
-    ecred_err e = reg_step_done(st);
-    sqlite3_finalize(st);
-    return e;
+    db->ops->set_list_size(db, size);
 }
 
-ecred_err reg_token_role(reg_db *db, const uint8_t hash[32], char role[16])
+void reg_pool_set_list_size(reg_pool *p, uint32_t size)
 {
-    sqlite3_stmt *st = reg_prep(db, "SELECT role FROM tokens WHERE hash = ?");
-    if (!st)
-        return ECRED_ERR_IO;
-    sqlite3_bind_blob(st, 1, hash, 32, SQLITE_TRANSIENT);
-    int rc = sqlite3_step(st);
-    ecred_err e = ECRED_OK;
-    if (rc == SQLITE_ROW)
-        reg_col_copy(st, 0, role, 16);
-    else
-        e = rc == SQLITE_DONE ? ECRED_ERR_KEY_UNKNOWN : reg_map(rc);
-    sqlite3_finalize(st);
-    return e;
+    p->ops->pool_set_list_size(p, size);
 }
 
-/* ---- applications ---- */
+/* ---- the row structs ---- */
 
 void reg_application_free(reg_application *a)
 {
@@ -527,225 +123,11 @@ void reg_application_free(reg_application *a)
     a->reject_reason = NULL;
 }
 
-ecred_err reg_application_insert(reg_db *db, const reg_application *a)
-{
-    sqlite3_stmt *st = reg_prep(
-        db, "INSERT INTO applications(id, kind, state, id_number, credential_json, replaces,"
-            " commitment_ref, submitted_at, submitted_by) VALUES(?,?,?,?,?,?,?,?,?)");
-    if (!st)
-        return ECRED_ERR_IO;
-    sqlite3_bind_text(st, 1, a->id, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, a->kind, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 3, a->state, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 4, a->id_number, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 5, a->credential_json, -1, SQLITE_TRANSIENT);
-    reg_bind_text_or_null(st, 6, a->replaces);
-    reg_bind_text_or_null(st, 7, a->commitment_ref);
-    sqlite3_bind_int64(st, 8, a->submitted_at);
-    sqlite3_bind_text(st, 9, a->submitted_by, -1, SQLITE_TRANSIENT);
-    ecred_err e = reg_step_done(st);
-    sqlite3_finalize(st);
-    return e;
-}
-
-ecred_err reg_application_get(reg_db *db, const char *id, reg_application *out)
-{
-    sqlite3_stmt *st = reg_prep(
-        db, "SELECT id, kind, state, id_number, credential_json, replaces, commitment_ref,"
-            " submitted_at, submitted_by, decided_at, decided_by, reject_reason,"
-            " credential_id, issued_at FROM applications WHERE id = ?");
-    if (!st)
-        return ECRED_ERR_IO;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-    reg_application a;
-    memset(&a, 0, sizeof a);
-    ecred_err e = ECRED_OK;
-    int rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        e = rc == SQLITE_DONE ? ECRED_ERR_KEY_UNKNOWN : reg_map(rc);
-        goto out;
-    }
-    reg_col_copy(st, 0, a.id, sizeof a.id);
-    reg_col_copy(st, 1, a.kind, sizeof a.kind);
-    reg_col_copy(st, 2, a.state, sizeof a.state);
-    reg_col_copy(st, 3, a.id_number, sizeof a.id_number);
-    if ((e = reg_col_dup(st, 4, &a.credential_json)) != ECRED_OK)
-        goto out;
-    reg_col_copy(st, 5, a.replaces, sizeof a.replaces);
-    reg_col_copy(st, 6, a.commitment_ref, sizeof a.commitment_ref);
-    a.submitted_at = sqlite3_column_int64(st, 7);
-    reg_col_copy(st, 8, a.submitted_by, sizeof a.submitted_by);
-    a.decided_at = sqlite3_column_int64(st, 9);
-    reg_col_copy(st, 10, a.decided_by, sizeof a.decided_by);
-    if ((e = reg_col_dup(st, 11, &a.reject_reason)) != ECRED_OK)
-        goto out;
-    reg_col_copy(st, 12, a.credential_id, sizeof a.credential_id);
-    a.issued_at = sqlite3_column_int64(st, 13);
-    if (!a.credential_json) {
-        e = ECRED_ERR_IO;
-        goto out;
-    }
-    *out = a;
-    memset(&a, 0, sizeof a);
-out:
-    reg_application_free(&a);
-    sqlite3_finalize(st);
-    return e;
-}
-
-ecred_err reg_application_set_issued(reg_db *db, const char *id, const char *credential_id,
-                                     int64_t now, const char *actor)
-{
-    sqlite3_stmt *st = reg_prep(
-        db, "UPDATE applications SET state = 'issued', credential_id = ?, decided_at = ?,"
-            " issued_at = ?, decided_by = ? WHERE id = ? AND state = 'submitted'");
-    if (!st)
-        return ECRED_ERR_IO;
-    sqlite3_bind_text(st, 1, credential_id, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 2, now);
-    sqlite3_bind_int64(st, 3, now);
-    sqlite3_bind_text(st, 4, actor, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 5, id, -1, SQLITE_TRANSIENT);
-    ecred_err e = reg_step_done(st);
-    if (!e && sqlite3_changes(db->h) != 1)
-        e = ECRED_ERR_INTERNAL;
-    sqlite3_finalize(st);
-    return e;
-}
-
-ecred_err reg_application_set_rejected(reg_db *db, const char *id, const char *reason,
-                                       int64_t now, const char *actor)
-{
-    sqlite3_stmt *st = reg_prep(
-        db, "UPDATE applications SET state = 'rejected', reject_reason = ?, decided_at = ?,"
-            " decided_by = ? WHERE id = ? AND state = 'submitted'");
-    if (!st)
-        return ECRED_ERR_IO;
-    sqlite3_bind_text(st, 1, reason, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 2, now);
-    sqlite3_bind_text(st, 3, actor, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 4, id, -1, SQLITE_TRANSIENT);
-    ecred_err e = reg_step_done(st);
-    if (!e && sqlite3_changes(db->h) != 1)
-        e = ECRED_ERR_INTERNAL;
-    sqlite3_finalize(st);
-    return e;
-}
-
-/* ---- idempotency ---- */
-
-ecred_err reg_idem_get(reg_db *db, const char *key, uint8_t req_hash[32],
-                       char app_id[REG_ID_LEN + 1])
-{
-    sqlite3_stmt *st =
-        reg_prep(db, "SELECT request_hash, application_id FROM idempotency WHERE key = ?");
-    if (!st)
-        return ECRED_ERR_IO;
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
-    ecred_err e = ECRED_OK;
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        if (sqlite3_column_bytes(st, 0) != 32) {
-            e = ECRED_ERR_IO;
-        } else {
-            memcpy(req_hash, sqlite3_column_blob(st, 0), 32);
-            reg_col_copy(st, 1, app_id, REG_ID_LEN + 1);
-        }
-    } else {
-        e = rc == SQLITE_DONE ? ECRED_ERR_KEY_UNKNOWN : reg_map(rc);
-    }
-    sqlite3_finalize(st);
-    return e;
-}
-
-ecred_err reg_idem_put(reg_db *db, const char *key, const uint8_t req_hash[32],
-                       const char *app_id, int64_t now)
-{
-    sqlite3_stmt *st = reg_prep(
-        db, "INSERT INTO idempotency(key, request_hash, application_id, created_at) VALUES(?,?,?,?)");
-    if (!st)
-        return ECRED_ERR_IO;
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_blob(st, 2, req_hash, 32, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 3, app_id, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 4, now);
-    ecred_err e = reg_step_done(st);
-    sqlite3_finalize(st);
-    return e;
-}
-
-/* ---- commitments ---- */
-
 void reg_commitment_free(reg_commitment *c)
 {
     free(c->text);
     c->text = NULL;
 }
-
-ecred_err reg_commitment_insert(reg_db *db, const reg_commitment *c)
-{
-    sqlite3_stmt *st = reg_prep(db, "INSERT INTO commitments(ref, application_id, text, sha256,"
-                                    " created_at) VALUES(?,?,?,?,?)");
-    if (!st)
-        return ECRED_ERR_IO;
-    sqlite3_bind_text(st, 1, c->ref, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, c->application_id, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 3, c->text, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 4, c->sha256_hex, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 5, c->created_at);
-    ecred_err e = reg_step_done(st);
-    sqlite3_finalize(st);
-    return e;
-}
-
-ecred_err reg_commitment_get(reg_db *db, const char *ref, reg_commitment *out)
-{
-    sqlite3_stmt *st = reg_prep(db, "SELECT ref, application_id, text, sha256, created_at,"
-                                    " confirmed_at FROM commitments WHERE ref = ?");
-    if (!st)
-        return ECRED_ERR_IO;
-    sqlite3_bind_text(st, 1, ref, -1, SQLITE_TRANSIENT);
-    reg_commitment c;
-    memset(&c, 0, sizeof c);
-    ecred_err e = ECRED_OK;
-    int rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        e = rc == SQLITE_DONE ? ECRED_ERR_KEY_UNKNOWN : reg_map(rc);
-        goto out;
-    }
-    reg_col_copy(st, 0, c.ref, sizeof c.ref);
-    reg_col_copy(st, 1, c.application_id, sizeof c.application_id);
-    if ((e = reg_col_dup(st, 2, &c.text)) != ECRED_OK)
-        goto out;
-    if (!c.text) {
-        e = ECRED_ERR_IO;
-        goto out;
-    }
-    reg_col_copy(st, 3, c.sha256_hex, sizeof c.sha256_hex);
-    c.created_at = sqlite3_column_int64(st, 4);
-    c.confirmed_at = sqlite3_column_int64(st, 5);
-    *out = c;
-    memset(&c, 0, sizeof c);
-out:
-    reg_commitment_free(&c);
-    sqlite3_finalize(st);
-    return e;
-}
-
-ecred_err reg_commitment_confirm(reg_db *db, const char *ref, int64_t now)
-{
-    sqlite3_stmt *st = reg_prep(
-        db, "UPDATE commitments SET confirmed_at = ? WHERE ref = ? AND confirmed_at IS NULL");
-    if (!st)
-        return ECRED_ERR_IO;
-    sqlite3_bind_int64(st, 1, now);
-    sqlite3_bind_text(st, 2, ref, -1, SQLITE_TRANSIENT);
-    ecred_err e = reg_step_done(st);
-    sqlite3_finalize(st);
-    return e;
-}
-
-/* ---- credentials ---- */
 
 void reg_credential_free(reg_credential *c)
 {
@@ -753,166 +135,6 @@ void reg_credential_free(reg_credential *c)
     free(c->credential_json);
     c->qr_text = NULL;
     c->credential_json = NULL;
-}
-
-ecred_err reg_credential_insert(reg_db *db, const reg_credential *c)
-{
-    sqlite3_stmt *st = reg_prep(
-        db, "INSERT INTO credentials(id, application_id, type, id_number, list_id, idx, status,"
-            " qr_text, credential_json, valid_until, endorsement_date, issued_at)"
-            " VALUES(?,?,?,?,?,?,?,?,?,?,?,?)");
-    if (!st)
-        return ECRED_ERR_IO;
-    sqlite3_bind_text(st, 1, c->id, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, c->application_id, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(st, 3, c->type);
-    sqlite3_bind_text(st, 4, c->id_number, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 5, c->list_id);
-    sqlite3_bind_int64(st, 6, c->idx);
-    sqlite3_bind_int(st, 7, c->status);
-    sqlite3_bind_text(st, 8, c->qr_text, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 9, c->credential_json, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(st, 10, c->valid_until);
-    sqlite3_bind_int(st, 11, c->endorsement_date);
-    sqlite3_bind_int64(st, 12, c->issued_at);
-    ecred_err e = reg_step_done(st);
-    sqlite3_finalize(st);
-    if (e)
-        return e;
-    /* Count the index as used in its list, in the same transaction. */
-    st = reg_prep(db, "UPDATE status_lists SET used = used + 1 WHERE id = ?");
-    if (!st)
-        return ECRED_ERR_IO;
-    sqlite3_bind_int64(st, 1, c->list_id);
-    e = reg_step_done(st);
-    if (!e && sqlite3_changes(db->h) != 1)
-        e = ECRED_ERR_INTERNAL;
-    sqlite3_finalize(st);
-    return e;
-}
-
-#define REG_CRED_COLUMNS                                                                  \
-    "SELECT id, application_id, type, id_number, list_id, idx, status, qr_text,"          \
-    " credential_json, valid_until, endorsement_date, issued_at, replaced_by FROM credentials "
-
-/* Read the current row of a credential query into out. */
-static ecred_err reg_credential_row(sqlite3_stmt *st, reg_credential *out)
-{
-    reg_credential c;
-    memset(&c, 0, sizeof c);
-    ecred_err e = ECRED_OK;
-    reg_col_copy(st, 0, c.id, sizeof c.id);
-    reg_col_copy(st, 1, c.application_id, sizeof c.application_id);
-    c.type = sqlite3_column_int(st, 2);
-    reg_col_copy(st, 3, c.id_number, sizeof c.id_number);
-    c.list_id = sqlite3_column_int64(st, 4);
-    c.idx = sqlite3_column_int64(st, 5);
-    c.status = sqlite3_column_int(st, 6);
-    if ((e = reg_col_dup(st, 7, &c.qr_text)) != ECRED_OK ||
-        (e = reg_col_dup(st, 8, &c.credential_json)) != ECRED_OK)
-        goto out;
-    if (!c.qr_text || !c.credential_json) {
-        e = ECRED_ERR_IO;
-        goto out;
-    }
-    c.valid_until = (int32_t)sqlite3_column_int(st, 9);
-    c.endorsement_date = (int32_t)sqlite3_column_int(st, 10);
-    c.issued_at = sqlite3_column_int64(st, 11);
-    reg_col_copy(st, 12, c.replaced_by, sizeof c.replaced_by);
-    *out = c;
-    memset(&c, 0, sizeof c);
-out:
-    reg_credential_free(&c);
-    return e;
-}
-
-/* Run a one-parameter credential query and read its first row. */
-static ecred_err reg_credential_query(reg_db *db, const char *sql, const char *param,
-                                      reg_credential *out)
-{
-    sqlite3_stmt *st = reg_prep(db, sql);
-    if (!st)
-        return ECRED_ERR_IO;
-    sqlite3_bind_text(st, 1, param, -1, SQLITE_TRANSIENT);
-    ecred_err e;
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        e = reg_credential_row(st, out);
-    else
-        e = rc == SQLITE_DONE ? ECRED_ERR_KEY_UNKNOWN : reg_map(rc);
-    sqlite3_finalize(st);
-    return e;
-}
-
-ecred_err reg_credential_get(reg_db *db, const char *id, reg_credential *out)
-{
-    return reg_credential_query(db, REG_CRED_COLUMNS "WHERE id = ?", id, out);
-}
-
-ecred_err reg_credential_latest_for(reg_db *db, const char *id_number, reg_credential *out)
-{
-    return reg_credential_query(
-        db, REG_CRED_COLUMNS "WHERE id_number = ? ORDER BY issued_at DESC, rowid DESC LIMIT 1",
-        id_number, out);
-}
-
-ecred_err reg_credential_set_replaced_by(reg_db *db, const char *id, const char *new_id)
-{
-    sqlite3_stmt *st = reg_prep(db, "UPDATE credentials SET replaced_by = ? WHERE id = ?");
-    if (!st)
-        return ECRED_ERR_IO;
-    sqlite3_bind_text(st, 1, new_id, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, id, -1, SQLITE_TRANSIENT);
-    ecred_err e = reg_step_done(st);
-    if (!e && sqlite3_changes(db->h) != 1)
-        e = ECRED_ERR_KEY_UNKNOWN;
-    sqlite3_finalize(st);
-    return e;
-}
-
-ecred_err reg_status_change(reg_db *db, const char *cred_id, int old_status, int new_status,
-                            const char *action, const char *reason, const char *actor,
-                            int64_t now)
-{
-    ecred_err e = ECRED_ERR_IO;
-    /* The WHERE on the old status makes a lost race visible instead of silent. */
-    sqlite3_stmt *st = reg_prep(db, "UPDATE credentials SET status = ? WHERE id = ? AND status = ?");
-    if (!st)
-        return ECRED_ERR_IO;
-    sqlite3_bind_int(st, 1, new_status);
-    sqlite3_bind_text(st, 2, cred_id, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(st, 3, old_status);
-    e = reg_step_done(st);
-    if (!e && sqlite3_changes(db->h) != 1)
-        e = ECRED_ERR_INTERNAL;
-    sqlite3_finalize(st);
-    if (e)
-        return e;
-
-    st = reg_prep(db, "INSERT INTO status_events(credential_id, old_status, new_status, action,"
-                      " reason, actor, at) VALUES(?,?,?,?,?,?,?)");
-    if (!st)
-        return ECRED_ERR_IO;
-    sqlite3_bind_text(st, 1, cred_id, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(st, 2, old_status);
-    sqlite3_bind_int(st, 3, new_status);
-    sqlite3_bind_text(st, 4, action, -1, SQLITE_TRANSIENT);
-    reg_bind_text_or_null(st, 5, reason);
-    sqlite3_bind_text(st, 6, actor, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 7, now);
-    e = reg_step_done(st);
-    sqlite3_finalize(st);
-    if (e)
-        return e;
-
-    st = reg_prep(db, "UPDATE status_lists SET generation = generation + 1 WHERE id ="
-                      " (SELECT list_id FROM credentials WHERE id = ?)");
-    if (!st)
-        return ECRED_ERR_IO;
-    sqlite3_bind_text(st, 1, cred_id, -1, SQLITE_TRANSIENT);
-    e = reg_step_done(st);
-    sqlite3_finalize(st);
-    return e;
 }
 
 void reg_status_events_free(reg_status_event *ev, size_t n)
@@ -924,275 +146,165 @@ void reg_status_events_free(reg_status_event *ev, size_t n)
     free(ev);
 }
 
-ecred_err reg_status_events(reg_db *db, const char *cred_id, reg_status_event **out, size_t *n)
+/* ---- dispatch: each call is its backend's op (contracts in registry.h) ---- */
+
+ecred_err reg_begin_write(reg_db *db)
 {
-    /* A credential's history is short; the cap keeps a tampered file bounded. */
-    enum { MAX_EVENTS = 1024 };
-    sqlite3_stmt *st = reg_prep(db, "SELECT old_status, new_status, action, reason, actor, at"
-                                    " FROM status_events WHERE credential_id = ? ORDER BY seq"
-                                    " LIMIT 1024");
-    if (!st)
-        return ECRED_ERR_IO;
-    sqlite3_bind_text(st, 1, cred_id, -1, SQLITE_TRANSIENT);
-    reg_status_event *ev = NULL;
-    size_t count = 0;
-    ecred_err e = ECRED_OK;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (count == MAX_EVENTS) {
-            e = ECRED_ERR_TOO_LARGE;
-            goto out;
-        }
-        reg_status_event *grown = realloc(ev, (count + 1) * sizeof *ev);
-        if (!grown) {
-            e = ECRED_ERR_NOMEM;
-            goto out;
-        }
-        ev = grown;
-        reg_status_event *x = &ev[count];
-        memset(x, 0, sizeof *x);
-        count++;
-        x->old_status = sqlite3_column_int(st, 0);
-        x->new_status = sqlite3_column_int(st, 1);
-        reg_col_copy(st, 2, x->action, sizeof x->action);
-        if ((e = reg_col_dup(st, 3, &x->reason)) != ECRED_OK)
-            goto out;
-        reg_col_copy(st, 4, x->actor, sizeof x->actor);
-        x->at = sqlite3_column_int64(st, 5);
-    }
-    if (rc != SQLITE_DONE) {
-        e = reg_map(rc);
-        goto out;
-    }
-    *out = ev;
-    *n = count;
-    ev = NULL;
-    count = 0;
-out:
-    reg_status_events_free(ev, count);
-    sqlite3_finalize(st);
-    return e;
+    return db->ops->begin_write(db);
 }
 
-/* ---- status lists and index allocation ---- */
-
-/* The open list (the newest with room), opening a new one when none has room. */
-static ecred_err reg_open_list(reg_db *db, int64_t *list_id, uint32_t *size)
+ecred_err reg_begin_read(reg_db *db)
 {
-    sqlite3_stmt *st = reg_prep(db, "SELECT id, size FROM status_lists WHERE used < size"
-                                    " ORDER BY id DESC LIMIT 1");
-    if (!st)
-        return ECRED_ERR_IO;
-    ecred_err e = ECRED_OK;
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *list_id = sqlite3_column_int64(st, 0);
-        int64_t s = sqlite3_column_int64(st, 1);
-        if (s <= 0 || (uint64_t)s > ECRED_SLIST_MAX_ENTRIES)
-            e = ECRED_ERR_IO;
-        *size = (uint32_t)s;
-        sqlite3_finalize(st);
-        return e;
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
-        return reg_map(rc);
-    st = reg_prep(db, "INSERT INTO status_lists(size) VALUES(?)");
-    if (!st)
-        return ECRED_ERR_IO;
-    sqlite3_bind_int64(st, 1, db->list_size);
-    e = reg_step_done(st);
-    sqlite3_finalize(st);
+    return db->ops->begin_read(db);
+}
+
+ecred_err reg_commit(reg_db *db)
+{
+    return db->ops->commit(db);
+}
+
+void reg_rollback(reg_db *db)
+{
+    db->ops->rollback(db);
+}
+
+ecred_err reg_write(reg_db *db, reg_write_fn fn, void *ctx, bool *fn_failed)
+{
+    return db->ops->write(db, fn, ctx, fn_failed);
+}
+
+ecred_err reg_token_add(reg_db *db, const uint8_t hash[32], const char *role, int64_t now)
+{
+    return db->ops->token_add(db, hash, role, now);
+}
+
+ecred_err reg_token_role(reg_db *db, const uint8_t hash[32], char role[16])
+{
+    return db->ops->token_role(db, hash, role);
+}
+
+ecred_err reg_application_insert(reg_db *db, const reg_application *a)
+{
+    return db->ops->application_insert(db, a);
+}
+
+ecred_err reg_application_get(reg_db *db, const char *id, reg_application *out)
+{
+    return db->ops->application_get(db, id, out);
+}
+
+ecred_err reg_application_set_issued(reg_db *db, const char *id, const char *credential_id,
+                                     int64_t now, const char *actor)
+{
+    return db->ops->application_set_issued(db, id, credential_id, now, actor);
+}
+
+ecred_err reg_application_set_rejected(reg_db *db, const char *id, const char *reason, int64_t now,
+                                       const char *actor)
+{
+    return db->ops->application_set_rejected(db, id, reason, now, actor);
+}
+
+ecred_err reg_idem_get(reg_db *db, const char *key, uint8_t req_hash[32],
+                       char app_id[REG_ID_LEN + 1])
+{
+    return db->ops->idem_get(db, key, req_hash, app_id);
+}
+
+ecred_err reg_idem_put(reg_db *db, const char *key, const uint8_t req_hash[32], const char *app_id,
+                       int64_t now)
+{
+    return db->ops->idem_put(db, key, req_hash, app_id, now);
+}
+
+ecred_err reg_commitment_insert(reg_db *db, const reg_commitment *c)
+{
+    return db->ops->commitment_insert(db, c);
+}
+
+ecred_err reg_commitment_get(reg_db *db, const char *ref, reg_commitment *out)
+{
+    return db->ops->commitment_get(db, ref, out);
+}
+
+ecred_err reg_commitment_confirm(reg_db *db, const char *ref, int64_t now)
+{
+    return db->ops->commitment_confirm(db, ref, now);
+}
+
+ecred_err reg_credential_insert(reg_db *db, const reg_credential *c)
+{
+    return db->ops->credential_insert(db, c);
+}
+
+ecred_err reg_credential_get(reg_db *db, const char *id, reg_credential *out)
+{
+    return db->ops->credential_get(db, id, out);
+}
+
+ecred_err reg_credential_application(reg_db *db, const char *id, char app_id[REG_ID_LEN + 1])
+{
+    if (db->ops->credential_application)
+        return db->ops->credential_application(db, id, app_id);
+    reg_credential c;
+    ecred_err e = db->ops->credential_get(db, id, &c);
     if (e)
         return e;
-    *list_id = sqlite3_last_insert_rowid(db->h);
-    *size = db->list_size;
+    memcpy(app_id, c.application_id, REG_ID_LEN + 1);
+    reg_credential_free(&c);
     return ECRED_OK;
 }
 
-/* Whether idx in list_id is already taken by a credential. */
-static ecred_err reg_index_taken(reg_db *db, int64_t list_id, int64_t idx, bool *taken)
+ecred_err reg_credential_latest_for(reg_db *db, const char *id_number, reg_credential *out)
 {
-    sqlite3_stmt *st = reg_prep(db, "SELECT 1 FROM credentials WHERE list_id = ? AND idx = ?");
-    if (!st)
-        return ECRED_ERR_IO;
-    sqlite3_bind_int64(st, 1, list_id);
-    sqlite3_bind_int64(st, 2, idx);
-    int rc = sqlite3_step(st);
-    ecred_err e = ECRED_OK;
-    if (rc == SQLITE_ROW)
-        *taken = true;
-    else if (rc == SQLITE_DONE)
-        *taken = false;
-    else
-        e = reg_map(rc);
-    sqlite3_finalize(st);
-    return e;
+    return db->ops->credential_latest_for(db, id_number, out);
 }
 
-/* Uniform random number in [0, bound) by rejection (no modulo bias). */
-static ecred_err reg_random_below(uint32_t bound, uint32_t *out)
+ecred_err reg_credential_set_replaced_by(reg_db *db, const char *id, const char *new_id)
 {
-    uint32_t limit = UINT32_MAX - UINT32_MAX % bound;
-    for (int i = 0; i < 64; i++) {
-        uint8_t b[4];
-        ecred_err e = ecred_random(b, sizeof b);
-        if (e)
-            return e;
-        uint32_t v = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
-                     (uint32_t)b[3] << 24;
-        if (v < limit) {
-            *out = v % bound;
-            return ECRED_OK;
-        }
-    }
-    return ECRED_ERR_CRYPTO;
+    return db->ops->credential_set_replaced_by(db, id, new_id);
 }
 
-/* Fallback when random probes keep hitting used slots (a nearly full list):
- * read the used indices into a bitmap and take the first free one after a
- * random start. Bounded by the list size. */
-static ecred_err reg_index_scan(reg_db *db, int64_t list_id, uint32_t size, uint32_t start,
-                                int64_t *idx)
+ecred_err reg_status_change(reg_db *db, const char *cred_id, int old_status, int new_status,
+                            const char *action, const char *reason, const char *actor, int64_t now)
 {
-    uint8_t *used = calloc((size_t)size / 8 + 1, 1);
-    if (!used)
-        return ECRED_ERR_NOMEM;
-    ecred_err e = ECRED_OK;
-    sqlite3_stmt *st = reg_prep(db, "SELECT idx FROM credentials WHERE list_id = ?");
-    if (!st) {
-        e = ECRED_ERR_IO;
-        goto out;
-    }
-    sqlite3_bind_int64(st, 1, list_id);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int64_t v = sqlite3_column_int64(st, 0);
-        if (v < 0 || v >= (int64_t)size) {
-            e = ECRED_ERR_IO;
-            goto out;
-        }
-        used[(size_t)v / 8] = (uint8_t)(used[(size_t)v / 8] | 1u << ((size_t)v % 8));
-    }
-    if (rc != SQLITE_DONE) {
-        e = reg_map(rc);
-        goto out;
-    }
-    e = ECRED_ERR_INTERNAL; /* the caller saw used < size, so a free slot must exist */
-    for (uint32_t k = 0; k < size; k++) {
-        uint32_t i = (uint32_t)(((uint64_t)start + k) % size);
-        if (!(used[i / 8] & (1u << (i % 8)))) {
-            *idx = i;
-            e = ECRED_OK;
-            break;
-        }
-    }
-out:
-    sqlite3_finalize(st);
-    free(used);
-    return e;
+    return db->ops->status_change(db, cred_id, old_status, new_status, action, reason, actor, now);
+}
+
+ecred_err reg_status_events(reg_db *db, const char *cred_id, reg_status_event **out, size_t *n)
+{
+    return db->ops->status_events(db, cred_id, out, n);
 }
 
 ecred_err reg_index_allocate(reg_db *db, int64_t *list_id, int64_t *idx)
 {
-    /* Initialised for the optimiser: reg_open_list sets both on success. */
-    int64_t lid = 0;
-    uint32_t size = 0;
-    ecred_err e = reg_open_list(db, &lid, &size);
-    if (e)
-        return e;
-    uint32_t r = 0;
-    for (int probe = 0; probe < REG_INDEX_PROBES; probe++) {
-        if ((e = reg_random_below(size, &r)) != ECRED_OK)
-            return e;
-        bool taken = true;
-        if ((e = reg_index_taken(db, lid, r, &taken)) != ECRED_OK)
-            return e;
-        if (!taken) {
-            *list_id = lid;
-            *idx = r;
-            return ECRED_OK;
-        }
-    }
-    int64_t found = 0;
-    if ((e = reg_index_scan(db, lid, size, r, &found)) != ECRED_OK)
-        return e;
-    *list_id = lid;
-    *idx = found;
-    return ECRED_OK;
+    return db->ops->index_allocate(db, list_id, idx);
+}
+
+ecred_err reg_index_choose(reg_db *db, int64_t *list_id, int64_t *idx)
+{
+    return db->ops->index_choose(db, list_id, idx);
+}
+
+ecred_err reg_index_claim(reg_db *db, int64_t list_id, int64_t idx)
+{
+    return db->ops->index_claim(db, list_id, idx);
 }
 
 ecred_err reg_list_info_get(reg_db *db, int64_t list_id, reg_list_info *out)
 {
-    sqlite3_stmt *st =
-        reg_prep(db, "SELECT id, size, used, generation FROM status_lists WHERE id = ?");
-    if (!st)
-        return ECRED_ERR_IO;
-    sqlite3_bind_int64(st, 1, list_id);
-    ecred_err e = ECRED_OK;
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        int64_t size = sqlite3_column_int64(st, 1), used = sqlite3_column_int64(st, 2);
-        if (size <= 0 || (uint64_t)size > ECRED_SLIST_MAX_ENTRIES || used < 0 || used > size) {
-            e = ECRED_ERR_IO;
-        } else {
-            out->id = sqlite3_column_int64(st, 0);
-            out->size = (uint32_t)size;
-            out->used = (uint32_t)used;
-            out->generation = sqlite3_column_int64(st, 3);
-        }
-    } else {
-        e = rc == SQLITE_DONE ? ECRED_ERR_KEY_UNKNOWN : reg_map(rc);
-    }
-    sqlite3_finalize(st);
-    return e;
+    return db->ops->list_info_get(db, list_id, out);
 }
 
 ecred_err reg_list_entries(reg_db *db, int64_t list_id,
                            ecred_err (*fn)(void *ctx, int64_t idx, int status), void *ctx)
 {
-    sqlite3_stmt *st =
-        reg_prep(db, "SELECT idx, status FROM credentials WHERE list_id = ? AND status <> 0");
-    if (!st)
-        return ECRED_ERR_IO;
-    sqlite3_bind_int64(st, 1, list_id);
-    ecred_err e = ECRED_OK;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if ((e = fn(ctx, sqlite3_column_int64(st, 0), sqlite3_column_int(st, 1))) != ECRED_OK)
-            break;
-    }
-    if (!e && rc != SQLITE_DONE)
-        e = reg_map(rc);
-    sqlite3_finalize(st);
-    return e;
+    return db->ops->list_entries(db, list_id, fn, ctx);
 }
 
 ecred_err reg_reminders(reg_db *db, int32_t from_day, int32_t to_day,
                         ecred_err (*fn)(void *ctx, const char *id, const char *due, int32_t day),
                         void *ctx)
 {
-    sqlite3_stmt *st = reg_prep(
-        db, "SELECT id, 'expiry', valid_until FROM credentials"
-            " WHERE status <> 1 AND valid_until BETWEEN ?1 AND ?2"
-            " UNION ALL SELECT id, 'endorsement', endorsement_date FROM credentials"
-            " WHERE status <> 1 AND endorsement_date <> 0 AND endorsement_date BETWEEN ?1 AND ?2"
-            " ORDER BY 3, 1 LIMIT 10000");
-    if (!st)
-        return ECRED_ERR_IO;
-    sqlite3_bind_int(st, 1, from_day);
-    sqlite3_bind_int(st, 2, to_day);
-    ecred_err e = ECRED_OK;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        char id[REG_ID_LEN + 1], due[16];
-        reg_col_copy(st, 0, id, sizeof id);
-        reg_col_copy(st, 1, due, sizeof due);
-        if ((e = fn(ctx, id, due, (int32_t)sqlite3_column_int(st, 2))) != ECRED_OK)
-            break;
-    }
-    if (!e && rc != SQLITE_DONE)
-        e = reg_map(rc);
-    sqlite3_finalize(st);
-    return e;
+    return db->ops->reminders(db, from_day, to_day, fn, ctx);
 }

@@ -1,21 +1,50 @@
 /*
  * registry.h - the issuer's durable state: applications, credentials, their
  * status history, API token hashes, idempotency keys, kinship commitments and
- * status lists with their index allocation.
+ * status lists with their index allocation. The only registry header callers
+ * see: a registry is opened by URL and every call goes through the backend's
+ * ops table (registry_backend.h), so another backend plugs in without a
+ * caller changing.
  *
- * This is the interface the rest of the issuer sees. The SQLite implementation
- * (registry.c) runs in WAL mode with synchronous=FULL, so a COMMIT that
- * returned is on disk. Every multi-statement change runs between
- * reg_begin_write (BEGIN IMMEDIATE: the write lock is taken up front, so two
- * writers never deadlock on an upgrade) and reg_commit / reg_rollback. A
- * PostgreSQL implementation would keep these calls and use SERIALIZABLE or row
- * locks for the same guarantees.
+ *   sqlite:PATH  (or a bare PATH)  registry_sqlite.c: one file, WAL,
+ *                                  synchronous=FULL, BEGIN IMMEDIATE writers
+ *   postgres://...                 not built yet (reg_url_check says so)
+ *
+ * CONTRACT - what every backend guarantees, across threads AND across
+ * processes or issuer instances sharing one database:
+ *
+ * 1. Atomic writes. Everything a reg_write fn does commits together or not at
+ *    all: approve-and-issue (credential row, its status index, the
+ *    application's state, the replaced credential's status and audit row) is
+ *    ONE write. reg_write returns ECRED_OK only after that commit returned.
+ * 2. Durability. A commit that returned survives a crash (kill -9, power
+ *    loss of a correctly fsyncing disk); a write that did not return OK may
+ *    or may not be there, and the caller hands out nothing it produced.
+ * 3. Status indices are never reused. Credential rows are never deleted, and
+ *    UNIQUE(list_id, idx) on credentials is the last guard: an index that two
+ *    writers both chose commits for one of them only (the other's insert
+ *    fails with ECRED_ERR_EXISTS). Indices are drawn at random (herd privacy),
+ *    lists hold at least REG_LIST_SIZE_DEFAULT entries in production.
+ * 4. Retries. A backend whose isolation can abort a transaction for a
+ *    serialization failure or deadlock (PostgreSQL SERIALIZABLE) retries the
+ *    WHOLE write itself inside reg_write, at most REG_WRITE_RETRIES times,
+ *    before returning ECRED_ERR_IO; the caller never sees the abort. So a
+ *    reg_write_fn may run more than once: it must be idempotent and have no
+ *    side effect outside the database (no signing, no I/O, no counters; it
+ *    resets its outputs on entry). SQLite takes the write lock up front and
+ *    never needs to retry.
+ * 5. Idempotency keys. reg_idem_put and the application it names commit in
+ *    the same write; a key maps to one request hash forever (a second put of
+ *    the key fails with ECRED_ERR_EXISTS).
+ * 6. Reads outside a write see only committed data (never another writer's
+ *    uncommitted rows). Inside a write they see the write's own changes and,
+ *    on a pool, those of earlier writes batched in the same transaction.
  *
  * Connections are not shared between threads: a pool hands one to a request
  * and takes it back. Writes from pool connections go through reg_write, which
- * runs them on the pool's one writer connection and commits concurrent writes
- * together (group commit: one fsync for the batch, each write in its own
- * savepoint). Nothing here logs or prints; errors go back as ecred_err.
+ * may batch concurrent writes into one commit (SQLite: group commit on the
+ * pool's writer connection, each write in its own savepoint). Nothing here
+ * logs or prints; errors go back as ecred_err.
  */
 #ifndef ECRED_ISSUER_REGISTRY_H
 #define ECRED_ISSUER_REGISTRY_H
@@ -33,12 +62,23 @@
 typedef struct reg_db reg_db;
 typedef struct reg_pool reg_pool;
 
-/* Open (creating if missing) the registry at path, apply pragmas and schema. */
-ecred_err reg_open(const char *path, reg_db **out);
+/* At most this many runs of one write when the backend reports a
+ * serialization failure (CONTRACT 4). */
+#define REG_WRITE_RETRIES 5
+
+/* NULL when url names a registry this build can open ("sqlite:PATH" or a bare
+ * path); otherwise a message saying why not, for the operator. */
+const char *reg_url_check(const char *url);
+
+/* Open (creating if missing) the registry at url, with its schema: one
+ * connection, for tools and tests. ECRED_ERR_ARG for a URL
+ * reg_url_check refuses. */
+ecred_err reg_open_url(const char *url, reg_db **out);
 void reg_close(reg_db *db);
 
-/* A fixed-size pool of connections to one database file, safe across threads. */
-ecred_err reg_pool_open(const char *path, unsigned size, reg_pool **out);
+/* A fixed-size pool of size connections to the registry at url, safe across
+ * threads (the daemon's). Errors as reg_open_url. */
+ecred_err reg_pool_open_url(const char *url, unsigned size, reg_pool **out);
 /* Borrow a connection (blocks while all are in use). Never NULL. */
 reg_db *reg_pool_get(reg_pool *p);
 void reg_pool_put(reg_pool *p, reg_db *db);
@@ -151,6 +191,10 @@ typedef struct reg_credential {
 void reg_credential_free(reg_credential *c);
 ecred_err reg_credential_insert(reg_db *db, const reg_credential *c);
 ecred_err reg_credential_get(reg_db *db, const char *id, reg_credential *out);
+/* The application a credential came from (ECRED_ERR_KEY_UNKNOWN when there is
+ * no such credential): one narrow read, so an applicant's tracking code can be
+ * checked before any of the row is loaded. */
+ecred_err reg_credential_application(reg_db *db, const char *id, char app_id[REG_ID_LEN + 1]);
 /* The most recently issued credential of this ID number (identity reuse). */
 ecred_err reg_credential_latest_for(reg_db *db, const char *id_number, reg_credential *out);
 ecred_err reg_credential_set_replaced_by(reg_db *db, const char *id, const char *new_id);
@@ -180,6 +224,17 @@ void reg_status_events_free(reg_status_event *ev, size_t n);
  * the credential row naming it is inserted in that same transaction (the
  * UNIQUE(list_id, idx) constraint is the final guard against reuse). */
 ecred_err reg_index_allocate(reg_db *db, int64_t *list_id, int64_t *idx);
+
+/* The same draw without writing, for a caller that signs before its write
+ * (lc_approve): a random index free in the open list as of now, or in the
+ * list that would be opened next when none has room. Needs no transaction;
+ * the index is only a candidate until reg_index_claim in the write. */
+ecred_err reg_index_choose(reg_db *db, int64_t *list_id, int64_t *idx);
+/* Inside a write: make (list_id, idx) from reg_index_choose usable, opening
+ * that list if it is the next one. ECRED_ERR_EXISTS when the index was taken
+ * or the list filled or moved on meanwhile (the caller chooses again); the
+ * credential insert in the same write is what reserves it. */
+ecred_err reg_index_claim(reg_db *db, int64_t list_id, int64_t idx);
 
 typedef struct reg_list_info {
     int64_t id;

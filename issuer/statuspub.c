@@ -7,7 +7,10 @@
  * (WAL), so this cannot stall an approval.
  *
  * Must never: serve a token older than the registry state it was asked about
- * by more than the ttl, or hold a list's bits anywhere but in the token.
+ * by more than the ttl, hold a list's bits anywhere but in the token, or sign
+ * two tokens of one list with the same iat: verifiers refuse other bytes at
+ * an iat they already hold (a replay from before a change in that second),
+ * so each rebuild takes max(now, last iat + 1).
  */
 #include "statuspub.h"
 
@@ -15,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ecred/slist.h"
 
@@ -36,6 +40,10 @@ struct statuspub {
     int64_t lifetime;
     statuspub_entry cache[STATUSPUB_CACHE_MAX];
     size_t ncache;
+    /* Floor for a list with no cache entry: the highest iat of an evicted
+     * entry (its list's last iat is lost), at first the second this object
+     * was made in (a restarted issuer may have signed in that second). */
+    int64_t evicted_iat;
 };
 
 ecred_err statuspub_new(ecred_key *key, const char *base_url, int64_t ttl, int64_t lifetime,
@@ -57,6 +65,7 @@ ecred_err statuspub_new(ecred_key *key, const char *base_url, int64_t ttl, int64
     p->key = ecred_key_ref(key);
     p->ttl = ttl;
     p->lifetime = lifetime;
+    p->evicted_iat = (int64_t)time(NULL);
     *out = p;
     return ECRED_OK;
 }
@@ -96,8 +105,9 @@ static ecred_err statuspub_set(void *ctx, int64_t idx, int status)
 
 /* Build and sign the token of one list from the registry. */
 static ecred_err statuspub_build(statuspub *p, reg_db *db, const reg_list_info *info,
-                                 int64_t now, ecred_buf *out)
+                                 int64_t iat, ecred_buf *out)
 {
+    int64_t now = iat;
     ecred_slist_token tok;
     memset(&tok, 0, sizeof tok);
     ecred_err e = statuspub_uri(p, info->id, tok.uri, sizeof tok.uri);
@@ -131,9 +141,19 @@ ecred_err statuspub_get(statuspub *p, reg_db *db, int64_t list_id, int64_t now, 
     for (size_t i = 0; i < p->ncache; i++)
         if (p->cache[i].list_id == list_id)
             ent = &p->cache[i];
-    if (ent && ent->generation == info.generation && now >= ent->iat && now - ent->iat < p->ttl)
+    /* An iat ahead of now is one we stepped forward ourselves (below): that
+     * token is fresh, not stale. */
+    if (ent && ent->generation == info.generation && now - ent->iat < p->ttl)
         goto serve;
-    if ((e = statuspub_build(p, db, &info, now, &fresh)) != ECRED_OK)
+    /* Strictly increasing per list. A list whose entry was evicted lost its
+     * last iat: the highest evicted one stands in (only matters when the
+     * cache churned within the current second). */
+    int64_t iat = now;
+    if (ent && ent->iat >= iat)
+        iat = ent->iat + 1;
+    else if (!ent && p->evicted_iat >= iat)
+        iat = p->evicted_iat + 1;
+    if ((e = statuspub_build(p, db, &info, iat, &fresh)) != ECRED_OK)
         goto out;
     if (!ent) {
         if (p->ncache < STATUSPUB_CACHE_MAX) {
@@ -144,6 +164,8 @@ ecred_err statuspub_get(statuspub *p, reg_db *db, int64_t list_id, int64_t now, 
             for (size_t i = 1; i < p->ncache; i++)
                 if (p->cache[i].iat < ent->iat)
                     ent = &p->cache[i];
+            if (ent->iat > p->evicted_iat)
+                p->evicted_iat = ent->iat;
             ecred_buf_free(&ent->token);
         }
         memset(ent, 0, sizeof *ent);
@@ -154,7 +176,7 @@ ecred_err statuspub_get(statuspub *p, reg_db *db, int64_t list_id, int64_t now, 
     fresh.len = fresh.cap = 0;
     ent->list_id = list_id;
     ent->generation = info.generation;
-    ent->iat = now;
+    ent->iat = iat;
     {
         uint8_t h[32];
         char hx[65];

@@ -178,45 +178,68 @@ bool view_reason_body(svc_req *r, bool required, json_t **body_out, const char *
 
 bool view_load_credential(issuerd *d, reg_db *db, svc_req *r, reg_credential *out)
 {
-    ecred_err e = lc_id_ok(r->param) ? reg_credential_get(db, r->param, out) : ECRED_ERR_KEY_UNKNOWN;
-    if (e && e != ECRED_ERR_KEY_UNKNOWN) {
-        ireply_error(r, IE_REGISTRY_UNAVAILABLE, "the registry could not be read");
-        return false;
-    }
     if (r->role == 0) {
-        /* An applicant: the same answer for an unknown id and a wrong code. */
-        if (e || !auth_tracking_ok(d->tracking_secret, out->application_id,
-                                   svc_header(r, TRACKING_HEADER))) {
-            if (!e)
-                reg_credential_free(out);
-            ireply_error(r, IE_INVALID_TRACKING_CODE, "a valid token or the application's tracking code is required");
+        /* An applicant: the code is checked before any of the row is read,
+         * with the same work for an unknown id (an HMAC over a fixed id,
+         * compared in constant time), so neither the answer nor its timing
+         * tells whether a credential id exists. */
+        char app_id[REG_ID_LEN + 1];
+        ecred_err e = lc_id_ok(r->param) ? reg_credential_application(db, r->param, app_id)
+                                         : ECRED_ERR_KEY_UNKNOWN;
+        if (e && e != ECRED_ERR_KEY_UNKNOWN) {
+            ireply_error(r, IE_REGISTRY_UNAVAILABLE, "the registry could not be read");
             return false;
         }
-        return true;
+        bool code_ok = auth_tracking_ok(d->tracking_secret, e ? "0000000000000000" : app_id,
+                                        svc_header(r, TRACKING_HEADER));
+        if (e || !code_ok) {
+            ireply_error(r, IE_INVALID_TRACKING_CODE, NULL);
+            return false;
+        }
+    }
+    ecred_err e = lc_id_ok(r->param) ? reg_credential_get(db, r->param, out) : ECRED_ERR_KEY_UNKNOWN;
+    if (e == ECRED_ERR_KEY_UNKNOWN) {
+        ireply_error(r, IE_NOT_FOUND, "no such credential");
+        return false;
     }
     if (e) {
-        ireply_error(r, IE_NOT_FOUND, "no such credential");
+        ireply_error(r, IE_REGISTRY_UNAVAILABLE, "the registry could not be read");
         return false;
     }
     return true;
 }
 
+/* A lifecycle failure as an API error: the domain code picks the row; the
+ * detail ("field: why", or what went wrong) is passed on as it is. */
 void view_reply_lc_fail(svc_req *r, ecred_err e, const lc_fail *fail, const char *not_found_hint)
 {
-    if (e == ECRED_ERR_KEY_UNKNOWN && !fail->code) {
+    static const ierr_id rows[] = {
+        [LC_OK] = IE_NOT_FOUND,
+        [LC_NOT_FOUND] = IE_NOT_FOUND,
+        [LC_INVALID_FIELD] = IE_INVALID_FIELD,
+        [LC_MISSING_FIELD] = IE_MISSING_FIELD,
+        [LC_UNKNOWN_FIELD] = IE_UNKNOWN_FIELD,
+        [LC_IDEMPOTENCY_KEY_REUSED] = IE_IDEMPOTENCY_KEY_REUSED,
+        [LC_REPLACED_CREDENTIAL_INVALID] = IE_REPLACED_CREDENTIAL_INVALID,
+        [LC_APPLICATION_REJECTED] = IE_APPLICATION_REJECTED,
+        [LC_COMMITMENT_UNCONFIRMED] = IE_COMMITMENT_UNCONFIRMED,
+        [LC_NO_COMMITMENT] = IE_NO_COMMITMENT,
+        [LC_INVALID_TRANSITION] = IE_INVALID_TRANSITION,
+        [LC_CANNOT_ISSUE] = IE_CANNOT_ISSUE,
+        [LC_REGISTRY_UNAVAILABLE] = IE_REGISTRY_UNAVAILABLE,
+        [LC_INTERNAL] = IE_INTERNAL,
+    };
+    if (fail->code == LC_OK) {
+        /* An id the handler never passed on (malformed): the same 404. */
         ireply_error(r, IE_NOT_FOUND, not_found_hint);
         return;
     }
-    size_t id = IE_INTERNAL;
-    for (size_t i = 0; i < IE_COUNT; i++)
-        if (fail->code && strcmp(issuer_errors[i].code, fail->code) == 0)
-            id = i;
-    char detail[sizeof fail->detail + 200];
-    if (fail->detail[0])
-        snprintf(detail, sizeof detail, "%s: %s", fail->detail, fail->hint ? fail->hint : "");
-    else
-        snprintf(detail, sizeof detail, "%s", fail->hint ? fail->hint : "");
-    ireply_error(r, (ierr_id)id, detail);
+    ierr_id id = (size_t)fail->code < sizeof rows / sizeof rows[0] ? rows[fail->code] : IE_INTERNAL;
+    /* A credential the signer refused for its own reasons (not its fields)
+     * is our failure, not the caller's. */
+    if (fail->code == LC_CANNOT_ISSUE && e != ECRED_ERR_CREDENTIAL && e != ECRED_ERR_CLAIMS)
+        id = IE_INTERNAL;
+    ireply_error(r, id, fail->detail[0] ? fail->detail : NULL);
 }
 
 void view_reply_application(issuerd *d, reg_db *db, svc_req *r, const char *app_id)

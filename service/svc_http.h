@@ -52,6 +52,10 @@
 #define SVC_BODY_DEFAULT ((size_t)64 * 1024)
 #define SVC_JSON_DEPTH_MAX 8
 #define SVC_EXTRA_HEADERS 4
+/* Connections one client address may hold: a browser opens at most six per
+ * origin, an integrator's pool a few dozen; 1100 idle sockets from one
+ * address used to starve everyone else (issue 9). */
+#define SVC_PER_IP_DEFAULT 64u
 
 typedef struct svc_req svc_req;
 typedef struct svc_route svc_route;
@@ -158,7 +162,8 @@ typedef struct svc_config {
     unsigned threads;           /* 0: 4 */
     size_t body_max;            /* 0: SVC_BODY_DEFAULT */
     unsigned conn_limit;        /* 0: 1024 */
-    unsigned per_ip_limit;      /* 0: none (behind a balancer every client shares one address) */
+    unsigned per_ip_limit;      /* connections per client address; 0: none (behind a balancer
+                                 * every client has the balancer's address: set it there) */
     unsigned timeout_s;         /* idle connection timeout; 0: 30 */
     size_t conn_memory;         /* per connection, caps headers; 0: 64 KiB */
     const svc_route *routes;

@@ -232,9 +232,19 @@ EOF
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
+# The registry by URL (the default file, named explicitly: --registry is what
+# a PostgreSQL run will change); a registry this build cannot open is refused
+# up front with a usage error that says why.
+reg="sqlite:$data/registry.sqlite"
+for u in "postgres://ecred@127.0.0.1/ecred" "mysql://x/y" "sqlite:"; do
+  rc=0; "$bin/ecred-issuerd" --data "$data" --listen 127.0.0.1:1 --registry "$u" 2>"$tmp/refused.log" || rc=$?
+  if [ "$rc" -eq 2 ] && grep -q -- "--registry: " "$tmp/refused.log"; then ok; else bad "--registry $u: exit $rc"; fi
+done
+grep -q "not built with PostgreSQL support yet" <("$bin/ecred-issuerd" token add --data "$data" --role clerk \
+  --registry postgres://x/y 2>&1) && ok || bad "token add --registry postgres:// not refused clearly"
 # start_daemon: start on $port and wait (bounded) until it answers.
 start_daemon() {
-  "$bin/ecred-issuerd" --data "$data" --listen "127.0.0.1:$port" --list-size 16 \
+  "$bin/ecred-issuerd" --data "$data" --registry "$reg" --listen "127.0.0.1:$port" --list-size 16 \
     --status-base-url "http://127.0.0.1:$port" 2>>"$tmp/daemon.log" &
   pid=$!
   for _ in $(seq 1 150); do
@@ -252,8 +262,8 @@ restart() {
 started=0
 for _ in $(seq 1 10); do port=$(free_port); if start_daemon; then started=1; break; fi; done
 if [ $started -ne 1 ]; then echo "FAIL: daemon did not start"; cat "$tmp/daemon.log" >&2; exit 1; fi
-clerk=$("$bin/ecred-issuerd" token add --data "$data" --role clerk)
-officer=$("$bin/ecred-issuerd" token add --data "$data" --role officer)
+clerk=$("$bin/ecred-issuerd" token add --data "$data" --registry "$reg" --role clerk)
+officer=$("$bin/ecred-issuerd" token add --data "$data" --role officer) # the default: the same file
 
 all_journals=()
 for round in $(seq 1 "$rounds"); do

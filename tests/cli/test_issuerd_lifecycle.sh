@@ -294,6 +294,8 @@ expect 200 POST "/v1/credentials/$cred1/suspend" "${O[@]}" --data-binary '{"reas
 check '[ "$(jget "j[\"status\"]")" = suspended ]' "suspend did not suspend"
 fetch_list "$list1"
 check '[ "$(slist_value "$idx1")" = 2 ]' "suspension not in the served list"
+list_iat() { "$bin/slist_dump" "$tmp/list.cwt" "$data/signing.pub.pem" iat | awk '$1=="iat" {print $2}'; }
+iat_susp=$(list_iat)
 etag2=$(grep -i '^etag:' "$tmp/hdr" | cut -d' ' -f2 | tr -d '\r')
 check '[ "$etag1" != "$etag2" ]' "ETag unchanged after a status change"
 expect 200 GET "/status/$list1" -H "If-None-Match: $etag1"
@@ -302,6 +304,9 @@ body_has '"code":"invalid_transition"'
 expect 200 POST "/v1/credentials/$cred1/resume" "${O[@]}"
 fetch_list "$list1"
 check '[ "$(slist_value "$idx1")" = 0 ]' "resume not in the served list"
+# Two lists in one second must not share an iat (verifiers refuse other
+# bytes at an iat they hold: that is how an equal-iat replay is caught).
+check '[ "$(list_iat)" -gt "$iat_susp" ]' "a rebuilt list did not get a later iat than the one before"
 expect 409 POST "/v1/credentials/$cred1/resume" "${O[@]}"
 expect 422 POST "/v1/credentials/$cred1/revoke" "${O[@]}"
 body_has '"detail":"reason: '

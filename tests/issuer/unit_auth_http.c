@@ -70,7 +70,7 @@ int main(void)
     snprintf(path, sizeof path, "%s/unit_auth.sqlite", ECRED_TEST_TMP);
     unlink(path);
     reg_db *db = NULL;
-    CHECK_ERR(reg_open(path, &db), ECRED_OK);
+    CHECK_ERR(reg_open_url(path, &db), ECRED_OK);
     if (db) {
         char tok[AUTH_TOKEN_HEX + 1], hdr[128], actor[24];
         unsigned role = 0;

@@ -3,7 +3,8 @@
  * connection one transaction per write; on a pool concurrent writes share
  * one COMMIT, each in its own savepoint (a failed write rolls back only its
  * own rows and reports its own error, later writes in the batch see earlier
- * ones), and every write that reported success is in the database.
+ * ones), and every write that reported success is in the database. Each
+ * case runs once per backend of ECRED_TEST_REGISTRIES (reg_backends.h).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -12,12 +13,12 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "reg_backends.h"
 #include "registry.h"
 
 #define THREADS 4
 #define PER_THREAD 25
 
-static char db_path[512];
 
 /* A token hash that names (thread, item) so the test can look each write up. */
 static void token_hash(int thread, int item, uint8_t h[32])
@@ -118,19 +119,13 @@ static void *racer_run(void *arg)
     return NULL;
 }
 
-int main(void)
+/* A lone connection: its own transaction per write. */
+static void case_lone(const char *url)
 {
-    snprintf(db_path, sizeof db_path, "%s/unit_groupcommit.sqlite", ECRED_TEST_TMP);
-    static const char *const sides[] = {"", "-wal", "-shm"};
-    for (size_t i = 0; i < 3; i++) {
-        char p[600];
-        snprintf(p, sizeof p, "%s%s", db_path, sides[i]);
-        unlink(p);
-    }
-
-    /* A lone connection: its own transaction per write. */
     reg_db *db = NULL;
-    CHECK_ERR(reg_open(db_path, &db), ECRED_OK);
+    CHECK_ERR(reg_open_url(url, &db), ECRED_OK);
+    if (!db)
+        return;
     char role[16];
     bool fn_failed = true;
     token_write tw;
@@ -150,12 +145,23 @@ int main(void)
     /* The connection is free again: a plain transaction works. */
     CHECK_ERR(reg_begin_write(db), ECRED_OK);
     reg_rollback(db);
+    reg_close(db);
+}
 
-    /* A pool: concurrent writes, some failing, share commits. */
+/* A pool: concurrent writes, some failing, share commits; writes queued in
+ * one batch see each other. */
+static void case_pool(const char *url)
+{
+    reg_db *db = NULL;
+    char role[16];
+    CHECK_ERR(reg_open_url(url, &db), ECRED_OK);
     reg_pool *pool = NULL;
-    CHECK_ERR(reg_pool_open(db_path, THREADS, &pool), ECRED_OK);
-    if (!pool)
-        return check_finish();
+    CHECK_ERR(reg_pool_open_url(url, THREADS, &pool), ECRED_OK);
+    if (!pool || !db) {
+        reg_pool_close(pool);
+        reg_close(db);
+        return;
+    }
     worker w[THREADS];
     pthread_t th[THREADS];
     for (int t = 0; t < THREADS; t++) {
@@ -220,5 +226,14 @@ int main(void)
 
     reg_pool_close(pool);
     reg_close(db);
+}
+
+int main(void)
+{
+    static const reg_case cases[] = {
+        {"lone", case_lone},
+        {"pool", case_pool},
+    };
+    reg_run_cases("unit_groupcommit", cases, sizeof cases / sizeof cases[0]);
     return check_finish();
 }

@@ -2,7 +2,9 @@
  * unit_registry.c - the issuer registry: schema, tokens, status index
  * allocation (random, never reused, list roll-over, correct under concurrent
  * writers on separate connections), status changes with their audit rows and
- * the list generation the status publisher keys its cache on.
+ * the list generation the status publisher keys its cache on; choosing an
+ * index outside the write and claiming it inside (lc_approve's path). Each
+ * case runs once per backend of ECRED_TEST_REGISTRIES (reg_backends.h).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -11,13 +13,14 @@
 
 #include "check.h"
 #include "ecred/slist.h"
+#include "reg_backends.h"
 #include "registry.h"
 
 #define SMALL_LIST 16
 #define THREADS 4
 #define PER_THREAD 12
 
-static char db_path[512];
+static const char *db_url; /* the case's registry (reg_backends.h) */
 
 /* Insert a credential row at a freshly allocated index, in one transaction. */
 static ecred_err issue_one(reg_db *db, int n, int64_t *list_id, int64_t *idx)
@@ -57,7 +60,7 @@ static void *worker_run(void *arg)
 {
     worker *w = arg;
     reg_db *db = NULL;
-    if (reg_open(db_path, &db) != ECRED_OK) {
+    if (reg_open_url(db_url, &db) != ECRED_OK) {
         w->failures = PER_THREAD;
         return NULL;
     }
@@ -86,22 +89,13 @@ static ecred_err collect(void *ctx, int64_t idx, int status)
     return ECRED_OK;
 }
 
-int main(void)
+/* Tokens: only the hash is stored; unknown hashes are refused. */
+static void case_tokens(const char *url)
 {
-    snprintf(db_path, sizeof db_path, "%s/unit_registry.sqlite", ECRED_TEST_TMP);
-    unlink(db_path);
-    char side[600];
-    snprintf(side, sizeof side, "%s-wal", db_path);
-    unlink(side);
-    snprintf(side, sizeof side, "%s-shm", db_path);
-    unlink(side);
-
     reg_db *db = NULL;
-    CHECK_ERR(reg_open(db_path, &db), ECRED_OK);
+    CHECK_ERR(reg_open_url(url, &db), ECRED_OK);
     if (!db)
-        return check_finish();
-
-    /* Tokens: only the hash is stored; unknown hashes are refused. */
+        return;
     uint8_t h1[32] = {1}, h2[32] = {2};
     char role[16];
     CHECK_ERR(reg_token_add(db, h1, "officer", 1), ECRED_OK);
@@ -110,7 +104,114 @@ int main(void)
     CHECK_ERR(reg_token_role(db, h2, role), ECRED_ERR_KEY_UNKNOWN);
     CHECK_ERR(reg_token_add(db, h2, "root", 1), ECRED_ERR_EXISTS); /* CHECK constraint */
     CHECK_ERR(reg_token_add(db, h1, "clerk", 1), ECRED_ERR_EXISTS); /* same hash twice */
+    reg_close(db);
+}
 
+/* Idempotency keys: one request hash per key, forever. */
+static void case_idempotency(const char *url)
+{
+    reg_db *db = NULL;
+    CHECK_ERR(reg_open_url(url, &db), ECRED_OK);
+    if (!db)
+        return;
+    uint8_t rh[32] = {7}, got[32];
+    char app[17];
+    CHECK_ERR(reg_idem_get(db, "k1", got, app), ECRED_ERR_KEY_UNKNOWN);
+    CHECK_ERR(reg_idem_put(db, "k1", rh, "0123456789abcdef", 1), ECRED_OK);
+    CHECK_ERR(reg_idem_get(db, "k1", got, app), ECRED_OK);
+    CHECK(memcmp(got, rh, 32) == 0 && strcmp(app, "0123456789abcdef") == 0);
+    CHECK_ERR(reg_idem_put(db, "k1", rh, "0123456789abcdef", 1), ECRED_ERR_EXISTS);
+    reg_close(db);
+}
+
+/* A credential row at (list_id, idx) for choose/claim, inserted in the
+ * caller's write transaction. */
+static ecred_err insert_at(reg_db *db, int n, int64_t list_id, int64_t idx)
+{
+    reg_credential c;
+    memset(&c, 0, sizeof c);
+    snprintf(c.id, sizeof c.id, "%016x", (unsigned)n);
+    snprintf(c.application_id, sizeof c.application_id, "%016x", (unsigned)n);
+    c.type = 1;
+    snprintf(c.id_number, sizeof c.id_number, "11010519491231002X");
+    c.list_id = list_id;
+    c.idx = idx;
+    c.qr_text = (char *)"RC1:TEST";
+    c.credential_json = (char *)"{}";
+    c.valid_until = 20000;
+    c.issued_at = 1;
+    return reg_credential_insert(db, &c);
+}
+
+/* Choosing outside the write and claiming inside it (lc_approve's path):
+ * the first list opens at the claim, an index taken meanwhile is refused,
+ * a full list moves the choice to the next, and every index is in range and
+ * unique. */
+static void case_choose_claim(const char *url)
+{
+    reg_db *db = NULL;
+    CHECK_ERR(reg_open_url(url, &db), ECRED_OK);
+    if (!db)
+        return;
+    reg_set_list_size(db, SMALL_LIST);
+    int64_t lid = 0, idx = 0, lid2 = 0, idx2 = 0;
+    reg_list_info info;
+    CHECK_ERR(reg_index_choose(db, &lid, &idx), ECRED_OK);
+    CHECK(lid == 1 && idx >= 0 && idx < SMALL_LIST);
+    CHECK_ERR(reg_list_info_get(db, 1, &info), ECRED_ERR_KEY_UNKNOWN); /* nothing written */
+    CHECK_ERR(reg_begin_write(db), ECRED_OK);
+    CHECK_ERR(reg_index_claim(db, lid, idx), ECRED_OK);
+    CHECK_ERR(insert_at(db, 1, lid, idx), ECRED_OK);
+    CHECK_ERR(reg_commit(db), ECRED_OK);
+    /* The same index again (a concurrent approval that chose it too). */
+    CHECK_ERR(reg_begin_write(db), ECRED_OK);
+    CHECK_ERR(reg_index_claim(db, lid, idx), ECRED_ERR_EXISTS);
+    CHECK_ERR(insert_at(db, 2, lid, idx), ECRED_ERR_EXISTS); /* the UNIQUE guard behind it */
+    reg_rollback(db);
+    /* A list that is not the open one (too far ahead) is refused. */
+    CHECK_ERR(reg_begin_write(db), ECRED_OK);
+    CHECK_ERR(reg_index_claim(db, lid + 5, 0), ECRED_ERR_EXISTS);
+    reg_rollback(db);
+    /* Fill the list through choose/claim; the next choice is list 2. */
+    int dup = 0;
+    for (int n = 2; n <= SMALL_LIST; n++) {
+        CHECK_ERR(reg_index_choose(db, &lid2, &idx2), ECRED_OK);
+        CHECK(lid2 == 1);
+        CHECK_ERR(reg_begin_write(db), ECRED_OK);
+        CHECK_ERR(reg_index_claim(db, lid2, idx2), ECRED_OK);
+        ecred_err e = insert_at(db, n, lid2, idx2);
+        dup += e == ECRED_ERR_EXISTS;
+        CHECK_ERR(reg_commit(db), ECRED_OK);
+    }
+    CHECK(dup == 0);
+    CHECK_ERR(reg_list_info_get(db, 1, &info), ECRED_OK);
+    CHECK(info.used == SMALL_LIST);
+    /* A choice made before the list filled is refused after it filled. */
+    CHECK_ERR(reg_begin_write(db), ECRED_OK);
+    CHECK_ERR(reg_index_claim(db, 1, idx2), ECRED_ERR_EXISTS);
+    reg_rollback(db);
+    CHECK_ERR(reg_index_choose(db, &lid2, &idx2), ECRED_OK);
+    CHECK(lid2 == 2 && idx2 >= 0 && idx2 < SMALL_LIST);
+    CHECK_ERR(reg_begin_write(db), ECRED_OK);
+    CHECK_ERR(reg_index_claim(db, lid2, idx2), ECRED_OK);
+    CHECK_ERR(insert_at(db, 100, lid2, idx2), ECRED_OK);
+    CHECK_ERR(reg_commit(db), ECRED_OK);
+    CHECK_ERR(reg_list_info_get(db, 2, &info), ECRED_OK);
+    CHECK(info.size == SMALL_LIST && info.used == 1);
+    reg_close(db);
+}
+
+/* Allocation under concurrent writers on separate connections, list
+ * roll-over, the registry refusing a reused index, status changes with
+ * their audit rows and generation, and all of it still there after a
+ * reopen. One case: each step builds on the rows of the one before. */
+static void case_allocation_and_status(const char *url)
+{
+    db_url = url;
+    reg_db *db = NULL;
+    CHECK_ERR(reg_open_url(url, &db), ECRED_OK);
+    if (!db)
+        return;
     /* Concurrent issuance on separate connections: every index unique, lists
      * roll over exactly when full. */
     worker w[THREADS];
@@ -195,24 +296,26 @@ int main(void)
     }
     reg_status_events_free(ev, nev);
 
-    /* Idempotency keys. */
-    uint8_t rh[32] = {7}, got[32];
-    char app[17];
-    CHECK_ERR(reg_idem_get(db, "k1", got, app), ECRED_ERR_KEY_UNKNOWN);
-    CHECK_ERR(reg_idem_put(db, "k1", rh, "0123456789abcdef", 1), ECRED_OK);
-    CHECK_ERR(reg_idem_get(db, "k1", got, app), ECRED_OK);
-    CHECK(memcmp(got, rh, 32) == 0 && strcmp(app, "0123456789abcdef") == 0);
-    CHECK_ERR(reg_idem_put(db, "k1", rh, "0123456789abcdef", 1), ECRED_ERR_EXISTS);
-
     reg_close(db);
 
     /* Durability across a reopen: rows and list state are still there. */
-    CHECK_ERR(reg_open(db_path, &db), ECRED_OK);
+    CHECK_ERR(reg_open_url(url, &db), ECRED_OK);
     if (db) {
         CHECK_ERR(reg_credential_get(db, cid, &c), ECRED_OK);
         CHECK(c.status == ECRED_STATUS_SUSPENDED && c.idx == idx);
         reg_credential_free(&c);
         reg_close(db);
     }
+}
+
+int main(void)
+{
+    static const reg_case cases[] = {
+        {"tokens", case_tokens},
+        {"idempotency", case_idempotency},
+        {"choose_claim", case_choose_claim},
+        {"allocation_and_status", case_allocation_and_status},
+    };
+    reg_run_cases("unit_registry", cases, sizeof cases / sizeof cases[0]);
     return check_finish();
 }

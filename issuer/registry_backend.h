@@ -1,0 +1,93 @@
+/*
+ * registry_backend.h - what a registry backend implements: the ops table
+ * behind every reg_* call of registry.h. Only registry.c (the dispatcher) and
+ * the backends (registry_sqlite.c; a PostgreSQL one later) include this file;
+ * the rest of the issuer sees registry.h alone.
+ *
+ * A backend embeds reg_db (and reg_pool) as the FIRST member of its own
+ * connection (and pool) struct and sets ops there, so the dispatcher finds the
+ * table without knowing the backend and the backend gets its struct back with
+ * a plain cast. Each op has the contract of the reg_* function of the same
+ * name in registry.h, including the CONTRACT at its top.
+ *
+ * Must never: be included by callers of the registry (handlers, lifecycle,
+ * statuspub), or grow a backend-specific type.
+ */
+#ifndef ECRED_ISSUER_REGISTRY_BACKEND_H
+#define ECRED_ISSUER_REGISTRY_BACKEND_H
+
+#include "registry.h"
+
+typedef struct reg_ops {
+    const char *name; /* "sqlite": for messages */
+    /* location is the URL without its scheme (a file path for sqlite). */
+    ecred_err (*open)(const char *location, reg_db **out);
+    ecred_err (*pool_open)(const char *location, unsigned size, reg_pool **out);
+    void (*close)(reg_db *db);
+    reg_db *(*pool_get)(reg_pool *p);
+    void (*pool_put)(reg_pool *p, reg_db *db);
+    void (*pool_close)(reg_pool *p);
+    void (*pool_write_stats)(reg_pool *p, uint64_t *items, uint64_t *commits);
+    void (*set_list_size)(reg_db *db, uint32_t size);
+    void (*pool_set_list_size)(reg_pool *p, uint32_t size);
+
+    ecred_err (*begin_write)(reg_db *db);
+    ecred_err (*begin_read)(reg_db *db);
+    ecred_err (*commit)(reg_db *db);
+    void (*rollback)(reg_db *db);
+    ecred_err (*write)(reg_db *db, reg_write_fn fn, void *ctx, bool *fn_failed);
+
+    ecred_err (*token_add)(reg_db *db, const uint8_t hash[32], const char *role, int64_t now);
+    ecred_err (*token_role)(reg_db *db, const uint8_t hash[32], char role[16]);
+
+    ecred_err (*application_insert)(reg_db *db, const reg_application *a);
+    ecred_err (*application_get)(reg_db *db, const char *id, reg_application *out);
+    ecred_err (*application_set_issued)(reg_db *db, const char *id, const char *credential_id,
+                                        int64_t now, const char *actor);
+    ecred_err (*application_set_rejected)(reg_db *db, const char *id, const char *reason,
+                                          int64_t now, const char *actor);
+
+    ecred_err (*idem_get)(reg_db *db, const char *key, uint8_t req_hash[32],
+                          char app_id[REG_ID_LEN + 1]);
+    ecred_err (*idem_put)(reg_db *db, const char *key, const uint8_t req_hash[32],
+                          const char *app_id, int64_t now);
+
+    ecred_err (*commitment_insert)(reg_db *db, const reg_commitment *c);
+    ecred_err (*commitment_get)(reg_db *db, const char *ref, reg_commitment *out);
+    ecred_err (*commitment_confirm)(reg_db *db, const char *ref, int64_t now);
+
+    ecred_err (*credential_insert)(reg_db *db, const reg_credential *c);
+    ecred_err (*credential_get)(reg_db *db, const char *id, reg_credential *out);
+    ecred_err (*credential_latest_for)(reg_db *db, const char *id_number, reg_credential *out);
+    ecred_err (*credential_set_replaced_by)(reg_db *db, const char *id, const char *new_id);
+    ecred_err (*status_change)(reg_db *db, const char *cred_id, int old_status, int new_status,
+                               const char *action, const char *reason, const char *actor,
+                               int64_t now);
+    ecred_err (*status_events)(reg_db *db, const char *cred_id, reg_status_event **out, size_t *n);
+
+    ecred_err (*index_allocate)(reg_db *db, int64_t *list_id, int64_t *idx);
+    ecred_err (*index_choose)(reg_db *db, int64_t *list_id, int64_t *idx);
+    ecred_err (*index_claim)(reg_db *db, int64_t list_id, int64_t idx);
+    ecred_err (*list_info_get)(reg_db *db, int64_t list_id, reg_list_info *out);
+    ecred_err (*list_entries)(reg_db *db, int64_t list_id,
+                              ecred_err (*fn)(void *ctx, int64_t idx, int status), void *ctx);
+    ecred_err (*reminders)(reg_db *db, int32_t from_day, int32_t to_day,
+                           ecred_err (*fn)(void *ctx, const char *id, const char *due, int32_t day),
+                           void *ctx);
+    /* Optional (NULL: the dispatcher falls back to credential_get): the
+     * application id of a credential, by one narrow indexed read. */
+    ecred_err (*credential_application)(reg_db *db, const char *id, char app_id[REG_ID_LEN + 1]);
+} reg_ops;
+
+struct reg_db {
+    const reg_ops *ops;
+};
+
+struct reg_pool {
+    const reg_ops *ops;
+};
+
+/* The SQLite backend (registry_sqlite.c). */
+extern const reg_ops reg_sqlite_ops;
+
+#endif
