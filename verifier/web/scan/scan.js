@@ -460,6 +460,7 @@ function showAnswer(a, ms) {
     const known = new Set();
     for (const [name, zh, en] of FIELD_ORDER) {
       known.add(name);
+      if (name === 'id_number_masked' && cred.id_number) continue; /* police: the full number says it all */
       const val = fieldValue(name, cred[name]);
       if (val !== null) addField(dl, name, zh, en, val);
     }
