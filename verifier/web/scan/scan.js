@@ -58,6 +58,13 @@ const REASONS = {
   malformed: ['二维码内容已损坏或被改动。', 'The QR code\'s content is damaged or altered.'],
   unknown_key: ['签发者不受信任（未知的签名密钥）。', 'Not signed by a trusted issuer (unknown signing key).'],
   bad_signature: ['签名不正确：内容可能被篡改。', 'The signature does not match: the content may have been altered.'],
+  /* Holder-bound presentations (spec/presentation.md). */
+  holder_proof_required: ['需要持证人用手机出示动态码：静态二维码不能证明是本人。', 'The holder must show the live code from their phone: a static QR code does not prove who holds it.'],
+  bad_holder_signature: ['持证人签名不正确：出示者可能不是持证人。', 'The holder\'s signature does not match: the presenter may not be the holder.'],
+  not_fresh: ['动态码已过时，请让持证人刷新后再扫。', 'The live code is too old; ask the holder to refresh it and scan again.'],
+  replayed: ['这个动态码已被扫描过（可能是截图）。', 'This live code was scanned before (it may be a screenshot).'],
+  challenge_failed: ['动态码没有回应本次核验的验证码。', 'The live code does not answer this check\'s challenge.'],
+  challenge_required: ['需要持证人回应本次核验的验证码。', 'The holder must answer this check\'s challenge.'],
 };
 
 const FIELD_ORDER = [
@@ -433,7 +440,8 @@ function showHolder(h) {
     failed: ['✕', '持证人证明失败：出示者可能不是持证人。', 'Holder proof failed: the presenter may not be the holder.'],
   }[s] || ['!', '持证人未证明持有。', 'Holder not proven.'];
   box.dataset.holder = ['proven', 'not_proven', 'failed'].includes(s) ? s : 'not_proven';
-  const detail = typeof h.detail === 'string' ? ` (${h.detail})` : '';
+  const why = typeof h.reason === 'string' ? h.reason : h.detail;
+  const detail = typeof why === 'string' && why !== 'ok' ? ` (${why})` : '';
   bilingual($('holder-text'), words[1], words[2] + detail);
   box.hidden = false;
 }
@@ -460,6 +468,7 @@ function showAnswer(a, ms) {
     const known = new Set();
     for (const [name, zh, en] of FIELD_ORDER) {
       known.add(name);
+      if (name === 'id_number_masked' && cred.id_number) continue; /* police: the full number says it all */
       const val = fieldValue(name, cred[name]);
       if (val !== null) addField(dl, name, zh, en, val);
     }
