@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ecred/issue.h"
 #include "ecred/b45.h"
 #include "ecred/buf.h"
 #include "ecred/cose.h"
@@ -54,14 +55,14 @@ static ecred_key *load_private(const char *rel)
 /* One credential of spec/examples/permit-rental.json, bound to `cnf` or not. */
 static void issue(const ecred_key *cnf, uint8_t cti_last, ecred_buf *cose, ecred_buf *text)
 {
-    char path[4096], field[64];
+    char path[4096];
     ecred_buf json = ECRED_BUF_INIT;
     ecred_claims c;
     memset(&c, 0, sizeof c);
     snprintf(path, sizeof path, "%s/spec/examples/permit-rental.json", root);
     ecred_err e = ecred_read_file(path, 65536, &json);
     if (!e)
-        e = ecred_credential_from_json((const char *)json.ptr, json.len, &c.cred, field, sizeof field);
+        e = ecred_credential_from_json((const char *)json.ptr, json.len, &c.cred, NULL);
     if (e)
         die("example", e);
     strcpy(c.iss, "https://jzz.sh.gov.cn");

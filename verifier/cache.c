@@ -91,22 +91,6 @@ ecred_err vcache_root_store(const char *dir, const ecred_key *root)
     return e;
 }
 
-/* Map the trust list's type bits to decide()'s credential type mask. */
-static unsigned type_mask(uint32_t bits)
-{
-    unsigned m = 0;
-    if (bits & ECRED_TRUST_BIT_REGISTRATION)
-        m |= ECRED_TYPE_MASK_REGISTRATION;
-    if (bits & ECRED_TRUST_BIT_PERMIT)
-        m |= ECRED_TYPE_MASK_PERMIT;
-    return m;
-}
-
-static int64_t clamp64(uint64_t v)
-{
-    return v > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)v;
-}
-
 /* Rebuild c->keys from c->trust: one trusted key per entry that may sign a
  * credential type, with its window, types and status URI prefix. */
 static ecred_err build_keys(vcache *c)
@@ -121,12 +105,11 @@ static ecred_err build_keys(vcache *c)
         return ECRED_ERR_NOMEM;
     size_t n = 0;
     for (size_t i = 0; i < c->trust.n_entries; i++) {
-        const ecred_trustlist_entry *en = &c->trust.entries[i];
-        unsigned m = type_mask(en->types);
-        if (!m)
+        ecred_trusted_key tk = ecred_trust_key_of_entry(&c->trust.entries[i]);
+        tk.types &= ECRED_TYPE_MASK_ALL; /* credential keys; status list keys: vcache_verify_slist */
+        if (!tk.types)
             continue;
-        k[n++] = (ecred_trusted_key){en->key, clamp64(en->sign_from), clamp64(en->sign_until), m,
-                                     en->status_uri_prefix};
+        k[n++] = tk;
     }
     c->keys = k;
     c->n_keys = n;

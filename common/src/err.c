@@ -51,6 +51,7 @@ static const struct err_row err_table[] = {
     {ECRED_ERR_EXISTS, "exists", "exists", "file exists; refusing to overwrite", 1, 409},
     {ECRED_ERR_ARG, "arg", "internal", "invalid argument (caller bug)", 1, 500},
     {ECRED_ERR_BUFFER_SMALL, "buffer_small", "internal", "buffer too small", 1, 500},
+    {ECRED_ERR_UNSUPPORTED, "unsupported", "internal", "not built with support for this (e.g. PKCS#11 keys: not built with PKCS#11 support yet)", 2, 500},
     {ECRED_ERR_INTERNAL, "internal", "internal", "internal error", 1, 500},
     {ECRED_ERR_PRESENT_STRUCTURE, "presentation_structure", "malformed", "holder presentation is not a tagged COSE_Sign1 of the right shape", 4, 422},
     {ECRED_ERR_PRESENT_HEADER, "presentation_header", "malformed", "holder presentation header is not {alg, kcwt, typ} with an empty unprotected header", 4, 422},

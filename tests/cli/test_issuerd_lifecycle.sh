@@ -172,15 +172,16 @@ EOF
 expect 422 POST /v1/applications "${C[@]}" --data-binary @"$tmp/unknown_top.json"
 body_has '"detail":"colour: '
 expect 422 POST /v1/applications "${C[@]}" --data-binary @"$tmp/unknown_cred.json"
-body_has '"detail":"credential.colour: '
+body_has '"detail":"credential.colour: is not a credential field"'
+body_has '"code":"unknown_field"'
 expect 422 POST /v1/applications "${C[@]}" --data-binary @"$tmp/bad_id.json"
 body_has '"detail":"credential.id_number: '
 expect 422 POST /v1/applications "${C[@]}" --data-binary @"$tmp/bad_sex.json"
-body_has '"detail":"credential.sex: '
+body_has '"detail":"credential.sex: does not match the ID number"'
 expect 422 POST /v1/applications "${C[@]}" --data-binary @"$tmp/bad_date.json"
-body_has '"detail":"credential.valid_until: '
+body_has '"detail":"credential.valid_until: not a date YYYY-MM-DD in 1900..2199"'
 expect 422 POST /v1/applications "${C[@]}" --data-binary @"$tmp/bad_basis.json"
-body_has '"detail":"credential.housing.basis: '
+body_has '"detail":"credential.housing.basis: must be own, rental or relative"'
 expect 422 POST /v1/applications "${C[@]}" --data-binary @"$tmp/no_kind.json"
 body_has '"detail":"kind: '
 expect 422 POST /v1/applications "${C[@]}" --data-binary @"$tmp/bad_kind.json"

@@ -9,6 +9,7 @@
 
 #include <pthread.h>
 
+#include "ecred/issue.h"
 #include "ecred/credential.h"
 #include "ecred/present.h"
 #include "ecred/zcap.h"
@@ -141,9 +142,8 @@ static void issue_bound(ecred_buf *text)
 {
     ecred_buf json = check_read_source_file("spec/examples/registration-own.json");
     ecred_claims c;
-    char field[64];
     memset(&c, 0, sizeof c);
-    CHECK_ERR(ecred_credential_from_json((const char *)json.ptr, json.len, &c.cred, field, sizeof field), ECRED_OK);
+    CHECK_ERR(ecred_credential_from_json((const char *)json.ptr, json.len, &c.cred, NULL), ECRED_OK);
     strcpy(c.iss, "https://jzz.sh.gov.cn");
     CHECK_ERR(ecred_time_parse("2026-11-26T10:00:00+08:00", &c.iat), ECRED_OK);
     c.cti_len = 8;

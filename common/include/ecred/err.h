@@ -53,6 +53,8 @@ typedef enum ecred_err {
     ECRED_ERR_ARG = 83,          /* caller misuse of an API (a bug in the caller) */
     ECRED_ERR_BUFFER_SMALL = 84,
     ECRED_ERR_INTERNAL = 85,
+    ECRED_ERR_UNSUPPORTED = 86,  /* valid request this build cannot serve (a pkcs11: key
+                                  * reference without PKCS#11 support) */
 
     /* Holder-bound presentations (100..119, spec/presentation.md). A block of
      * its own so that the groups above keep their next free values. */
