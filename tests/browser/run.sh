@@ -80,7 +80,7 @@ c["registration_date"], c["valid_from"], c["valid_until"], c["endorsement_date"]
 print(json.dumps(c, ensure_ascii=False))
 EOF
 qr_expired=$("$bin/ecred-issue" --key "$tmp/data/signing.key.pem" --in "$tmp/expired.json" --iss ecred-issuer \
-  --iat 2019-12-01T02:00:00Z)
+  --iat 2019-12-01T02:00:00Z --status-uri "$base/status/1" --status-idx 131071)
 # Unknown key: a well-formed credential signed by a key nobody trusts.
 "$bin/ecred-keys" gen --out "$tmp/stranger.key" >/dev/null
 qr_unknown=$("$bin/ecred-issue" --key "$tmp/stranger.key" --in "$src/spec/examples/permit-rental.json")
