@@ -427,7 +427,23 @@ def drive_issuer(api, tok):
     c("GET", "/", None, {}, want=200)
     c("GET", "/app/style.css", None, {}, want=200)
     c("GET", "/app/no-such-file.js", None, {}, want=404)
-    api.samples = {"valid": appr["credential"]["qr_text"], "revoked": relc["credential"]["qr_text"]}
+    with urllib.request.urlopen(urllib.request.Request(api.base + "/v1/credentials/%s/qr.png" % cid,
+                                                       headers={"Authorization": "Bearer " + tok["officer"]}),
+                                timeout=10) as r:
+        png = r.read()
+    api.samples = {"valid": appr["credential"]["qr_text"], "revoked": relc["credential"]["qr_text"], "png": png}
+
+
+def blank_png(w, h):
+    """A white PNG with no code in it."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    raw = b"".join(b"\0" + b"\xff" * w for _ in range(h))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0)) +
+            chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 
 
 def drive_verifier(api, keys, samples):
@@ -453,6 +469,30 @@ def drive_verifier(api, keys, samples):
     c("POST", "/v1/verify", samples["valid"], {}, want=401)
     c("POST", "/v1/verify", samples["valid"], {"Authorization": "Bearer ecv_" + "0" * 64}, want=401)
     c("POST", "/v1/verify", "RC1:" + "A" * 9000, B["police"], want=413)
+    P = {r: dict(h, **{"Content-Type": "image/png"}) for r, h in B.items()}
+    _, a = c("POST", "/v1/scan-image", samples["png"], P["police"], want=200)
+    if isinstance(a, dict) and a.get("reason") != "ok":
+        bad("verifier: scanned PNG answered %s" % a.get("reason"))
+    c("POST", "/v1/scan-image", blank_png(64, 64), P["landlord"], want=422)
+    c("POST", "/v1/scan-image", b"GIF89a" + b"\0" * 64, P["landlord"], want=415)
+    c("POST", "/v1/scan-image", b"", P["landlord"], want=400)
+    c("POST", "/v1/scan-image", blank_png(5000, 1), P["landlord"], want=413)
+    c("POST", "/v1/scan-image", samples["png"], {"Content-Type": "image/png"}, want=401)
+    # the agency key's bucket (120 a minute by default) runs dry: 429
+    for _ in range(40):
+        st, _ = c("POST", "/v1/scan-image", blank_png(8, 8), P["agency"])
+        if st == 429:
+            break
+    else:
+        bad("verifier: no 429 after 40 photos with one key")
+    for _ in range(40):  # a text costs 1: what is left of the bucket goes, then 429
+        if c("POST", "/v1/verify", samples["valid"], B["agency"])[0] == 429:
+            break
+    else:
+        bad("verifier: no 429 on /v1/verify after the bucket ran dry")
+    c("GET", "/scan", None, {}, want=200)
+    c("GET", "/scan/scan.js", None, {}, want=200)
+    c("GET", "/scan/nope.js", None, {}, want=404)
     c("GET", "/healthz", None, {}, want=200)
     c("GET", "/healthz?" + "x" * 600, None, {}, want=414)
     c("GET", "/metrics", None, {}, want=200)
