@@ -160,10 +160,10 @@ void h_res_callback(issuerd *d, reg_db *db, svc_req *r)
      * the CSP allows it) makes the next request same-site. */
     static const char page[] =
         "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
-        "<meta http-equiv=\"refresh\" content=\"0;url=/app/\">"
+        "<meta http-equiv=\"refresh\" content=\"0;url=/app/resident.html\">"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
         "<title>已登录 Signed in</title></head><body>"
-        "<p><a href=\"/app/\">已登录，继续 Signed in: continue</a></p></body></html>";
+        "<p><a href=\"/app/resident.html\">已登录，继续 Signed in: continue</a></p></body></html>";
     svc_reply_bytes(r, 200, "text/html; charset=utf-8", page, sizeof page - 1);
 out:
     OPENSSL_cleanse(nonce, sizeof nonce);
