@@ -164,6 +164,7 @@ void h_res_callback(issuerd *d, reg_db *db, svc_req *r)
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
         "<title>已登录 Signed in</title></head><body>"
         "<p><a href=\"/app/resident.html\">已登录，继续 Signed in: continue</a></p></body></html>";
+    svc_add_header(r, "Content-Security-Policy", SVC_CSP);
     svc_reply_bytes(r, 200, "text/html; charset=utf-8", page, sizeof page - 1);
 out:
     OPENSSL_cleanse(nonce, sizeof nonce);
