@@ -42,7 +42,8 @@ node "$oidc/receiver.mjs" "$rport" "$tmp/receiver.json" >"$tmp/receiver.log" 2>&
 officer=$("$bin/ecred-issuerd" token add --data "$tmp/data" --role officer)
 "$bin/ecred-issuerd" --data "$tmp/data" --listen "127.0.0.1:$pport" --list-size 16 \
   --oidc-issuer "$idp" --oidc-client-id ecred-resident \
-  --notify-webhook "http://127.0.0.1:$rport/hook" --notify-interval 1 2>"$tmp/issuer.log" & pids+=($!)
+  --notify-webhook "http://127.0.0.1:$rport/hook" --notify-interval 1 2>"$tmp/issuer.log" & ipid=$!
+pids+=($ipid)
 wait_url "$idp/.well-known/openid-configuration" || { echo "FAIL: IdP did not start"; cat "$tmp/idp.log"; exit 1; }
 wait_url "$base/healthz" || { echo "FAIL: issuer did not start"; cat "$tmp/issuer.log"; exit 1; }
 
@@ -221,6 +222,10 @@ else
   bad "chromium or puppeteer-core missing (scripts/setup-test-tools)"
 fi
 
+# A graceful stop (outbox thread joined, sessions wiped); under ASan a leak
+# or error report would make this fail.
+kill -TERM "$ipid"
+if wait "$ipid"; then ok; else bad "issuer exit status $?: $(grep -A5 Sanitizer "$tmp/issuer.log" | head -20)"; fi
 grep -q '"level":"error"' "$tmp/issuer.log" && bad "errors in the issuer log: $(grep '"level":"error"' "$tmp/issuer.log" | head -3)"
 if grep -E 'ecred_resident=|340102199003072518|王建国|code=' "$tmp/issuer.log" >/dev/null; then bad "personal data or secrets in the issuer log"; else ok; fi
 echo "resident: $pass passed, $fail failed"
