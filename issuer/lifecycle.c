@@ -50,10 +50,12 @@
 static ecred_err lc_set(lc_fail *f, ecred_err err, lc_code code, const char *field, const char *why)
 {
     f->code = code;
-    if (field)
-        snprintf(f->detail, sizeof f->detail, "%s: %s", field, why);
-    else
-        snprintf(f->detail, sizeof f->detail, "%s", why);
+    /* Cutting a long detail is intended (the reply's detail is bounded);
+     * using snprintf's result tells gcc -O2 so (-Wformat-truncation). */
+    int n = field ? snprintf(f->detail, sizeof f->detail, "%s: %s", field, why)
+                  : snprintf(f->detail, sizeof f->detail, "%s", why);
+    if (n < 0)
+        f->detail[0] = 0;
     return err;
 }
 
