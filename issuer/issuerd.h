@@ -9,6 +9,7 @@
 #define ECRED_ISSUER_ISSUERD_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "auth.h"
@@ -20,6 +21,10 @@
 #include "svc_http.h"
 #include "registry.h"
 #include "statuspub.h"
+
+struct oidc_provider;
+struct res_store;
+struct notify;
 
 typedef struct issuerd {
     reg_pool *pool;
@@ -34,6 +39,12 @@ typedef struct issuerd {
     svc_assets *assets;                  /* the pages under /app/ */
     int64_t started_at;
     int64_t key_created;                 /* start of the first key's trust-list window (+1 h) */
+    /* Resident sign-in (NULL when --oidc-issuer is not given: the resident
+     * routes answer resident_signin_disabled). */
+    struct oidc_provider *oidc;
+    struct res_store *residents;
+    bool cookie_secure;                  /* served over TLS: cookies get Secure */
+    struct notify *notify;               /* reminder outbox (NULL without --notify-webhook) */
     /* Tests only (NULL in the daemon): runs just before each credential is
      * signed, to make the signer slow as an HSM can be. */
     void (*test_before_sign)(void);

@@ -19,6 +19,7 @@
  * role does not allow, keep or log a scanned credential or any personal
  * field (the access log carries route, status, reason, key id and duration).
  */
+#include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -31,6 +32,7 @@
 #include "vd_main.h"
 #include "vd_state.h"
 #include "ecred/listen.h"
+#include "ecred/version.h"
 #include "vbody.h"
 #include "vutil.h"
 
@@ -41,7 +43,7 @@ static void usage(FILE *f)
 {
     fputs("usage: ecred-verifierd --cache DIR --issuer URL --listen IPv4:PORT|[IPv6]:PORT\n"
           "                       [--root ROOT.pem] [--refresh INTERVAL] [--max-age DURATION]\n"
-          "                       [--tls-cert PEM --tls-key PEM] [--max-client-conns N]\n"
+          "                       [--tls-cert PEM --tls-key PEM] [--max-client-conns N] [--rate N/min]\n"
           "       ecred-verifierd key add --cache DIR --role police|landlord|agency [--fields a,b,c]\n"
           "       ecred-verifierd key list --cache DIR\n"
           "       ecred-verifierd key remove --cache DIR ID\n"
@@ -51,6 +53,9 @@ static void usage(FILE *f)
           "issuer at start and every INTERVAL (default 5m); --root is needed only if DIR was\n"
           "never synced. --max-age (default 24h) is the oldest status data that may say VALID.\n"
           "--tls-cert and --tls-key (PEM files, both or neither) serve HTTPS.\n"
+          "--rate N/min (default 120/min, 0: none) limits each API key: a QR text costs 1,\n"
+          "a photo (POST /v1/scan-image) 4; over it the answer is 429 with Retry-After.\n"
+          "The scanner page for phones is GET /scan.\n"
           "key add prints a new API key once; only its SHA-256 is kept in DIR/api-keys.\n"
           "key list shows each key's id, role and fields (never the key); key remove\n"
           "takes the id. A running daemon sees added and removed keys within 1 second\n"
@@ -62,8 +67,9 @@ static void usage(FILE *f)
 }
 
 typedef struct vd_opts {
-    const char *listen, *refresh, *max_age, *tls_cert, *tls_key, *client_conns;
+    const char *listen, *refresh, *max_age, *tls_cert, *tls_key, *client_conns, *rate;
     unsigned per_ip;
+    unsigned per_minute; /* --rate, parsed */
 } vd_opts;
 
 /* Parse the serve command line into d and o; returns 0, or the exit code
@@ -71,42 +77,48 @@ typedef struct vd_opts {
 static int parse_args(int argc, char **argv, vd *d, vd_opts *o, bool *done)
 {
     *done = false;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            usage(stdout);
-            *done = true;
-            return 0;
-        }
-        if (i + 1 >= argc) {
-            usage(stderr);
-            fprintf(stderr, "ecred-verifierd: %s needs a value\n", argv[i]);
-            return 2;
-        }
+    static const struct option opts[] = {
+        {"cache", required_argument, NULL, 'c'},     {"issuer", required_argument, NULL, 'u'},
+        {"root", required_argument, NULL, 'r'},      {"listen", required_argument, NULL, 'l'},
+        {"refresh", required_argument, NULL, 'R'},   {"max-age", required_argument, NULL, 'm'},
+        {"tls-cert", required_argument, NULL, 'C'},  {"tls-key", required_argument, NULL, 'K'},
+        {"max-client-conns", required_argument, NULL, 'n'}, {"help", no_argument, NULL, 'h'},
+        {"rate", required_argument, NULL, 'q'},      {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         const char **slot = NULL;
-        if (strcmp(argv[i], "--cache") == 0)
-            slot = &d->dir;
-        else if (strcmp(argv[i], "--issuer") == 0)
-            slot = &d->issuer;
-        else if (strcmp(argv[i], "--root") == 0)
-            slot = &d->root;
-        else if (strcmp(argv[i], "--listen") == 0)
-            slot = &o->listen;
-        else if (strcmp(argv[i], "--refresh") == 0)
-            slot = &o->refresh;
-        else if (strcmp(argv[i], "--max-age") == 0)
-            slot = &o->max_age;
-        else if (strcmp(argv[i], "--tls-cert") == 0)
-            slot = &o->tls_cert;
-        else if (strcmp(argv[i], "--tls-key") == 0)
-            slot = &o->tls_key;
-        else if (strcmp(argv[i], "--max-client-conns") == 0)
-            slot = &o->client_conns;
-        if (!slot || *slot) {
-            usage(stderr);
-            fprintf(stderr, "ecred-verifierd: unknown or repeated option %s\n", argv[i]);
+        switch (c) {
+        case 'h': usage(stdout); *done = true; return 0;
+        case 'V': printf("ecred-verifierd %s\n", ECRED_VERSION); *done = true; return 0;
+        case ':':
+            fprintf(stderr, "ecred-verifierd: option %s needs a value (see --help)\n", argv[optind - 1]);
+            return 2;
+        case 'c': slot = &d->dir; break;
+        case 'u': slot = &d->issuer; break;
+        case 'r': slot = &d->root; break;
+        case 'l': slot = &o->listen; break;
+        case 'R': slot = &o->refresh; break;
+        case 'm': slot = &o->max_age; break;
+        case 'C': slot = &o->tls_cert; break;
+        case 'K': slot = &o->tls_key; break;
+        case 'n': slot = &o->client_conns; break;
+        case 'q': slot = &o->rate; break;
+        default:
+            fprintf(stderr, "ecred-verifierd: unknown option %s (see --help)\n", argv[optind - 1]);
             return 2;
         }
-        *slot = argv[++i];
+        if (*slot) {
+            fprintf(stderr, "ecred-verifierd: option %s given twice\n", argv[optind - 1]);
+            return 2;
+        }
+        *slot = optarg;
+    }
+    if (optind != argc) {
+        fprintf(stderr, "ecred-verifierd: unexpected argument %s (see --help)\n", argv[optind]);
+        return 2;
     }
     if (!d->dir || !d->issuer || !o->listen) {
         usage(stderr);
@@ -141,6 +153,12 @@ static int parse_args(int argc, char **argv, vd *d, vd_opts *o, bool *done)
         fprintf(stderr, "ecred-verifierd: --refresh and --max-age take durations (90s, 15m, 24h, 7d)\n");
         return 2;
     }
+    o->per_minute = VRATE_DEFAULT;
+    if (o->rate && vrate_parse(o->rate, &o->per_minute) != ECRED_OK) {
+        fprintf(stderr, "ecred-verifierd: --rate takes N/min (0..%u, 0: no limit), e.g. 120/min\n",
+                (unsigned)VRATE_PER_MINUTE_MAX);
+        return 2;
+    }
     if (strlen(d->dir) > VCACHE_PATH_MAX - 64) {
         fprintf(stderr, "ecred-verifierd: --cache path too long\n");
         return 2;
@@ -166,12 +184,18 @@ static int serve(int argc, char **argv)
         fprintf(stderr, "ecred-verifierd: pages: %s\n", err);
         return 1;
     }
+    if (vrate_new(o.per_minute, &d.rate) != ECRED_OK) {
+        fprintf(stderr, "ecred-verifierd: out of memory\n");
+        svc_assets_free(d.assets);
+        return 1;
+    }
     pthread_mutex_init(&d.mu, NULL);
     pthread_mutex_init(&d.keys_mu, NULL);
     pthread_mutex_init(&d.keys_reload_mu, NULL);
     pthread_cond_init(&d.cv, NULL);
     for (size_t i = 0; i < VD_N_REASONS; i++)
         atomic_init(&d.outcomes[i], 0);
+    atomic_init(&d.scans_running, 0);
     /* Block the signals before any thread starts, so only sigwait sees them. */
     sigset_t sigs;
     sigemptyset(&sigs);
@@ -188,6 +212,7 @@ static int serve(int argc, char **argv)
     if (vd_refresh_start(&d, &th) != ECRED_OK) {
         fprintf(stderr, "ecred-verifierd: cannot start the refresh thread\n");
         svc_assets_free(d.assets);
+        vrate_free(d.rate);
         return 1;
     }
     /* 4 threads, 1024 connections (MHD splits the limit among the threads:
@@ -239,6 +264,7 @@ static int serve(int argc, char **argv)
     d.cur = NULL;
     vkeys_free(&d.keys);
     svc_assets_free(d.assets);
+    vrate_free(d.rate);
     if (rc == 0)
         svc_log(SVC_INFO, "stopped", NULL, NULL);
     return rc;
@@ -249,11 +275,15 @@ int main(int argc, char **argv)
     svc_log_init("verifier");
     if (argc > 1 && strcmp(argv[1], "key") == 0) {
         if (argc > 2 && strcmp(argv[2], "add") == 0)
-            return vd_cmd_key_add(argc - 3, argv + 3);
+            return vd_cmd_key_add(argc - 2, argv + 2);
         if (argc > 2 && strcmp(argv[2], "list") == 0)
-            return vd_cmd_key_list(argc - 3, argv + 3);
+            return vd_cmd_key_list(argc - 2, argv + 2);
         if (argc > 2 && strcmp(argv[2], "remove") == 0)
-            return vd_cmd_key_remove(argc - 3, argv + 3);
+            return vd_cmd_key_remove(argc - 2, argv + 2);
+        if (argc > 2 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
+            usage(stdout);
+            return 0;
+        }
         usage(stderr);
         return 2;
     }
