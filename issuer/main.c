@@ -129,7 +129,13 @@ static bool parse_opts(int argc, char **argv, int first, bool token, opts *o)
         {"status-base-url", required_argument, NULL, 1}, {"iss", required_argument, NULL, 1},
         {"assets", required_argument, NULL, 1},        {"threads", required_argument, NULL, 1},
         {"max-client-conns", required_argument, NULL, 1}, {"status-ttl", required_argument, NULL, 1},
-        {"list-size", required_argument, NULL, 1},     {"help", no_argument, NULL, 'h'},
+        {"list-size", required_argument, NULL, 1},     {"signing-key", required_argument, NULL, 1},
+        {"root-key", required_argument, NULL, 1},      {"next-key", required_argument, NULL, 1},
+        {"pin-file", required_argument, NULL, 1},      {"switch-at", required_argument, NULL, 1},
+        {"oidc-issuer", required_argument, NULL, 1},   {"oidc-client-id", required_argument, NULL, 1},
+        {"oidc-audience", required_argument, NULL, 1}, {"oidc-redirect-uri", required_argument, NULL, 1},
+        {"notify-webhook", required_argument, NULL, 1}, {"notify-interval", required_argument, NULL, 1},
+        {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},           {NULL, 0, NULL, 0},
     };
     int c, li = 0;
@@ -806,6 +812,11 @@ static int cmd_serve(int argc, char **argv)
     }
     if ((e = load_tracking_secret(o.data, d.tracking_secret)) != ECRED_OK)
         goto out;
+    /* Benchmarks only (bench/hsm_audit.sh): the cost of the audit log. */
+    if (getenv("ECRED_BENCH_NO_AUDIT")) {
+        reg_audit_disable_for_bench();
+        svc_log(SVC_WARNING, "audit log OFF (ECRED_BENCH_NO_AUDIT, benchmarks only)", NULL, NULL);
+    }
     if (o.pin_file && setenv("ECRED_PKCS11_PIN_FILE", o.pin_file, 1) != 0)
         goto out;
     if ((e = load_signing_key(o.data, o.signing_key, &d.sign_key, &key_created)) != ECRED_OK)
