@@ -431,7 +431,7 @@ static ecred_err make_trust_list(const char *dir, const char *root_ref, issuerd 
     if (root_ref && snprintf(root_path, sizeof root_path, "%s", root_ref) >= (int)sizeof root_path)
         return ECRED_ERR_TOO_LARGE;
     ecred_err e;
-    ecred_key *root = NULL;
+    ecred_key *root = NULL, *next = NULL;
     ecred_buf pem = ECRED_BUF_INIT;
     if (!ecred_key_ref_is_store(root_path) && !file_exists(root_path)) {
         if ((e = ecred_key_generate(ECRED_COSE_ALG_ES256, &root)) == ECRED_OK)
@@ -470,7 +470,7 @@ static ecred_err make_trust_list(const char *dir, const char *root_ref, issuerd 
     ent->types = ECRED_TRUST_BITS_ALL;
     snprintf(ent->status_uri_prefix, sizeof ent->status_uri_prefix, "%s", statuspub_prefix(d->pub));
     int64_t switch_at = 0;
-    ecred_key *next = d->keys ? keyring_next(d->keys, &switch_at) : NULL;
+    next = d->keys ? keyring_next(d->keys, &switch_at) : NULL;
     if (next) {
         ents[1] = ents[0];
         ents[1].key = next;

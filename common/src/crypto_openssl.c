@@ -709,6 +709,7 @@ static OSSL_LIB_CTX *token_context(const ecred_token_cfg *cfg, ecred_err *err)
                               "[ecred_default]\nactivate = 1\n"
                               "[ecred_pkcs11]\nmodule = %s\npkcs11-module-path = %s\n"
                               "pkcs11-module-token-pin = %s\npkcs11-module-quirks = no-deinit\n"
+                              "pkcs11-module-cache-sessions = 64\n"
                               "activate = 1\n";
     cap = sizeof fmt + strlen(cfg->provider_path) + strlen(cfg->module_path) + strlen(cfg->pin);
     text = malloc(cap);
