@@ -422,7 +422,7 @@ static ecred_err load_signing_key(const char *dir, const char *ref, ecred_key **
 
 /* Sign a fresh trust list with the local root (self-contained setup). */
 static ecred_err make_trust_list(const char *dir, const char *root_ref, issuerd *d,
-                                 int64_t key_created)
+                                 int64_t key_created, ecred_key *next, int64_t switch_at)
 {
     char root_path[PATH_CAP], root_pub[PATH_CAP], trust_path[PATH_CAP];
     if (!data_path(dir, "root.key.pem", root_path) || !data_path(dir, "root.pub.pem", root_pub) ||
@@ -431,7 +431,7 @@ static ecred_err make_trust_list(const char *dir, const char *root_ref, issuerd 
     if (root_ref && snprintf(root_path, sizeof root_path, "%s", root_ref) >= (int)sizeof root_path)
         return ECRED_ERR_TOO_LARGE;
     ecred_err e;
-    ecred_key *root = NULL, *next = NULL;
+    ecred_key *root = NULL;
     ecred_buf pem = ECRED_BUF_INIT;
     if (!ecred_key_ref_is_store(root_path) && !file_exists(root_path)) {
         if ((e = ecred_key_generate(ECRED_COSE_ALG_ES256, &root)) == ECRED_OK)
@@ -469,8 +469,6 @@ static ecred_err make_trust_list(const char *dir, const char *root_ref, issuerd 
     ent->sign_until = (uint64_t)(now + TRUST_LIFETIME);
     ent->types = ECRED_TRUST_BITS_ALL;
     snprintf(ent->status_uri_prefix, sizeof ent->status_uri_prefix, "%s", statuspub_prefix(d->pub));
-    int64_t switch_at = 0;
-    next = d->keys ? keyring_next(d->keys, &switch_at) : NULL;
     if (next) {
         ents[1] = ents[0];
         ents[1].key = next;
@@ -499,7 +497,6 @@ static ecred_err make_trust_list(const char *dir, const char *root_ref, issuerd 
     if ((e = ecred_write_file_atomic(trust_path, d->trust_list.ptr, d->trust_list.len, 0644)) != ECRED_OK)
         fail_msg("cannot write", trust_path, e);
 out:
-    ecred_key_free(next);
     ecred_buf_free(&pem);
     ecred_key_free(root);
     return e;
@@ -514,8 +511,13 @@ static ecred_err load_trust_list(const char *dir, const char *root_ref, issuerd 
         !data_path(dir, "root.pub.pem", root_pub))
         return ECRED_ERR_TOO_LARGE;
     bool installed = file_exists(trust_path);
-    if (root_ref || file_exists(root_path) || (!installed && !file_exists(root_pub)))
-        return make_trust_list(dir, root_ref, d, key_created);
+    if (root_ref || file_exists(root_path) || (!installed && !file_exists(root_pub))) {
+        int64_t switch_at = 0;
+        ecred_key *next = d->keys ? keyring_next(d->keys, &switch_at) : NULL;
+        ecred_err me = make_trust_list(dir, root_ref, d, key_created, next, switch_at);
+        ecred_key_free(next);
+        return me;
+    }
     if (!installed) {
         fprintf(stderr, "ecred-issuerd: %s is missing: install the trust list made with "
                         "ecred-keys (the root key is offline)\n", trust_path);
@@ -581,12 +583,13 @@ static void switch_now(issuerd *d, const opts *o)
         svc_log(SVC_WARNING, "SIGHUP: the root is offline; the next key takes over at the "
                              "switch time of the installed trust list", NULL, NULL);
     } else if (at > now) {
-        keyring_set_next(d->keys, next, now);
-        if (make_trust_list(o->data, o->root_key, d, d->key_created) != ECRED_OK) {
-            keyring_set_next(d->keys, next, at); /* keep the old plan */
+        /* Publish first, then move the switch: signers may promote the next
+         * key the moment its time is now. */
+        if (make_trust_list(o->data, o->root_key, d, d->key_created, next, now) != ECRED_OK)
             svc_log(SVC_ERROR, "SIGHUP: cannot re-sign the trust list; switch not moved", NULL,
                     NULL);
-        }
+        else
+            keyring_set_next(d->keys, next, now);
     }
     ecred_key_free(next);
 }

@@ -108,7 +108,7 @@ check 'cmp -s "$data/signing.pub.pem" "$tmp/k1.pub.pem"' "signing.pub.pem is not
   --state "$tmp/cp.state" >"$tmp/audit1.out" 2>&1
 check '[ $? -eq 0 ] && [ -s "$tmp/cp.state" ]' "first audit check failed: $(cat "$tmp/audit1.out")"
 cp "$tmp/cp.state" "$tmp/cp.first"
-n=400
+n=800
 timeout 120 "$loadgen" --port "$PORT" --conns 16 --requests "$n" --seconds 60 --method POST \
   --path /v1/applications --body-file "$tmp/app.json" --header "Authorization: Bearer $clerk" \
   --header "Content-Type: application/json" --expect 201 --ids-out "$tmp/ids" >"$tmp/create.out"
@@ -118,7 +118,11 @@ kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
 # moment into the load; the timed switch takes the same path at switch_at.
 if ! start_issuer 3600; then echo "FAIL: issuer did not restart"; cat "$tmp/daemon.log" >&2; exit 1; fi
 secs=20
-( sleep 0.3; kill -HUP "$pid" ) &
+# SIGHUP once a quarter of the approvals committed (bounded wait).
+( for _ in $(seq 1 200); do
+    c=$(sqlite3 "$data/registry.sqlite" "SELECT count(*) FROM credentials" 2>/dev/null || echo 0)
+    [ "${c:-0}" -ge $((n / 4)) ] && break; sleep 0.02
+  done; kill -HUP "$pid" ) &
 timeout 120 "$loadgen" --port "$PORT" --conns 8 --requests "$n" --seconds "$secs" --paths "$tmp/paths" --method POST \
   --header "Authorization: Bearer $officer" --expect 201 >"$tmp/approve.out"
 IFS='|' read -r _ done errs _ rate _ <<<"$(cat "$tmp/approve.out")"
