@@ -80,7 +80,7 @@ static void usage(FILE *f)
           "   3 not_our_format     4 malformed               5 unknown_key\n"
           "   6 bad_signature      7 expired                 8 not_yet_valid\n"
           "   9 revoked           10 suspended              11 status_stale\n"
-          "  12 status_unavailable\n",
+          "  12 status_unavailable 18 status_index_invalid\n",
           f);
 }
 
@@ -155,6 +155,7 @@ static void print_human(const ecred_verdict *v, const vstatus *st, int64_t now, 
     case ECRED_ERR_SUSPENDED: headline = "已挂失 SUSPENDED"; break;
     case ECRED_ERR_STATUS_STALE: headline = "状态未知 STATUS UNKNOWN (stale data)"; break;
     case ECRED_ERR_STATUS_UNAVAILABLE: headline = "状态不可用 STATUS UNAVAILABLE"; break;
+    case ECRED_ERR_STATUS_INDEX: headline = "状态索引无效 STATUS INDEX OUTSIDE ITS LIST"; break;
     default: headline = "无法识别 MALFORMED"; break;
     }
     printf("结果 Result:            %s\n", headline);

@@ -334,7 +334,9 @@ static void test_cache_and_status(const char *dir)
     CHECK(st == ECRED_STATUS_VALID && as_of == now - 3600 && s.found && !s.list_expired);
     CHECK_ERR(vstatus_lookup(&s, URI, 7, &st, &as_of), ECRED_OK);
     CHECK(st == ECRED_STATUS_SUSPENDED);
-    CHECK_ERR(vstatus_lookup(&s, URI, 5000, &st, &as_of), ECRED_ERR_STATUS_LIST);
+    /* An index the list does not have rejects the credential (draft: MUST). */
+    CHECK_ERR(vstatus_lookup(&s, URI, 5000, &st, &as_of), ECRED_ERR_STATUS_INDEX);
+    CHECK_ERR(vstatus_lookup(&s, URI, UINT64_MAX, &st, &as_of), ECRED_ERR_STATUS_INDEX);
     CHECK_ERR(vstatus_lookup(&s, PREFIX "9", 1, &st, &as_of), ECRED_ERR_STATUS_UNAVAILABLE);
     /* Past the list's exp: VALID is stale, a suspension is still news. */
     s.now = now + 7200;
