@@ -7,6 +7,7 @@
 #include <jansson.h>
 
 #include "check.h"
+#include "ecred/b45.h"
 #include "ecred/cborin.h"
 #include "ecred/credential.h"
 #include "ecred/qrtext.h"
@@ -215,6 +216,43 @@ static void test_dictionary(void)
     CHECK(ecred_zlib_dictid(d) == 0x4e46cab8u);
     ecred_buf_free(&hex);
     ecred_buf_free(&bytes);
+    /* v2: the status URI the daemon serves; v1 stays readable. */
+    hex = check_read_source_file("spec/rc1-dictionary-v2.hex");
+    bytes = check_hex((const char *)hex.ptr);
+    ecred_span d2 = ecred_rc1_dictionary_v2();
+    CHECK(d2.len == bytes.len && memcmp(d2.ptr, bytes.ptr, d2.len) == 0);
+    CHECK(d2.len == 726);
+    CHECK(ecred_zlib_dictid(d2) == 0xc22ccf1eu);
+    static const char uri[] = "https://jzz.sh.gov.cn/status/";
+    size_t hits = 0;
+    for (size_t i = 0; i + sizeof uri - 1 <= d2.len; i++)
+        hits += memcmp(d2.ptr + i, uri, sizeof uri - 1) == 0;
+    CHECK(hits == 2);
+    ecred_buf_free(&hex);
+    ecred_buf_free(&bytes);
+    /* New text is written with v2 and read back; a v1 stream still reads. */
+    const uint8_t cose[] = {0xd2, 0x84, 0x43, 0xa1, 0x01, 0x26, 0xa0, 0x41, 0x00, 0x40};
+    ecred_buf text = ECRED_BUF_INIT, back = ECRED_BUF_INIT, z = ECRED_BUF_INIT, bin = ECRED_BUF_INIT;
+    CHECK_ERR(ecred_qrtext_encode(cose, sizeof cose, ECRED_COMPRESS_DICT, &text), ECRED_OK);
+    CHECK_ERR(ecred_b45_decode((const char *)text.ptr + 4, text.len - 4, &bin), ECRED_OK);
+    CHECK(bin.len > 6 && bin.ptr[2] == 0xc2 && bin.ptr[3] == 0x2c && bin.ptr[4] == 0xcf && bin.ptr[5] == 0x1e);
+    bool comp = false;
+    CHECK_ERR(ecred_qrtext_decode((const char *)text.ptr, text.len, false, &back, &comp), ECRED_OK);
+    CHECK(comp && back.len == sizeof cose && memcmp(back.ptr, cose, sizeof cose) == 0);
+    ecred_buf b45 = ECRED_BUF_INIT;
+    CHECK_ERR(ecred_zlib_compress(cose, sizeof cose, 9, ecred_rc1_dictionary(), &z), ECRED_OK);
+    CHECK_ERR(ecred_b45_encode(z.ptr, z.len, &b45), ECRED_OK);
+    ecred_buf v1text = ECRED_BUF_INIT;
+    ecred_buf_append(&v1text, "RC1:", 4);
+    ecred_buf_append(&v1text, b45.ptr, b45.len);
+    CHECK_ERR(ecred_qrtext_decode((const char *)v1text.ptr, v1text.len, false, &back, &comp), ECRED_OK);
+    CHECK(comp && back.len == sizeof cose && memcmp(back.ptr, cose, sizeof cose) == 0);
+    ecred_buf_free(&v1text);
+    ecred_buf_free(&b45);
+    ecred_buf_free(&text);
+    ecred_buf_free(&back);
+    ecred_buf_free(&z);
+    ecred_buf_free(&bin);
 }
 
 int main(void)
