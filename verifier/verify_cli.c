@@ -408,6 +408,7 @@ static const char *relaxed_warning(unsigned bit)
     case ECRED_COSE_RELAXED_KID_UNPROTECTED: return "kid is in the unprotected bucket: anyone may change it without breaking the signature";
     case ECRED_COSE_RELAXED_OTHER_ALG: return "an algorithm ecred never issues";
     case ECRED_COSE_RELAXED_CURVE: return "the ECDSA hash is not the one RFC 9053 pairs with the key's curve";
+    case ECRED_COSE_RELAXED_EMPTY_PROTECTED: return "the protected bucket is an empty map (a0): signed as no protected attributes";
     default: return "";
     }
 }

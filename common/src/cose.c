@@ -379,7 +379,12 @@ ecred_err ecred_cose_sign1_verify_relaxed(ecred_cose_sign1 *msg, const ecred_key
         return ECRED_ERR_ALG_UNSUPPORTED;
     ecred_buf tbs = ECRED_BUF_INIT;
     bool curve = false;
-    ecred_err err = sig_structure_append_aad(&tbs, msg->protected_bytes, external_aad, msg->payload);
+    ecred_span prot = msg->protected_bytes;
+    if (prot.len == 1 && prot.ptr[0] == 0xa0) {
+        prot = ecred_span_of(NULL, 0);
+        msg->relaxed |= ECRED_COSE_RELAXED_EMPTY_PROTECTED;
+    }
+    ecred_err err = sig_structure_append_aad(&tbs, prot, external_aad, msg->payload);
     if (err == ECRED_OK)
         err = ecred_verify_cose_alg(key, msg->alg, tbs.ptr, tbs.len, msg->signature.ptr, msg->signature.len, &curve);
     if (curve)
@@ -397,6 +402,7 @@ const char *ecred_cose_relaxed_name(unsigned bit)
     case ECRED_COSE_RELAXED_KID_UNPROTECTED: return "kid_unprotected";
     case ECRED_COSE_RELAXED_OTHER_ALG: return "other_alg";
     case ECRED_COSE_RELAXED_CURVE: return "curve_not_paired_with_hash";
+    case ECRED_COSE_RELAXED_EMPTY_PROTECTED: return "empty_protected_map_signed_as_empty";
     default: return "unknown";
     }
 }

@@ -62,7 +62,8 @@ typedef struct ecred_cose_relax {
 #define ECRED_COSE_RELAXED_KID_UNPROTECTED 0x08u /* not signed: anyone may swap it */
 #define ECRED_COSE_RELAXED_OTHER_ALG 0x10u
 #define ECRED_COSE_RELAXED_CURVE 0x20u           /* ECDSA hash on another curve than RFC 9053 pairs */
-#define ECRED_COSE_RELAXED_ALL 0x3fu
+#define ECRED_COSE_RELAXED_EMPTY_PROTECTED 0x40u /* h'a0' signed as h'' (RFC 9052 4.4) */
+#define ECRED_COSE_RELAXED_ALL 0x7fu
 
 /* Parse a tagged COSE_Sign1 occupying exactly n bytes (caps from
  * ecred_cbor_limits_small unless lim given; pass NULL for the default),
@@ -83,6 +84,9 @@ ecred_err ecred_cose_sign1_decode_relaxed(const uint8_t *buf, size_t n, const ec
 /* Verify a (relaxed-)decoded message with any key kind by its alg
  * (ecred_verify_cose_alg) over ["Signature1", protected, external_aad,
  * payload]; adds ECRED_COSE_RELAXED_CURVE to msg->relaxed when it applied.
+ * A protected bucket that is an empty map (the bytes a0) is signed as "no
+ * protected attributes", a zero-length bstr, as RFC 9052 section 4.4 says
+ * and the COSE WG examples expect (ECRED_COSE_RELAXED_EMPTY_PROTECTED).
  * Errors as ecred_verify_cose_alg, and ECRED_ERR_COSE_STRUCTURE for a
  * detached payload. */
 ecred_err ecred_cose_sign1_verify_relaxed(ecred_cose_sign1 *msg, const ecred_key *key, ecred_span external_aad);
