@@ -138,6 +138,14 @@ static bool is_http_url(const char *url)
            (strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0);
 }
 
+bool vfetch_redirect_allowed(const char *from, const char *to)
+{
+    if (!is_http_url(from) || !is_http_url(to))
+        return false;
+    /* A downgrade would hand the answer to anyone on the path. */
+    return strncmp(from, "https://", 8) != 0 || strncmp(to, "https://", 8) == 0;
+}
+
 static bool is_redirect(long status)
 {
     return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
@@ -258,8 +266,7 @@ ecred_err vfetch_get_opts(const char *url, const vfetch_opts *o, vfetch *out, ch
             snprintf(err, errcap, "HTTP status %ld: redirect to something other than an http(s) URL", status);
             goto out;
         }
-        /* A downgrade would hand the answer to anyone on the path. */
-        if (strncmp(cur, "https://", 8) == 0 && strncmp(loc, "https://", 8) != 0) {
+        if (!vfetch_redirect_allowed(cur, loc)) {
             snprintf(err, errcap, "HTTP status %ld: redirect from https to http refused", status);
             goto out;
         }

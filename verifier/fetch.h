@@ -76,6 +76,10 @@ ecred_err vfetch_get_opts(const char *url, const vfetch_opts *o, vfetch *out, ch
  * insensitive, parameters after ';' ignored). */
 bool vfetch_media_type_is(const char *ctype, const char *want);
 
+/* The scheme rule for one redirect hop: both http(s) URLs of at most
+ * VFETCH_URL_MAX bytes, and never from https to http. */
+bool vfetch_redirect_allowed(const char *from, const char *to);
+
 void vfetch_clear(vfetch *f);
 
 /* True when etag may go into an If-None-Match header: 1..VFETCH_ETAG_MAX

@@ -432,6 +432,17 @@ static void test_cache_hardening(const char *dir)
     CHECK(got.trust_etag[0] == 0 && got.n_lists == 1 && got.lists[0].etag[0] == 0);
     CHECK(got.trust_fetched_at >= 0 && got.lists[0].fetched_at >= 0 && got.synced_at < ((int64_t)1 << 40));
     CHECK(!vfetch_etag_ok("\"a\"\r\nX: 1") && !vfetch_etag_ok("") && vfetch_etag_ok("W/\"abc\""));
+    /* Redirect hops: https never down to http; only http(s). */
+    CHECK(vfetch_redirect_allowed("http://a/s/1", "https://a/s/1"));
+    CHECK(vfetch_redirect_allowed("http://a/s/1", "http://b/s/1"));
+    CHECK(vfetch_redirect_allowed("https://a/s/1", "https://b/s/1"));
+    CHECK(!vfetch_redirect_allowed("https://a/s/1", "http://a/s/1"));
+    CHECK(!vfetch_redirect_allowed("https://a/s/1", "ftp://a/s/1"));
+    CHECK(!vfetch_redirect_allowed("http://a/s/1", "file:///etc/passwd"));
+    CHECK(vfetch_media_type_is("application/statuslist+cwt", "application/statuslist+cwt"));
+    CHECK(vfetch_media_type_is("Application/StatusList+CWT ; x=1", "application/statuslist+cwt"));
+    CHECK(!vfetch_media_type_is("application/statuslist+cwtx", "application/statuslist+cwt"));
+    CHECK(!vfetch_media_type_is("", "application/statuslist+cwt"));
 
     /* The trust list vouches for keys only before its exp. */
     CHECK_ERR(vcache_check_trust(&got, now), ECRED_OK);
