@@ -47,7 +47,7 @@ sign() { # sign URI FILE ARGS...: a list whose iat is later than the last one
   last_iat=$((last_iat + 1))
   "$S" "$tmp/a.key" "$1" "$2" --iat "$last_iat" --exp +172800 "${@:3}"
 }
-issue() { "$bin/ecred-issue" --key "$tmp/a.key" --in "$src/spec/examples/permit-rental.json" --status-uri "$1" --status-idx "$2"; }
+issue() { "$bin/ecred-issue" --iss "$base" --key "$tmp/a.key" --in "$src/spec/examples/permit-rental.json" --status-uri "$1" --status-idx "$2"; }
 C=(--cache "$tmp/cache")
 
 # ---- 1 + 2: Accept sent; a 203 with the right type is taken ----

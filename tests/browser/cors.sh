@@ -5,7 +5,8 @@
 # ecred-issuerd in CORS mode, revalidates the list with its ETag (preflight),
 # and is refused a private route. The page posts what it saw to its own
 # server; no browser driver is needed (shared/notes/platform-components.md 1).
-# Skips (exit 0, says so) where chromium is not installed.
+# Exit 77 (skipped, says so) where chromium is not installed
+# (tests/browser/setup.sh, run by scripts/test, installs it).
 # Args: BIN_DIR SOURCE_DIR TMP_DIR.
 set -euo pipefail
 bin=$1 src=$2 tmp=$3/browser_cors.$$
@@ -17,7 +18,7 @@ cleanup() {
 }
 trap cleanup EXIT
 chrome=$(command -v chromium || command -v chromium-browser || true)
-if [ -z "$chrome" ]; then echo "chromium not installed (scripts/install-deps installs it): skipped"; echo "0 passed, 0 failed"; exit 0; fi
+if [ -z "$chrome" ]; then echo "chromium not installed (tests/browser/setup.sh installs it): skipped"; exit 77; fi
 pass=0 fail=0
 ok() { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
@@ -46,7 +47,7 @@ app=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$
 curl -s -m 10 -o /dev/null -X POST -H "Authorization: Bearer $officer" "$base/v1/applications/$app/approve"
 
 # The page's own origin: a second loopback port serving the page and taking /result.
-cp "$src/tests/cli/browser/cors_page.html" "$tmp/www/index.html"
+cp "$src/tests/browser/cors_page.html" "$tmp/www/index.html"
 cat > "$tmp/web.py" <<'PY'
 import http.server, os, sys
 www, port_file, result = sys.argv[1], sys.argv[2], sys.argv[3]
