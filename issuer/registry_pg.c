@@ -39,6 +39,7 @@
 #include "ecred/slist.h"
 
 #define PG_POOL_MAX 16
+#define PG_PREP_MAX 96
 #define PG_PARAMS_MAX 16
 #define PG_INDEX_PROBES 32
 /* Fill counter shards per list: connections spread their increments. */
@@ -65,6 +66,11 @@ struct pg_db {
     bool in_tx;
     bool rerun;                /* the running write lost a race: reg_write runs it again */
     pg_pool *pool;             /* the pool it belongs to (write stats); NULL outside one */
+    /* Statements prepared on this session, by the address of their SQL text
+     * (string literals of this file): parsed and planned once per session,
+     * not once per call. Emptied when the session is replaced. */
+    const char *prepared[PG_PREP_MAX];
+    unsigned nprepared;
 };
 
 struct pg_pool {
@@ -192,14 +198,38 @@ static bool pg_state_constraint(const char *st)
  * wanted. Maps failures: constraint -> EXISTS, serialization failure or
  * deadlock -> IO with db->rerun set, anything else (a lost connection
  * included) -> IO. */
-static ecred_err pg_run(pg_db *db, const char *sql, const pg_params *p, PGresult **res)
+static ecred_err pg_run_sql(pg_db *db, const char *sql, const pg_params *p, PGresult **res,
+                            bool prepare)
 {
     if (res)
         *res = NULL;
     if (!db->c || PQstatus(db->c) != CONNECTION_OK)
         return ECRED_ERR_IO;
-    PGresult *r = PQexecParams(db->c, sql, p ? p->n : 0, NULL, p ? p->v : NULL,
-                               p ? p->len : NULL, p ? p->fmt : NULL, 0);
+    int n = p ? p->n : 0;
+    const char *const *v = p ? p->v : NULL;
+    const int *len = p ? p->len : NULL, *fmt = p ? p->fmt : NULL;
+    PGresult *r = NULL;
+    unsigned slot = 0;
+    while (prepare && slot < db->nprepared && db->prepared[slot] != sql)
+        slot++;
+    char name[16];
+    snprintf(name, sizeof name, "e%u", slot);
+    if (prepare && slot == db->nprepared && slot < PG_PREP_MAX) {
+        r = PQprepare(db->c, name, sql, n, NULL);
+        if (r && PQresultStatus(r) == PGRES_COMMAND_OK) {
+            db->prepared[db->nprepared++] = sql;
+            PQclear(r);
+            r = NULL;
+        }
+        /* A failed prepare (an aborted transaction, a lost server) is
+         * reported below like a failed statement. */
+    }
+    if (!r) {
+        if (prepare && slot < db->nprepared)
+            r = PQexecPrepared(db->c, name, n, v, len, fmt, 0);
+        else
+            r = PQexecParams(db->c, sql, n, NULL, v, len, fmt, 0);
+    }
     ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) {
         if (res)
@@ -216,6 +246,12 @@ static ecred_err pg_run(pg_db *db, const char *sql, const pg_params *p, PGresult
         db->rerun = true;
     PQclear(r);
     return e;
+}
+
+/* pg_run_sql of a string literal of this file: prepared once per session. */
+static ecred_err pg_run(pg_db *db, const char *sql, const pg_params *p, PGresult **res)
+{
+    return pg_run_sql(db, sql, p, res, true);
 }
 
 /* Rows changed by a command result. */
@@ -308,6 +344,7 @@ static ecred_err pg_connect(pg_db *db, const char *conninfo)
         keys[1] = vals[1] = NULL; /* the operator's own timeout wins */
     if (db->c)
         PQfinish(db->c);
+    db->nprepared = 0;
     db->c = PQconnectdbParams(keys, vals, 1);
     if (!db->c || PQstatus(db->c) != CONNECTION_OK)
         return ECRED_ERR_IO;
@@ -326,6 +363,7 @@ static ecred_err pg_ready(pg_db *db)
     if (!db->c)
         return ECRED_ERR_IO;
     PQreset(db->c);
+    db->nprepared = 0; /* a new session knows none of them */
     if (PQstatus(db->c) != CONNECTION_OK)
         return ECRED_ERR_IO;
     return pg_session(db);
@@ -1482,7 +1520,7 @@ static ecred_err pg_load_row(reg_db *base, const char *table, const reg_value *c
         }
     }
     if (!e)
-        e = pg_run(db, sql, &p, NULL);
+        e = pg_run_sql(db, sql, &p, NULL, false); /* built here: never prepared */
     for (size_t i = 0; i < n; i++)
         free(owned[i]);
     return e;
