@@ -170,7 +170,7 @@ int main(int argc, char **argv)
     sa.sin_family = AF_INET;
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     /* The daemons' mode (poll() in one internal thread per pool thread) and
-     * the verifier's caps (verifierd.c); the issuer differs only in allowing
+     * the verifier's caps (verifier/vd_state.h); the issuer differs only in allowing
      * 512 connections and 128 KiB each, which a 64-connection run never reaches.
      * (MHD splits the connection limit among the pool threads: 1024, as the
      * verifier, so 64 unevenly accepted connections never hit a thread's share.) */

@@ -15,6 +15,7 @@
 #include "bench_util.h"
 #include "ecred/cose.h"
 #include "ecred/credential.h"
+#include "ecred/issue.h"
 #include "ecred/crypto.h"
 #include "ecred/qr.h"
 #include "ecred/qrtext.h"
@@ -48,11 +49,11 @@ static int op_issue(void *ctx)
     b->next = (b->next + 1) % N_EXAMPLES;
     ecred_claims c;
     memset(&c, 0, sizeof c);
-    char field[64];
+    ecred_field_error field;
     ecred_buf text = ECRED_BUF_INIT, png = ECRED_BUF_INIT;
     ecred_qr qr = {0, 0, NULL};
     int rc = 1;
-    if (ecred_credential_from_json((const char *)json->ptr, json->len, &c.cred, field, sizeof field))
+    if (ecred_credential_from_json((const char *)json->ptr, json->len, &c.cred, &field))
         goto out;
     strcpy(c.iss, "https://jzz.sh.gov.cn");
     c.iat = ecred_cst_day_start(c.cred.valid_from) + 10 * 3600;
@@ -95,10 +96,9 @@ static void make_tbs(issue_ctx *b, size_t i)
 {
     ecred_claims c;
     memset(&c, 0, sizeof c);
-    char field[64];
+    ecred_field_error field;
     ecred_buf cose = ECRED_BUF_INIT, text = ECRED_BUF_INIT;
-    if (ecred_credential_from_json((const char *)b->json[i].ptr, b->json[i].len, &c.cred, field,
-                                   sizeof field))
+    if (ecred_credential_from_json((const char *)b->json[i].ptr, b->json[i].len, &c.cred, &field))
         die("example does not parse");
     strcpy(c.iss, "https://jzz.sh.gov.cn");
     c.iat = ecred_cst_day_start(c.cred.valid_from) + 10 * 3600;

@@ -20,6 +20,7 @@
 #include "ecred/b45.h"
 #include "ecred/cose.h"
 #include "ecred/credential.h"
+#include "ecred/issue.h"
 #include "ecred/crypto.h"
 #include "ecred/decide.h"
 #include "ecred/qrtext.h"
@@ -97,8 +98,8 @@ static void make_sample(const char *dir, const char *rel, const ecred_key *priv,
     ecred_buf json = bench_read_source("bench_verify", dir, rel);
     ecred_claims c;
     memset(&c, 0, sizeof c);
-    char field[64];
-    if (ecred_credential_from_json((const char *)json.ptr, json.len, &c.cred, field, sizeof field))
+    ecred_field_error field;
+    if (ecred_credential_from_json((const char *)json.ptr, json.len, &c.cred, &field))
         die("example does not parse");
     ecred_buf_free(&json);
     strcpy(c.iss, "https://jzz.sh.gov.cn");
@@ -299,7 +300,7 @@ static void run_mode(bench_ctx *b, const char *dir, const ecred_key *priv, int m
         snprintf(fig, sizeof fig, "  stage %s: inflate alone", label);
         report_stage(fig, op_inflate, b, o, decide_us, 0, &us);
     }
-    snprintf(fig, sizeof fig, "  stage %s: COSE_Sign1 decode (libcbor)", label);
+    snprintf(fig, sizeof fig, "  stage %s: COSE_Sign1 decode (cursor)", label);
     report_stage(fig, op_cose_decode, b, o, decide_us, 0, &cose_dec_us);
     snprintf(fig, sizeof fig, "  stage %s: Sig_structure + ES256 verify", label);
     report_stage(fig, op_cose_verify, b, o, decide_us, cose_dec_us, &us);

@@ -77,3 +77,5 @@ for ex in "$ROOT"/spec/examples/*.json; do
   done
 done
 mv "$TMP/sizes.md" "$OUT"
+# RP1 presentations: a section of their own (bench/qr_sizes_rp1.sh), when the holder CLI is built.
+if [[ -x $BIN/ecred-present ]]; then "$ROOT/bench/qr_sizes_rp1.sh" "$BIN"; fi

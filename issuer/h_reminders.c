@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ecred/cst.h"
 #include "handlers.h"
 
 #define REMINDER_DAYS_MAX 366
@@ -42,7 +43,7 @@ void h_reminders(issuerd *d, reg_db *db, svc_req *r)
         ireply_error(r, IE_INVALID_FIELD, "within: must be a whole number of days, 0..366");
         return;
     }
-    int32_t today = (int32_t)(((int64_t)time(NULL) + 8 * 3600) / 86400);
+    int32_t today = ecred_cst_day_of((int64_t)time(NULL));
     json_t *arr = json_array();
     if (!arr || reg_reminders(db, today, today + (int32_t)days, h_reminder_add, arr) != ECRED_OK) {
         json_decref(arr);

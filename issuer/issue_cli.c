@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "ecred/credential.h"
+#include "ecred/issue.h"
 #include "ecred/crypto.h"
 #include "ecred/qr.h"
 #include "ecred/qrtext.h"
@@ -235,7 +236,7 @@ int main(int argc, char **argv)
     int rc = 1;
     ecred_key *key = NULL;
     ecred_buf json = ECRED_BUF_INIT, text = ECRED_BUF_INIT, cose = ECRED_BUF_INIT;
-    char field[64] = "";
+    ecred_field_error field;
 
     ecred_err e = strcmp(in_path, "-") == 0 ? ecred_read_fd(0, 65536, &json)
                                              : ecred_read_file(in_path, 65536, &json);
@@ -243,10 +244,13 @@ int main(int argc, char **argv)
         rc = fail(EXIT_USAGE, "cannot read application JSON %s", in_path);
         goto out;
     }
-    e = ecred_credential_from_json((const char *)json.ptr, json.len, &claims.cred, field, sizeof field);
+    e = ecred_credential_from_json((const char *)json.ptr, json.len, &claims.cred, &field);
     if (e) {
-        fprintf(stderr, "ecred-issue: invalid application: field '%s' is missing or invalid (%s)\n",
-                field, in_path);
+        fprintf(stderr, "ecred-issue: invalid application: field '%s' %s%s (%s)\n", field.field,
+                field.kind == ECRED_FIELD_MISSING   ? "is missing: "
+                : field.kind == ECRED_FIELD_UNKNOWN ? "is unknown: "
+                                                    : "is invalid: ",
+                field.why, in_path);
         rc = EXIT_USAGE;
         goto out;
     }
@@ -264,7 +268,7 @@ int main(int argc, char **argv)
         }
         claims.has_cnf = true;
     }
-    e = ecred_key_private_load(key_path, &key);
+    e = ecred_key_open(key_path, &key);
     if (e) {
         fprintf(stderr, "ecred-issue: %s: %s\n", key_path,
                 e == ECRED_ERR_KEY_PERMISSIONS ? "private key file is readable by group or others; run chmod 600 on it"

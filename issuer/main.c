@@ -290,7 +290,7 @@ static ecred_err load_signing_key(const char *dir, ecred_key **out, int64_t *cre
         }
         svc_log(SVC_INFO, "created signing key", "file", "signing.key.pem");
     }
-    if ((e = ecred_key_private_load(path, out)) != ECRED_OK) {
+    if ((e = ecred_key_open(path, out)) != ECRED_OK) {
         fail_msg("cannot load", path, e);
         return e;
     }
@@ -330,7 +330,7 @@ static ecred_err make_trust_list(const char *dir, issuerd *d, int64_t key_create
         }
         svc_log(SVC_INFO, "created root key (keep it offline in production)", "file", "root.key.pem");
     }
-    if ((e = ecred_key_private_load(root_path, &root)) != ECRED_OK) {
+    if ((e = ecred_key_open(root_path, &root)) != ECRED_OK) {
         fail_msg("cannot load", root_path, e);
         return e;
     }

@@ -258,6 +258,19 @@ ecred_err reg_credential_get(reg_db *db, const char *id, reg_credential *out)
     return db->ops->credential_get(db, id, out);
 }
 
+ecred_err reg_credential_application(reg_db *db, const char *id, char app_id[REG_ID_LEN + 1])
+{
+    if (db->ops->credential_application)
+        return db->ops->credential_application(db, id, app_id);
+    reg_credential c;
+    ecred_err e = db->ops->credential_get(db, id, &c);
+    if (e)
+        return e;
+    memcpy(app_id, c.application_id, REG_ID_LEN + 1);
+    reg_credential_free(&c);
+    return ECRED_OK;
+}
+
 ecred_err reg_credential_latest_for(reg_db *db, const char *id_number, reg_credential *out)
 {
     return db->ops->credential_latest_for(db, id_number, out);

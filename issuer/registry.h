@@ -196,6 +196,10 @@ typedef struct reg_credential {
 void reg_credential_free(reg_credential *c);
 ecred_err reg_credential_insert(reg_db *db, const reg_credential *c);
 ecred_err reg_credential_get(reg_db *db, const char *id, reg_credential *out);
+/* The application a credential came from (ECRED_ERR_KEY_UNKNOWN when there is
+ * no such credential): one narrow read, so an applicant's tracking code can be
+ * checked before any of the row is loaded. */
+ecred_err reg_credential_application(reg_db *db, const char *id, char app_id[REG_ID_LEN + 1]);
 /* The most recently issued credential of this ID number (identity reuse). */
 ecred_err reg_credential_latest_for(reg_db *db, const char *id_number, reg_credential *out);
 ecred_err reg_credential_set_replaced_by(reg_db *db, const char *id, const char *new_id);

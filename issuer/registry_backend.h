@@ -99,6 +99,9 @@ typedef struct reg_ops {
     ecred_err (*reminders)(reg_db *db, int32_t from_day, int32_t to_day,
                            ecred_err (*fn)(void *ctx, const char *id, const char *due, int32_t day),
                            void *ctx);
+    /* Optional (NULL: the dispatcher falls back to credential_get): the
+     * application id of a credential, by one narrow indexed read. */
+    ecred_err (*credential_application)(reg_db *db, const char *id, char app_id[REG_ID_LEN + 1]);
 
     /* Appended for issue 15 (PostgreSQL; several instances). */
     ecred_err (*list_token_get)(reg_db *db, int64_t list_id, reg_list_token *out);

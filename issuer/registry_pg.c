@@ -992,6 +992,25 @@ static ecred_err pg_credential_get(reg_db *base, const char *id, reg_credential 
     return pg_credential_query(pg_db_of(base), PG_CRED_COLUMNS "WHERE id = $1", id, out);
 }
 
+static ecred_err pg_credential_application(reg_db *base, const char *id,
+                                            char app_id[REG_ID_LEN + 1])
+{
+    pg_params p = {0};
+    pp_text(&p, id);
+    PGresult *r = NULL;
+    ecred_err e = pg_run(pg_db_of(base), "SELECT application_id FROM credentials WHERE id = $1", &p, &r);
+    if (e)
+        return e;
+    if (PQntuples(r) != 1)
+        e = ECRED_ERR_KEY_UNKNOWN;
+    else if (PQgetlength(r, 0, 0) != REG_ID_LEN)
+        e = ECRED_ERR_INTERNAL;
+    else
+        memcpy(app_id, PQgetvalue(r, 0, 0), REG_ID_LEN + 1);
+    PQclear(r);
+    return e;
+}
+
 static ecred_err pg_credential_latest_for(reg_db *base, const char *id_number, reg_credential *out)
 {
     return pg_credential_query(pg_db_of(base),
@@ -1607,6 +1626,7 @@ const reg_ops reg_pg_ops = {
     .credential_insert = pg_credential_insert,
     .credential_get = pg_credential_get,
     .credential_latest_for = pg_credential_latest_for,
+    .credential_application = pg_credential_application,
     .credential_set_replaced_by = pg_credential_set_replaced_by,
     .status_change = pg_status_change,
     .status_events = pg_status_events,

@@ -897,6 +897,27 @@ static ecred_err sq_credential_get(reg_db *base, const char *id, reg_credential 
     return reg_credential_query(db, REG_CRED_COLUMNS "WHERE id = ?", id, out);
 }
 
+static ecred_err sq_credential_application(reg_db *base, const char *id, char app_id[REG_ID_LEN + 1])
+{
+    sq_db *db = sq_db_of(base);
+    sqlite3_stmt *st = reg_prep(db, "SELECT application_id FROM credentials WHERE id = ?");
+    if (!st)
+        return ECRED_ERR_IO;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+    ecred_err e = ECRED_ERR_KEY_UNKNOWN;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const unsigned char *t = sqlite3_column_text(st, 0);
+        e = t && strlen((const char *)t) == REG_ID_LEN ? ECRED_OK : ECRED_ERR_INTERNAL;
+        if (!e)
+            memcpy(app_id, t, REG_ID_LEN + 1);
+    } else if (rc != SQLITE_DONE) {
+        e = ECRED_ERR_IO;
+    }
+    sqlite3_finalize(st);
+    return e;
+}
+
 static ecred_err sq_credential_latest_for(reg_db *base, const char *id_number, reg_credential *out)
 {
     sq_db *db = sq_db_of(base);
@@ -1576,6 +1597,7 @@ const reg_ops reg_sqlite_ops = {
     .credential_insert = sq_credential_insert,
     .credential_get = sq_credential_get,
     .credential_latest_for = sq_credential_latest_for,
+    .credential_application = sq_credential_application,
     .credential_set_replaced_by = sq_credential_set_replaced_by,
     .status_change = sq_status_change,
     .status_events = sq_status_events,

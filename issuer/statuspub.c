@@ -8,8 +8,11 @@
  * its writers (WAL, MVCC), so this cannot stall an approval.
  *
  * Must never: serve a token older than the registry state it was asked about
- * by more than the ttl, serve bytes the registry did not store, or hold a
- * list's bits anywhere but in the token.
+ * by more than the ttl, serve bytes the registry did not store, hold a list's
+ * bits anywhere but in the token, or sign two tokens of one list with the
+ * same iat: verifiers refuse other bytes at an iat they already hold (a
+ * replay from before a change in that second), so each rebuild takes
+ * max(now, stored iat + 1), whichever instance stored it.
  */
 #include "statuspub.h"
 
@@ -17,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ecred/slist.h"
 
@@ -26,6 +30,9 @@ struct statuspub {
     char prefix[ECRED_SLIST_URI_MAX + 1];
     int64_t ttl;
     int64_t lifetime;
+    /* Floor for a list with no stored token yet: the second this object was
+     * made in (a restarted issuer may have signed in that second). */
+    int64_t floor_iat;
 };
 
 ecred_err statuspub_new(ecred_key *key, const char *base_url, int64_t ttl, int64_t lifetime,
@@ -47,6 +54,7 @@ ecred_err statuspub_new(ecred_key *key, const char *base_url, int64_t ttl, int64
     p->key = ecred_key_ref(key);
     p->ttl = ttl;
     p->lifetime = lifetime;
+    p->floor_iat = (int64_t)time(NULL);
     *out = p;
     return ECRED_OK;
 }
@@ -84,8 +92,9 @@ static ecred_err statuspub_set(void *ctx, int64_t idx, int status)
 
 /* Build and sign the token of one list from the registry. */
 static ecred_err statuspub_build(statuspub *p, reg_db *db, const reg_list_info *info,
-                                 int64_t now, ecred_buf *out)
+                                 int64_t iat, ecred_buf *out)
 {
+    int64_t now = iat;
     ecred_slist_token tok;
     memset(&tok, 0, sizeof tok);
     ecred_err e = statuspub_uri(p, info->id, tok.uri, sizeof tok.uri);
@@ -153,11 +162,16 @@ ecred_err statuspub_get(statuspub *p, reg_db *db, int64_t list_id, int64_t now, 
         reg_rollback(db);
         goto serve;
     }
-    /* Never back in time: a verifier refuses a token older than the one it
-     * holds, whichever instance's clock signed it. */
+    /* Strictly increasing per list, whichever instance's clock signed the
+     * stored one: a verifier refuses an older iat, and other bytes at an iat
+     * it holds. */
     fresh.list_id = list_id;
     fresh.generation = info.generation;
-    fresh.iat = have && stored.iat > now ? stored.iat : now;
+    fresh.iat = now;
+    if (have && stored.iat >= fresh.iat)
+        fresh.iat = stored.iat + 1;
+    else if (!have && p->floor_iat >= fresh.iat)
+        fresh.iat = p->floor_iat + 1;
     e = statuspub_build(p, db, &info, fresh.iat, &fresh.token);
     reg_rollback(db);
     if (e)

@@ -178,24 +178,32 @@ bool view_reason_body(svc_req *r, bool required, json_t **body_out, const char *
 
 bool view_load_credential(issuerd *d, reg_db *db, svc_req *r, reg_credential *out)
 {
-    ecred_err e = lc_id_ok(r->param) ? reg_credential_get(db, r->param, out) : ECRED_ERR_KEY_UNKNOWN;
-    if (e && e != ECRED_ERR_KEY_UNKNOWN) {
-        ireply_error(r, IE_REGISTRY_UNAVAILABLE, "the registry could not be read");
-        return false;
-    }
     if (r->role == 0) {
-        /* An applicant: the same answer for an unknown id and a wrong code. */
-        if (e || !auth_tracking_ok(d->tracking_secret, out->application_id,
-                                   svc_header(r, TRACKING_HEADER))) {
-            if (!e)
-                reg_credential_free(out);
-            ireply_error(r, IE_INVALID_TRACKING_CODE, "a valid token or the application's tracking code is required");
+        /* An applicant: the code is checked before any of the row is read,
+         * with the same work for an unknown id (an HMAC over a fixed id,
+         * compared in constant time), so neither the answer nor its timing
+         * tells whether a credential id exists. */
+        char app_id[REG_ID_LEN + 1];
+        ecred_err e = lc_id_ok(r->param) ? reg_credential_application(db, r->param, app_id)
+                                         : ECRED_ERR_KEY_UNKNOWN;
+        if (e && e != ECRED_ERR_KEY_UNKNOWN) {
+            ireply_error(r, IE_REGISTRY_UNAVAILABLE, "the registry could not be read");
             return false;
         }
-        return true;
+        bool code_ok = auth_tracking_ok(d->tracking_secret, e ? "0000000000000000" : app_id,
+                                        svc_header(r, TRACKING_HEADER));
+        if (e || !code_ok) {
+            ireply_error(r, IE_INVALID_TRACKING_CODE, NULL);
+            return false;
+        }
+    }
+    ecred_err e = lc_id_ok(r->param) ? reg_credential_get(db, r->param, out) : ECRED_ERR_KEY_UNKNOWN;
+    if (e == ECRED_ERR_KEY_UNKNOWN) {
+        ireply_error(r, IE_NOT_FOUND, "no such credential");
+        return false;
     }
     if (e) {
-        ireply_error(r, IE_NOT_FOUND, "no such credential");
+        ireply_error(r, IE_REGISTRY_UNAVAILABLE, "the registry could not be read");
         return false;
     }
     return true;

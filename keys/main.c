@@ -109,7 +109,7 @@ static int load_any_key(const char *path, ecred_key **out)
         fprintf(stderr, "ecred-keys: cannot open %s: %s\n", path, strerror(errno));
         return EXIT_IO;
     }
-    ecred_err e = ecred_key_private_load(path, out);
+    ecred_err e = ecred_key_open(path, out);
     if (e == ECRED_OK)
         return 0;
     if (e == ECRED_ERR_KEY_PERMISSIONS || e == ECRED_ERR_KEY_INVALID) {

@@ -343,7 +343,7 @@ static int tl_cmd_sign(int argc, char **argv)
     ecred_trustlist list;
     memset(&list, 0, sizeof list);
     int rc;
-    ecred_err err = ecred_key_private_load(root_path, &root);
+    ecred_err err = ecred_key_open(root_path, &root);
     if (err) {
         rc = tl_fail(tl_input_exit(err), "%s: %s", root_path, ecred_err_message(err));
         goto out;

@@ -91,22 +91,6 @@ ecred_err vcache_root_store(const char *dir, const ecred_key *root)
     return e;
 }
 
-/* Map the trust list's type bits to decide()'s credential type mask. */
-static unsigned type_mask(uint32_t bits)
-{
-    unsigned m = 0;
-    if (bits & ECRED_TRUST_BIT_REGISTRATION)
-        m |= ECRED_TYPE_MASK_REGISTRATION;
-    if (bits & ECRED_TRUST_BIT_PERMIT)
-        m |= ECRED_TYPE_MASK_PERMIT;
-    return m;
-}
-
-static int64_t clamp64(uint64_t v)
-{
-    return v > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)v;
-}
-
 /* Rebuild c->keys from c->trust: one trusted key per entry that may sign a
  * credential type, with its window, types and status URI prefix. */
 static ecred_err build_keys(vcache *c)
@@ -121,12 +105,11 @@ static ecred_err build_keys(vcache *c)
         return ECRED_ERR_NOMEM;
     size_t n = 0;
     for (size_t i = 0; i < c->trust.n_entries; i++) {
-        const ecred_trustlist_entry *en = &c->trust.entries[i];
-        unsigned m = type_mask(en->types);
-        if (!m)
+        ecred_trusted_key tk = ecred_trust_key_of_entry(&c->trust.entries[i]);
+        tk.types &= ECRED_TYPE_MASK_ALL; /* credential keys; status list keys: vcache_verify_slist */
+        if (!tk.types)
             continue;
-        k[n++] = (ecred_trusted_key){en->key, clamp64(en->sign_from), clamp64(en->sign_until), m,
-                                     en->status_uri_prefix};
+        k[n++] = tk;
     }
     c->keys = k;
     c->n_keys = n;
@@ -139,11 +122,226 @@ ecred_keyset vcache_keyset(const vcache *c)
     return ks;
 }
 
+void vcache_slist_digest(const ecred_slist_token *tok, uint8_t out[32])
+{
+    uint8_t in[12 + 32];
+    uint64_t count = tok->list.count;
+    uint32_t bits = tok->list.bits;
+    for (int i = 0; i < 4; i++)
+        in[i] = (uint8_t)(bits >> (8 * i));
+    for (int i = 0; i < 8; i++)
+        in[4 + i] = (uint8_t)(count >> (8 * i));
+    ecred_sha256(tok->list.bytes, tok->list.nbytes, in + 12);
+    ecred_sha256(in, sizeof in, out);
+}
+
 ecred_err vcache_check_newer(const vcache_list *held, const ecred_slist_token *tok)
 {
     if (!held || !held->ok)
         return ECRED_OK;
-    return tok->iat < held->tok.iat ? ECRED_ERR_STATUS_LIST : ECRED_OK;
+    if (tok->iat < held->tok.iat)
+        return ECRED_ERR_STATUS_LIST;
+    /* The issuer never signs two different lists in one second (its iat
+     * strictly increases per list), so other entries at the same iat are a
+     * replay of a list from before a change made in that second. */
+    if (tok->iat == held->tok.iat) {
+        uint8_t a[32], b[32];
+        vcache_slist_digest(tok, a);
+        vcache_slist_digest(&held->tok, b);
+        if (memcmp(a, b, sizeof a) != 0)
+            return ECRED_ERR_STATUS_LIST;
+    }
+    return ECRED_OK;
+}
+
+/* ---- rollback floors ------------------------------------------------------ */
+
+void vcache_marks_free(vcache_marks *m)
+{
+    if (!m)
+        return;
+    free(m->m);
+    memset(m, 0, sizeof *m);
+}
+
+static vcache_mark *marks_find(const vcache_marks *m, const char *uri)
+{
+    for (size_t i = 0; i < m->n; i++)
+        if (strcmp(m->m[i].uri, uri) == 0)
+            return &m->m[i];
+    return NULL;
+}
+
+ecred_err vcache_marks_check(const vcache_marks *m, const char *uri, const ecred_slist_token *tok,
+                             int64_t now)
+{
+    const vcache_mark *k = m ? marks_find(m, uri) : NULL;
+    if (!k || k->iat > now + VCACHE_CLOCK_SKEW)
+        return ECRED_OK;
+    if (tok->iat < k->iat)
+        return ECRED_ERR_STATUS_LIST;
+    if (tok->iat == k->iat) {
+        uint8_t h[32];
+        vcache_slist_digest(tok, h);
+        if (memcmp(h, k->sha256, sizeof h) != 0)
+            return ECRED_ERR_STATUS_LIST;
+    }
+    return ECRED_OK;
+}
+
+/* Raise (or add) one mark; the new values win only when newer. */
+static ecred_err marks_put(vcache_marks *m, const vcache_mark *nk)
+{
+    vcache_mark *k = marks_find(m, nk->uri);
+    if (k) {
+        if (nk->iat > k->iat)
+            *k = *nk;
+        return ECRED_OK;
+    }
+    if (m->n >= VCACHE_MARKS_MAX) {
+        /* Only tokens that verified under the trust list get a mark, so this
+         * takes a thousand genuine lists; drop the one that expired first. */
+        size_t oldest = 0;
+        for (size_t i = 1; i < m->n; i++)
+            if (m->m[i].exp < m->m[oldest].exp)
+                oldest = i;
+        m->m[oldest] = *nk;
+        return ECRED_OK;
+    }
+    vcache_mark *a = realloc(m->m, (m->n + 1) * sizeof *a);
+    if (!a)
+        return ECRED_ERR_NOMEM;
+    m->m = a;
+    a[m->n++] = *nk;
+    return ECRED_OK;
+}
+
+ecred_err vcache_marks_raise(vcache_marks *m, const char *uri, const ecred_slist_token *tok)
+{
+    vcache_mark nk;
+    memset(&nk, 0, sizeof nk);
+    if (strlen(uri) > ECRED_SLIST_URI_MAX)
+        return ECRED_ERR_ARG;
+    memcpy(nk.uri, uri, strlen(uri) + 1);
+    nk.iat = tok->iat;
+    nk.exp = tok->exp;
+    vcache_slist_digest(tok, nk.sha256);
+    return marks_put(m, &nk);
+}
+
+void vcache_marks_raise_trust(vcache_marks *m, uint64_t seq)
+{
+    if (!m->have_trust || seq > m->trust_seq)
+        m->trust_seq = seq;
+    m->have_trust = true;
+}
+
+/* Parse the file's JSON into *m (already empty). */
+static ecred_err marks_parse(const ecred_buf *b, vcache_marks *m)
+{
+    json_t *root = json_loadb((const char *)b->ptr, b->len, JSON_REJECT_DUPLICATES, NULL);
+    json_t *lists = json_object_get(root, "lists");
+    ecred_err e = ECRED_ERR_IO;
+    if (!json_is_object(root) || json_integer_value(json_object_get(root, "version")) != 1 ||
+        !json_is_array(lists) || json_array_size(lists) > VCACHE_MARKS_MAX)
+        goto out;
+    const char *seq = json_string_value(json_object_get(root, "trust_seq"));
+    if (seq) {
+        char *end = NULL;
+        errno = 0;
+        unsigned long long v = strtoull(seq, &end, 10);
+        if (!*seq || *seq == '-' || *end || errno)
+            goto out;
+        m->trust_seq = (uint64_t)v;
+        m->have_trust = true;
+    }
+    for (size_t i = 0; i < json_array_size(lists); i++) {
+        json_t *j = json_array_get(lists, i);
+        const char *uri = json_string_value(json_object_get(j, "uri"));
+        const char *h = json_string_value(json_object_get(j, "sha256"));
+        json_t *iat = json_object_get(j, "iat"), *exp = json_object_get(j, "exp");
+        vcache_mark k;
+        memset(&k, 0, sizeof k);
+        if (!uri || !*uri || strlen(uri) > ECRED_SLIST_URI_MAX || !h || !json_is_integer(iat) ||
+            !json_is_integer(exp) || ecred_unhex(h, strlen(h), k.sha256, sizeof k.sha256) != ECRED_OK)
+            goto out;
+        memcpy(k.uri, uri, strlen(uri) + 1);
+        k.iat = (int64_t)json_integer_value(iat);
+        k.exp = (int64_t)json_integer_value(exp);
+        if ((e = marks_put(m, &k)) != ECRED_OK)
+            goto out;
+        e = ECRED_ERR_IO;
+    }
+    e = ECRED_OK;
+out:
+    json_decref(root);
+    return e;
+}
+
+ecred_err vcache_marks_load(const char *dir, vcache_marks *out)
+{
+    char p[VCACHE_PATH_MAX];
+    ecred_buf b = ECRED_BUF_INIT;
+    vcache_marks m;
+    memset(&m, 0, sizeof m);
+    memset(out, 0, sizeof *out);
+    if (!join(p, sizeof p, dir, "highwater.json"))
+        return ECRED_ERR_INPUT;
+    struct stat st;
+    if (lstat(p, &st) != 0 && errno == ENOENT)
+        return ECRED_OK;
+    ecred_err e = ecred_read_file(p, VCACHE_STATE_MAX, &b);
+    if (!e)
+        e = marks_parse(&b, &m);
+    ecred_buf_free(&b);
+    if (e) {
+        vcache_marks_free(&m);
+        return e == ECRED_ERR_NOMEM ? e : ECRED_ERR_IO;
+    }
+    *out = m;
+    return ECRED_OK;
+}
+
+ecred_err vcache_marks_store(const char *dir, const vcache_marks *m)
+{
+    char p[VCACHE_PATH_MAX], seq[24];
+    vcache_marks all;
+    /* What another writer stored meanwhile stays: floors only go up. A
+     * damaged file is replaced by what this writer knows. */
+    if (vcache_marks_load(dir, &all) != ECRED_OK)
+        memset(&all, 0, sizeof all);
+    ecred_err e = ECRED_OK;
+    for (size_t i = 0; !e && i < m->n; i++)
+        e = marks_put(&all, &m->m[i]);
+    if (m->have_trust)
+        vcache_marks_raise_trust(&all, m->trust_seq);
+    json_t *lists = json_array();
+    json_t *o = json_pack("{s:i,s:o}", "version", 1, "lists", lists);
+    if (e || !o) {
+        json_decref(o);
+        vcache_marks_free(&all);
+        return e ? e : ECRED_ERR_NOMEM;
+    }
+    if (all.have_trust) {
+        snprintf(seq, sizeof seq, "%llu", (unsigned long long)all.trust_seq);
+        json_object_set_new(o, "trust_seq", json_string(seq));
+    }
+    for (size_t i = 0; i < all.n; i++) {
+        char hx[65];
+        ecred_hex(all.m[i].sha256, 32, hx);
+        json_array_append_new(lists, json_pack("{s:s,s:I,s:I,s:s}", "uri", all.m[i].uri, "iat",
+                                               (json_int_t)all.m[i].iat, "exp", (json_int_t)all.m[i].exp,
+                                               "sha256", hx));
+    }
+    char *s = json_dumps(o, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    vcache_marks_free(&all);
+    if (!s)
+        return ECRED_ERR_NOMEM;
+    e = join(p, sizeof p, dir, "highwater.json") ? ecred_write_file_atomic(p, s, strlen(s), 0644)
+                                                   : ECRED_ERR_INPUT;
+    free(s);
+    return e;
 }
 
 bool vcache_uri_trusted(const ecred_trustlist *tl, const char *uri)
@@ -183,6 +381,10 @@ ecred_err vcache_verify_slist(const ecred_trustlist *tl, const uint8_t *buf, siz
                                   &allowed) != ECRED_OK ||
              !ecred_trustlist_uri_allowed(allowed, uri, strlen(uri)))
         e = ECRED_ERR_KEY_UNKNOWN;
+    /* A token from the future would count as fresh for as long as the clocks
+     * stay apart and, held, block every correct later token as a rollback. */
+    else if (now >= 0 && tok.iat > now + VCACHE_CLOCK_SKEW)
+        e = ECRED_ERR_NOT_YET_VALID;
     if (e) {
         ecred_slist_free(&tok.list);
         return e;

@@ -7,6 +7,9 @@
  *   DIR/current -> gen.XXXX one complete, consistent generation:
  *       trust.cwt  sl-<16 hex>.cwt ...  state.json
  *   DIR/api-keys            the daemon's API key hashes (apikeys.h)
+ *   DIR/highwater.json      per status list URI the newest token ever
+ *                           accepted (iat, hash) and the highest trust list
+ *                           seq: the rollback floors, kept across generations
  *
  * A new generation is written in full in a fresh directory, fsynced, and made
  * current by renaming a symlink over `current`: a reader sees the old cache or
@@ -36,6 +39,14 @@
 #define VCACHE_STATE_MAX ((size_t)1 << 20)
 #define VCACHE_ISSUER_MAX 512
 #define VCACHE_LOCK_WAIT_MS 30000  /* how long a writer waits for another */
+/* How far a token's iat may lie ahead of the verifier's clock: issuers and
+ * verifiers keep NTP time; more than this is a clock fault or a forgery
+ * attempt, and such a token could block every correct one as a rollback. */
+#define VCACHE_CLOCK_SKEW 300
+#define VCACHE_MARKS_MAX (4 * VCACHE_LISTS_MAX)
+/* A held list the index no longer names is kept until its exp, or this long
+ * after its iat when it has none. */
+#define VCACHE_KEEP_NO_EXP ((int64_t)30 * 86400)
 
 typedef struct vcache_list {
     char uri[ECRED_SLIST_URI_MAX + 1];
@@ -91,19 +102,71 @@ ecred_err vcache_root_load(const char *dir, ecred_key **out);
 ecred_err vcache_root_store(const char *dir, const ecred_key *root);
 
 /* Verify a status list token served for uri under a trust list at now (now <
- * 0 skips the token's exp): the kid names a trust entry allowed to sign
- * status lists at the token's iat for this uri, the signature holds, sub ==
- * uri. ECRED_ERR_KEY_UNKNOWN, ECRED_ERR_SIGNATURE_INVALID, ECRED_ERR_LIST_EXPIRED,
- * ECRED_ERR_STATUS_LIST (sub differs) or the token's own error. *out written
+ * 0 skips the token's exp and iat checks): the kid names a trust entry
+ * allowed to sign status lists at the token's iat for this uri, the
+ * signature holds, sub == uri, iat is at most VCACHE_CLOCK_SKEW ahead of now.
+ * ECRED_ERR_KEY_UNKNOWN, ECRED_ERR_SIGNATURE_INVALID, ECRED_ERR_LIST_EXPIRED,
+ * ECRED_ERR_NOT_YET_VALID (iat in the future), ECRED_ERR_STATUS_LIST (sub
+ * differs) or the token's own error. *out written
  * only on success (out->list is the caller's). */
 ecred_err vcache_verify_slist(const ecred_trustlist *tl, const uint8_t *buf, size_t n,
                               const char *uri, int64_t now, ecred_slist_token *out);
 
 /* A verified token may replace the held copy only if it was not issued
- * before it (iat): a replayed or stale-cached older list could say VALID
- * for a credential revoked since. ECRED_ERR_STATUS_LIST for an older one;
- * ECRED_OK when nothing usable is held (held NULL or not ok). */
+ * before it (iat), and at an equal iat only if it says the same (the same
+ * statuses: vcache_slist_digest): a replayed or stale-cached older list
+ * could say VALID for a credential revoked since. ECRED_ERR_STATUS_LIST when
+ * refused; ECRED_OK when nothing usable is held (held NULL or not ok). */
 ecred_err vcache_check_newer(const vcache_list *held, const ecred_slist_token *tok);
+
+/* What a token says, as one hash: its entries (bits, count, packed values).
+ * Not a hash of the token's bytes: ES256 signatures are randomized, so the
+ * same list signed twice in one second differs in bytes but not in what it
+ * says, and must not read as a replay. */
+void vcache_slist_digest(const ecred_slist_token *tok, uint8_t out[32]);
+
+/* ---- rollback floors that outlive generations (DIR/highwater.json) ----
+ * A generation only holds what the last index named: an unsigned index that
+ * stops naming a list must not erase what the verifier has seen of it. */
+typedef struct vcache_mark {
+    char uri[ECRED_SLIST_URI_MAX + 1];
+    int64_t iat;          /* newest iat accepted for uri */
+    int64_t exp;          /* that token's exp (0: none); the oldest go first past the cap */
+    uint8_t sha256[32];   /* vcache_slist_digest of that token: an equal iat must match it */
+} vcache_mark;
+
+typedef struct vcache_marks {
+    vcache_mark *m;
+    size_t n;
+    uint64_t trust_seq;   /* highest trust list seq accepted */
+    bool have_trust;      /* trust_seq is set */
+} vcache_marks;
+
+/* Load DIR/highwater.json into *out (release with vcache_marks_free). A
+ * missing file is an empty set (ECRED_OK); an unreadable or malformed one is
+ * ECRED_ERR_IO with *out empty, and the caller decides (sync goes on with the
+ * floors of the lists it holds and rewrites the file). */
+ecred_err vcache_marks_load(const char *dir, vcache_marks *out);
+void vcache_marks_free(vcache_marks *m);
+
+/* ECRED_ERR_STATUS_LIST when tok is older than the mark for uri, or as old
+ * and saying something else; ECRED_OK otherwise (also with no mark, or a
+ * mark more than VCACHE_CLOCK_SKEW ahead of now: such a floor can only be
+ * left by a clock fault, and correct data must be able to clear it). */
+ecred_err vcache_marks_check(const vcache_marks *m, const char *uri, const ecred_slist_token *tok,
+                             int64_t now);
+
+/* Raise uri's mark to tok (only upwards); past VCACHE_MARKS_MAX the mark
+ * whose exp passed longest ago is dropped. Call only for a token that
+ * verified and passed the clock and rollback checks. */
+ecred_err vcache_marks_raise(vcache_marks *m, const char *uri, const ecred_slist_token *tok);
+
+/* Raise the trust seq floor (only upwards). */
+void vcache_marks_raise_trust(vcache_marks *m, uint64_t seq);
+
+/* Merge m into DIR/highwater.json (each floor the maximum of both) and write
+ * it atomically; the caller holds DIR's lock. */
+ecred_err vcache_marks_store(const char *dir, const vcache_marks *m);
 
 /* True when some trust entry may sign status lists under uri. */
 bool vcache_uri_trusted(const ecred_trustlist *tl, const char *uri);

@@ -78,11 +78,23 @@ static size_t on_header(char *p, size_t size, size_t nitems, void *ud)
 ecred_err vfetch_get(const char *url, const char *etag, size_t max, vfetch *out, char *err,
                      size_t errcap)
 {
+    return vfetch_get_within(url, etag, max, VFETCH_TOTAL_TIMEOUT * 1000L, out, err, errcap);
+}
+
+ecred_err vfetch_get_within(const char *url, const char *etag, size_t max, long timeout_ms, vfetch *out,
+                            char *err, size_t errcap)
+{
     ecred_buf body = ECRED_BUF_INIT;
     sink s = {&body, max, false, ""};
     struct curl_slist *hdrs = NULL;
     ecred_err e = ECRED_ERR_IO;
     err[0] = 0;
+    if (timeout_ms <= 0) {
+        snprintf(err, errcap, "%s", "no time left");
+        return ECRED_ERR_IO;
+    }
+    if (timeout_ms > VFETCH_TOTAL_TIMEOUT * 1000L)
+        timeout_ms = VFETCH_TOTAL_TIMEOUT * 1000L;
     if (strlen(url) > VFETCH_URL_MAX ||
         (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)) {
         snprintf(err, errcap, "not an http(s) URL of at most %d bytes", VFETCH_URL_MAX);
@@ -112,8 +124,9 @@ ecred_err vfetch_get(const char *url, const char *etag, size_t max, vfetch *out,
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L); /* threads: no SIGALRM for DNS timeouts */
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, VFETCH_CONNECT_TIMEOUT);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, VFETCH_TOTAL_TIMEOUT);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+                     timeout_ms < VFETCH_CONNECT_TIMEOUT * 1000L ? timeout_ms : VFETCH_CONNECT_TIMEOUT * 1000L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
     curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "ecred-verifier/0.1");
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);

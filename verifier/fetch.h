@@ -36,6 +36,12 @@ ecred_err vfetch_global_init(void);
 ecred_err vfetch_get(const char *url, const char *etag, size_t max, vfetch *out, char *err,
                      size_t errcap);
 
+/* vfetch_get within at most timeout_ms in all (connect included; at most
+ * VFETCH_TOTAL_TIMEOUT s, and <= 0 is refused with ECRED_ERR_IO before any
+ * request): for callers that share one time bound among many fetches. */
+ecred_err vfetch_get_within(const char *url, const char *etag, size_t max, long timeout_ms, vfetch *out,
+                            char *err, size_t errcap);
+
 void vfetch_clear(vfetch *f);
 
 /* True when etag may go into an If-None-Match header: 1..VFETCH_ETAG_MAX

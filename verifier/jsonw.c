@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ecred/utf8.h"
+
 void vjson_init(vjson *w, ecred_buf *out)
 {
     memset(w, 0, sizeof *w);
@@ -19,35 +21,6 @@ static void put(vjson *w, const void *p, size_t n)
 {
     if (!w->err)
         w->err = ecred_buf_append(w->out, p, n);
-}
-
-/* Length of the well-formed UTF-8 sequence at s (at most n bytes), 0 if
- * malformed: no overlongs, no surrogates, nothing past U+10FFFF. */
-static size_t utf8_seq(const uint8_t *s, size_t n)
-{
-    uint8_t c = s[0];
-    size_t len;
-    uint32_t cp, min;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF)
-        len = 2, cp = c & 0x1Fu, min = 0x80;
-    else if (c >= 0xE0 && c <= 0xEF)
-        len = 3, cp = c & 0x0Fu, min = 0x800;
-    else if (c >= 0xF0 && c <= 0xF4)
-        len = 4, cp = c & 0x07u, min = 0x10000;
-    else
-        return 0;
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3Fu);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
 }
 
 /* A quoted, escaped string: runs of plain bytes are copied in one piece. */
@@ -85,7 +58,7 @@ static void put_string(vjson *w, const char *str, size_t n)
             run = ++i;
             continue;
         }
-        size_t len = utf8_seq(s + i, n - i);
+        size_t len = ecred_utf8_next(s + i, n - i, NULL);
         if (!len) {
             w->err = ECRED_ERR_INPUT;
             return;

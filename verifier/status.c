@@ -5,8 +5,12 @@
  * Online mode fetches the whole list by its URI (never a per-credential
  * query), at most once per ttl, conditionally on its ETag; when the issuer
  * cannot be reached or serves a bad list the cached copy is used under the
- * same staleness rule. Must never: accept a list that did not verify against
- * the cached trust list, print.
+ * same staleness rule. A fetched list must clear the same floors as in a
+ * sync: the held copy and DIR/highwater.json, so a list a sync stopped
+ * holding (or never held) cannot be replayed from before a revocation.
+ * Must never: accept a list that did not verify against the cached trust
+ * list, treat data dated in the future as fresh, print (the URI comes from a
+ * scanned credential: it reaches the sink escaped).
  */
 #include "status.h"
 
@@ -19,26 +23,38 @@
  * still gives the right answer, only from memory). Only over the generation
  * it was loaded from: a sync that committed meanwhile holds newer data (a
  * newer trust list, other lists) that this older load must not roll back. */
-static void persist(vstatus *s)
+static void persist(vstatus *s, const char *uri, const vcache_list *l)
 {
     if (!s->dir)
         return;
-    char msg[512];
+    char msg[512], em[VUTIL_ESC_MAX];
+    /* The floor first, whether or not the generation can be replaced: the
+     * token was accepted, so nothing older may be later. */
+    vcache_marks m;
+    memset(&m, 0, sizeof m);
+    int lock = -1;
+    if (vcache_marks_raise(&m, uri, &l->tok) != ECRED_OK ||
+        vcache_lock(s->dir, &lock) != ECRED_OK || vcache_marks_store(s->dir, &m) != ECRED_OK)
+        vnote_say(s->note, 1, "%s", "could not store the status list's rollback floor");
+    vcache_unlock(lock);
+    vcache_marks_free(&m);
     if (vcache_commit_if_current(s->dir, s->cache, msg, sizeof msg) != ECRED_OK)
-        vnote_say(s->note, 1, "could not store the fetched list: %s", msg);
+        vnote_say(s->note, 1, "could not store the fetched list: %s", vutil_escape(msg, em, sizeof em));
 }
 
 /* Refresh uri's list from the issuer when its ttl has passed (or it is not
  * held); leaves the cache as it was on any failure. */
 static void refresh_online(vstatus *s, const char *uri)
 {
+    char eu[VUTIL_ESC_MAX], ee[VUTIL_ESC_MAX];
+    vutil_escape(uri, eu, sizeof eu);
     vcache_list *l = vcache_find(s->cache, uri);
     if (l && l->ok && l->tok.ttl > 0 && s->now - l->fetched_at < l->tok.ttl && s->now < l->tok.exp) {
         s->source = "cache";
         return;
     }
     if (!s->cache->trust_ok || !vcache_uri_trusted(&s->cache->trust, uri)) {
-        vnote_say(s->note, 1, "status list %s: not under a trusted status URI prefix; not fetched", uri);
+        vnote_say(s->note, 1, "status list %s: not under a trusted status URI prefix; not fetched", eu);
         return;
     }
     char err[256];
@@ -46,7 +62,8 @@ static void refresh_online(vstatus *s, const char *uri)
     memset(&f, 0, sizeof f);
     ecred_err e = vfetch_get(uri, l && l->ok ? l->etag : NULL, ECRED_SLIST_TOKEN_MAX, &f, err, sizeof err);
     if (e) {
-        vnote_say(s->note, 1, "status list %s: issuer unreachable (%s); using the cache", uri, err);
+        vnote_say(s->note, 1, "status list %s: issuer unreachable (%s); using the cache", eu,
+                  vutil_escape(err, ee, sizeof ee));
         s->source = "cache-fallback";
         return;
     }
@@ -65,10 +82,21 @@ static void refresh_online(vstatus *s, const char *uri)
     vfetch_clear(&f);
     if (!e)
         e = vcache_verify_slist(&s->cache->trust, nl.raw.ptr, nl.raw.len, uri, s->now, &nl.tok);
-    if (!e && (e = vcache_check_newer(l, &nl.tok)) != ECRED_OK)
-        vnote_say(s->note, 1, "status list %s: older than the copy held (rollback)", uri);
+    /* A held copy dated in the future is no floor (see sync.c). */
+    const vcache_list *floor = l && l->ok && l->tok.iat <= s->now + VCACHE_CLOCK_SKEW ? l : NULL;
+    if (!e && (e = vcache_check_newer(floor, &nl.tok)) != ECRED_OK)
+        vnote_say(s->note, 1, "status list %s: older than the copy held (rollback)", eu);
+    if (!e && s->dir) {
+        vcache_marks m;
+        if (vcache_marks_load(s->dir, &m) == ECRED_OK) {
+            e = vcache_marks_check(&m, uri, &nl.tok, s->now);
+            vcache_marks_free(&m);
+            if (e)
+                vnote_say(s->note, 1, "status list %s: older than a copy accepted before (rollback)", eu);
+        }
+    }
     if (e) {
-        vnote_say(s->note, 1, "status list %s REFUSED: %s (%s); using the cache", uri, ecred_err_message(e),
+        vnote_say(s->note, 1, "status list %s REFUSED: %s (%s); using the cache", eu, ecred_err_message(e),
                   ecred_err_name(e));
         ecred_buf_free(&nl.raw);
         ecred_slist_free(&nl.tok.list);
@@ -83,7 +111,7 @@ static void refresh_online(vstatus *s, const char *uri)
         s->source = "cache-fallback";
         return;
     }
-    persist(s);
+    persist(s, uri, vcache_find(s->cache, uri));
 }
 
 ecred_err vstatus_lookup(void *ctx, const char *uri, uint64_t idx, unsigned *status, int64_t *as_of)
@@ -108,6 +136,10 @@ ecred_err vstatus_lookup(void *ctx, const char *uri, uint64_t idx, unsigned *sta
     /* Past exp the list may not vouch for VALID any more (statuslist.md 4.7),
      * whatever --max-age allows; a revocation or suspension is still news. */
     if (s->list_expired && v == ECRED_STATUS_VALID)
+        return ECRED_ERR_STATUS_STALE;
+    /* Data dated ahead of this clock has a negative age, which must not read
+     * as fresh: past the skew it cannot vouch for VALID at all. */
+    if (l->tok.iat > s->now + VCACHE_CLOCK_SKEW && v == ECRED_STATUS_VALID)
         return ECRED_ERR_STATUS_STALE;
     *status = v;
     *as_of = l->tok.iat;

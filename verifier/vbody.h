@@ -1,7 +1,7 @@
 /*
  * vbody.h - the body of POST /v1/verify (spec/verifier.md section 5.1): the
  * QR text itself, or JSON {"qr": "..."} holding exactly that one string
- * member. Split from verifierd.c so tests/fuzz/fuzz_verifier_body.c can
+ * member. Split from the daemon so tests/fuzz/fuzz_verifier_body.c can
  * drive it without a server.
  *
  * Must never: print, log, keep or copy the body anywhere but the caller's

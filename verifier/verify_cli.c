@@ -43,7 +43,7 @@ static void usage(FILE *f)
           "                    (TEXT | --image FILE | -)\n"
           "       ecred-verify --cache DIR [--max-age DURATION] [--online] [--at RFC3339] [--json]\n"
           "                    (TEXT | --image FILE | -)\n"
-          "       ecred-verify sync --issuer URL [--root ROOT.pem] --cache DIR\n"
+          "       ecred-verify sync --issuer URL [--root ROOT.pem] --cache DIR [--sync-timeout DURATION]\n"
           "       ecred-verify inspect [--trust-key PEM] (TEXT | --image FILE | -)\n"
           "\n"
           "Verifies a residence credential (居住登记凭证 / 居住证) from its QR text, a photo or\n"
@@ -70,7 +70,10 @@ static void usage(FILE *f)
           "sync fetches the trust list (checked against ROOT.pem, which the cache keeps\n"
           "after the first sync) and every status list of the issuer (checked against\n"
           "the trust list), and replaces the cache atomically; anything refused keeps\n"
-          "its old copy. Its exit status is the reason code of the first refusal.\n"
+          "its old copy. A list the issuer's index stops naming is kept until its exp,\n"
+          "and no list older than one accepted before is taken back (DIR/highwater.json).\n"
+          "--sync-timeout bounds the whole sync (default 120s): lists not reached keep\n"
+          "their copies. Its exit status is the reason code of the first refusal.\n"
           "\n"
           "Exit status (reason code):\n"
           "   0 valid              1 internal or I/O error   2 invalid usage\n"
@@ -157,8 +160,11 @@ static void print_human(const ecred_verdict *v, const vstatus *st, int64_t now, 
     printf("结果 Result:            %s\n", headline);
     printf("原因 Reason:            %s (%s)\n", ecred_err_reason(v->outcome),
            v->outcome ? ecred_err_message(v->outcome) : "signature, validity and format check out");
-    char line[512];
-    vanswer_status_text(v, st, now, max_age, line, sizeof line);
+    char raw_line[512], line[VUTIL_ESC_MAX], e1[VUTIL_ESC_MAX], e2[VUTIL_ESC_MAX];
+    /* Every field below comes from the scanned credential (the status line
+     * carries its status URI): escaped, so no QR can drive the terminal. */
+    vanswer_status_text(v, st, now, max_age, raw_line, sizeof raw_line);
+    vutil_escape(raw_line, line, sizeof line);
     if (!v->claims_ok) {
         if (line[0])
             printf("状态 Status:            %s\n", line);
@@ -169,20 +175,20 @@ static void print_human(const ecred_verdict *v, const vstatus *st, int64_t now, 
     char d1[11], d2[11], t[21];
     printf("证件 Credential:        %s\n", cr->type == ECRED_CRED_TYPE_PERMIT ? "居住证 residence permit"
                                           : "居住登记凭证 residence registration certificate");
-    printf("姓名 Name:              %s\n", cr->name);
-    printf("公民身份号码 ID number: %s\n", cr->id_number);
+    printf("姓名 Name:              %s\n", vutil_escape(cr->name, e1, sizeof e1));
+    printf("公民身份号码 ID number: %s\n", vutil_escape(cr->id_number, e1, sizeof e1));
     ecred_date_format(cr->birth_date, d1);
     printf("性别 Sex:               %s\n", cr->sex == ECRED_SEX_MALE ? "男 male" : "女 female");
     printf("出生日期 Date of birth: %s\n", d1);
     printf("居住地址 Address:       %s%s (%06u)\n", ecred_division_name(cr->address_division),
-           cr->address, (unsigned)cr->address_division);
+           vutil_escape(cr->address, e1, sizeof e1), (unsigned)cr->address_division);
     printf("住房 Housing basis:     %s%s%s\n", housing_label(cr->housing),
-           cr->housing_ref[0] ? ", ref " : "", cr->housing_ref);
+           cr->housing_ref[0] ? ", ref " : "", vutil_escape(cr->housing_ref, e1, sizeof e1));
     printf("户籍地 Hukou origin:    %s (%06u)\n", ecred_division_name(cr->hukou_division),
            (unsigned)cr->hukou_division);
     ecred_date_format(cr->registration_date, d1);
     printf("登记日期 Registered:    %s\n", d1);
-    printf("签发机关 Authority:     %s\n", cr->authority);
+    printf("签发机关 Authority:     %s\n", vutil_escape(cr->authority, e1, sizeof e1));
     ecred_date_format(cr->valid_from, d1);
     ecred_date_format(cr->valid_until, d2);
     printf("有效期限 Valid:         %s to %s\n", d1, d2);
@@ -193,7 +199,7 @@ static void print_human(const ecred_verdict *v, const vstatus *st, int64_t now, 
     char cti[2 * ECRED_CTI_MAX + 1];
     ecred_hex(c->cti, c->cti_len, cti);
     ecred_time_format(c->iat, t);
-    printf("签发 Issued:            %s by %s, serial %s\n", t, c->iss, cti);
+    printf("签发 Issued:            %s by %s, serial %s\n", t, vutil_escape(c->iss, e2, sizeof e2), cti);
     if (c->has_cnf)
         printf("持有人密钥 Holder key:  bound (cnf, P-256)\n");
     if (line[0])
@@ -406,9 +412,9 @@ static int cmd_sync(int argc, char **argv)
     static const struct option opts[] = {
         {"issuer", required_argument, NULL, 'u'}, {"root", required_argument, NULL, 'r'},
         {"cache", required_argument, NULL, 'c'},  {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"sync-timeout", required_argument, NULL, 't'}, {NULL, 0, NULL, 0},
     };
-    const char *issuer = NULL, *root = NULL, *cache = NULL;
+    const char *issuer = NULL, *root = NULL, *cache = NULL, *timeout_s = NULL;
     int c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -416,6 +422,7 @@ static int cmd_sync(int argc, char **argv)
         case 'u': issuer = optarg; break;
         case 'r': root = optarg; break;
         case 'c': cache = optarg; break;
+        case 't': timeout_s = optarg; break;
         case 'h': usage(stdout); return 0;
         default:
             usage(stderr);
@@ -424,6 +431,9 @@ static int cmd_sync(int argc, char **argv)
     }
     if (optind != argc)
         return fail(EXIT_USAGE, "sync takes no argument %s", argv[optind]);
+    int64_t timeout = VSYNC_TIMEOUT_DEFAULT;
+    if (timeout_s && vutil_parse_duration(timeout_s, &timeout) != ECRED_OK)
+        return fail(EXIT_USAGE, "--sync-timeout '%s' is not a duration (90s, 15m, 2h)", timeout_s);
     if (!issuer || !cache)
         return fail(EXIT_USAGE, "%s", "sync needs --issuer URL and --cache DIR (and --root ROOT.pem the first time)");
     if (strlen(cache) > VCACHE_PATH_MAX - 64)
@@ -432,10 +442,11 @@ static int cmd_sync(int argc, char **argv)
         return fail(1, "%s", "libcurl could not start");
     vnote note = {cli_note, NULL};
     vsync_report rep;
-    ecred_err e = vsync_run(cache, issuer, root, (int64_t)time(NULL), &note, &rep);
+    ecred_err e = vsync_run_within(cache, issuer, root, (int64_t)time(NULL), timeout, &note, &rep);
     if (rep.committed)
-        printf("cache %s: %zu status lists (%zu updated, %zu not modified, %zu refused and kept)\n", cache,
-               rep.lists_total, rep.lists_updated, rep.lists_unchanged, rep.lists_refused);
+        printf("cache %s: %zu status lists (%zu updated, %zu not modified, %zu refused and kept, %zu no longer in the index)%s\n",
+               cache, rep.lists_total, rep.lists_updated, rep.lists_unchanged, rep.lists_refused, rep.lists_unlisted,
+               rep.timed_out ? "; cut short by --sync-timeout" : "");
     if (e)
         fprintf(stderr, "ecred-verify: sync: %s (%s)\n", ecred_err_message(e), ecred_err_reason(e));
     return ecred_err_exit_code(e);

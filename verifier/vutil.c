@@ -1,6 +1,6 @@
 /*
- * vutil.c - durations, ages and constant-time comparison for the verifier
- * (see vutil.h). Must never: print or exit.
+ * vutil.c - durations, ages, constant-time comparison and escaping for the
+ * verifier (see vutil.h). Must never: print or exit.
  */
 #include "vutil.h"
 
@@ -84,4 +84,82 @@ bool vutil_equal_ct(const uint8_t *a, const uint8_t *b, size_t n)
     for (size_t i = 0; i < n; i++)
         acc = (uint8_t)(acc | (a[i] ^ b[i]));
     return acc == 0;
+}
+
+/* Length of the valid UTF-8 sequence at p (1..4) when it encodes a character
+ * a terminal shows as itself, 0 when it must be escaped: C1 controls
+ * (U+0080..U+009F: 8-bit CSI and friends), bidi controls that reorder what a
+ * reader sees (U+200E/F, U+202A..U+202E, U+2066..U+2069), line and paragraph
+ * separators, overlongs, surrogates and anything past U+10FFFF. */
+static size_t utf8_printable(const unsigned char *p)
+{
+    unsigned c = p[0];
+    size_t n;
+    uint32_t cp;
+    if (c >= 0xc2 && c <= 0xdf) {
+        n = 2;
+        cp = c & 0x1fu;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 3;
+        cp = c & 0x0fu;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4;
+        cp = c & 0x07u;
+    } else {
+        return 0;
+    }
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xc0u) != 0x80u) /* also stops at the NUL */
+            return 0;
+        cp = (cp << 6) | (p[i] & 0x3fu);
+    }
+    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+        (cp >= 0xd800 && cp <= 0xdfff) || cp < 0xa0 || cp == 0x200e || cp == 0x200f ||
+        (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069))
+        return 0;
+    return n;
+}
+
+const char *vutil_escape(const char *s, char *out, size_t cap)
+{
+    static const char hex[] = "0123456789abcdef";
+    if (!out || cap == 0)
+        return "";
+    if (!s)
+        s = "(null)";
+    const unsigned char *p = (const unsigned char *)s;
+    size_t o = 0;
+    while (*p) {
+        char piece[8];
+        size_t len = 0, take = 1;
+        if (*p >= 0x20 && *p < 0x7f && *p != '\\') {
+            piece[len++] = (char)*p;
+        } else if (*p == '\\') {
+            piece[len++] = '\\';
+            piece[len++] = '\\';
+        } else if ((take = utf8_printable(p)) != 0) {
+            memcpy(piece, p, take);
+            len = take;
+        } else {
+            take = 1;
+            piece[len++] = '\\';
+            piece[len++] = 'x';
+            piece[len++] = hex[*p >> 4];
+            piece[len++] = hex[*p & 15];
+        }
+        /* Keep room for "..." and the NUL, so a cut is always visible. */
+        if (o + len + 4 > cap) {
+            if (cap >= 4) {
+                memcpy(out + (o + 4 <= cap ? o : cap - 4), "...", 4);
+            } else {
+                out[0] = 0;
+            }
+            return out;
+        }
+        memcpy(out + o, piece, len);
+        o += len;
+        p += take;
+    }
+    out[o] = 0;
+    return out;
 }

@@ -1,6 +1,7 @@
 /*
  * vutil.h - small helpers the verifier's programs share: durations on the
- * command line, ages for people, constant-time comparison, a message sink.
+ * command line, ages for people, constant-time comparison, a message sink,
+ * and escaping of outside text before it reaches a log line or a terminal.
  *
  * Must never: print or exit (the programs decide how to report).
  */
@@ -32,6 +33,18 @@ ecred_err vutil_parse_duration(const char *s, int64_t *out);
 /* An age for people: "45s", "12m30s", "3h12m", "2d4h" (negative ages, from
  * clocks out of step, print as "0s"). */
 void vutil_format_age(int64_t seconds, char *out, size_t cap);
+
+/* Text from outside (an index's URIs, a server's error, a credential's
+ * fields) made safe for one log line or a terminal: valid UTF-8 of printable
+ * characters passes, every other byte (C0 and C1 controls such as ESC, CR
+ * and LF, DEL, bidi overrides, invalid UTF-8) and the backslash become \xHH
+ * or \\, so no byte can start an escape sequence or forge a line. Writes at
+ * most cap bytes, always NUL-terminated; an escape that would not fit ends
+ * the text with "...". Returns out, for use as a printf argument; NULL s
+ * gives "(null)". */
+const char *vutil_escape(const char *s, char *out, size_t cap);
+/* Escaped text buffer big enough for a URI or an error message. */
+#define VUTIL_ESC_MAX 1200
 
 /* Compare n bytes without an early exit. */
 bool vutil_equal_ct(const uint8_t *a, const uint8_t *b, size_t n);

@@ -13,48 +13,13 @@
 
 #include <string.h>
 
-/* Strict UTF-8 (RFC 3629): no overlongs, surrogates or code points past
- * U+10FFFF, as libcbor's loader checks. Control characters are valid here;
- * field rules on top are the caller's. */
-static bool utf8_valid(const uint8_t *p, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        uint8_t c = p[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t more;
-        uint8_t lo = 0x80, hi = 0xbf; /* allowed range of the second byte */
-        if (c >= 0xc2 && c <= 0xdf) {
-            more = 1;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            more = 2;
-            if (c == 0xe0)
-                lo = 0xa0; /* overlong below U+0800 */
-            else if (c == 0xed)
-                hi = 0x9f; /* surrogates U+D800..U+DFFF */
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            more = 3;
-            if (c == 0xf0)
-                lo = 0x90; /* overlong below U+10000 */
-            else if (c == 0xf4)
-                hi = 0x8f; /* past U+10FFFF */
-        } else {
-            return false; /* continuation byte, 0xc0/0xc1 overlongs, 0xf5.. */
-        }
-        if (n - i - 1 < more)
-            return false;
-        if (p[i + 1] < lo || p[i + 1] > hi)
-            return false;
-        for (size_t k = 2; k <= more; k++)
-            if ((p[i + k] & 0xc0) != 0x80)
-                return false;
-        i += more + 1;
-    }
-    return true;
-}
+#include "ecred/utf8.h"
+
+const ecred_cbor_limits ecred_cbor_limits_small = {
+    ECRED_CBOR_SMALL_MAX_BYTES,
+    ECRED_CBOR_SMALL_MAX_ITEMS,
+    ECRED_CBOR_SMALL_MAX_DEPTH,
+};
 
 /* Parse the head at p (left bytes) and, for a string, its content: what
  * libcbor 0.8's streaming decoder accepts, except that one-byte tag heads
@@ -132,7 +97,7 @@ static ecred_err next_head(ecred_cborcur *cur, ecred_cbor_head *h, bool *bad_tex
         return ECRED_ERR_CBOR;
     if (tmp.major == ECRED_CBOR_MAJOR_MAP && tmp.arg > rest / 2)
         return ECRED_ERR_CBOR;
-    if (tmp.major == ECRED_CBOR_MAJOR_TEXT && !utf8_valid(tmp.str.ptr, tmp.str.len)) {
+    if (tmp.major == ECRED_CBOR_MAJOR_TEXT && !ecred_utf8_valid(tmp.str.ptr, tmp.str.len, 0)) {
         if (!bad_text)
             return ECRED_ERR_CBOR;
         *bad_text = true;

@@ -1,5 +1,8 @@
 /*
- * cborin.c - CBOR for untrusted input (capped, exact) and deterministic output.
+ * cborin.c - libcbor trees, capped and exact, and deterministic output; private
+ * to common/ (common/internal/ecred/cborin.h). Untrusted input before a
+ * signature is read with the cursor (cborcur.c) instead; trees are for the
+ * encoders, signed payloads (status and trust lists) and the inspect view.
  *
  * cbor_load allocates whatever a header declares, so untrusted bytes first go
  * through a prescan with libcbor's non-allocating streaming decoder: it walks
@@ -13,12 +16,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-
-const ecred_cbor_limits ecred_cbor_limits_small = {
-    ECRED_CBOR_SMALL_MAX_BYTES,
-    ECRED_CBOR_SMALL_MAX_ITEMS,
-    ECRED_CBOR_SMALL_MAX_DEPTH,
-};
 
 /* What the last streaming-decoder callback saw: one head per call. */
 enum prescan_kind {

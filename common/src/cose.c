@@ -2,16 +2,20 @@
  * cose.c - COSE_Sign1 (RFC 9052 section 4.2): decode with the header rules of
  * cose.h, verify over the bytes as received, sign with deterministic headers.
  *
- * The decoded tree is kept alive in priv_ so the spans (protected bytes,
- * payload, signature) point at exactly the bytes that arrived: the
- * Sig_structure is built from them, never from a re-encoding of the headers.
- * This file must never call OpenSSL directly (crypto.h is the only door), never
- * print, and never run crypto before the header and key checks have passed.
+ * Decoding reads the caller's bytes in place with the cursor of cborcur.h
+ * (the one CBOR read path for untrusted input: no tree, no allocation), so
+ * the spans (protected bytes, payload, signature) point at exactly the bytes
+ * that arrived: the Sig_structure is built from them, never from a
+ * re-encoding of the headers. Encoding (sign) uses the libcbor builders of
+ * the private cborin.h. This file must never call OpenSSL directly (crypto.h
+ * is the only door), never print, and never run crypto before the header and
+ * key checks have passed.
  */
 #include "ecred/cose.h"
 
 #include <string.h>
 
+#include "ecred/cborcur.h"
 #include "ecred/cborin.h"
 
 /* COSE header labels (RFC 9052 section 3.1). */
@@ -76,36 +80,41 @@ ecred_err ecred_cose_sig_structure(ecred_span protected_bytes, ecred_span payloa
     return ECRED_OK;
 }
 
-/* ECRED_OK when every label of the bucket is an int (in int64 range) or a text
- * string and none occurs twice; ECRED_ERR_COSE_HEADER otherwise. */
-static ecred_err check_labels(const cbor_item_t *bucket)
+/* ---- decode, on the cursor ---------------------------------------------- */
+
+/* A header label as read: an int64 or a text string (span into the input). */
+typedef struct cose_label {
+    bool is_text;
+    int64_t num;
+    ecred_span text;
+} cose_label;
+
+/* Read one label head: an integer in int64 range or a text string. Anything
+ * else (a tag, a bstr, a float...) is ECRED_ERR_COSE_HEADER. */
+static ecred_err read_label(ecred_cborcur *cur, cose_label *l)
 {
-    const struct cbor_pair *pairs = cbor_map_handle(bucket);
-    for (size_t i = 0; i < cbor_map_size(bucket); i++) {
-        int64_t v;
-        const cbor_item_t *k = pairs[i].key;
-        bool ok = cbor_is_int(k) ? ecred_cbor_get_int(k, &v) == ECRED_OK
-                                 : cbor_isa_string(k) && cbor_string_is_definite(k);
-        if (!ok)
-            return ECRED_ERR_COSE_HEADER;
+    ecred_cbor_head h;
+    if (ecred_cborcur_head(cur, &h) != ECRED_OK)
+        return ECRED_ERR_COSE_HEADER; /* cannot happen after the check: refuse, not guess */
+    memset(l, 0, sizeof *l);
+    if (h.major == ECRED_CBOR_MAJOR_TEXT) {
+        l->is_text = true;
+        l->text = h.str;
+        return ECRED_OK;
     }
-    return ecred_cbor_map_check_unique(bucket) == ECRED_OK ? ECRED_OK : ECRED_ERR_COSE_HEADER;
+    return ecred_cbor_head_int(&h, &l->num) ? ECRED_OK : ECRED_ERR_COSE_HEADER;
 }
 
-/* ECRED_ERR_COSE_HEADER if any label of a occurs in b. */
-static ecred_err check_disjoint(const cbor_item_t *a, const cbor_item_t *b)
+/* Equal labels: same kind and value, whatever width the integer was encoded
+ * in (1 and 0x18 0x01 are the same label). */
+static bool label_equal(const cose_label *a, const cose_label *b)
 {
-    const struct cbor_pair *pa = cbor_map_handle(a), *pb = cbor_map_handle(b);
-    for (size_t i = 0; i < cbor_map_size(a); i++)
-        for (size_t j = 0; j < cbor_map_size(b); j++)
-            if (ecred_cbor_key_equal(pa[i].key, pb[j].key))
-                return ECRED_ERR_COSE_HEADER;
-    return ECRED_OK;
-}
-
-static bool is_definite_text(const cbor_item_t *v)
-{
-    return cbor_isa_string(v) && cbor_string_is_definite(v);
+    if (a->is_text != b->is_text)
+        return false;
+    if (!a->is_text)
+        return a->num == b->num;
+    return a->text.len == b->text.len &&
+           (a->text.len == 0 || memcmp(a->text.ptr, b->text.ptr, a->text.len) == 0);
 }
 
 /* What the header walk found about alg. */
@@ -115,94 +124,118 @@ struct alg_seen {
     int alg;
 };
 
-/* Apply the header rules to one bucket (labels already checked) and fill m.
- * typ is reported only from the protected bucket: an unprotected typ could be
- * swapped by anyone and must not steer how the payload is read. */
-static ecred_err parse_bucket(const cbor_item_t *bucket, bool is_protected, ecred_cose_sign1 *m,
-                              struct alg_seen *alg)
+/* One bucket's labels, kept for the duplicate and disjointness checks. */
+typedef struct bucket {
+    cose_label labels[ECRED_COSE_LABELS_MAX];
+    size_t n;
+} bucket;
+
+/* Apply the header rules to one value whose label is known, reading it from
+ * cur. typ is reported only from the protected bucket: an unprotected typ
+ * could be swapped by anyone and must not steer how the payload is read. */
+static ecred_err read_value(ecred_cborcur *cur, const cose_label *label, bool is_protected,
+                            ecred_cose_sign1 *m, struct alg_seen *alg)
 {
-    const struct cbor_pair *pairs = cbor_map_handle(bucket);
-    for (size_t i = 0; i < cbor_map_size(bucket); i++) {
-        int64_t label;
-        const cbor_item_t *v = pairs[i].value;
-        if (!cbor_is_int(pairs[i].key) || ecred_cbor_get_int(pairs[i].key, &label) != ECRED_OK)
-            continue; /* text labels carry nothing we act on */
-        switch (label) {
-        case COSE_LABEL_ALG: {
-            int64_t a;
-            if (!is_protected)
-                return ECRED_ERR_COSE_HEADER;
-            alg->present = true;
-            if (cbor_is_int(v)) {
-                if (ecred_cbor_get_int(v, &a) == ECRED_OK &&
-                    (a == ECRED_COSE_ALG_ES256 || a == ECRED_COSE_ALG_EDDSA)) {
-                    alg->supported = true;
-                    alg->alg = (int)a;
-                }
-            } else if (!is_definite_text(v)) {
-                return ECRED_ERR_COSE_HEADER; /* alg is int / tstr (RFC 9052 3.1) */
+    ecred_cbor_head h;
+    if (label->is_text || (label->num != COSE_LABEL_ALG && label->num != COSE_LABEL_CRIT &&
+                           label->num != COSE_LABEL_CONTENT_TYPE &&
+                           label->num != COSE_LABEL_KID && label->num != COSE_LABEL_TYP))
+        /* text labels and unknown ints carry nothing we act on, and are
+         * ignorable without crit */
+        return ecred_cborcur_skip(cur, NULL) == ECRED_OK ? ECRED_OK : ECRED_ERR_COSE_HEADER;
+    if (label->num == COSE_LABEL_CRIT)
+        return ECRED_ERR_COSE_HEADER; /* we understand no extension that needs it */
+    if (label->num == COSE_LABEL_ALG && !is_protected)
+        return ECRED_ERR_COSE_HEADER;
+    /* Every value we act on is a single head (int, text or bstr): a container
+     * or a tag is the wrong type, refused before it is read any further. */
+    if (ecred_cborcur_head(cur, &h) != ECRED_OK)
+        return ECRED_ERR_COSE_HEADER;
+    bool is_uint = h.major == ECRED_CBOR_MAJOR_UINT;
+    bool is_text = h.major == ECRED_CBOR_MAJOR_TEXT;
+    switch (label->num) {
+    case COSE_LABEL_ALG: {
+        int64_t a;
+        alg->present = true;
+        if (is_uint || h.major == ECRED_CBOR_MAJOR_NEGINT) {
+            /* An integer out of int64 range is present but unsupported. */
+            if (ecred_cbor_head_int(&h, &a) &&
+                (a == ECRED_COSE_ALG_ES256 || a == ECRED_COSE_ALG_EDDSA)) {
+                alg->supported = true;
+                alg->alg = (int)a;
             }
-            break;
+        } else if (!is_text) {
+            return ECRED_ERR_COSE_HEADER; /* alg is int / tstr (RFC 9052 3.1) */
         }
-        case COSE_LABEL_CRIT:
+        return ECRED_OK;
+    }
+    case COSE_LABEL_CONTENT_TYPE:
+        return is_text || is_uint ? ECRED_OK : ECRED_ERR_COSE_HEADER;
+    case COSE_LABEL_KID:
+        if (h.major != ECRED_CBOR_MAJOR_BYTES || h.str.len < 1 || h.str.len > ECRED_COSE_KID_MAX)
             return ECRED_ERR_COSE_HEADER;
-        case COSE_LABEL_CONTENT_TYPE:
-            if (!is_definite_text(v) && !cbor_isa_uint(v))
-                return ECRED_ERR_COSE_HEADER;
-            break;
-        case COSE_LABEL_KID: {
-            if (!cbor_isa_bytestring(v) || !cbor_bytestring_is_definite(v))
-                return ECRED_ERR_COSE_HEADER;
-            size_t klen = cbor_bytestring_length(v);
-            if (klen < 1 || klen > ECRED_COSE_KID_MAX)
-                return ECRED_ERR_COSE_HEADER;
-            memcpy(m->kid, cbor_bytestring_handle(v), klen);
-            m->kid_len = klen;
-            m->kid_protected = is_protected;
-            break;
+        memcpy(m->kid, h.str.ptr, h.str.len);
+        m->kid_len = h.str.len;
+        m->kid_protected = is_protected;
+        return ECRED_OK;
+    default: /* COSE_LABEL_TYP */
+        if (is_uint)
+            return ECRED_OK;
+        if (!is_text || h.str.len > ECRED_COSE_TYP_MAX)
+            return ECRED_ERR_COSE_HEADER;
+        if (h.str.len > 0 && memchr(h.str.ptr, 0, h.str.len))
+            return ECRED_ERR_COSE_HEADER; /* would truncate the C string */
+        if (is_protected) {
+            if (h.str.len > 0)
+                memcpy(m->typ, h.str.ptr, h.str.len);
+            m->typ[h.str.len] = '\0';
         }
-        case COSE_LABEL_TYP:
-            if (is_definite_text(v)) {
-                size_t tlen = cbor_string_length(v);
-                if (tlen > ECRED_COSE_TYP_MAX)
-                    return ECRED_ERR_COSE_HEADER;
-                if (tlen > 0 && memchr(cbor_string_handle(v), 0, tlen))
-                    return ECRED_ERR_COSE_HEADER; /* would truncate the C string */
-                if (is_protected) {
-                    if (tlen > 0)
-                        memcpy(m->typ, cbor_string_handle(v), tlen);
-                    m->typ[tlen] = '\0';
-                }
-            } else if (!cbor_isa_uint(v)) {
+        return ECRED_OK;
+    }
+}
+
+/* Walk one bucket (cur positioned after its map head of `pairs` pairs):
+ * collect its labels in b (refusing repeats and, when other is not NULL, any
+ * label other already holds) and apply the header rules to its values. */
+static ecred_err read_bucket(ecred_cborcur *cur, size_t pairs, bool is_protected,
+                             const bucket *other, bucket *b, ecred_cose_sign1 *m,
+                             struct alg_seen *alg)
+{
+    if (pairs > ECRED_COSE_LABELS_MAX)
+        return ECRED_ERR_COSE_HEADER;
+    b->n = 0;
+    for (size_t p = 0; p < pairs; p++) {
+        cose_label *l = &b->labels[b->n];
+        ecred_err err = read_label(cur, l);
+        if (err != ECRED_OK)
+            return err;
+        for (size_t i = 0; i < b->n; i++)
+            if (label_equal(&b->labels[i], l))
                 return ECRED_ERR_COSE_HEADER;
-            }
-            break;
-        default:
-            break; /* unknown labels are ignorable without crit */
-        }
+        for (size_t i = 0; other && i < other->n; i++)
+            if (label_equal(&other->labels[i], l))
+                return ECRED_ERR_COSE_HEADER;
+        b->n++;
+        if ((err = read_value(cur, l, is_protected, m, alg)) != ECRED_OK)
+            return err;
     }
     return ECRED_OK;
 }
 
-static bool is_definite_bstr(const cbor_item_t *v)
+/* Read the next head from a checked input; false if it is not there (cannot
+ * happen after ecred_cborcur_check, and is then refused, not guessed). */
+static bool next_head(ecred_cborcur *cur, ecred_cbor_head *h)
 {
-    return cbor_isa_bytestring(v) && cbor_bytestring_is_definite(v);
+    return ecred_cborcur_head(cur, h) == ECRED_OK;
 }
 
-/* True for the simple value null. libcbor 0.8's cbor_is_null asserts (aborts)
- * when handed a half/single/double float, so the width is checked first. */
-static bool is_null(const cbor_item_t *v)
+static bool is_null(const ecred_cbor_head *h)
 {
-    return cbor_isa_float_ctrl(v) && cbor_float_ctrl_is_ctrl(v) && cbor_is_null(v);
+    return h->major == ECRED_CBOR_MAJOR_SIMPLE && h->info == ECRED_CBOR_SIMPLE_NULL;
 }
 
-static ecred_span bstr_span(const cbor_item_t *v)
-{
-    return ecred_span_of(cbor_bytestring_handle(v), cbor_bytestring_length(v));
-}
-
-ecred_err ecred_cose_sign1_decode(const uint8_t *buf, size_t n,
-                                  const struct ecred_cbor_limits *lim, ecred_cose_sign1 *out)
+ecred_err ecred_cose_sign1_decode(const uint8_t *buf, size_t n, const ecred_cbor_limits *lim,
+                                  ecred_cose_sign1 *out)
 {
     if (!out)
         return ECRED_ERR_ARG;
@@ -212,96 +245,92 @@ ecred_err ecred_cose_sign1_decode(const uint8_t *buf, size_t n,
     if (!lim)
         lim = &ecred_cbor_limits_small;
 
+    /* The whole message first: caps, well-formedness and exact consumption,
+     * without allocating; afterwards every read below is inside checked bytes. */
+    ecred_err err = ecred_cborcur_check(buf, n, lim);
+    if (err != ECRED_OK)
+        return err;
+
     ecred_cose_sign1 m;
     memset(&m, 0, sizeof m);
-    cbor_item_t *root = NULL, *prot_map = NULL, *ref;
-    const cbor_item_t *arr, *prot, *unprot, *payload, *sig;
-    cbor_item_t **member;
+    ecred_cborcur cur, pcur;
+    ecred_cbor_head h, prot, payload, sig, unprot;
+    ecred_span unprot_item;
     struct alg_seen alg = {false, false, 0};
-    ecred_err err = ecred_cbor_decode(buf, n, lim, &root);
-    if (err != ECRED_OK)
-        goto out;
+    bucket buckets[2]; /* [0] protected, [1] unprotected */
+    buckets[0].n = buckets[1].n = 0;
 
-    err = ECRED_ERR_COSE_STRUCTURE;
-    if (!cbor_isa_tag(root) || cbor_tag_value(root) != ECRED_COSE_TAG_SIGN1)
-        goto out;
-    /* cbor_tag_item hands out a reference; root keeps its own, so borrow */
-    ref = cbor_tag_item(root);
-    arr = ref;
-    cbor_decref(&ref);
-    if (!cbor_isa_array(arr) || !cbor_array_is_definite(arr) || cbor_array_size(arr) != 4)
-        goto out;
-    member = cbor_array_handle(arr);
-    prot = member[0];
-    unprot = member[1];
-    payload = member[2];
-    sig = member[3];
-    if (!is_definite_bstr(prot) || !cbor_isa_map(unprot) || !is_definite_bstr(sig) ||
-        !(is_definite_bstr(payload) || is_null(payload)))
-        goto out;
+    /* Structure: 18([bstr, map, bstr / nil, bstr]), tag in either head form. */
+    if ((err = ecred_cborcur_init(&cur, buf, n, lim)) != ECRED_OK)
+        return err;
+    if (!next_head(&cur, &h) || h.major != ECRED_CBOR_MAJOR_TAG || h.arg != ECRED_COSE_TAG_SIGN1)
+        return ECRED_ERR_COSE_STRUCTURE;
+    if (!next_head(&cur, &h) || h.major != ECRED_CBOR_MAJOR_ARRAY || h.arg != 4)
+        return ECRED_ERR_COSE_STRUCTURE;
+    if (!next_head(&cur, &prot) || prot.major != ECRED_CBOR_MAJOR_BYTES)
+        return ECRED_ERR_COSE_STRUCTURE;
+    ecred_cborcur at_unprot = cur;
+    if (!next_head(&at_unprot, &unprot) || unprot.major != ECRED_CBOR_MAJOR_MAP)
+        return ECRED_ERR_COSE_STRUCTURE;
+    if (ecred_cborcur_skip(&cur, &unprot_item) != ECRED_OK)
+        return ECRED_ERR_COSE_STRUCTURE;
+    if (!next_head(&cur, &payload) ||
+        !(payload.major == ECRED_CBOR_MAJOR_BYTES || is_null(&payload)))
+        return ECRED_ERR_COSE_STRUCTURE;
+    if (!next_head(&cur, &sig) || sig.major != ECRED_CBOR_MAJOR_BYTES)
+        return ECRED_ERR_COSE_STRUCTURE;
+    if (ecred_cborcur_finish(&cur) != ECRED_OK)
+        return ECRED_ERR_CBOR; /* the check consumed it all: unreachable */
 
-    /* The protected bucket: empty bstr, or a bstr holding exactly one map. */
-    m.protected_bytes = bstr_span(prot);
-    if (m.protected_bytes.len > 0) {
-        err = ecred_cbor_decode(m.protected_bytes.ptr, m.protected_bytes.len, lim, &prot_map);
-        if (err != ECRED_OK)
-            goto out;
-        err = ECRED_ERR_COSE_HEADER;
-        if (!cbor_isa_map(prot_map))
-            goto out;
+    /* The protected bucket: empty bstr, or a bstr holding exactly one map,
+     * under the same caps as the message. */
+    size_t prot_pairs = 0;
+    m.protected_bytes = prot.str;
+    if (prot.str.len > 0) {
+        if ((err = ecred_cborcur_check(prot.str.ptr, prot.str.len, lim)) != ECRED_OK)
+            return err;
+        if ((err = ecred_cborcur_init(&pcur, prot.str.ptr, prot.str.len, lim)) != ECRED_OK)
+            return err;
+        if (!next_head(&pcur, &h) || h.major != ECRED_CBOR_MAJOR_MAP)
+            return ECRED_ERR_COSE_HEADER;
+        prot_pairs = (size_t)h.arg; /* bounded by the bytes (cborcur.h) */
     } else {
         m.protected_bytes.ptr = NULL;
     }
-    if ((err = check_labels(unprot)) != ECRED_OK)
-        goto out;
-    if (prot_map) {
-        if ((err = check_labels(prot_map)) != ECRED_OK ||
-            (err = check_disjoint(prot_map, unprot)) != ECRED_OK)
-            goto out;
-    }
-    if (prot_map && (err = parse_bucket(prot_map, true, &m, &alg)) != ECRED_OK)
-        goto out;
-    if ((err = parse_bucket(unprot, false, &m, &alg)) != ECRED_OK)
-        goto out;
-    err = ECRED_ERR_ALG_UNSUPPORTED;
+
+    /* Labels: int or text, none twice in a bucket, none in both buckets. */
+    if (prot.str.len > 0 &&
+        (err = read_bucket(&pcur, prot_pairs, true, NULL, &buckets[0], &m, &alg)) != ECRED_OK)
+        return err;
+    if ((err = read_bucket(&at_unprot, (size_t)unprot.arg, false, &buckets[0], &buckets[1], &m,
+                           &alg)) != ECRED_OK)
+        return err;
     if (!alg.present || !alg.supported)
-        goto out;
+        return ECRED_ERR_ALG_UNSUPPORTED;
     m.alg = alg.alg;
 
-    if (is_null(payload)) {
+    if (is_null(&payload)) {
         m.detached = true;
         m.payload = ecred_span_of(NULL, 0);
     } else {
-        m.payload = bstr_span(payload);
+        m.payload = payload.str;
     }
-    m.signature = bstr_span(sig);
+    m.signature = sig.str;
     m.total_len = n;
-    m.priv_ = root;
-    root = NULL;
     *out = m;
-    err = ECRED_OK;
-out:
-    if (prot_map)
-        cbor_decref(&prot_map);
-    if (root)
-        cbor_decref(&root);
-    return err;
+    return ECRED_OK;
 }
 
 void ecred_cose_sign1_clear(ecred_cose_sign1 *msg)
 {
-    if (!msg)
-        return;
-    cbor_item_t *root = msg->priv_;
-    if (root)
-        cbor_decref(&root);
-    memset(msg, 0, sizeof *msg);
+    if (msg)
+        memset(msg, 0, sizeof *msg);
 }
 
 ecred_err ecred_cose_sign1_verify(const ecred_cose_sign1 *msg, const ecred_key *key)
 {
-    if (!msg || !key || !msg->priv_)
-        return ECRED_ERR_ARG;
+    if (!msg || !key || msg->total_len == 0)
+        return ECRED_ERR_ARG; /* not a decoded message (zeroed by a failed decode) */
     if (msg->alg != ecred_key_alg(key))
         return ECRED_ERR_KEY_ALG_MISMATCH;
     /* We never issue detached payloads and this call has no way to receive one. */

@@ -4,7 +4,11 @@
  *
  * The three directions (JSON -> struct, struct -> CBOR, CBOR -> struct) all
  * end in ecred_credential_validate, so decode never accepts what encode would
- * refuse to produce. This file never prints, exits or touches the network.
+ * refuse to produce. A refused field is reported with why it was refused
+ * (ecred_field_error), because the clerk who typed it has to fix it. Claims
+ * are read with the cursor (cborcur.h), dates come from cst.c, text rules
+ * from utf8.c and claim keys from cwt.h. This file never prints, exits or
+ * touches the network.
  */
 #include "ecred/credential.h"
 
@@ -15,9 +19,8 @@
 
 #include "ecred/cborcur.h"
 #include "ecred/cborin.h"
-
-#define SECONDS_PER_DAY 86400
-#define CST_OFFSET (8 * 3600) /* China Standard Time, UTC+8, no DST */
+#include "ecred/textclass.h"
+#include "ecred/utf8.h"
 
 /* Credential map keys inside claim -65537 (spec/credential.md, table 3). */
 enum {
@@ -34,58 +37,9 @@ enum {
     CK_ENDORSEMENT_DATE = 11,
 };
 
-/* CWT claim keys (RFC 8392 section 4, RFC 8747, draft-ietf-oauth-status-list). */
-enum {
-    CLAIM_ISS = 1,
-    CLAIM_SUB = 2,
-    CLAIM_AUD = 3,
-    CLAIM_EXP = 4,
-    CLAIM_NBF = 5,
-    CLAIM_IAT = 6,
-    CLAIM_CTI = 7,
-    CLAIM_CNF = 8,
-};
+/* ---- field checks ----------------------------------------------------- */
 
-/* Earliest and latest day numbers we accept for any date: 1900-01-01 and
- * 2199-12-31. Far outside any real credential, but it keeps every time
- * computation well inside int64 and rejects garbage like year 0. */
-#define DAY_MIN (-25567)
-#define DAY_MAX 84005
-
-/* ---- dates ------------------------------------------------------------ */
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (y, m 1..12, d 1..31). */
-static int32_t days_from_civil(int y, int m, int d)
-{
-    y -= m <= 2;
-    int era = (y >= 0 ? y : y - 399) / 400;
-    int yoe = y - era * 400;
-    int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return (int32_t)(era * 146097 + doe - 719468);
-}
-
-static void civil_from_days(int32_t z, int *y, int *m, int *d)
-{
-    z += 719468;
-    int era = (z >= 0 ? z : z - 146096) / 146097;
-    int doe = z - era * 146097;
-    int yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = yoe + era * 400 + (*m <= 2);
-}
-
-static int days_in_month(int y, int m)
-{
-    static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-        return 29;
-    return mdays[m - 1];
-}
-
+/* Value of n decimal digits, -1 if any is not a digit. */
 static int digits_value(const char *s, size_t n)
 {
     int v = 0;
@@ -97,164 +51,11 @@ static int digits_value(const char *s, size_t n)
     return v;
 }
 
-/* Parse YYYYMMDD digits (8 chars) or YYYY-MM-DD (10 chars). */
-static ecred_err parse_ymd(const char *s, size_t n, int32_t *days)
-{
-    int y, m, d;
-    if (n == 10 && s[4] == '-' && s[7] == '-') {
-        y = digits_value(s, 4);
-        m = digits_value(s + 5, 2);
-        d = digits_value(s + 8, 2);
-    } else if (n == 8) {
-        y = digits_value(s, 4);
-        m = digits_value(s + 4, 2);
-        d = digits_value(s + 6, 2);
-    } else {
-        return ECRED_ERR_INPUT;
-    }
-    if (y < 1900 || y > 2199 || m < 1 || m > 12 || d < 1 || d > days_in_month(y, m))
-        return ECRED_ERR_INPUT;
-    *days = days_from_civil(y, m, d);
-    return ECRED_OK;
-}
-
-ecred_err ecred_date_parse(const char *s, size_t n, int32_t *days)
-{
-    if (n != 10)
-        return ECRED_ERR_INPUT;
-    return parse_ymd(s, n, days);
-}
-
-/* Write v as exactly `width` decimal digits (v is known to fit). */
-static char *put_digits(char *p, int v, int width)
-{
-    for (int i = width - 1; i >= 0; i--) {
-        p[i] = (char)('0' + v % 10);
-        v /= 10;
-    }
-    return p + width;
-}
-
-void ecred_date_format(int32_t days, char out[11])
-{
-    int y, m, d;
-    civil_from_days(days, &y, &m, &d);
-    char *p = put_digits(out, y < 0 ? 0 : y % 10000, 4);
-    *p++ = '-';
-    p = put_digits(p, m, 2);
-    *p++ = '-';
-    p = put_digits(p, d, 2);
-    *p = 0;
-}
-
-ecred_err ecred_time_parse(const char *s, int64_t *t)
-{
-    size_t n = strlen(s);
-    int32_t days;
-    if (n < 20 || (s[10] != 'T' && s[10] != 't') || s[13] != ':' || s[16] != ':' ||
-        parse_ymd(s, 10, &days) != ECRED_OK)
-        return ECRED_ERR_INPUT;
-    int hh = digits_value(s + 11, 2), mm = digits_value(s + 14, 2), ss = digits_value(s + 17, 2);
-    if (hh < 0 || hh > 23 || mm < 0 || mm > 59 || ss < 0 || ss > 60)
-        return ECRED_ERR_INPUT;
-    size_t i = 19;
-    if (s[i] == '.') {
-        i++;
-        size_t start = i;
-        while (i < n && s[i] >= '0' && s[i] <= '9')
-            i++;
-        if (i == start)
-            return ECRED_ERR_INPUT;
-    }
-    int64_t offset = 0;
-    if ((s[i] == 'Z' || s[i] == 'z') && i + 1 == n) {
-        offset = 0;
-    } else if ((s[i] == '+' || s[i] == '-') && i + 6 == n && s[i + 3] == ':') {
-        int oh = digits_value(s + i + 1, 2), om = digits_value(s + i + 4, 2);
-        if (oh < 0 || oh > 23 || om < 0 || om > 59)
-            return ECRED_ERR_INPUT;
-        offset = (oh * 3600 + om * 60) * (s[i] == '+' ? 1 : -1);
-    } else {
-        return ECRED_ERR_INPUT;
-    }
-    *t = (int64_t)days * SECONDS_PER_DAY + hh * 3600 + mm * 60 + ss - offset;
-    return ECRED_OK;
-}
-
-void ecred_time_format(int64_t t, char out[21])
-{
-    int64_t d = t / SECONDS_PER_DAY, r = t % SECONDS_PER_DAY;
-    if (r < 0) {
-        r += SECONDS_PER_DAY;
-        d--;
-    }
-    ecred_date_format((int32_t)d, out);
-    char *p = out + 10;
-    *p++ = 'T';
-    p = put_digits(p, (int)(r / 3600), 2);
-    *p++ = ':';
-    p = put_digits(p, (int)(r / 60 % 60), 2);
-    *p++ = ':';
-    p = put_digits(p, (int)(r % 60), 2);
-    *p++ = 'Z';
-    *p = 0;
-}
-
-int64_t ecred_cst_day_start(int32_t days)
-{
-    return (int64_t)days * SECONDS_PER_DAY - CST_OFFSET;
-}
-
-/* The CST calendar day that contains instant t. */
-static int32_t cst_day_of(int64_t t)
-{
-    int64_t s = t + CST_OFFSET;
-    int64_t d = s / SECONDS_PER_DAY;
-    if (s % SECONDS_PER_DAY < 0)
-        d--;
-    return (int32_t)d;
-}
-
-/* ---- field checks ----------------------------------------------------- */
-
-/* Strict UTF-8 (no overlongs, surrogates or > U+10FFFF) and no C0/C1 controls
- * or DEL: these fields are printed on screens and paper. */
+/* Strict UTF-8 (utf8.h) without C0/C1 controls or DEL: these fields are
+ * printed on screens and paper. */
 static bool text_ok(const char *s, size_t n)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = p[i];
-        if (c < 0x80) {
-            if (c < 0x20 || c == 0x7f)
-                return false;
-            i++;
-            continue;
-        }
-        size_t len;
-        unsigned cp, min;
-        if ((c & 0xe0) == 0xc0) {
-            len = 2, cp = c & 0x1f, min = 0x80;
-        } else if ((c & 0xf0) == 0xe0) {
-            len = 3, cp = c & 0x0f, min = 0x800;
-        } else if ((c & 0xf8) == 0xf0) {
-            len = 4, cp = c & 0x07, min = 0x10000;
-        } else {
-            return false;
-        }
-        if (n - i < len)
-            return false;
-        for (size_t k = 1; k < len; k++) {
-            if ((p[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = cp << 6 | (p[i + k] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
-            (cp >= 0x80 && cp < 0xa0))
-            return false;
-        i += len;
-    }
-    return true;
+    return ecred_utf8_valid((const uint8_t *)s, n, ECRED_UTF8_NO_CONTROLS);
 }
 
 /* Province-level codes of GB/T 2260 (the first two digits of a division code
@@ -286,90 +87,137 @@ static char id_check_char(const char *id17)
     return map[sum % 11];
 }
 
-/* The ID number's own consistency: digits, province, birth date, check char.
- * On success gives the sex and birth date it encodes. */
-static bool id_number_ok(const char *id, int *sex, int32_t *birth)
+/* Why an ID number is not self-consistent (digits, province, birth date,
+ * check character), or NULL when it is; then *sex and *birth are what it
+ * encodes. */
+static const char *id_number_why(const char *id, int *sex, int32_t *birth)
 {
     if (strlen(id) != ECRED_ID_NUMBER_LEN)
-        return false;
+        return "must be 18 characters";
     for (int i = 0; i < 17; i++)
         if (id[i] < '0' || id[i] > '9')
-            return false;
+            return "the first 17 characters must be digits";
     if (!province_ok((unsigned)((id[0] - '0') * 10 + (id[1] - '0'))))
-        return false;
+        return "the first two digits are not a province code";
     if (id[17] != id_check_char(id))
-        return false;
-    if (parse_ymd(id + 6, 8, birth) != ECRED_OK)
-        return false;
+        return "check character does not match";
+    if (ecred_date_parse_basic(id + 6, 8, birth) != ECRED_OK)
+        return "digits 7-14 are not a birth date 1900..2199";
     *sex = ((id[16] - '0') % 2) ? ECRED_SEX_MALE : ECRED_SEX_FEMALE;
-    return true;
+    return NULL;
 }
 
-static ecred_err bad_field(const char *name, char *field, size_t cap, ecred_err e)
+static bool id_number_ok(const char *id, int *sex, int32_t *birth)
 {
-    if (field && cap) {
-        strncpy(field, name, cap - 1);
-        field[cap - 1] = 0;
+    return id_number_why(id, sex, birth) == NULL;
+}
+
+/* Record a failure in *why (may be NULL) and return e. */
+static ecred_err field_fail(ecred_field_error *why, int kind, const char *field,
+                            const char *reason, ecred_err e)
+{
+    if (why) {
+        memset(why, 0, sizeof *why);
+        why->kind = kind == ECRED_FIELD_MISSING ? ECRED_FIELD_MISSING
+                    : kind == ECRED_FIELD_UNKNOWN ? ECRED_FIELD_UNKNOWN : ECRED_FIELD_INVALID;
+        snprintf(why->field, sizeof why->field, "%s", field);
+        snprintf(why->why, sizeof why->why, "%s", reason);
     }
     return e;
 }
 
-static bool str_field_ok(const char *s, size_t max, bool may_be_empty)
+/* Why a text field of at most max bytes is refused, or NULL when it is fine. */
+static const char *text_field_why(const char *s, size_t max, bool may_be_empty)
 {
     size_t n = strnlen(s, max + 1);
-    if (n > max || (!may_be_empty && n == 0))
-        return false;
-    return text_ok(s, n);
+    if (n > max)
+        return "too long";
+    if (!may_be_empty && n == 0)
+        return "must not be empty";
+    if (!text_ok(s, n))
+        return "must be UTF-8 text without control characters";
+    return NULL;
 }
 
-ecred_err ecred_credential_validate(const ecred_credential *c, char *field, size_t cap)
+/* Why a person's text of at most max bytes is refused for its class
+ * (textclass.h), or NULL when it is fine. */
+static const char *class_field_why(const char *s, size_t max, ecred_text_class cls)
+{
+    const char *r = text_field_why(s, max, false);
+    return r ? r : ecred_text_class_why(s, strlen(s), cls);
+}
+
+static bool str_field_ok(const char *s, size_t max, bool may_be_empty)
+{
+    return text_field_why(s, max, may_be_empty) == NULL;
+}
+
+/* Why a division code is refused, or NULL. */
+static const char *division_why(uint32_t code)
+{
+    return division_ok(code) ? NULL : "not a GB/T 2260 code of a known province";
+}
+
+ecred_err ecred_credential_validate(const ecred_credential *c, ecred_field_error *why)
 {
     const ecred_err E = ECRED_ERR_CREDENTIAL;
+    const int BAD = ECRED_FIELD_INVALID;
+    const char *r;
+    if (!c)
+        return ECRED_ERR_ARG;
     if (c->type != ECRED_CRED_TYPE_REGISTRATION && c->type != ECRED_CRED_TYPE_PERMIT)
-        return bad_field("type", field, cap, E);
-    if (!str_field_ok(c->name, ECRED_NAME_MAX, false))
-        return bad_field("name", field, cap, E);
-    int sex;
-    int32_t birth;
-    if (!id_number_ok(c->id_number, &sex, &birth))
-        return bad_field("id_number", field, cap, E);
+        return field_fail(why, BAD, "type", "unknown credential type", E);
+    if ((r = class_field_why(c->name, ECRED_NAME_MAX, ECRED_TEXT_NAME)))
+        return field_fail(why, BAD, "name", r, E);
+    int sex = 0;
+    int32_t birth = 0;
+    if ((r = id_number_why(c->id_number, &sex, &birth)))
+        return field_fail(why, BAD, "id_number", r, E);
     if (c->sex != sex)
-        return bad_field("sex", field, cap, E);
+        return field_fail(why, BAD, "sex", "does not match the ID number", E);
     if (c->birth_date != birth)
-        return bad_field("birth_date", field, cap, E);
-    if (!division_ok(c->address_division))
-        return bad_field("address_division", field, cap, E);
-    if (!str_field_ok(c->address, ECRED_ADDRESS_MAX, false))
-        return bad_field("address", field, cap, E);
+        return field_fail(why, BAD, "birth_date", "does not match the ID number", E);
+    if ((r = division_why(c->address_division)))
+        return field_fail(why, BAD, "address_division", r, E);
+    if ((r = class_field_why(c->address, ECRED_ADDRESS_MAX, ECRED_TEXT_ADDRESS)))
+        return field_fail(why, BAD, "address", r, E);
     switch (c->housing) {
     case ECRED_HOUSING_OWN:
         if (c->housing_ref[0])
-            return bad_field("housing.reference", field, cap, E);
+            return field_fail(why, BAD, "housing.reference", "must be absent for basis own", E);
         break;
     case ECRED_HOUSING_RENTAL:
     case ECRED_HOUSING_RELATIVE:
-        if (!str_field_ok(c->housing_ref, ECRED_REF_MAX, false))
-            return bad_field("housing.reference", field, cap, E);
+        if ((r = class_field_why(c->housing_ref, ECRED_REF_MAX, ECRED_TEXT_ADDRESS)))
+            return field_fail(why, BAD, "housing.reference", r, E);
         break;
     default:
-        return bad_field("housing.basis", field, cap, E);
+        return field_fail(why, BAD, "housing.basis", "must be own, rental or relative", E);
     }
-    if (!division_ok(c->hukou_division))
-        return bad_field("hukou_division", field, cap, E);
-    if (c->registration_date < DAY_MIN || c->registration_date > DAY_MAX ||
-        c->registration_date < birth)
-        return bad_field("registration_date", field, cap, E);
-    if (!str_field_ok(c->authority, ECRED_AUTHORITY_MAX, false))
-        return bad_field("authority", field, cap, E);
-    if (c->valid_from < DAY_MIN || c->valid_from > DAY_MAX || c->valid_from < c->registration_date)
-        return bad_field("valid_from", field, cap, E);
-    if (c->valid_until < c->valid_from || c->valid_until > DAY_MAX)
-        return bad_field("valid_until", field, cap, E);
+    if ((r = division_why(c->hukou_division)))
+        return field_fail(why, BAD, "hukou_division", r, E);
+    if (c->registration_date < ECRED_DAY_MIN || c->registration_date > ECRED_DAY_MAX)
+        return field_fail(why, BAD, "registration_date", "outside 1900-01-01..2199-12-31", E);
+    if (c->registration_date < birth)
+        return field_fail(why, BAD, "registration_date", "before birth_date", E);
+    if ((r = class_field_why(c->authority, ECRED_AUTHORITY_MAX, ECRED_TEXT_ADDRESS)))
+        return field_fail(why, BAD, "authority", r, E);
+    if (c->valid_from < ECRED_DAY_MIN || c->valid_from > ECRED_DAY_MAX)
+        return field_fail(why, BAD, "valid_from", "outside 1900-01-01..2199-12-31", E);
+    if (c->valid_from < c->registration_date)
+        return field_fail(why, BAD, "valid_from", "before registration_date", E);
+    if (c->valid_until < c->valid_from)
+        return field_fail(why, BAD, "valid_until", "before valid_from", E);
+    if (c->valid_until > ECRED_DAY_MAX)
+        return field_fail(why, BAD, "valid_until", "after 2199-12-31", E);
     if (c->type == ECRED_CRED_TYPE_PERMIT) {
-        if (c->endorsement_date <= c->valid_from || c->endorsement_date > c->valid_until + 1)
-            return bad_field("endorsement_date", field, cap, E);
+        if (c->endorsement_date <= c->valid_from)
+            return field_fail(why, BAD, "endorsement_date", "not after valid_from", E);
+        if (c->endorsement_date > c->valid_until + 1)
+            return field_fail(why, BAD, "endorsement_date", "more than a day after valid_until", E);
     } else if (c->endorsement_date != 0) {
-        return bad_field("endorsement_date", field, cap, E);
+        return field_fail(why, BAD, "endorsement_date",
+                          "only a residence permit has an endorsement date", E);
     }
     return ECRED_OK;
 }
@@ -389,48 +237,83 @@ static int name_index(const char *const *names, int count, const char *s)
     return 0;
 }
 
-/* Copy a JSON string member into dst (max bytes). Returns false if absent and
- * required, not a string, too long, or containing NUL. */
-static bool json_str(json_t *obj, const char *key, char *dst, size_t max, bool required)
+/* Copy the JSON string member `key` of obj into dst (max bytes + NUL); the
+ * field is named `field` in errors. Absent and not required: dst = "" and
+ * true. Otherwise false with *why filled: absent (MISSING), not a string, too
+ * long, or holding a NUL (INVALID). */
+static bool json_str(json_t *obj, const char *key, const char *field, char *dst, size_t max,
+                     bool required, ecred_field_error *why)
 {
     json_t *v = json_object_get(obj, key);
+    dst[0] = 0;
     if (!v) {
-        dst[0] = 0;
+        if (required)
+            field_fail(why, ECRED_FIELD_MISSING, field, "is required", ECRED_ERR_INPUT);
         return !required;
     }
-    if (!json_is_string(v))
+    if (!json_is_string(v)) {
+        field_fail(why, ECRED_FIELD_INVALID, field, "must be a string", ECRED_ERR_INPUT);
         return false;
+    }
     size_t n = json_string_length(v);
     const char *s = json_string_value(v);
-    if (n > max || memchr(s, 0, n))
+    if (n > max) {
+        char r[64];
+        snprintf(r, sizeof r, "longer than %zu bytes", max);
+        field_fail(why, ECRED_FIELD_INVALID, field, r, ECRED_ERR_INPUT);
         return false;
+    }
+    if (memchr(s, 0, n)) {
+        field_fail(why, ECRED_FIELD_INVALID, field, "contains a NUL character", ECRED_ERR_INPUT);
+        return false;
+    }
     memcpy(dst, s, n);
     dst[n] = 0;
     return true;
 }
 
-static bool json_date(json_t *obj, const char *key, int32_t *days, bool required, bool *present)
+/* A date member "YYYY-MM-DD"; *present tells whether it was given (may be
+ * NULL). False with *why filled as json_str does, or for a date that is not
+ * a real one. */
+static bool json_date(json_t *obj, const char *key, int32_t *days, bool required, bool *present,
+                      ecred_field_error *why)
 {
     char buf[16];
-    if (!json_str(obj, key, buf, 10, required))
+    if (!json_str(obj, key, key, buf, 10, required, why))
         return false;
     if (present)
         *present = buf[0] != 0;
-    if (!buf[0])
-        return !required;
-    return ecred_date_parse(buf, strlen(buf), days) == ECRED_OK;
+    if (!buf[0]) {
+        if (required) /* given as "": absent was refused by json_str */
+            return field_fail(why, ECRED_FIELD_INVALID, key, "must not be empty", ECRED_ERR_INPUT) == ECRED_OK;
+        return true;
+    }
+    if (ecred_date_parse(buf, strlen(buf), days) != ECRED_OK) {
+        field_fail(why, ECRED_FIELD_INVALID, key, "not a date YYYY-MM-DD in 1900..2199",
+                   ECRED_ERR_INPUT);
+        return false;
+    }
+    return true;
 }
 
-static bool json_division(json_t *obj, const char *key, uint32_t *code)
+/* A required 6-digit GB/T 2260 division code member. */
+static bool json_division(json_t *obj, const char *key, uint32_t *code, ecred_field_error *why)
 {
     char buf[8];
-    if (!json_str(obj, key, buf, 6, true) || strlen(buf) != 6)
+    if (!json_str(obj, key, key, buf, 6, true, why))
         return false;
-    int v = digits_value(buf, 6);
-    if (v < 0)
+    int v = strlen(buf) == 6 ? digits_value(buf, 6) : -1;
+    if (v < 0) {
+        field_fail(why, ECRED_FIELD_INVALID, key, "must be 6 digits", ECRED_ERR_INPUT);
         return false;
+    }
     *code = (uint32_t)v;
-    return division_ok(*code);
+    const char *r = division_why(*code);
+    if (r) {
+        field_fail(why, ECRED_FIELD_INVALID, key, r, ECRED_ERR_INPUT);
+        return false;
+    }
+    return true;
 }
 
 /* Refuse members we do not know: a typo must not silently drop a field. */
@@ -450,8 +333,7 @@ static const char *json_unknown_key(json_t *obj, const char *const *known)
     return NULL;
 }
 
-static ecred_err credential_from_object(json_t *root, ecred_credential *c, char *field,
-                                        size_t cap)
+static ecred_err credential_from_object(json_t *root, ecred_credential *c, ecred_field_error *why)
 {
     static const char *const known[] = {"type", "name", "id_number", "sex", "birth_date",
                                         "address_division", "address", "housing",
@@ -459,91 +341,108 @@ static ecred_err credential_from_object(json_t *root, ecred_credential *c, char 
                                         "valid_from", "valid_until", "endorsement_date", NULL};
     static const char *const housing_known[] = {"basis", "reference", NULL};
     const ecred_err E = ECRED_ERR_INPUT;
+    const int BAD = ECRED_FIELD_INVALID;
     char buf[32];
+    const char *r;
 
     if (!json_is_object(root))
-        return bad_field("(root)", field, cap, E);
+        return field_fail(why, BAD, "(root)", "must be a JSON object", E);
     const char *unknown = json_unknown_key(root, known);
     if (unknown)
-        return bad_field(unknown, field, cap, E);
+        return field_fail(why, ECRED_FIELD_UNKNOWN, unknown, "is not a credential field", E);
 
     memset(c, 0, sizeof *c);
-    if (!json_str(root, "type", buf, sizeof buf - 1, true) ||
-        !(c->type = name_index(type_names, 3, buf)))
-        return bad_field("type", field, cap, E);
-    if (!json_str(root, "name", c->name, ECRED_NAME_MAX, true) ||
-        !str_field_ok(c->name, ECRED_NAME_MAX, false))
-        return bad_field("name", field, cap, E);
-    if (!json_str(root, "id_number", c->id_number, ECRED_ID_NUMBER_LEN, true) ||
-        !id_number_ok(c->id_number, &c->sex, &c->birth_date))
-        return bad_field("id_number", field, cap, E);
+    if (!json_str(root, "type", "type", buf, sizeof buf - 1, true, why))
+        return E;
+    if (!(c->type = name_index(type_names, 3, buf)))
+        return field_fail(why, BAD, "type", "must be registration_certificate or residence_permit", E);
+    if (!json_str(root, "name", "name", c->name, ECRED_NAME_MAX, true, why))
+        return E;
+    if ((r = class_field_why(c->name, ECRED_NAME_MAX, ECRED_TEXT_NAME)))
+        return field_fail(why, BAD, "name", r, E);
+    if (!json_str(root, "id_number", "id_number", c->id_number, ECRED_ID_NUMBER_LEN, true, why))
+        return E;
+    if ((r = id_number_why(c->id_number, &c->sex, &c->birth_date)))
+        return field_fail(why, BAD, "id_number", r, E);
     /* sex and birth_date are optional: they are implied by the ID number, but a
      * clerk who types them gets told when they disagree. */
-    if (!json_str(root, "sex", buf, sizeof buf - 1, false))
-        return bad_field("sex", field, cap, E);
+    if (!json_str(root, "sex", "sex", buf, sizeof buf - 1, false, why))
+        return E;
     if (buf[0]) {
         int sex = strcmp(buf, "male") == 0 ? ECRED_SEX_MALE
                   : strcmp(buf, "female") == 0 ? ECRED_SEX_FEMALE : 0;
+        if (!sex)
+            return field_fail(why, BAD, "sex", "must be male or female", E);
         if (sex != c->sex)
-            return bad_field("sex", field, cap, E);
+            return field_fail(why, BAD, "sex", "does not match the ID number", E);
     }
     int32_t birth = c->birth_date;
     bool present = false;
-    if (!json_date(root, "birth_date", &birth, false, &present) || birth != c->birth_date)
-        return bad_field("birth_date", field, cap, E);
-    if (!json_division(root, "address_division", &c->address_division))
-        return bad_field("address_division", field, cap, E);
-    if (!json_str(root, "address", c->address, ECRED_ADDRESS_MAX, true) ||
-        !str_field_ok(c->address, ECRED_ADDRESS_MAX, false))
-        return bad_field("address", field, cap, E);
+    if (!json_date(root, "birth_date", &birth, false, &present, why))
+        return E;
+    if (birth != c->birth_date)
+        return field_fail(why, BAD, "birth_date", "does not match the ID number", E);
+    if (!json_division(root, "address_division", &c->address_division, why))
+        return E;
+    if (!json_str(root, "address", "address", c->address, ECRED_ADDRESS_MAX, true, why))
+        return E;
+    if ((r = class_field_why(c->address, ECRED_ADDRESS_MAX, ECRED_TEXT_ADDRESS)))
+        return field_fail(why, BAD, "address", r, E);
 
     json_t *housing = json_object_get(root, "housing");
+    if (!housing)
+        return field_fail(why, ECRED_FIELD_MISSING, "housing", "is required", E);
     if (!json_is_object(housing))
-        return bad_field("housing", field, cap, E);
+        return field_fail(why, BAD, "housing", "must be an object", E);
     unknown = json_unknown_key(housing, housing_known);
     if (unknown) {
         snprintf(buf, sizeof buf, "housing.%.20s", unknown);
-        return bad_field(buf, field, cap, E);
+        return field_fail(why, ECRED_FIELD_UNKNOWN, buf, "is not a housing field", E);
     }
-    if (!json_str(housing, "basis", buf, sizeof buf - 1, true) ||
-        !(c->housing = name_index(housing_names, 4, buf)))
-        return bad_field("housing.basis", field, cap, E);
-    if (!json_str(housing, "reference", c->housing_ref, ECRED_REF_MAX,
-                  c->housing != ECRED_HOUSING_OWN) ||
-        (c->housing == ECRED_HOUSING_OWN) != (c->housing_ref[0] == 0))
-        return bad_field("housing.reference", field, cap, E);
+    if (!json_str(housing, "basis", "housing.basis", buf, sizeof buf - 1, true, why))
+        return E;
+    if (!(c->housing = name_index(housing_names, 4, buf)))
+        return field_fail(why, BAD, "housing.basis", "must be own, rental or relative", E);
+    if (!json_str(housing, "reference", "housing.reference", c->housing_ref, ECRED_REF_MAX,
+                  c->housing != ECRED_HOUSING_OWN, why))
+        return E;
+    if (c->housing == ECRED_HOUSING_OWN && c->housing_ref[0])
+        return field_fail(why, BAD, "housing.reference", "must be absent for basis own", E);
+    if (c->housing != ECRED_HOUSING_OWN && !c->housing_ref[0])
+        return field_fail(why, BAD, "housing.reference", "must not be empty", E);
 
-    if (!json_division(root, "hukou_division", &c->hukou_division))
-        return bad_field("hukou_division", field, cap, E);
-    if (!json_date(root, "registration_date", &c->registration_date, true, NULL))
-        return bad_field("registration_date", field, cap, E);
-    if (!json_str(root, "authority", c->authority, ECRED_AUTHORITY_MAX, true))
-        return bad_field("authority", field, cap, E);
-    if (!json_date(root, "valid_from", &c->valid_from, true, NULL))
-        return bad_field("valid_from", field, cap, E);
-    if (!json_date(root, "valid_until", &c->valid_until, true, NULL))
-        return bad_field("valid_until", field, cap, E);
-    if (!json_date(root, "endorsement_date", &c->endorsement_date,
-                   c->type == ECRED_CRED_TYPE_PERMIT, &present))
-        return bad_field("endorsement_date", field, cap, E);
+    if (!json_division(root, "hukou_division", &c->hukou_division, why) ||
+        !json_date(root, "registration_date", &c->registration_date, true, NULL, why) ||
+        !json_str(root, "authority", "authority", c->authority, ECRED_AUTHORITY_MAX, true, why) ||
+        !json_date(root, "valid_from", &c->valid_from, true, NULL, why) ||
+        !json_date(root, "valid_until", &c->valid_until, true, NULL, why) ||
+        !json_date(root, "endorsement_date", &c->endorsement_date,
+                   c->type == ECRED_CRED_TYPE_PERMIT, &present, why))
+        return E;
     if (!present)
         c->endorsement_date = 0;
 
-    ecred_err e = ecred_credential_validate(c, field, cap);
+    ecred_err e = ecred_credential_validate(c, why);
     return e ? ECRED_ERR_INPUT : ECRED_OK;
 }
 
 ecred_err ecred_credential_from_json(const char *json, size_t n, ecred_credential *out,
-                                     char *field, size_t cap)
+                                     ecred_field_error *why)
 {
+    if (!out || (!json && n))
+        return ECRED_ERR_ARG;
     if (n > JSON_MAX_BYTES)
-        return bad_field("(root)", field, cap, ECRED_ERR_TOO_LARGE);
+        return field_fail(why, ECRED_FIELD_INVALID, "(root)", "the application is too large",
+                          ECRED_ERR_TOO_LARGE);
     json_error_t jerr;
     json_t *root = json_loadb(json, n, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root)
-        return bad_field("(json)", field, cap, ECRED_ERR_INPUT);
+    if (!root) {
+        char r[112];
+        snprintf(r, sizeof r, "not JSON: %.80s", jerr.text);
+        return field_fail(why, ECRED_FIELD_INVALID, "(json)", r, ECRED_ERR_INPUT);
+    }
     ecred_credential c;
-    ecred_err e = credential_from_object(root, &c, field, cap);
+    ecred_err e = credential_from_object(root, &c, why);
     json_decref(root);
     if (e == ECRED_OK)
         *out = c;
@@ -685,8 +584,7 @@ fail:
 
 ecred_err ecred_claims_encode(const ecred_claims *c, ecred_buf *out)
 {
-    char field[48];
-    ecred_err e = ecred_credential_validate(&c->cred, field, sizeof field);
+    ecred_err e = ecred_credential_validate(&c->cred, NULL);
     if (e)
         return e;
     if (!str_field_ok(c->iss, ECRED_ISS_MAX, false) || c->cti_len == 0 ||
@@ -702,29 +600,29 @@ ecred_err ecred_claims_encode(const ecred_claims *c, ecred_buf *out)
         return ECRED_ERR_CLAIMS; /* issuing an already expired credential is a mistake */
     /* nbf is carried only when the validity does not start on the day of iat
      * (spec/credential.md 4.2): that saves 6 bytes on the common case. */
-    bool carry_nbf = c->cred.valid_from != cst_day_of(c->iat);
+    bool carry_nbf = c->cred.valid_from != ecred_cst_day_of(c->iat);
 
     size_t n = 5u + (carry_nbf ? 1u : 0u) + (c->has_cnf ? 1u : 0u) + (c->has_status ? 1u : 0u);
     cbor_item_t *m = cbor_new_definite_map(n);
     if (!m)
         return ECRED_ERR_NOMEM;
     /* Keys in deterministic order (RFC 8949 4.2.1): 1,4,5,6,7,8,65535,-65537. */
-    e = put_text(m, CLAIM_ISS, c->iss);
-    if (!e) e = put_int(m, CLAIM_EXP, exp);
-    if (!e && carry_nbf) e = put_int(m, CLAIM_NBF, nbf);
-    if (!e) e = put_int(m, CLAIM_IAT, c->iat);
-    if (!e) e = ecred_cbor_map_put(m, ecred_cbor_int(CLAIM_CTI), ecred_cbor_bytes(c->cti, c->cti_len));
+    e = put_text(m, ECRED_CWT_ISS, c->iss);
+    if (!e) e = put_int(m, ECRED_CWT_EXP, exp);
+    if (!e && carry_nbf) e = put_int(m, ECRED_CWT_NBF, nbf);
+    if (!e) e = put_int(m, ECRED_CWT_IAT, c->iat);
+    if (!e) e = ecred_cbor_map_put(m, ecred_cbor_int(ECRED_CWT_CTI), ecred_cbor_bytes(c->cti, c->cti_len));
     if (!e && c->has_cnf) {
         cbor_item_t *cnf = build_cnf(c);
-        e = cnf ? ecred_cbor_map_put(m, ecred_cbor_int(CLAIM_CNF), cnf) : ECRED_ERR_NOMEM;
+        e = cnf ? ecred_cbor_map_put(m, ecred_cbor_int(ECRED_CWT_CNF), cnf) : ECRED_ERR_NOMEM;
     }
     if (!e && c->has_status) {
         cbor_item_t *st = build_status(c);
-        e = st ? ecred_cbor_map_put(m, ecred_cbor_int(ECRED_CLAIM_STATUS), st) : ECRED_ERR_NOMEM;
+        e = st ? ecred_cbor_map_put(m, ecred_cbor_int(ECRED_CWT_STATUS), st) : ECRED_ERR_NOMEM;
     }
     if (!e) {
         cbor_item_t *cred = build_credential(&c->cred);
-        e = cred ? ecred_cbor_map_put(m, ecred_cbor_int(ECRED_CLAIM_CREDENTIAL), cred)
+        e = cred ? ecred_cbor_map_put(m, ecred_cbor_int(ECRED_CWT_CREDENTIAL), cred)
                  : ECRED_ERR_NOMEM;
     }
     if (!e)
@@ -859,13 +757,13 @@ static ecred_err decode_credential(ecred_span m, ecred_credential *c)
     if (!get_int(v[CK_HUKOU_DIVISION - 1], 0, 999999, &t))
         return ECRED_ERR_CREDENTIAL;
     c->hukou_division = (uint32_t)t;
-    if (!get_int(v[CK_REGISTRATION_DATE - 1], DAY_MIN, DAY_MAX, &t))
+    if (!get_int(v[CK_REGISTRATION_DATE - 1], ECRED_DAY_MIN, ECRED_DAY_MAX, &t))
         return ECRED_ERR_CREDENTIAL;
     c->registration_date = (int32_t)t;
     if (!get_text(v[CK_AUTHORITY - 1], c->authority, ECRED_AUTHORITY_MAX))
         return ECRED_ERR_CREDENTIAL;
     if (c->type == ECRED_CRED_TYPE_PERMIT) {
-        if (!get_int(v[CK_ENDORSEMENT_DATE - 1], DAY_MIN, DAY_MAX, &t))
+        if (!get_int(v[CK_ENDORSEMENT_DATE - 1], ECRED_DAY_MIN, ECRED_DAY_MAX, &t))
             return ECRED_ERR_CREDENTIAL;
         c->endorsement_date = (int32_t)t;
     } else if (v[CK_ENDORSEMENT_DATE - 1].ptr) {
@@ -935,9 +833,9 @@ static ecred_err decode_cnf(ecred_span cnf, ecred_claims *c)
 ecred_err ecred_claims_decode(const uint8_t *buf, size_t n, ecred_claims *out)
 {
     enum { R_ISS, R_SUB, R_AUD, R_EXP, R_NBF, R_IAT, R_CTI, R_CNF, R_STATUS, R_CRED, R_COUNT };
-    static const int64_t keys[R_COUNT] = {CLAIM_ISS,  CLAIM_SUB, CLAIM_AUD, CLAIM_EXP,
-                                          CLAIM_NBF,  CLAIM_IAT, CLAIM_CTI, CLAIM_CNF,
-                                          ECRED_CLAIM_STATUS, ECRED_CLAIM_CREDENTIAL};
+    static const int64_t keys[R_COUNT] = {ECRED_CWT_ISS,  ECRED_CWT_SUB, ECRED_CWT_AUD, ECRED_CWT_EXP,
+                                          ECRED_CWT_NBF,  ECRED_CWT_IAT, ECRED_CWT_CTI, ECRED_CWT_CNF,
+                                          ECRED_CWT_STATUS, ECRED_CWT_CREDENTIAL};
     if (!out)
         return ECRED_ERR_ARG;
     ecred_err e = ecred_cborcur_check(buf, n, &ecred_cbor_limits_small);
@@ -952,8 +850,8 @@ ecred_err ecred_claims_decode(const uint8_t *buf, size_t n, ecred_claims *out)
         return ECRED_ERR_CLAIMS;
     int64_t t_exp, t_iat, t_nbf;
     if (!get_text(v[R_ISS], c.iss, ECRED_ISS_MAX) ||
-        !get_int(v[R_IAT], 0, ecred_cst_day_start(DAY_MAX), &t_iat) ||
-        !get_int(v[R_EXP], 0, ecred_cst_day_start(DAY_MAX + 1), &t_exp))
+        !get_int(v[R_IAT], 0, ecred_cst_day_start(ECRED_DAY_MAX), &t_iat) ||
+        !get_int(v[R_EXP], 0, ecred_cst_day_start(ECRED_DAY_MAX + 1), &t_exp))
         return ECRED_ERR_CLAIMS;
     ecred_cbor_head cti;
     if (!value_head(v[R_CTI], &cti) || cti.major != ECRED_CBOR_MAJOR_BYTES || cti.str.len < 1 ||
@@ -972,24 +870,23 @@ ecred_err ecred_claims_decode(const uint8_t *buf, size_t n, ecred_claims *out)
         return e;
     /* Validity comes from nbf/exp at CST day boundaries (spec 4.2): anything
      * else is not an encoding we produce, so it is refused, not rounded. */
-    if ((t_exp + CST_OFFSET) % SECONDS_PER_DAY != 0)
+    if (!ecred_cst_is_midnight(t_exp))
         return ECRED_ERR_CLAIMS;
-    c.cred.valid_until = cst_day_of(t_exp) - 1;
+    c.cred.valid_until = ecred_cst_day_of(t_exp) - 1;
     if (v[R_NBF].ptr) {
-        if (!get_int(v[R_NBF], 0, ecred_cst_day_start(DAY_MAX), &t_nbf) ||
-            (t_nbf + CST_OFFSET) % SECONDS_PER_DAY != 0)
+        if (!get_int(v[R_NBF], 0, ecred_cst_day_start(ECRED_DAY_MAX), &t_nbf) ||
+            !ecred_cst_is_midnight(t_nbf))
             return ECRED_ERR_CLAIMS;
-        c.cred.valid_from = cst_day_of(t_nbf);
-        if (c.cred.valid_from == cst_day_of(t_iat))
+        c.cred.valid_from = ecred_cst_day_of(t_nbf);
+        if (c.cred.valid_from == ecred_cst_day_of(t_iat))
             return ECRED_ERR_CLAIMS; /* an nbf the encoder would have left out */
     } else {
-        c.cred.valid_from = cst_day_of(t_iat);
+        c.cred.valid_from = ecred_cst_day_of(t_iat);
     }
     c.iat = t_iat;
     c.exp = t_exp;
     c.nbf = ecred_cst_day_start(c.cred.valid_from);
-    char field[48];
-    if (ecred_credential_validate(&c.cred, field, sizeof field) != ECRED_OK)
+    if (ecred_credential_validate(&c.cred, NULL) != ECRED_OK)
         return ECRED_ERR_CREDENTIAL;
     /* The encoder refuses exp <= iat (already expired when issued); decode
      * must not accept what encode would refuse (found by fuzz_claims). */

@@ -3,7 +3,8 @@
  *
  * Order matters: nothing inside the payload is parsed before a trusted key
  * has verified the signature over the received bytes, and every failure maps
- * to exactly one reason. This file never prints and never touches the network
+ * to exactly one reason. Which key may have signed what is trustpolicy.c's
+ * call, not this file's. This file never prints and never touches the network
  * (status comes through a caller-supplied source).
  */
 #include "ecred/decide.h"
@@ -13,16 +14,6 @@
 #include "ecred/cose.h"
 #include "ecred/qrtext.h"
 #include "ecred/slist.h"
-
-static const ecred_trusted_key *find_key(const ecred_keyset *ks, const uint8_t *kid, size_t len)
-{
-    if (!ks || len != ECRED_KID_LEN)
-        return NULL;
-    for (size_t i = 0; i < ks->n; i++)
-        if (memcmp(ecred_key_kid(ks->keys[i].key), kid, ECRED_KID_LEN) == 0)
-            return &ks->keys[i];
-    return NULL;
-}
 
 static ecred_err check_status(const ecred_status_source *src, int64_t now, ecred_verdict *v)
 {
@@ -75,7 +66,7 @@ static ecred_err decide(const char *text, size_t n, const ecred_keyset *keys,
         e = ECRED_ERR_ALG_UNSUPPORTED;
         goto out;
     }
-    const ecred_trusted_key *tk = find_key(keys, msg.kid, msg.kid_len);
+    const ecred_trusted_key *tk = ecred_keyset_find(keys, msg.kid, msg.kid_len);
     if (!tk) {
         e = ECRED_ERR_KEY_UNKNOWN;
         goto out;
@@ -89,15 +80,13 @@ static ecred_err decide(const char *text, size_t n, const ecred_keyset *keys,
         goto out;
     v->claims_ok = true;
     /* The key must be trusted for this type, at the time it signed, and for
-     * the status list the credential names: otherwise it is not a key we
-     * trust for this credential. */
-    unsigned mask = 1u << v->claims.cred.type;
-    if (!(tk->types & mask) || v->claims.iat < tk->sign_from || v->claims.iat > tk->sign_until ||
-        (tk->status_uri_prefix && v->claims.has_status &&
-         strncmp(v->claims.status_uri, tk->status_uri_prefix, strlen(tk->status_uri_prefix)) != 0)) {
-        e = ECRED_ERR_KEY_UNKNOWN;
+     * the status list the credential names (trustpolicy.h): otherwise it is
+     * not a key we trust for this credential. */
+    e = ecred_trust_permits(tk, v->claims.cred.type, v->claims.iat,
+                            v->claims.has_status ? v->claims.status_uri : NULL,
+                            strlen(v->claims.status_uri));
+    if (e)
         goto out;
-    }
     if (now < v->claims.nbf) {
         e = ECRED_ERR_NOT_YET_VALID;
         goto out;

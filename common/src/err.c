@@ -51,7 +51,24 @@ static const struct err_row err_table[] = {
     {ECRED_ERR_EXISTS, "exists", "exists", "file exists; refusing to overwrite", 1, 409},
     {ECRED_ERR_ARG, "arg", "internal", "invalid argument (caller bug)", 1, 500},
     {ECRED_ERR_BUFFER_SMALL, "buffer_small", "internal", "buffer too small", 1, 500},
+    {ECRED_ERR_UNSUPPORTED, "unsupported", "internal", "not built with support for this (e.g. PKCS#11 keys: not built with PKCS#11 support yet)", 2, 500},
     {ECRED_ERR_INTERNAL, "internal", "internal", "internal error", 1, 500},
+    {ECRED_ERR_PRESENT_STRUCTURE, "presentation_structure", "malformed", "holder presentation is not a tagged COSE_Sign1 of the right shape", 4, 422},
+    {ECRED_ERR_PRESENT_HEADER, "presentation_header", "malformed", "holder presentation header is not {alg, kcwt, typ} with an empty unprotected header", 4, 422},
+    {ECRED_ERR_PRESENT_CLAIMS, "presentation_claims", "malformed", "holder presentation claims are not exactly aud, iat and an optional cnonce", 4, 422},
+    {ECRED_ERR_PRESENT_UNBOUND, "presentation_unbound", "malformed", "holder presentation of a credential that has no holder key", 4, 422},
+    {ECRED_ERR_HOLDER_SIGNATURE, "holder_signature", "bad_holder_signature", "holder signature does not verify with the credential's holder key", 14, 422},
+    {ECRED_ERR_HOLDER_PROOF_REQUIRED, "static_presentation", "holder_proof_required", "a static code was shown; ask for the live code in the app", 13, 200},
+    {ECRED_ERR_HOLDER_UNBOUND, "no_holder_key", "holder_proof_required", "the credential is not bound to a phone; check the ID card", 13, 200},
+    {ECRED_ERR_TOO_OLD, "too_old", "not_fresh", "the live code is too old (a screenshot?); ask for a fresh code", 15, 200},
+    {ECRED_ERR_IN_FUTURE, "in_future", "not_fresh", "the live code is from the future: the phone or scanner clock is wrong", 15, 200},
+    {ECRED_ERR_BEFORE_ISSUE, "before_issue", "not_fresh", "the live code predates the credential: the phone clock is wrong", 15, 200},
+    {ECRED_ERR_REPLAYED, "seen_at", "replayed", "this live code was already shown here; ask for a fresh code (tap the QR)", 16, 200},
+    {ECRED_ERR_REPLAY_CACHE_FULL, "cache_full", "replayed", "the replay cache is full; refusing rather than forgetting", 16, 503},
+    {ECRED_ERR_CHALLENGE_REQUIRED, "challenge_required", "challenge_failed", "this verifier requires the code to answer its challenge", 17, 200},
+    {ECRED_ERR_CHALLENGE_UNKNOWN, "challenge_unknown", "challenge_failed", "the challenge is unknown here, expired or already used", 17, 200},
+    {ECRED_ERR_CHALLENGE_AUDIENCE, "challenge_audience", "challenge_failed", "the code answers a challenge for another verifier", 17, 200},
+    {ECRED_ERR_AUDIENCE, "audience", "challenge_failed", "the code is addressed to someone other than its issuer", 17, 200},
 };
 
 static const struct err_row *err_find(ecred_err e)
@@ -59,7 +76,10 @@ static const struct err_row *err_find(ecred_err e)
     for (size_t i = 0; i < sizeof err_table / sizeof err_table[0]; i++)
         if (err_table[i].code == e)
             return &err_table[i];
-    return &err_table[sizeof err_table / sizeof err_table[0] - 1];
+    /* Unknown values read as internal, never as whatever row happens to be
+     * last (rows are appended, so the last one changes). */
+    static const struct err_row unknown = {ECRED_ERR_INTERNAL, "internal", "internal", "internal error", 1, 500};
+    return &unknown;
 }
 
 const char *ecred_err_reason(ecred_err e) { return err_find(e)->reason; }

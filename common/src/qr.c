@@ -8,6 +8,9 @@
  * library print (libpng and libjpeg print by default: both get silent error
  * handlers) and never crash or exit on a corrupt image: errors longjmp back to
  * a function whose callers free what was acquired, then become ECRED_ERR_INPUT.
+ * Nor may it hand zbar more pixels than ECRED_QR_SCAN_ZBAR_SIDE allows: zbar
+ * has no cancel, and a small image tiled with finder patterns keeps it busy
+ * for minutes at full size.
  */
 #include "ecred/qr.h"
 
@@ -17,6 +20,7 @@
 #include <stdio.h> /* jpeglib.h needs FILE */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jpeglib.h>
 #include <png.h>
@@ -581,13 +585,11 @@ ecred_err ecred_qr_scan_image(const uint8_t *img, size_t n, ecred_buf *text)
     return e;
 }
 
-ecred_err ecred_qr_scan_gray(const uint8_t *pixels, int width, int height, ecred_buf *text)
+/* One zbar pass over w*h gray pixels (w, h already within QR_SCAN_ZBAR_SIDE):
+ * text replaced on success, ECRED_ERR_INPUT when no QR code is found. */
+static ecred_err qr_zbar_once(const uint8_t *pixels, unsigned w, unsigned h, ecred_buf *text)
 {
-    if (!pixels || !text || width <= 0 || height <= 0)
-        return ECRED_ERR_ARG;
-    ecred_err e = qr_check_dims((uint64_t)width, (uint64_t)height);
-    if (e)
-        return e;
+    ecred_err e;
     ecred_buf result = ECRED_BUF_INIT;
     zbar_image_t *image = NULL;
     zbar_image_scanner_t *scanner = zbar_image_scanner_create();
@@ -605,9 +607,9 @@ ecred_err ecred_qr_scan_gray(const uint8_t *pixels, int width, int height, ecred
         goto done;
     }
     zbar_image_set_format(image, zbar_fourcc('Y', '8', '0', '0'));
-    zbar_image_set_size(image, (unsigned)width, (unsigned)height);
+    zbar_image_set_size(image, w, h);
     /* NULL cleanup: the pixels stay the caller's; zbar only reads them. */
-    zbar_image_set_data(image, pixels, (unsigned long)width * (unsigned long)height, NULL);
+    zbar_image_set_data(image, pixels, (unsigned long)w * (unsigned long)h, NULL);
     int found = zbar_scan_image(scanner, image);
     if (found < 0) {
         e = ECRED_ERR_INTERNAL;
@@ -641,5 +643,77 @@ done:
     if (image)
         zbar_image_destroy(image);
     zbar_image_scanner_destroy(scanner);
+    return e;
+}
+
+/* Area-average src (sw*sh) down to dw*dh (each no larger than the source's):
+ * every source pixel counts once, so thin lines fade to gray instead of
+ * aliasing into new edges. dst holds dw*dh bytes. */
+static void qr_downscale(const uint8_t *src, unsigned sw, unsigned sh, uint8_t *dst, unsigned dw, unsigned dh)
+{
+    for (unsigned y = 0; y < dh; y++) {
+        size_t y0 = (size_t)y * sh / dh, y1 = (size_t)(y + 1) * sh / dh;
+        for (unsigned x = 0; x < dw; x++) {
+            size_t x0 = (size_t)x * sw / dw, x1 = (size_t)(x + 1) * sw / dw;
+            uint64_t sum = 0;
+            for (size_t yy = y0; yy < y1; yy++)
+                for (size_t xx = x0; xx < x1; xx++)
+                    sum += src[yy * sw + xx];
+            dst[(size_t)y * dw + x] = (uint8_t)(sum / ((y1 - y0) * (x1 - x0)));
+        }
+    }
+}
+
+/* Milliseconds on the monotonic clock. */
+static int64_t qr_now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + (int64_t)t.tv_nsec / 1000000;
+}
+
+ecred_err ecred_qr_scan_gray(const uint8_t *pixels, int width, int height, ecred_buf *text)
+{
+    /* zbar cannot be cancelled and its finder search grows with the square
+     * of the candidates an image holds, so the work is bounded in two ways:
+     * no pass sees more than QR_SCAN_ZBAR_SIDE on its longer side (its
+     * worst case: see ECRED_QR_SCAN_ZBAR_SIDE in qr.h), and a pass at a
+     * smaller scale starts only while the time budget lasts. */
+    static const unsigned sides[] = {ECRED_QR_SCAN_ZBAR_SIDE, ECRED_QR_SCAN_ZBAR_SIDE / 2};
+    if (!pixels || !text || width <= 0 || height <= 0)
+        return ECRED_ERR_ARG;
+    ecred_err e = qr_check_dims((uint64_t)width, (uint64_t)height);
+    if (e)
+        return e;
+    unsigned w = (unsigned)width, h = (unsigned)height, longer = w > h ? w : h;
+    uint8_t *small = NULL;
+    int64_t start = qr_now_ms();
+    unsigned last = 0;
+    e = ECRED_ERR_INPUT;
+    for (size_t i = 0; i < sizeof sides / sizeof sides[0]; i++) {
+        unsigned target = longer < sides[i] ? longer : sides[i];
+        if (target == last)
+            continue; /* already scanned at this size */
+        if (i > 0 && qr_now_ms() - start >= ECRED_QR_SCAN_BUDGET_MS)
+            break;
+        last = target;
+        if (target == longer) {
+            e = qr_zbar_once(pixels, w, h, text);
+        } else {
+            /* Scale both sides alike; neither may round down to zero. */
+            unsigned dw = (unsigned)((uint64_t)w * target / longer), dh = (unsigned)((uint64_t)h * target / longer);
+            dw = dw ? dw : 1;
+            dh = dh ? dh : 1;
+            if (!small && !(small = malloc((size_t)target * target))) {
+                e = ECRED_ERR_NOMEM;
+                break;
+            }
+            qr_downscale(pixels, w, h, small, dw, dh);
+            e = qr_zbar_once(small, dw, dh, text);
+        }
+        if (e != ECRED_ERR_INPUT)
+            break; /* found, or a failure a smaller scale will not fix */
+    }
+    free(small);
     return e;
 }

@@ -1,7 +1,8 @@
 /*
  * qrtext.c - the text a QR code carries: "RC1:" + base45 of a COSE_Sign1,
  * optionally zlib-compressed with the RC1 preset dictionary
- * (spec/credential.md section 2). Also the issue path's last steps.
+ * (spec/credential.md section 2). The text <-> COSE-bytes layer only: it
+ * must never know about claims or keys (the issue path is issue.c).
  *
  * How a verifier tells the two apart without a flag: after base45, a tagged
  * COSE_Sign1 starts with 0xD2 (major type 6, tag 18) and a zlib stream with
@@ -12,8 +13,6 @@
 #include <string.h>
 
 #include "ecred/b45.h"
-#include "ecred/cose.h"
-#include "ecred/credential.h"
 #include "ecred/zcap.h"
 
 /*
@@ -158,25 +157,5 @@ ecred_err ecred_qrtext_decode(const char *text, size_t n, bool any_prefix, ecred
 fail:
     ecred_buf_free(&bin);
     ecred_buf_free(&out);
-    return e;
-}
-
-ecred_err ecred_issue_sign(const struct ecred_key *key, const ecred_claims *claims,
-                           int compress_mode, ecred_buf *qr_text, ecred_buf *cose_out)
-{
-    ecred_buf payload = ECRED_BUF_INIT, cose = ECRED_BUF_INIT;
-    ecred_cose_sign_opts opts = {.kid_in_protected = true, .omit_kid = false, .typ = NULL};
-    ecred_err e = ecred_claims_encode(claims, &payload);
-    if (!e)
-        e = ecred_cose_sign1_sign(key, &opts, payload.ptr, payload.len, &cose);
-    if (!e)
-        e = ecred_qrtext_encode(cose.ptr, cose.len, (ecred_compress)compress_mode, qr_text);
-    if (!e && cose_out) {
-        ecred_buf_free(cose_out);
-        *cose_out = cose;
-        cose = (ecred_buf)ECRED_BUF_INIT;
-    }
-    ecred_buf_free(&payload);
-    ecred_buf_free(&cose);
     return e;
 }

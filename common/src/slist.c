@@ -15,14 +15,8 @@
 
 #include "ecred/cborin.h"
 #include "ecred/cose.h"
+#include "ecred/cwt.h"
 #include "ecred/zcap.h"
-
-/* CWT claim keys (RFC 8392) and the draft's status list claims. */
-#define SLIST_CLAIM_SUB 2
-#define SLIST_CLAIM_EXP 4
-#define SLIST_CLAIM_IAT 6
-#define SLIST_CLAIM_STATUS_LIST 65533
-#define SLIST_CLAIM_TTL 65534
 
 /* A status list map has two or three entries; a token's claims a handful more.
  * The item caps leave room for extra claims the draft allows, and are still
@@ -265,26 +259,26 @@ ecred_err ecred_slist_token_sign(const ecred_key *key, const ecred_slist_token *
     }
     /* Keys inserted in deterministic order (RFC 8949 section 4.2.1, bytewise
      * on the encoded key): 02, 04, 06, 19 fffd, 19 fffe. */
-    e = slist_put(claims, ecred_cbor_int(SLIST_CLAIM_SUB), ecred_cbor_text(tok->uri, uri_len));
+    e = slist_put(claims, ecred_cbor_int(ECRED_CWT_SUB), ecred_cbor_text(tok->uri, uri_len));
     if (e)
         goto done;
     if (tok->exp) {
-        e = slist_put(claims, ecred_cbor_int(SLIST_CLAIM_EXP), ecred_cbor_int(tok->exp));
+        e = slist_put(claims, ecred_cbor_int(ECRED_CWT_EXP), ecred_cbor_int(tok->exp));
         if (e)
             goto done;
     }
-    e = slist_put(claims, ecred_cbor_int(SLIST_CLAIM_IAT), ecred_cbor_int(tok->iat));
+    e = slist_put(claims, ecred_cbor_int(ECRED_CWT_IAT), ecred_cbor_int(tok->iat));
     if (e)
         goto done;
     e = slist_build_item(&tok->list, &list_item);
     if (e)
         goto done;
-    e = slist_put(claims, ecred_cbor_int(SLIST_CLAIM_STATUS_LIST), list_item);
+    e = slist_put(claims, ecred_cbor_int(ECRED_CWT_STATUS_LIST), list_item);
     list_item = NULL; /* owned by claims now, or already released */
     if (e)
         goto done;
     if (tok->ttl) {
-        e = slist_put(claims, ecred_cbor_int(SLIST_CLAIM_TTL), ecred_cbor_int(tok->ttl));
+        e = slist_put(claims, ecred_cbor_int(ECRED_CWT_TTL), ecred_cbor_int(tok->ttl));
         if (e)
             goto done;
     }
@@ -314,7 +308,7 @@ static ecred_err slist_claim_int(const cbor_item_t *claims, int64_t key, bool *p
     if (ecred_cbor_get_int(item, value) != ECRED_OK)
         return ECRED_ERR_CLAIMS;
     /* ttl is an unsigned integer (major type 0) in the draft's CWT form. */
-    if (key == SLIST_CLAIM_TTL && !cbor_isa_uint(item))
+    if (key == ECRED_CWT_TTL && !cbor_isa_uint(item))
         return ECRED_ERR_CLAIMS;
     return ECRED_OK;
 }
@@ -333,11 +327,11 @@ static ecred_err slist_claims_decode(ecred_span payload, int64_t now, ecred_slis
         goto done;
     }
     if ((e = ecred_cbor_map_check_unique(claims)) != ECRED_OK ||
-        (e = ecred_cbor_map_get_int(claims, SLIST_CLAIM_SUB, &sub)) != ECRED_OK ||
-        (e = ecred_cbor_map_get_int(claims, SLIST_CLAIM_STATUS_LIST, &list_item)) != ECRED_OK ||
-        (e = slist_claim_int(claims, SLIST_CLAIM_IAT, &has_iat, &tok->iat)) != ECRED_OK ||
-        (e = slist_claim_int(claims, SLIST_CLAIM_EXP, &has_exp, &tok->exp)) != ECRED_OK ||
-        (e = slist_claim_int(claims, SLIST_CLAIM_TTL, &has_ttl, &tok->ttl)) != ECRED_OK)
+        (e = ecred_cbor_map_get_int(claims, ECRED_CWT_SUB, &sub)) != ECRED_OK ||
+        (e = ecred_cbor_map_get_int(claims, ECRED_CWT_STATUS_LIST, &list_item)) != ECRED_OK ||
+        (e = slist_claim_int(claims, ECRED_CWT_IAT, &has_iat, &tok->iat)) != ECRED_OK ||
+        (e = slist_claim_int(claims, ECRED_CWT_EXP, &has_exp, &tok->exp)) != ECRED_OK ||
+        (e = slist_claim_int(claims, ECRED_CWT_TTL, &has_ttl, &tok->ttl)) != ECRED_OK)
         goto done;
 
     /* sub is compared with the credential's uri as a C string, so it must be

@@ -17,6 +17,8 @@
 
 #include "ecred/cborin.h"
 #include "ecred/cose.h"
+#include "ecred/trustpolicy.h"
+#include "ecred/utf8.h"
 
 /* Payload caps: an entry is at most 1 map + 7 keys + 7 values + 16 types. */
 #define TL_ITEMS_PER_ENTRY 31
@@ -38,8 +40,6 @@ enum {
     TL_E_TYPES = 6,
     TL_E_URI = 7,
 };
-/* List map keys (besides the private-use seq and entries). */
-enum { TL_ISS = 1, TL_EXP = 4, TL_IAT = 6 };
 
 uint32_t ecred_trustlist_type_bit(int64_t type)
 {
@@ -49,48 +49,6 @@ uint32_t ecred_trustlist_type_bit(int64_t type)
     case ECRED_TRUST_TYPE_STATUS_LIST: return ECRED_TRUST_BIT_STATUS_LIST;
     default: return 0;
     }
-}
-
-/* Well-formed UTF-8 without NUL (RFC 3629: no overlongs, no surrogates, at
- * most U+10FFFF); we keep text as C strings, so an embedded NUL would
- * silently truncate what the signer meant. */
-static bool tl_utf8_ok(const uint8_t *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        uint8_t c = s[i];
-        size_t more;
-        uint32_t cp;
-        if (c == 0)
-            return false;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if (c >= 0xc2 && c <= 0xdf) {
-            more = 1;
-            cp = c & 0x1fu;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            more = 2;
-            cp = c & 0x0fu;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            more = 3;
-            cp = c & 0x07u;
-        } else {
-            return false;
-        }
-        if (n - i <= more)
-            return false;
-        for (size_t k = 1; k <= more; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = cp << 6 | (s[i + k] & 0x3fu);
-        }
-        if ((more == 2 && cp < 0x800) || (more == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += more + 1;
-    }
-    return true;
 }
 
 /* A URI prefix is printable ASCII without spaces (RFC 3986 characters). */
@@ -104,10 +62,12 @@ static bool tl_uri_ok(const char *s, size_t n)
     return true;
 }
 
-/* iss: 1..ECRED_TRUSTLIST_ISS_MAX bytes of UTF-8 without NUL. */
+/* iss: 1..ECRED_TRUSTLIST_ISS_MAX bytes of UTF-8 without NUL: we keep text
+ * as C strings, so an embedded NUL would silently truncate what the signer
+ * meant. */
 static bool tl_iss_ok(const char *s, size_t n)
 {
-    return n > 0 && n <= ECRED_TRUSTLIST_ISS_MAX && tl_utf8_ok((const uint8_t *)s, n);
+    return n > 0 && n <= ECRED_TRUSTLIST_ISS_MAX && ecred_utf8_valid((const uint8_t *)s, n, ECRED_UTF8_NO_NUL);
 }
 
 /* ---- encoding ---------------------------------------------------------- */
@@ -234,14 +194,14 @@ static ecred_err tl_encode_payload(const ecred_trustlist *list, ecred_buf *out)
             goto out;
         }
     }
-    if ((err = ecred_cbor_map_put(map, ecred_cbor_int(TL_ISS),
+    if ((err = ecred_cbor_map_put(map, ecred_cbor_int(ECRED_CWT_ISS),
                                   ecred_cbor_text(list->iss, strlen(list->iss)))) ||
-        (err = ecred_cbor_map_put(map, ecred_cbor_int(TL_EXP), tl_uint(list->exp))) ||
-        (err = ecred_cbor_map_put(map, ecred_cbor_int(TL_IAT), tl_uint(list->iat))) ||
-        (err = ecred_cbor_map_put(map, ecred_cbor_int(ECRED_TRUSTLIST_CLAIM_SEQ),
+        (err = ecred_cbor_map_put(map, ecred_cbor_int(ECRED_CWT_EXP), tl_uint(list->exp))) ||
+        (err = ecred_cbor_map_put(map, ecred_cbor_int(ECRED_CWT_IAT), tl_uint(list->iat))) ||
+        (err = ecred_cbor_map_put(map, ecred_cbor_int(ECRED_CWT_TRUSTLIST_SEQ),
                                   tl_uint(list->seq))))
         goto out;
-    err = ecred_cbor_map_put(map, ecred_cbor_int(ECRED_TRUSTLIST_CLAIM_ENTRIES), entries);
+    err = ecred_cbor_map_put(map, ecred_cbor_int(ECRED_CWT_TRUSTLIST_ENTRIES), entries);
     entries = NULL;
     if (err)
         goto out;
@@ -439,11 +399,11 @@ static ecred_err tl_decode_payload(const uint8_t *buf, size_t n, ecred_trustlist
         if (tl_pair_key(&pairs[i], &key))
             goto out;
         switch (key) {
-        case TL_ISS: iss = pairs[i].value; break;
-        case TL_EXP: exp = pairs[i].value; break;
-        case TL_IAT: iat = pairs[i].value; break;
-        case ECRED_TRUSTLIST_CLAIM_SEQ: seq = pairs[i].value; break;
-        case ECRED_TRUSTLIST_CLAIM_ENTRIES: entries = pairs[i].value; break;
+        case ECRED_CWT_ISS: iss = pairs[i].value; break;
+        case ECRED_CWT_EXP: exp = pairs[i].value; break;
+        case ECRED_CWT_IAT: iat = pairs[i].value; break;
+        case ECRED_CWT_TRUSTLIST_SEQ: seq = pairs[i].value; break;
+        case ECRED_CWT_TRUSTLIST_ENTRIES: entries = pairs[i].value; break;
         default: goto out;
         }
     }
@@ -533,16 +493,18 @@ ecred_err ecred_trustlist_find(const ecred_trustlist *list, const uint8_t *kid, 
 {
     if (!list || !out || (!kid && kid_len))
         return ECRED_ERR_ARG;
-    uint32_t bit = ecred_trustlist_type_bit(type);
-    if (kid_len != ECRED_KID_LEN || iat < 0 || bit == 0)
+    if (kid_len != ECRED_KID_LEN)
         return ECRED_ERR_KEY_UNKNOWN;
     for (size_t i = 0; i < list->n_entries; i++) {
         const ecred_trustlist_entry *e = &list->entries[i];
         if (memcmp(e->kid, kid, ECRED_KID_LEN) != 0)
             continue;
-        /* Kids are unique in a verified list: this is the only candidate. */
-        if ((uint64_t)iat < e->sign_from || (uint64_t)iat > e->sign_until || !(e->types & bit))
-            return ECRED_ERR_KEY_UNKNOWN;
+        /* Kids are unique in a verified list: this is the only candidate, and
+         * the trust policy decides whether it may have signed this. */
+        ecred_trusted_key tk = ecred_trust_key_of_entry(e);
+        ecred_err err = ecred_trust_permits(&tk, type, iat, NULL, 0);
+        if (err)
+            return err;
         *out = e;
         return ECRED_OK;
     }
@@ -551,10 +513,7 @@ ecred_err ecred_trustlist_find(const ecred_trustlist *list, const uint8_t *kid, 
 
 bool ecred_trustlist_uri_allowed(const ecred_trustlist_entry *entry, const char *uri, size_t n)
 {
-    if (!entry || !uri)
-        return false;
-    size_t plen = strnlen(entry->status_uri_prefix, sizeof entry->status_uri_prefix);
-    return plen > 0 && n >= plen && memcmp(uri, entry->status_uri_prefix, plen) == 0;
+    return entry && ecred_trust_uri_under(entry->status_uri_prefix, uri, n);
 }
 
 void ecred_trustlist_free(ecred_trustlist *list)

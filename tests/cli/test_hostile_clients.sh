@@ -207,7 +207,7 @@ started=0
 for _ in $(seq 1 10); do
   vport=$(free_port)
   "$bin/ecred-verifierd" --cache "$tmp/cache" --issuer "$ibase" --root "$data/root.pub.pem" \
-    --listen "127.0.0.1:$vport" --refresh 1h 2>>"$tmp/verifierd.log" &
+    --listen "127.0.0.1:$vport" --refresh 1h --max-client-conns 0 2>>"$tmp/verifierd.log" &
   vpid=$!
   if wait_up "http://127.0.0.1:$vport/healthz" "$vpid"; then started=1; break; fi
   kill -9 "$vpid" 2>/dev/null || true; wait "$vpid" 2>/dev/null || true; vpid=""

@@ -8,9 +8,10 @@
 set -euo pipefail
 bin=$1 src=$2 tmp=$3/idle_flood.$$
 mkdir -p "$tmp/data"
-pid="" flood=""
+pid="" vpid="" flood=""
 cleanup() {
   [ -n "$flood" ] && kill "$flood" 2>/dev/null || true
+  [ -n "$vpid" ] && kill -9 "$vpid" 2>/dev/null || true
   if [ -n "$pid" ]; then kill -9 "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
   rm -rf "$tmp"
 }
@@ -34,6 +35,11 @@ for _ in $(seq 1 10); do
 done
 [ "$started" -eq 1 ] || { echo "FAIL: daemon did not start"; cat "$tmp/daemon.log" >&2; exit 1; }
 
+# flood_check PORT PATH NAME: the flood from 127.0.0.2 against one daemon,
+# and a client from 127.0.0.1 asking PATH meanwhile.
+flood_check() {
+  local port=$1 path=$2 name=$3
+  rm -f "$tmp/flood.ready"
 # The flood: open N sockets from 127.0.0.2, hold them for at most 25 s, and
 # report how many the server still holds open after a moment.
 python3 - "$port" 1100 "$tmp/flood.ready" <<'PY' &
@@ -66,24 +72,38 @@ deadline = time.time() + 25
 while time.time() < deadline:
     time.sleep(0.5)
 PY
-flood=$!
+  flood=$!
 for _ in $(seq 1 200); do [ -s "$tmp/flood.ready" ] && break; sleep 0.1; done
 read -r _ opened alive <"$tmp/flood.ready" || true
-check '[ "${opened:-0}" -ge 1000 ]' "the flood opened only ${opened:-0} connections"
-check '[ "${alive:-9999}" -le 64 ]' "the server holds ${alive:-?} idle connections from one address (cap 64)"
+check '[ "${opened:-0}" -ge 1000 ]' "the flood opened only ${opened:-0} connections ($name)"
+check '[ "${alive:-9999}" -le 64 ]' "the server holds ${alive:-?} idle connections from one address (cap 64, $name)"
 
 # Meanwhile a client from another address is served promptly, every time.
 slow=0 failed=0
 for i in $(seq 1 30); do
-  t=$(curl -s -m 5 -o /dev/null -w '%{http_code} %{time_total}' "http://127.0.0.1:$port/.well-known/ecred-trust" || echo "000 5")
+  t=$(curl -s -m 5 -o /dev/null -w '%{http_code} %{time_total}' "http://127.0.0.1:$port$path" || echo "000 5")
   set -- $t
   [ "$1" = 200 ] || failed=$((failed + 1))
   awk -v t="$2" 'BEGIN { exit !(t > 1.0) }' && slow=$((slow + 1))
 done
-check '[ "$failed" -eq 0 ]' "$failed of 30 requests from another address failed during the flood"
-check '[ "$slow" -le 2 ]' "$slow of 30 requests took over a second during the flood"
+check '[ "$failed" -eq 0 ]' "$failed of 30 requests from another address failed during the flood ($name)"
+check '[ "$slow" -le 2 ]' "$slow of 30 requests took over a second during the flood ($name)"
 
 kill "$flood" 2>/dev/null || true; wait "$flood" 2>/dev/null || true; flood=""
+}
+
+flood_check "$port" /.well-known/ecred-trust issuer
+
+# The verifier answers its landing page without a synced cache.
+vport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+"$bin/ecred-verifierd" --cache "$tmp/vcache" --issuer "http://127.0.0.1:$port" --root "$tmp/data/root.pub.pem" \
+  --listen "127.0.0.1:$vport" --refresh 1h 2>>"$tmp/verifierd.log" &
+vpid=$!
+for _ in $(seq 1 100); do curl -s -m 2 -o /dev/null "http://127.0.0.1:$vport/" && break; sleep 0.1; done
+flood_check "$vport" / verifier
+kill -TERM "$vpid"; vrc=0; wait "$vpid" || vrc=$?; vpid=""
+check '[ $vrc -eq 0 ]' "verifier SIGTERM exit $vrc"
+
 kill -TERM "$pid"; rc=0; wait "$pid" || rc=$?; pid=""
 check '[ $rc -eq 0 ]' "SIGTERM exit $rc"
 echo "$pass passed, $fail failed"

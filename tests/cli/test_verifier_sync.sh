@@ -213,6 +213,7 @@ expect 5 "$V" "${C[@]}" "$c_a_old"     # A removed
 expect 0 "$V" "${C[@]}" "$c_b"
 
 # ---- --online: the list by its URI, once per ttl; fallback to the cache ----
+sleep 1  # a new list of the same URI gets a later iat, as the issuer ensures
 "$S" "$tmp/b.key" "$uri1" "$tmp/www/status/1" --exp +172800 --ttl 1 --set 9=2
 expect 0 "$V" sync --issuer "$base" --cache "$tmp/cache"
 expect 10 "$V" "${C[@]}" "$c_b"

@@ -11,15 +11,14 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     ecred_credential first, second;
-    char field[64];
+    ecred_field_error field;
     ecred_buf json = ECRED_BUF_INIT;
 
-    if (ecred_credential_from_json((const char *)data, size, &first, field, sizeof field) != ECRED_OK)
+    if (ecred_credential_from_json((const char *)data, size, &first, &field) != ECRED_OK)
         return 0;
-    FUZZ_ASSERT(ecred_credential_validate(&first, NULL, 0) == ECRED_OK);
+    FUZZ_ASSERT(ecred_credential_validate(&first, NULL) == ECRED_OK);
     FUZZ_ASSERT(ecred_credential_to_json(&first, &json) == ECRED_OK);
-    FUZZ_ASSERT(ecred_credential_from_json((const char *)json.ptr, json.len, &second, field,
-                                           sizeof field) == ECRED_OK);
+    FUZZ_ASSERT(ecred_credential_from_json((const char *)json.ptr, json.len, &second, &field) == ECRED_OK);
     FUZZ_ASSERT(first.type == second.type && strcmp(first.name, second.name) == 0 &&
                 strcmp(first.id_number, second.id_number) == 0 && first.sex == second.sex &&
                 first.birth_date == second.birth_date &&

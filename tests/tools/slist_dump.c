@@ -3,6 +3,7 @@
  * public key and print what the CLI tests check bit by bit.
  *
  *   slist_dump TOKEN_FILE PUBKEY_PEM [IDX ...]
+ *   slist_dump TOKEN_FILE PUBKEY_PEM iat      (prints only "iat T")
  *
  * Prints "uri URI", "bits B", "count N", "ttl T", "lifetime S", then one
  * "IDX VALUE" line per requested index, or for every non-zero entry when no
@@ -34,6 +35,11 @@ int main(int argc, char **argv)
         e = ecred_slist_token_verify(tok.ptr, tok.len, key, (int64_t)time(NULL), &t);
     if (e) {
         fprintf(stderr, "slist_dump: %s\n", ecred_err_message(e));
+        goto out;
+    }
+    if (argc == 4 && strcmp(argv[3], "iat") == 0) {
+        printf("iat %lld\n", (long long)t.iat);
+        rc = 0;
         goto out;
     }
     printf("uri %s\nbits %u\ncount %zu\nttl %lld\nlifetime %lld\n", t.uri, t.list.bits, t.list.count,

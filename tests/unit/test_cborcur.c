@@ -13,6 +13,7 @@
 
 #include "check.h"
 #include "ecred/cborcur.h"
+#include "ecred/cborin.h"
 
 /* ---- decode.txt through ecred_cborcur_check --------------------------- */
 

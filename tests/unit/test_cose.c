@@ -133,8 +133,13 @@ static void test_ietf_examples(void)
             CHECK(m.typ[0] == '\0');
         CHECK_ERR(ecred_cose_sign1_verify(&m, key), ECRED_OK);
         CHECK_ERR(ecred_cose_sign1_verify(&m, other), ECRED_ERR_SIGNATURE_INVALID);
+        /* Spans point into the caller's bytes (no copy, no tree). */
+        CHECK(m.payload.ptr > msg.ptr && m.payload.ptr + m.payload.len <= msg.ptr + msg.len);
+        CHECK(m.signature.ptr + m.signature.len == msg.ptr + msg.len);
         ecred_cose_sign1_clear(&m);
-        CHECK(m.priv_ == NULL && m.payload.ptr == NULL);
+        CHECK(m.total_len == 0 && m.payload.ptr == NULL);
+        /* A cleared (or failed) message is not something verify will look at. */
+        CHECK_ERR(ecred_cose_sign1_verify(&m, key), ECRED_ERR_ARG);
 
         /* A trailing byte, and every truncation, of a real token. */
         ecred_buf longer = ECRED_BUF_INIT;

@@ -20,10 +20,10 @@ static void test_examples(void)
 {
     for (size_t i = 0; i < sizeof examples / sizeof examples[0]; i++) {
         ecred_buf json = check_read_source_file(examples[i]);
-        char field[64] = "";
+        ecred_field_error field;
         ecred_claims c;
         memset(&c, 0, sizeof c);
-        CHECK_ERR(ecred_credential_from_json((const char *)json.ptr, json.len, &c.cred, field, sizeof field), ECRED_OK);
+        CHECK_ERR(ecred_credential_from_json((const char *)json.ptr, json.len, &c.cred, &field), ECRED_OK);
         strcpy(c.iss, "https://jzz.sh.gov.cn");
         c.iat = ecred_cst_day_start(c.cred.valid_from) + 3600;
         c.cti_len = 8;
@@ -48,7 +48,7 @@ static void test_examples(void)
         /* JSON out and in again gives the same credential. */
         CHECK_ERR(ecred_credential_to_json(&d.cred, &js), ECRED_OK);
         ecred_credential back;
-        CHECK_ERR(ecred_credential_from_json((const char *)js.ptr, js.len, &back, field, sizeof field), ECRED_OK);
+        CHECK_ERR(ecred_credential_from_json((const char *)js.ptr, js.len, &back, &field), ECRED_OK);
         CHECK(memcmp(&back, &d.cred, sizeof back) == 0);
 
         /* Validity starting on an earlier day than iat carries nbf. */
@@ -80,15 +80,16 @@ static void test_json_invalid(void)
             continue;
         *tab = 0;
         const char *json = tab + 1;
-        char field[64] = "";
+        ecred_field_error field;
         ecred_credential c;
         memset(&c, 0x5a, sizeof c);
         ecred_credential before = c;
-        ecred_err e = ecred_credential_from_json(json, strlen(json), &c, field, sizeof field);
+        ecred_err e = ecred_credential_from_json(json, strlen(json), &c, &field);
         CHECK_ERR(e, ECRED_ERR_INPUT);
-        if (strcmp(field, line) != 0)
-            fprintf(stderr, "json case for '%s' named field '%s'\n", line, field);
-        CHECK(strcmp(field, line) == 0);
+        if (strcmp(field.field, line) != 0)
+            fprintf(stderr, "json case for '%s' named field '%s'\n", line, field.field);
+        CHECK(strcmp(field.field, line) == 0);
+        CHECK(field.why[0] != 0); /* every refusal says why */
         CHECK(memcmp(&c, &before, sizeof c) == 0); /* out untouched on failure */
         cases++;
     }
@@ -96,6 +97,49 @@ static void test_json_invalid(void)
     ecred_buf_free(&f);
 }
 
+/* Each line of json-why.txt names the exact kind, field and reason. */
+static void test_json_why(void)
+{
+    ecred_buf f = check_read_source_file("tests/vectors/credential/json-why.txt");
+    char *save = NULL;
+    int cases = 0;
+    for (char *line = strtok_r((char *)f.ptr, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        if (line[0] == '#')
+            continue;
+        char *field = strchr(line, '\t');
+        char *why = field ? strchr(field + 1, '\t') : NULL;
+        char *json = why ? strchr(why + 1, '\t') : NULL;
+        CHECK(json != NULL);
+        if (!json)
+            continue;
+        *field++ = 0;
+        *why++ = 0;
+        *json++ = 0;
+        int kind = strcmp(line, "missing") == 0   ? ECRED_FIELD_MISSING
+                   : strcmp(line, "unknown") == 0 ? ECRED_FIELD_UNKNOWN
+                                                  : ECRED_FIELD_INVALID;
+        ecred_field_error fe;
+        ecred_credential c;
+        CHECK_ERR(ecred_credential_from_json(json, strlen(json), &c, &fe), ECRED_ERR_INPUT);
+        if ((int)fe.kind != kind || strcmp(fe.field, field) != 0 || strcmp(fe.why, why) != 0)
+            fprintf(stderr, "want %s %s '%s', got %d %s '%s'\n", line, field, why, (int)fe.kind,
+                    fe.field, fe.why);
+        CHECK((int)fe.kind == kind && strcmp(fe.field, field) == 0 && strcmp(fe.why, why) == 0);
+        cases++;
+    }
+    CHECK(cases >= 25);
+    ecred_buf_free(&f);
+
+    /* Not JSON at all, and not an object; NULL why is fine. */
+    ecred_field_error fe;
+    ecred_credential c;
+    CHECK_ERR(ecred_credential_from_json("{", 1, &c, &fe), ECRED_ERR_INPUT);
+    CHECK(fe.kind == ECRED_FIELD_INVALID && strcmp(fe.field, "(json)") == 0 &&
+          strncmp(fe.why, "not JSON: ", 10) == 0);
+    CHECK_ERR(ecred_credential_from_json("[]", 2, &c, &fe), ECRED_ERR_INPUT);
+    CHECK(strcmp(fe.field, "(root)") == 0 && strcmp(fe.why, "must be a JSON object") == 0);
+    CHECK_ERR(ecred_credential_from_json("[]", 2, &c, NULL), ECRED_ERR_INPUT);
+}
 
 static void test_claims_vectors(void)
 {
@@ -177,6 +221,7 @@ int main(void)
 {
     test_examples();
     test_json_invalid();
+    test_json_why();
     test_claims_vectors();
     test_dates();
     test_dictionary();

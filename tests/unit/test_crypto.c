@@ -617,6 +617,35 @@ static void test_sha256_random(void)
     CHECK_ERR(ecred_random(r1, 0), ECRED_OK);
 }
 
+/* ecred_key_open: a path goes through the same checks as the file loader;
+ * a pkcs11: URI is refused clearly, never read as a file name. */
+static void test_key_open(void)
+{
+    char path[4096], link[4096];
+    tmp_path(path, sizeof path, "open.key.pem");
+    tmp_path(link, sizeof link, "open-link.key.pem");
+    copy_with_mode(VEC "test-issuer.key.pem", path, 0600);
+    ecred_key *key = NULL;
+    CHECK_ERR(ecred_key_open(path, &key), ECRED_OK);
+    CHECK(key && ecred_key_has_private(key));
+    ecred_key_free(key);
+    key = NULL;
+    CHECK(symlink(path, link) == 0);
+    CHECK_ERR(ecred_key_open(link, &key), ECRED_ERR_KEY_PERMISSIONS);
+    unlink(link);
+    copy_with_mode(VEC "test-issuer.key.pem", path, 0644);
+    CHECK_ERR(ecred_key_open(path, &key), ECRED_ERR_KEY_PERMISSIONS);
+    unlink(path);
+    CHECK_ERR(ecred_key_open(path, &key), ECRED_ERR_IO);
+    CHECK_ERR(ecred_key_open("pkcs11:token=ecred;object=issuer", &key), ECRED_ERR_UNSUPPORTED);
+    CHECK_ERR(ecred_key_open("PKCS11:object=issuer", &key), ECRED_ERR_UNSUPPORTED);
+    CHECK(strstr(ecred_err_message(ECRED_ERR_UNSUPPORTED), "not built with PKCS#11 support yet") != NULL);
+    CHECK_ERR(ecred_key_open("", &key), ECRED_ERR_ARG);
+    CHECK_ERR(ecred_key_open(NULL, &key), ECRED_ERR_ARG);
+    CHECK_ERR(ecred_key_open(path, NULL), ECRED_ERR_ARG);
+    CHECK(key == NULL);
+}
+
 int main(void)
 {
     test_private_cases();
@@ -626,6 +655,7 @@ int main(void)
     test_scalar_range();
     test_known_answers();
     test_permissions();
+    test_key_open();
     test_save();
     test_ec2();
     test_refcount();

@@ -10,6 +10,7 @@
 #include "ecred/b45.h"
 #include "ecred/cose.h"
 #include "ecred/credential.h"
+#include "ecred/issue.h"
 #include "ecred/crypto.h"
 #include "ecred/decide.h"
 #include "ecred/qrtext.h"
@@ -42,9 +43,9 @@ static ecred_claims sample_claims(void)
     ecred_buf json = check_read_source_file("spec/examples/permit-rental.json");
     ecred_claims c;
     memset(&c, 0, sizeof c);
-    char field[64];
-    if (ecred_credential_from_json((const char *)json.ptr, json.len, &c.cred, field, sizeof field)) {
-        fprintf(stderr, "example does not parse: %s\n", field);
+    ecred_field_error field;
+    if (ecred_credential_from_json((const char *)json.ptr, json.len, &c.cred, &field)) {
+        fprintf(stderr, "example does not parse: %s: %s\n", field.field, field.why);
         exit(2);
     }
     ecred_buf_free(&json);
@@ -119,8 +120,8 @@ static void test_spec_vectors(void)
             /* The credential inside is exactly the example it was made from. */
             ecred_buf json = check_read_source_file(col[3]);
             ecred_credential want;
-            char field[64];
-            CHECK_ERR(ecred_credential_from_json((const char *)json.ptr, json.len, &want, field, sizeof field), ECRED_OK);
+            ecred_field_error field;
+            CHECK_ERR(ecred_credential_from_json((const char *)json.ptr, json.len, &want, &field), ECRED_OK);
             CHECK(v.claims_ok && memcmp(&want, &v.claims.cred, sizeof want) == 0);
             CHECK((v.claims.has_status && strcmp(v.claims.status_uri, "https://jzz.sh.gov.cn/s/1") == 0) ||
                   (!v.claims.has_status && strncmp(col[0], "permit-relative-", 16) == 0));

@@ -408,7 +408,7 @@ static void build_payload(enum mut m, ecred_buf *out)
     if (m != M_NO_IAT)
         put(map, 6, ecred_cbor_int(m == M_IAT_AFTER_EXP ? T_EXP + 1 : T_IAT));
     if (m != M_NO_SEQ)
-        put(map, ECRED_TRUSTLIST_CLAIM_SEQ, ecred_cbor_int(m == M_SEQ_NEGATIVE ? -3 : 3));
+        put(map, ECRED_CWT_TRUSTLIST_SEQ, ecred_cbor_int(m == M_SEQ_NEGATIVE ? -3 : 3));
     if (m != M_NO_ENTRIES) {
         size_t n = m == M_ENTRIES_EMPTY ? 0 : m == M_ENTRIES_257 ? 257 : 2;
         cbor_item_t *entries = m == M_ENTRIES_MAP ? cbor_new_definite_map(0)
@@ -421,7 +421,7 @@ static void build_payload(enum mut m, ecred_buf *out)
             else
                 push(entries, build_entry(key_old, m));
         }
-        put(map, ECRED_TRUSTLIST_CLAIM_ENTRIES, entries);
+        put(map, ECRED_CWT_TRUSTLIST_ENTRIES, entries);
     }
     if (m == M_LIST_TEXT_KEY) {
         if (ecred_cbor_map_put(map, ecred_cbor_text("x", 1), ecred_cbor_int(0)) != ECRED_OK)

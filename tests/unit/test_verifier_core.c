@@ -90,8 +90,8 @@ static ecred_verdict example_verdict(void)
     ecred_verdict v;
     memset(&v, 0, sizeof v);
     ecred_buf j = check_read_source_file("spec/examples/permit-rental.json");
-    char field[64];
-    CHECK_ERR(ecred_credential_from_json((const char *)j.ptr, j.len, &v.claims.cred, field, sizeof field),
+    ecred_field_error field;
+    CHECK_ERR(ecred_credential_from_json((const char *)j.ptr, j.len, &v.claims.cred, &field),
               ECRED_OK);
     ecred_buf_free(&j);
     strcpy(v.claims.iss, "https://i.example");

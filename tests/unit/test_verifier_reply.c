@@ -195,8 +195,8 @@ static void test_views(const char *example)
     ecred_buf j = check_read_source_file(example);
     ecred_verdict v;
     memset(&v, 0, sizeof v);
-    char field[64];
-    CHECK_ERR(ecred_credential_from_json((const char *)j.ptr, j.len, &v.claims.cred, field, sizeof field), ECRED_OK);
+    ecred_field_error field;
+    CHECK_ERR(ecred_credential_from_json((const char *)j.ptr, j.len, &v.claims.cred, &field), ECRED_OK);
     ecred_buf_free(&j);
     strcpy(v.claims.iss, "https://jzz.sh.gov.cn/\"a\\b");
     v.claims.iat = 1795622400;

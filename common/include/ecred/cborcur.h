@@ -3,7 +3,9 @@
  * caller-owned bytes that hands out one head at a time, strings as spans into
  * the input.
  *
- * It accepts exactly what ecred_cbor_decode (cborin.h) accepts and refuses the
+ * This is the one CBOR read path for untrusted input (COSE envelopes, CWT
+ * claims, status list token envelopes). It accepts exactly what the libcbor
+ * loader of the private cborin.h (ecred_cbor_decode) accepts and refuses the
  * rest with the same error: every length and count is checked against the
  * bytes left, indefinite lengths, breaks, reserved additional information and
  * unassigned simple values are refused, text strings must be valid UTF-8, tags
@@ -18,7 +20,23 @@
 #include <stdint.h>
 
 #include "ecred/buf.h"
-#include "ecred/cborin.h"
+
+/* Caps for reading untrusted CBOR (here and in the private cborin.h). Deepest
+ * nesting any caller may ask for: the check keeps one counter per open
+ * container on the stack. */
+#define ECRED_CBOR_DEPTH_MAX 64
+
+typedef struct ecred_cbor_limits {
+    size_t max_bytes;
+    size_t max_items;
+    size_t max_depth;
+} ecred_cbor_limits;
+
+/* Limits for a credential or any small signed object (a QR payload). */
+#define ECRED_CBOR_SMALL_MAX_BYTES 4096
+#define ECRED_CBOR_SMALL_MAX_ITEMS 512
+#define ECRED_CBOR_SMALL_MAX_DEPTH 16
+extern const ecred_cbor_limits ecred_cbor_limits_small;
 
 /* CBOR major types (RFC 8949 section 3.1). */
 enum {
@@ -35,6 +53,7 @@ enum {
 /* Simple values as carried in a head's arg (major 7, info 20..23). */
 #define ECRED_CBOR_SIMPLE_FALSE 20
 #define ECRED_CBOR_SIMPLE_TRUE 21
+#define ECRED_CBOR_SIMPLE_NULL 22
 
 /* One head as read: for strings the content too (already consumed). */
 typedef struct ecred_cbor_head {

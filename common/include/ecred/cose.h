@@ -21,11 +21,13 @@
 #include <stdbool.h>
 
 #include "ecred/buf.h"
+#include "ecred/cborcur.h"
 #include "ecred/crypto.h"
 
 #define ECRED_COSE_TAG_SIGN1 18
 #define ECRED_COSE_KID_MAX 64
 #define ECRED_COSE_TYP_MAX 128
+#define ECRED_COSE_LABELS_MAX 32 /* labels in one header bucket; we use at most 3 */
 
 typedef struct ecred_cose_sign1 {
     int alg;                                 /* from the protected header */
@@ -37,21 +39,24 @@ typedef struct ecred_cose_sign1 {
     ecred_span payload;                      /* as received; len 0 and detached=true if nil */
     bool detached;
     ecred_span signature;
-    size_t total_len;                        /* bytes consumed (== input length) */
-    void *priv_;                             /* owned decode state; freed by _clear */
+    size_t total_len;                        /* bytes consumed (== input length); 0 when
+                                              * not decoded */
 } ecred_cose_sign1;
 
 /* Parse a tagged COSE_Sign1 occupying exactly n bytes (caps from
- * ecred_cbor_limits_small unless lim given; pass NULL for the default).
- * Spans point into memory owned by *out until ecred_cose_sign1_clear. Depth
- * counts the tag, the array and the unprotected map (3); the protected header
- * is decoded with the same limits. Tag 18 may use either head form (d2, d8 12).
- * Errors: ECRED_ERR_CBOR*, ECRED_ERR_TOO_LARGE, ECRED_ERR_COSE_STRUCTURE (not tag
- * 18, not a 4-array, wrong member types), ECRED_ERR_COSE_HEADER,
- * ECRED_ERR_ALG_UNSUPPORTED. *out is zeroed on failure. */
-struct ecred_cbor_limits;
-ecred_err ecred_cose_sign1_decode(const uint8_t *buf, size_t n,
-                                  const struct ecred_cbor_limits *lim, ecred_cose_sign1 *out);
+ * ecred_cbor_limits_small unless lim given; pass NULL for the default),
+ * without allocating. The spans in *out point into buf: keep buf alive and
+ * unchanged while *out is used. Depth counts the tag, the array and the
+ * unprotected map (3); the protected header is checked with the same limits.
+ * Tag 18 may use either head form (d2, d8 12). A bucket of more than
+ * ECRED_COSE_LABELS_MAX labels is refused. Errors: ECRED_ERR_CBOR*,
+ * ECRED_ERR_TOO_LARGE, ECRED_ERR_COSE_STRUCTURE (not tag 18, not a 4-array,
+ * wrong member types), ECRED_ERR_COSE_HEADER, ECRED_ERR_ALG_UNSUPPORTED.
+ * *out is zeroed on failure. */
+ecred_err ecred_cose_sign1_decode(const uint8_t *buf, size_t n, const ecred_cbor_limits *lim,
+                                  ecred_cose_sign1 *out);
+/* Zero a decoded message (it owns nothing; kept so callers can drop a message
+ * the same way whatever it holds). NULL is fine. */
 void ecred_cose_sign1_clear(ecred_cose_sign1 *msg);
 
 /* Verify msg with key: ECRED_ERR_KEY_ALG_MISMATCH when msg->alg differs from the

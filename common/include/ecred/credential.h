@@ -17,6 +17,8 @@
 #include <stdint.h>
 
 #include "ecred/buf.h"
+#include "ecred/cst.h"
+#include "ecred/cwt.h"
 
 #define ECRED_CRED_TYPE_REGISTRATION 1
 #define ECRED_CRED_TYPE_PERMIT 2
@@ -37,11 +39,6 @@
 #define ECRED_URI_MAX 128
 #define ECRED_CTI_MAX 16
 #define ECRED_ID_NUMBER_LEN 18
-
-/* The private claim that holds the credential (RFC 8392: keys below -65536
- * are for private use). */
-#define ECRED_CLAIM_CREDENTIAL (-65537)
-#define ECRED_CLAIM_STATUS 65535
 
 typedef struct ecred_credential {
     int type;                               /* ECRED_CRED_TYPE_* */
@@ -77,32 +74,32 @@ typedef struct ecred_claims {
     ecred_credential cred;
 } ecred_claims;
 
-/* Seconds since the epoch of 00:00 China Standard Time (UTC+8) on day `days`. */
-int64_t ecred_cst_day_start(int32_t days);
-/* Day number (since 1970-01-01) of an RFC 3339 full-date "YYYY-MM-DD";
- * ECRED_ERR_INPUT if not a real calendar date. */
-ecred_err ecred_date_parse(const char *s, size_t n, int32_t *days);
-/* "YYYY-MM-DD" (11 bytes incl. NUL). */
-void ecred_date_format(int32_t days, char out[11]);
-/* RFC 3339 date-time ("2026-11-26T10:00:00Z", "...+08:00", fraction ignored)
- * to seconds since the epoch; ECRED_ERR_INPUT otherwise. */
-ecred_err ecred_time_parse(const char *s, int64_t *t);
-/* UTC RFC 3339 "YYYY-MM-DDTHH:MM:SSZ" (21 bytes incl. NUL). */
-void ecred_time_format(int64_t t, char out[21]);
+/* Why a credential field was refused: which field (its JSON name, e.g.
+ * "id_number" or "housing.reference"), what kind of fault, and a short
+ * English reason for people ("check character does not match"). */
+typedef struct ecred_field_error {
+    enum { ECRED_FIELD_INVALID, ECRED_FIELD_MISSING, ECRED_FIELD_UNKNOWN } kind;
+    char field[48];
+    char why[112];
+} ecred_field_error;
 
 /* Validate every field of a credential (lengths, UTF-8, ID check digit and its
  * agreement with sex/birth date, known enum values, division codes, dates in
  * order, housing_ref present exactly when the basis needs one, endorsement only
- * for permits). On failure writes the offending field's JSON name into field
- * (if not NULL, up to fieldcap bytes) and returns ECRED_ERR_CREDENTIAL. */
-ecred_err ecred_credential_validate(const ecred_credential *c, char *field, size_t fieldcap);
+ * for permits). On failure fills *why (if not NULL; kind INVALID) and returns
+ * ECRED_ERR_CREDENTIAL. */
+ecred_err ecred_credential_validate(const ecred_credential *c, ecred_field_error *why);
 
 /* Fill a credential from application JSON text (spec/examples/ files; field
- * names in spec/credential.md). Unknown fields are refused. On failure the
- * field's name goes into field and the result is ECRED_ERR_INPUT. Fields
- * derived from the ID number (sex, birth_date) may be given and must agree. */
+ * names in spec/credential.md). Fields derived from the ID number (sex,
+ * birth_date) may be given and must agree. On failure *why (if not NULL) says
+ * which field and why: ECRED_FIELD_UNKNOWN for a member we do not know (they
+ * are refused), ECRED_FIELD_MISSING for a required one absent, else
+ * ECRED_FIELD_INVALID (field "(json)" for text that is not JSON, "(root)" for
+ * JSON that is not an object). Returns ECRED_ERR_INPUT, ECRED_ERR_TOO_LARGE
+ * (over 64 KiB) or ECRED_ERR_ARG; *out is written only on success. */
 ecred_err ecred_credential_from_json(const char *json, size_t n, ecred_credential *out,
-                                     char *field, size_t fieldcap);
+                                     ecred_field_error *why);
 /* Credential as a JSON object text (the same names; dates as YYYY-MM-DD). */
 ecred_err ecred_credential_to_json(const ecred_credential *c, ecred_buf *out);
 
@@ -118,13 +115,5 @@ const char *ecred_division_name(uint32_t code);
  * (aud, sub). */
 ecred_err ecred_claims_encode(const ecred_claims *c, ecred_buf *out);
 ecred_err ecred_claims_decode(const uint8_t *buf, size_t n, ecred_claims *out);
-
-/* The issue path in one call: validate, encode claims, COSE_Sign1 (ES256,
- * kid protected), optional zlib with the RC1 dictionary (mode), base45 with
- * the RC1: prefix. qr_text is NUL-terminated. If cose_out is not NULL it
- * receives the COSE_Sign1 bytes too. */
-struct ecred_key;
-ecred_err ecred_issue_sign(const struct ecred_key *key, const ecred_claims *claims, int compress_mode,
-                           ecred_buf *qr_text, ecred_buf *cose_out);
 
 #endif

@@ -32,6 +32,15 @@ ecred_err ecred_key_private_from_pem(const uint8_t *pem, size_t n, ecred_key **o
  * grants any group or other access, and a symlink; ECRED_ERR_IO if unreadable.
  * The file bytes are wiped from memory after parsing. */
 ecred_err ecred_key_private_load(const char *path, ecred_key **out);
+/* Open a signing key by reference: the one door issuers and tools use, so a
+ * new key store slots in here without touching them. Today:
+ *   "pkcs11:..." (RFC 7512 URI)  ECRED_ERR_UNSUPPORTED: not built with
+ *                                PKCS#11 support yet (a later issue adds it);
+ *   anything else                a file path, opened as ecred_key_private_load
+ *                                does (mode 0600 or stricter, no symlink).
+ * *out is written only on success and holds the private part. ECRED_ERR_ARG
+ * for a NULL or empty ref. */
+ecred_err ecred_key_open(const char *ref, ecred_key **out);
 /* Write the private key as PKCS#8 PEM to a new file: O_CREAT|O_EXCL|O_NOFOLLOW,
  * mode 0600, fsync. ECRED_ERR_EXISTS if the path exists (never overwrites). */
 ecred_err ecred_key_private_save(const ecred_key *key, const char *path);

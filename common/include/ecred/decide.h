@@ -11,24 +11,7 @@
 
 #include "ecred/credential.h"
 #include "ecred/crypto.h"
-
-#define ECRED_TYPE_MASK_REGISTRATION (1u << ECRED_CRED_TYPE_REGISTRATION)
-#define ECRED_TYPE_MASK_PERMIT (1u << ECRED_CRED_TYPE_PERMIT)
-#define ECRED_TYPE_MASK_ALL (ECRED_TYPE_MASK_REGISTRATION | ECRED_TYPE_MASK_PERMIT)
-
-/* A key the verifier trusts, with what it is trusted for. */
-typedef struct ecred_trusted_key {
-    const ecred_key *key;      /* borrowed */
-    int64_t sign_from;         /* earliest iat it may sign (INT64_MIN: no bound) */
-    int64_t sign_until;        /* latest iat it may sign (INT64_MAX: no bound) */
-    unsigned types;            /* ECRED_TYPE_MASK_* */
-    const char *status_uri_prefix; /* NULL: any */
-} ecred_trusted_key;
-
-typedef struct ecred_keyset {
-    const ecred_trusted_key *keys;
-    size_t n;
-} ecred_keyset;
+#include "ecred/trustpolicy.h" /* ecred_trusted_key, ecred_keyset */
 
 /* Where status comes from. lookup returns ECRED_OK and the 2-bit status and the
  * time the status data was issued (the list's iat), ECRED_ERR_STATUS_UNAVAILABLE

@@ -53,6 +53,27 @@ typedef enum ecred_err {
     ECRED_ERR_ARG = 83,          /* caller misuse of an API (a bug in the caller) */
     ECRED_ERR_BUFFER_SMALL = 84,
     ECRED_ERR_INTERNAL = 85,
+    ECRED_ERR_UNSUPPORTED = 86,  /* valid request this build cannot serve (a pkcs11: key
+                                  * reference without PKCS#11 support) */
+
+    /* Holder-bound presentations (100..119, spec/presentation.md). A block of
+     * its own so that the groups above keep their next free values. */
+    ECRED_ERR_PRESENT_STRUCTURE = 100, /* RP1 not a tagged 4-array / signature not 64 bytes */
+    ECRED_ERR_PRESENT_HEADER = 101,    /* RP1 protected header not exactly {1,13,16}; unprotected not {} */
+    ECRED_ERR_PRESENT_CLAIMS = 102,    /* RP1 payload not exactly {3: aud, 6: iat, ? 39: cnonce} */
+    ECRED_ERR_PRESENT_UNBOUND = 103,   /* RP1 of a credential without a cnf key */
+    ECRED_ERR_HOLDER_SIGNATURE = 104,  /* the holder signature does not verify with cnf */
+    ECRED_ERR_HOLDER_PROOF_REQUIRED = 105, /* static code of a bound credential; policy needs proof */
+    ECRED_ERR_HOLDER_UNBOUND = 106,    /* static code of an unbound credential; policy needs proof */
+    ECRED_ERR_TOO_OLD = 107,           /* iat older than now - (R + S): a screenshot */
+    ECRED_ERR_IN_FUTURE = 108,         /* iat later than now + S */
+    ECRED_ERR_BEFORE_ISSUE = 109,      /* iat before the credential's iat */
+    ECRED_ERR_REPLAYED = 110,          /* this verifier already accepted this presentation */
+    ECRED_ERR_REPLAY_CACHE_FULL = 111, /* the replay cache is full: fail closed */
+    ECRED_ERR_CHALLENGE_REQUIRED = 112,/* policy needs a challenge answer; none carried */
+    ECRED_ERR_CHALLENGE_UNKNOWN = 113, /* cnonce not outstanding here, expired or used */
+    ECRED_ERR_CHALLENGE_AUDIENCE = 114,/* aud is not what the challenge named */
+    ECRED_ERR_AUDIENCE = 115,          /* timed mode: aud is not the credential's iss */
 } ecred_err;
 
 /* Stable outcome reason, e.g. "bad_signature", "malformed"; several errors share one

@@ -25,6 +25,17 @@ typedef enum { ECRED_QR_ECC_L = 0, ECRED_QR_ECC_M = 1, ECRED_QR_ECC_Q = 2, ECRED
 #define ECRED_QR_IMAGE_BYTES_MAX ((size_t)64 << 20) /* encoded PNG/JPEG bytes */
 #define ECRED_QR_SCAN_SIDE_MAX 8000                 /* width or height in pixels */
 #define ECRED_QR_SCAN_PIXELS_MAX 40000000           /* width * height */
+/* What zbar itself is given: the longer side is first scaled down (area
+ * average) to at most this. A version-20 code (97 modules + quiet zone)
+ * filling a third of the frame still gets ~4 px per module. It bounds the
+ * CPU a hostile image can cost: a 1200x1200 image tiled with 7 px finder
+ * patterns (9 KB as PNG) takes zbar 1.3 s on the reference machine, where
+ * 2000x2000 took 12 s and 3000x3000 61 s (zbar's finder search is
+ * quadratic in the candidates). */
+#define ECRED_QR_SCAN_ZBAR_SIDE 1200
+/* A second pass at half that size (blurry photos decode better smaller)
+ * starts only if the first took less than this. */
+#define ECRED_QR_SCAN_BUDGET_MS 1000
 
 typedef struct ecred_qr {
     int version;     /* 1..40 */
@@ -56,7 +67,8 @@ ecred_err ecred_qr_utf8(const ecred_qr *qr, int margin, ecred_buf *out);
  * magic bytes). ECRED_ERR_INPUT if the image cannot be decoded or holds no QR
  * code; text is NUL-terminated and replaced only on success. Image bytes and
  * dimensions are capped (ECRED_ERR_TOO_LARGE), as is the decoded text
- * (ECRED_QR_TEXT_MAX). */
+ * (ECRED_QR_TEXT_MAX); larger images are scanned scaled down to
+ * ECRED_QR_SCAN_ZBAR_SIDE, so the scan's time is bounded whatever the image. */
 ecred_err ecred_qr_scan_image(const uint8_t *img, size_t n, ecred_buf *text);
 /* Same from 8-bit grayscale pixels, width*height bytes, row-major. */
 ecred_err ecred_qr_scan_gray(const uint8_t *pixels, int width, int height, ecred_buf *text);

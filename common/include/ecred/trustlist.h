@@ -16,6 +16,7 @@
 
 #include "ecred/buf.h"
 #include "ecred/crypto.h"
+#include "ecred/cwt.h"
 
 #define ECRED_TRUSTLIST_TYP "application/ecred-trustlist+cwt"
 #define ECRED_TRUSTLIST_MAX_BYTES ((size_t)256 * 1024) /* whole signed list */
@@ -25,9 +26,8 @@
 #define ECRED_TRUSTLIST_SPKI_MAX 512     /* bytes of one SubjectPublicKeyInfo DER */
 #define ECRED_TRUSTLIST_TYPES_MAX 16     /* values in one entry's types array */
 
-/* Payload map keys (private-use CWT claim keys below -65536). */
-#define ECRED_TRUSTLIST_CLAIM_SEQ (-65538)
-#define ECRED_TRUSTLIST_CLAIM_ENTRIES (-65539)
+/* Payload map keys: ECRED_CWT_ISS, _EXP, _IAT, _TRUSTLIST_SEQ and
+ * _TRUSTLIST_ENTRIES of cwt.h. */
 
 /* Type values on the wire. Credential types equal ECRED_CRED_TYPE_*. */
 #define ECRED_TRUST_TYPE_REGISTRATION 1

@@ -1,6 +1,12 @@
 /*
- * cborin.h - CBOR for untrusted input (capped, exact) and deterministic output,
- * on libcbor.
+ * cborin.h - PRIVATE to common/ and its tests: CBOR as libcbor trees, for the
+ * deterministic encoders (credential, COSE headers, status and trust lists),
+ * the payloads read only after their signature verified (status list and
+ * trust list), and ecred-verify's inspect view. Untrusted input before a
+ * signature is read with the cursor of cborcur.h, never with this.
+ *
+ * This header is not in common/include: no public header may expose <cbor.h>.
+ * Targets that need it link ecred_common_internal (CMakeLists.txt).
  *
  * Decoding first walks the bytes with libcbor's non-allocating streaming
  * decoder and enforces: total size <= max_bytes, item count <= max_items,
@@ -22,24 +28,10 @@
 #include <cbor.h>
 
 #include "ecred/buf.h"
+#include "ecred/cborcur.h" /* ecred_cbor_limits */
 
-/* Deepest nesting any caller may ask for: the prescan keeps one counter per open
- * container on the stack, and libcbor's own builder stack is far deeper. */
-#define ECRED_CBOR_DEPTH_MAX 64
 /* Largest map ecred_cbor_map_check_unique compares pairwise (n^2 stays small). */
 #define ECRED_CBOR_MAP_MAX_PAIRS 1024
-
-typedef struct ecred_cbor_limits {
-    size_t max_bytes;
-    size_t max_items;
-    size_t max_depth;
-} ecred_cbor_limits;
-
-/* Limits for a credential or any small signed object (a QR payload). */
-#define ECRED_CBOR_SMALL_MAX_BYTES 4096
-#define ECRED_CBOR_SMALL_MAX_ITEMS 512
-#define ECRED_CBOR_SMALL_MAX_DEPTH 16
-extern const ecred_cbor_limits ecred_cbor_limits_small;
 
 /* Decode exactly one item occupying all n bytes (lim NULL: the small limits).
  * Depth counts arrays, maps and tags: a top-level array has depth 1. Errors:

@@ -1,0 +1,20 @@
+/*
+ * handlers.h - the verifier daemon's handlers, one per route (vd_routes.c
+ * holds the table). A handler runs after routing and the guard: for
+ * POST /v1/verify, r->scope holds a copy of the caller's key (role, agency
+ * fields) and r->who its id. Handlers reply through svc_reply_* or
+ * vreply_error, never with a free-string error.
+ */
+#ifndef ECRED_VERIFIER_HANDLERS_H
+#define ECRED_VERIFIER_HANDLERS_H
+
+#include "apierr.h"
+#include "svc_http.h"
+#include "vd_state.h"
+
+void h_verify(vd *d, svc_req *r);
+void h_healthz(vd *d, svc_req *r);
+void h_metrics(vd *d, svc_req *r);
+void h_page(vd *d, svc_req *r);
+
+#endif
