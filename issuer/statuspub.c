@@ -8,7 +8,8 @@
  * its writers (WAL, MVCC), so this cannot stall an approval.
  *
  * Must never: serve a token older than the registry state it was asked about
- * by more than the ttl, serve bytes the registry did not store, hold a list's
+ * by more than the ttl, serve bytes the registry did not store (unless it
+ * cannot write at all: see the full-disk case below), hold a list's
  * bits anywhere but in the token, or sign two tokens of one list with the
  * same iat: verifiers refuse other bytes at an iat they already hold (a
  * replay from before a change in that second), so each rebuild takes
@@ -187,7 +188,15 @@ ecred_err statuspub_get(statuspub *p, reg_db *db, int64_t list_id, int64_t now, 
         if (e)
             goto out;
     } else if (e) {
-        goto out; /* not stored: these bytes must not be served */
+        /* The registry reads but does not write (a full disk): the statuses
+         * in these bytes are committed ones, and a verifier must learn of a
+         * revocation even now, so serve them unstored. The price, only
+         * while writes fail: another instance may serve other bytes for
+         * this generation. */
+        reg_list_token_free(&stored);
+        stored = fresh;
+        memset(&fresh, 0, sizeof fresh);
+        e = ECRED_OK;
     } else {
         reg_list_token_free(&stored);
         stored = fresh;
