@@ -835,10 +835,17 @@ static ecred_err pg_idem_put(reg_db *base, const char *key, const uint8_t req_ha
     pp_bytes(&p, req_hash, 32);
     pp_text(&p, app_id);
     pp_int(&p, now);
-    return pg_run(pg_db_of(base),
-                  "INSERT INTO idempotency(key, request_hash, application_id, created_at)"
-                  " VALUES($1,$2,$3,$4)",
-                  &p, NULL);
+    pg_db *db = pg_db_of(base);
+    ecred_err e = pg_run(db,
+                         "INSERT INTO idempotency(key, request_hash, application_id, created_at)"
+                         " VALUES($1,$2,$3,$4)",
+                         &p, NULL);
+    /* At READ COMMITTED a concurrent request with the same key (on another
+     * instance too) committed after this write looked the key up: run the
+     * write again, it will find the key and replay that request's answer. */
+    if (e == ECRED_ERR_EXISTS)
+        db->rerun = true;
+    return e;
 }
 
 /* ---- commitments ---- */

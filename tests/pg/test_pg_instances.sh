@@ -106,6 +106,16 @@ n_b=$(cat "$tmp"/journal.b.* | grep -c '^\["issued"' || true)
 # A comes back; the verifier goes on syncing from both.
 start_instance a "$tmp/a" "$port_a" "${common[@]}" && ok || bad "A did not restart after kill -9"
 rm -f "$tmp/a-dead"
+# One Idempotency-Key sent to both instances at once: one application.
+for i in 1 2 3 4 5 6; do
+  p=$port_a; [ $((i % 2)) -eq 0 ] && p=$port_b
+  curl -s -m 20 -o "$tmp/idem.$i" -X POST -H "Authorization: Bearer $clerk" -H 'Content-Type: application/json' \
+    -H "Idempotency-Key: pg-both" --data-binary @"$tmp/ex/permit_new.json" "http://127.0.0.1:$p/v1/applications" &
+  idem_pids="${idem_pids:-} $!"
+done
+for p in $idem_pids; do wait "$p" || true; done
+n=$(python3 -c 'import json,sys; print(len({json.load(open(f)).get("id") for f in sys.argv[1:]}))' "$tmp"/idem.* 2>/dev/null || echo x)
+[ "$n" = 1 ] && ok || bad "one Idempotency-Key on two instances gave $n answers: $(head -c 200 "$tmp"/idem.*)"
 # Status changes through both, lists rebuilt on whichever is asked first.
 extra="$tmp/journal.extra"; : > "$extra"
 for c in $(cat "$tmp"/journal.b.* | python3 -c '
