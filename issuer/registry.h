@@ -28,8 +28,10 @@
  *    fails with ECRED_ERR_EXISTS). Indices are drawn at random (herd privacy),
  *    lists hold at least REG_LIST_SIZE_DEFAULT entries in production.
  * 4. Retries. A backend whose isolation can abort a transaction for a
- *    serialization failure or deadlock (PostgreSQL SERIALIZABLE) retries the
- *    WHOLE write itself inside reg_write, at most REG_WRITE_RETRIES times,
+ *    serialization failure or deadlock, or whose write lost a race to
+ *    another instance (PostgreSQL at READ COMMITTED: a conditional UPDATE
+ *    that found the row changed, an idempotency key inserted meanwhile),
+ *    retries the WHOLE write itself inside reg_write, at most REG_WRITE_RETRIES times,
  *    before returning ECRED_ERR_IO; the caller never sees the abort. So a
  *    reg_write_fn may run more than once: it must be idempotent and have no
  *    side effect outside the database (no signing, no I/O, no counters; it
