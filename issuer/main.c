@@ -226,6 +226,15 @@ static bool registry_url(const opts *o, char out[PATH_CAP + 8])
     return true;
 }
 
+/* How a registry URL appears in messages: a database URL may carry a
+ * password, so only its scheme is shown; a file path is shown as is. */
+static const char *registry_for_msg(const char *url)
+{
+    if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0)
+        return "(the postgres:// registry)";
+    return url;
+}
+
 /* Print an error about a data file to stderr (daemon start, before serving). */
 static void fail_msg(const char *what, const char *path, ecred_err e)
 {
@@ -448,14 +457,14 @@ static int cmd_token_add(int argc, char **argv)
     reg_db *db = NULL;
     ecred_err e = reg_open_url(path, &db);
     if (e) {
-        fail_msg("cannot open registry", path, e);
+        fail_msg("cannot open registry", registry_for_msg(path), e);
         return EXIT_FAIL;
     }
     char tok[AUTH_TOKEN_HEX + 1];
     e = auth_token_create(db, o.role, tok);
     reg_close(db);
     if (e) {
-        fail_msg("cannot store token in", path, e);
+        fail_msg("cannot store token in", registry_for_msg(path), e);
         return EXIT_FAIL;
     }
     printf("%s\n", tok);
@@ -523,7 +532,7 @@ static int cmd_serve(int argc, char **argv)
         goto out;
     }
     if ((e = reg_pool_open_url(url, threads, &d.pool)) != ECRED_OK) {
-        fail_msg("cannot open registry", url, e);
+        fail_msg("cannot open registry", registry_for_msg(url), e);
         goto out;
     }
     if (o.list_size) {

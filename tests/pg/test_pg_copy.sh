@@ -58,6 +58,11 @@ rc=0; "$bin/ecred-issuerd" registry copy --from "$sq" --to "$pgreg" >/dev/null 2
 [ $rc -eq 1 ] && grep -q "not empty" "$tmp/again.err" && ok || bad "a second copy was not refused: $rc $(cat "$tmp/again.err")"
 "$bin/ecred-issuerd" migrate --registry "$pgreg" | grep -q "schema version 2" && ok || bad "migrate does not report version 2"
 
+# A registry URL may carry a password: never printed, not even on failure.
+rc=0; "$bin/ecred-issuerd" token add --data "$tmp/data" --role clerk \
+  --registry "postgres://u:s3cretpw@127.0.0.1:1/x?connect_timeout=2" >"$tmp/pw.out" 2>&1 || rc=$?
+[ $rc -eq 1 ] && ! grep -q s3cretpw "$tmp/pw.out" && ok || bad "a failing postgres URL: exit $rc, printed: $(cat "$tmp/pw.out")"
+
 # ---- on PostgreSQL, same data directory ----
 reg=$pgreg
 start_instance p "$tmp/data" "$port" --list-size 16 || { bad "no start on postgres"; cat "$tmp/p.log" >&2; exit 1; }
