@@ -26,6 +26,7 @@
  * personal data, or exit with a half-written file (writes are atomic).
  */
 #include <fcntl.h>
+#include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -38,6 +39,7 @@
 #include "ecred/listen.h"
 #include "ecred/slist.h"
 #include "ecred/trustlist.h"
+#include "ecred/version.h"
 #include "issuerd.h"
 #include "svc_log.h"
 
@@ -100,18 +102,38 @@ static bool parse_uint(const char *s, unsigned long long lo, unsigned long long 
  * Prints the reason and returns false on any misuse. */
 static bool parse_opts(int argc, char **argv, int first, bool token, opts *o)
 {
-    for (int i = first; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+    /* getopt_long finds the options (--opt VALUE and --opt=VALUE); the
+     * chain below says which this command takes and checks each value. */
+    static const struct option longopts[] = {
+        {"data", required_argument, NULL, 1},          {"registry", required_argument, NULL, 1},
+        {"role", required_argument, NULL, 1},          {"listen", required_argument, NULL, 1},
+        {"tls-cert", required_argument, NULL, 1},      {"tls-key", required_argument, NULL, 1},
+        {"status-base-url", required_argument, NULL, 1}, {"iss", required_argument, NULL, 1},
+        {"assets", required_argument, NULL, 1},        {"threads", required_argument, NULL, 1},
+        {"max-client-conns", required_argument, NULL, 1}, {"status-ttl", required_argument, NULL, 1},
+        {"list-size", required_argument, NULL, 1},     {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},           {NULL, 0, NULL, 0},
+    };
+    int c, li = 0;
+    opterr = 0;
+    optind = first;
+    while ((c = getopt_long(argc, argv, "+:h", longopts, &li)) != -1) {
+        if (c == 'h') {
             usage(stdout);
             exit(0);
         }
-        if (i + 1 >= argc || strncmp(a, "--", 2) != 0) {
-            fprintf(stderr, "ecred-issuerd: %s: %s\n", a,
-                    strncmp(a, "--", 2) != 0 ? "unexpected argument" : "missing value");
+        if (c == 'V') {
+            printf("ecred-issuerd %s\n", ECRED_VERSION);
+            exit(0);
+        }
+        if (c == ':' || c == '?') {
+            fprintf(stderr, "ecred-issuerd: %s %s (see --help)\n",
+                    c == ':' ? "option needs a value:" : "unknown option", argv[optind - 1]);
             return false;
         }
-        const char *v = argv[++i];
+        char a[32] = "--";
+        strncat(a, longopts[li].name, sizeof a - 3);
+        const char *v = optarg;
         const char **slot = NULL;
         unsigned long long n;
         if (strcmp(a, "--data") == 0)
@@ -174,6 +196,10 @@ static bool parse_opts(int argc, char **argv, int first, bool token, opts *o)
             return false;
         }
         *slot = v;
+    }
+    if (optind < argc) {
+        fprintf(stderr, "ecred-issuerd: %s: unexpected argument (see --help)\n", argv[optind]);
+        return false;
     }
     if (!o->data) {
         fprintf(stderr, "ecred-issuerd: --data DIR is required\n");
@@ -681,6 +707,10 @@ int main(int argc, char **argv)
     umask(077);
     svc_log_init("issuer");
     if (argc >= 2 && strcmp(argv[1], "token") == 0) {
+        if (argc >= 3 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
+            usage(stdout);
+            return 0;
+        }
         if (argc < 3 || strcmp(argv[2], "add") != 0) {
             fprintf(stderr, "ecred-issuerd: the token command is: token add --data DIR --role ROLE\n");
             return EXIT_USAGE;
