@@ -638,6 +638,10 @@ static bool url_usable(const char *opt, const char *url)
 /* ecred-issuerd migrate --registry URL: open (which migrates) and report. */
 static int cmd_migrate(int argc, char **argv)
 {
+    if (argc == 3 && (strcmp(argv[2], "-h") == 0 || strcmp(argv[2], "--help") == 0)) {
+        usage(stdout);
+        return 0;
+    }
     if (argc != 4 || strcmp(argv[2], "--registry") != 0) {
         usage(stderr);
         return EXIT_USAGE;
@@ -663,6 +667,10 @@ static int cmd_migrate(int argc, char **argv)
 /* ecred-issuerd registry copy --from URL --to URL. */
 static int cmd_registry_copy(int argc, char **argv)
 {
+    if (argc == 4 && (strcmp(argv[3], "-h") == 0 || strcmp(argv[3], "--help") == 0)) {
+        usage(stdout);
+        return 0;
+    }
     const char *from = NULL, *to = NULL;
     for (int i = 3; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--from") == 0 && !from)
