@@ -1612,6 +1612,10 @@ static ecred_err pg_schema_version(reg_db *base, int64_t *version)
 
 /* ---- audit log ---- */
 
+/* Advisory lock key of audit appends ("ecred-audit" in spirit; distinct from
+ * the migration lock's). */
+#define PG_AUDIT_LOCK_KEY "7310163016"
+
 /* Copy a 32-byte bytea column into out; zeros when it is not 32 bytes (the
  * verifier then reports the mismatch rather than us guessing). */
 static void pg_hash32(PGresult *r, int row, int col, uint8_t out[32])
@@ -1627,8 +1631,14 @@ static ecred_err pg_audit_last(reg_db *base, uint64_t *seq, uint8_t hash[32])
 {
     PGresult *r = NULL;
     pg_params p = {0};
-    ecred_err e = pg_run(pg_db_of(base), "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
-                         &p, &r);
+    /* Appends are serialised across instances until the transaction ends:
+     * two writers reading the same head would otherwise both claim seq + 1
+     * and one approval would fail on the primary key instead of waiting. */
+    ecred_err e = pg_run(pg_db_of(base), "SELECT pg_advisory_xact_lock(" PG_AUDIT_LOCK_KEY ")", &p,
+                         NULL);
+    if (!e)
+        e = pg_run(pg_db_of(base), "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", &p,
+                   &r);
     if (!e) {
         if (PQntuples(r) == 1) {
             *seq = (uint64_t)pg_int(r, 0, 0);
