@@ -35,6 +35,7 @@ struct ecred_key {
     int alg;                       /* ECRED_COSE_ALG_ES256 or ECRED_COSE_ALG_EDDSA */
     bool has_private;
     int refs;                      /* touched only through __atomic builtins */
+    bool has_kid;                  /* false for holder keys made from cnf points */
     uint8_t kid[ECRED_KID_LEN];
 };
 
@@ -162,7 +163,7 @@ static int key_cose_alg(EVP_PKEY *pkey)
 
 /* Take ownership of pkey (freed on failure too), check its type, make its SPKI
  * canonical and compute the kid once. *out written only on success. */
-static ecred_err key_wrap(EVP_PKEY *pkey, bool has_private, ecred_key **out)
+static ecred_err key_wrap(EVP_PKEY *pkey, bool has_private, bool with_kid, ecred_key **out)
 {
     ecred_err e = ECRED_OK;
     unsigned char *der = NULL;
@@ -182,20 +183,23 @@ static ecred_err key_wrap(EVP_PKEY *pkey, bool has_private, ecred_key **out)
             goto done;
         }
     }
-    int der_len = i2d_PUBKEY(pkey, &der);
-    if (der_len <= 0) {
-        e = ECRED_ERR_KEY_INVALID;
-        goto done;
+    uint8_t digest[32] = {0};
+    if (with_kid) {
+        int der_len = i2d_PUBKEY(pkey, &der);
+        if (der_len <= 0) {
+            e = ECRED_ERR_KEY_INVALID;
+            goto done;
+        }
+        e = sha256_checked(der, (size_t)der_len, digest);
+        if (e)
+            goto done;
     }
-    uint8_t digest[32];
-    e = sha256_checked(der, (size_t)der_len, digest);
-    if (e)
-        goto done;
     key = calloc(1, sizeof *key);
     if (!key) {
         e = ECRED_ERR_NOMEM;
         goto done;
     }
+    key->has_kid = with_kid;
     memcpy(key->kid, digest, ECRED_KID_LEN);
     key->pkey = pkey;
     key->alg = alg;
@@ -225,7 +229,7 @@ ecred_err ecred_key_generate(int cose_alg, ecred_key **out)
         return ECRED_ERR_ALG_UNSUPPORTED;
     if (!pkey)
         return crypto_fail(ECRED_ERR_CRYPTO);
-    return key_wrap(pkey, true, out);
+    return key_wrap(pkey, true, true, out);
 }
 
 ecred_err ecred_key_private_from_pem(const uint8_t *pem, size_t n, ecred_key **out)
@@ -250,7 +254,7 @@ ecred_err ecred_key_private_from_pem(const uint8_t *pem, size_t n, ecred_key **o
         EVP_PKEY_free(pkey);
         return crypto_fail(ECRED_ERR_KEY_INVALID);
     }
-    return key_wrap(pkey, true, out);
+    return key_wrap(pkey, true, true, out);
 }
 
 ecred_err ecred_key_private_load(const char *path, ecred_key **out)
@@ -446,7 +450,7 @@ ecred_err ecred_key_public_from_bytes(const uint8_t *buf, size_t n, ecred_key **
     EVP_PKEY *pkey = looks_like_pem(buf, n) ? public_from_pem(buf, n) : public_from_der(buf, n);
     if (!pkey)
         return crypto_fail(ECRED_ERR_KEY_INVALID);
-    return key_wrap(pkey, false, out);
+    return key_wrap(pkey, false, true, out);
 }
 
 ecred_err ecred_key_public_load(const char *path, ecred_key **out)
@@ -508,11 +512,16 @@ ecred_err ecred_key_from_ec2(const uint8_t x[32], const uint8_t *y, size_t y_len
         e = ECRED_ERR_CRYPTO;
         goto done;
     }
-    if (EVP_PKEY_public_check(check) != 1) {
+    /* The quick check (point on the curve, not infinity) is the whole check
+     * for a prime-order curve like P-256; the full one also recomputes n*Q,
+     * three times the cost of the verification this key is parsed for. */
+    if (EVP_PKEY_public_check_quick(check) != 1) {
         e = ECRED_ERR_KEY_INVALID;
         goto done;
     }
-    e = key_wrap(pkey, false, out);
+    /* No kid: a holder key is named by its point in cnf, never by a kid, and
+     * hashing its SPKI cost as much as the rest of the parse. */
+    e = key_wrap(pkey, false, false, out);
     pkey = NULL; /* key_wrap owns it now, on success and failure */
 
 done:
@@ -605,7 +614,7 @@ ecred_err ecred_key_spki_der(const ecred_key *key, ecred_buf *out)
     return ECRED_OK;
 }
 
-const uint8_t *ecred_key_kid(const ecred_key *key) { return key->kid; }
+const uint8_t *ecred_key_kid(const ecred_key *key) { return key->has_kid ? key->kid : NULL; }
 
 int ecred_key_alg(const ecred_key *key) { return key->alg; }
 

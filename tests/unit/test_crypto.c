@@ -494,9 +494,21 @@ static void test_ec2(void)
     CHECK_ERR(ecred_key_from_ec2(x, NULL, 0, y_sign, &comp), ECRED_OK);
     CHECK_ERR(ecred_key_from_ec2(x, der.ptr + 59, 32, false, &uncomp), ECRED_OK);
     CHECK_ERR(ecred_key_from_ec2(x, NULL, 0, !y_sign, &flipped), ECRED_OK);
-    CHECK(comp && memcmp(ecred_key_kid(comp), ecred_key_kid(key), ECRED_KID_LEN) == 0);
-    CHECK(uncomp && memcmp(ecred_key_kid(uncomp), ecred_key_kid(key), ECRED_KID_LEN) == 0);
-    CHECK(flipped && memcmp(ecred_key_kid(flipped), ecred_key_kid(key), ECRED_KID_LEN) != 0);
+    /* Holder keys carry no kid (named by their point): compare SPKI bytes. */
+    CHECK(comp && ecred_key_kid(comp) == NULL);
+    ecred_buf spki_key = ECRED_BUF_INIT, spki_comp = ECRED_BUF_INIT, spki_unc = ECRED_BUF_INIT,
+              spki_flip = ECRED_BUF_INIT;
+    CHECK_ERR(ecred_key_spki_der(key, &spki_key), ECRED_OK);
+    CHECK(comp && ecred_key_spki_der(comp, &spki_comp) == ECRED_OK && spki_comp.len == spki_key.len &&
+          memcmp(spki_comp.ptr, spki_key.ptr, spki_key.len) == 0);
+    CHECK(uncomp && ecred_key_spki_der(uncomp, &spki_unc) == ECRED_OK && spki_unc.len == spki_key.len &&
+          memcmp(spki_unc.ptr, spki_key.ptr, spki_key.len) == 0);
+    CHECK(flipped && ecred_key_spki_der(flipped, &spki_flip) == ECRED_OK &&
+          memcmp(spki_flip.ptr, spki_key.ptr, spki_key.len) != 0);
+    ecred_buf_free(&spki_key);
+    ecred_buf_free(&spki_comp);
+    ecred_buf_free(&spki_unc);
+    ecred_buf_free(&spki_flip);
     uint8_t x2[32];
     bool sign2 = !y_sign;
     CHECK(comp && ecred_key_ec2_compressed(comp, x2, &sign2) == ECRED_OK);
