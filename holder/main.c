@@ -24,7 +24,7 @@
 static void usage(FILE *f)
 {
     fputs("usage: ecred-present [timed] --key FILE --in RC1-TEXT-FILE [options]\n"
-          "       ecred-present challenge --key FILE --in FILE --aud ID (--nonce HEX | --code DIGITS)\n"
+          "       ecred-present challenge --key FILE --in FILE (--aud ID (--nonce HEX | --code DIGITS) | --challenge RN1:...)\n"
           "       ecred-present keygen --out FILE [--pub FILE]\n"
           "\n"
           "Signs a holder-bound presentation (RP1:) of a residence credential with the\n"
@@ -36,6 +36,7 @@ static void usage(FILE *f)
           "  --aud ID          challenge mode: the verifier id the challenge named\n"
           "  --nonce HEX       challenge mode: the verifier's nonce (1..32 bytes)\n"
           "  --code DIGITS     challenge mode: a typed code (its ASCII digits are the nonce)\n"
+          "  --challenge RN1:  challenge mode: the verifier's challenge QR text (aud and nonce)\n"
           "  --compress MODE   auto (default), none or dict (the RP1 dictionary)\n"
           "  --cose-out FILE   also write the presentation's COSE_Sign1 bytes\n"
           "  --out FILE        keygen: new private key file (never overwritten)\n"
@@ -103,10 +104,11 @@ int main(int argc, char **argv)
         {"code", required_argument, NULL, 'c'},  {"compress", required_argument, NULL, 'z'},
         {"cose-out", required_argument, NULL, 'C'}, {"out", required_argument, NULL, 'o'},
         {"pub", required_argument, NULL, 'p'},   {"help", no_argument, NULL, 'h'},
+        {"challenge", required_argument, NULL, 'R'},
         {NULL, 0, NULL, 0},
     };
     const char *key_path = NULL, *in = NULL, *aud = NULL, *nonce_hex = NULL, *code = NULL;
-    const char *cose_path = NULL, *out = NULL, *pub = NULL;
+    const char *cose_path = NULL, *out = NULL, *pub = NULL, *rn1 = NULL;
     int64_t iat = (int64_t)time(NULL);
     ecred_compress compress = ECRED_COMPRESS_AUTO;
     int c;
@@ -142,6 +144,7 @@ int main(int argc, char **argv)
         case 'C': cose_path = optarg; break;
         case 'o': out = optarg; break;
         case 'p': pub = optarg; break;
+        case 'R': rn1 = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return EXIT_USAGE;
         }
@@ -156,7 +159,17 @@ int main(int argc, char **argv)
         return fail(EXIT_USAGE, "--key and --in are required");
     uint8_t nonce[ECRED_PRESENT_NONCE_MAX];
     size_t nonce_len = 0;
-    if (mode == MODE_CHALLENGE) {
+    ecred_challenge shown;
+    if (mode == MODE_CHALLENGE && rn1) {
+        /* The verifier's RN1: QR text names both the verifier and the nonce. */
+        if (aud || nonce_hex || code)
+            return fail(EXIT_USAGE, "--challenge RN1:... replaces --aud, --nonce and --code");
+        if (ecred_challenge_decode_text(rn1, strlen(rn1), &shown) != ECRED_OK)
+            return fail(EXIT_USAGE, "--challenge: not an RN1: challenge");
+        memcpy(nonce, shown.nonce, shown.nonce_len);
+        nonce_len = shown.nonce_len;
+        aud = shown.aud;
+    } else if (mode == MODE_CHALLENGE) {
         if (!aud || (!nonce_hex == !code))
             return fail(EXIT_USAGE, "challenge needs --aud and one of --nonce or --code");
         if (nonce_hex) {
@@ -172,8 +185,8 @@ int main(int argc, char **argv)
             memcpy(nonce, code, cl);
             nonce_len = cl;
         }
-    } else if (aud || nonce_hex || code) {
-        return fail(EXIT_USAGE, "--aud, --nonce and --code belong to `challenge`");
+    } else if (aud || nonce_hex || code || rn1) {
+        return fail(EXIT_USAGE, "--aud, --nonce, --code and --challenge belong to `challenge`");
     }
     ecred_key *key = NULL;
     ecred_buf text_in = ECRED_BUF_INIT, text = ECRED_BUF_INIT, cose = ECRED_BUF_INIT;
