@@ -11,8 +11,8 @@
 #include <string.h>
 
 const svc_apierr verifier_errors[VE_COUNT] = {
-    [VE_NOT_FOUND] = {"not_found", 404, "没有这个地址（POST /v1/verify、GET /healthz、GET /metrics）",
-                      "no such route (POST /v1/verify, GET /healthz, GET /metrics)"},
+    [VE_NOT_FOUND] = {"not_found", 404, "没有这个地址（POST /v1/verify、POST /v1/challenges、GET /healthz、GET /metrics）",
+                      "no such route (POST /v1/verify, POST /v1/challenges, GET /healthz, GET /metrics)"},
     [VE_METHOD_NOT_ALLOWED] = {"method_not_allowed", 405, "此地址不接受该方法（见 Allow）",
                                "this path does not take that method (see Allow)"},
     [VE_BODY_TOO_LARGE] = {"body_too_large", 413, "请求体超过 8 KiB", "request body over 8 KiB"},
@@ -27,6 +27,10 @@ const svc_apierr verifier_errors[VE_COUNT] = {
                        "the body is empty: send the QR text, or JSON {\"qr\": \"...\"}"},
     [VE_CACHE_UNAVAILABLE] = {"cache_unavailable", 503, "尚无可用的信任数据，请稍后再试（见服务日志）",
                               "no usable synced trust data yet; retry later (see the daemon's log)"},
+    [VE_BAD_CHALLENGE] = {"bad_challenge", 400, "challenge 须为 POST /v1/challenges 返回的 32 位十六进制标识",
+                          "challenge must be the 32-hex-digit id POST /v1/challenges returned"},
+    [VE_CHALLENGES_FULL] = {"challenges_full", 503, "未完成的挑战过多，请稍后再试",
+                            "too many outstanding challenges; retry shortly"},
 };
 
 void vreply_error(svc_req *r, verr_id id, const char *detail)

@@ -26,6 +26,8 @@ typedef enum verr_id {
     VE_INVALID_KEY,
     VE_EMPTY_BODY,
     VE_CACHE_UNAVAILABLE,
+    VE_BAD_CHALLENGE,
+    VE_CHALLENGES_FULL,
     VE_COUNT
 } verr_id;
 

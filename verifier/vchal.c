@@ -88,15 +88,19 @@ static bool code_live(const vchal_store *s, const char *code, int64_t now)
     return false;
 }
 
-ecred_err vchal_issue(vchal_store *s, const char *aud, int64_t ttl, int64_t now, vchal_entry *out)
+ecred_err vchal_issue(vchal_store *s, const char *owner, const char *aud, int64_t ttl, int64_t now,
+                      vchal_entry *out)
 {
-    if (!s || !out || !vchal_aud_ok(aud) || ttl < 1 || ttl > VCHAL_TTL_MAX)
+    if (!s || !out || !vchal_aud_ok(aud) || ttl < 1 || ttl > VCHAL_TTL_MAX ||
+        (owner && strlen(owner) >= sizeof out->owner))
         return ECRED_ERR_ARG;
     vchal_entry n;
     memset(&n, 0, sizeof n);
     if (ecred_random(n.nonce, sizeof n.nonce) != ECRED_OK)
         return ECRED_ERR_CRYPTO;
     memcpy(n.aud, aud, strlen(aud) + 1);
+    if (owner)
+        memcpy(n.owner, owner, strlen(owner) + 1);
     n.expires = now + ttl;
     ecred_err e = ECRED_OK;
     pthread_mutex_lock(&s->mu);
@@ -155,7 +159,14 @@ ecred_err vchal_put(vchal_store *s, const vchal_entry *in)
 
 ecred_err vchal_consume(void *ctx, ecred_span nonce, ecred_span aud, int64_t now)
 {
-    vchal_store *s = ctx;
+    vchal_scope any = {ctx, NULL, NULL};
+    return vchal_consume_scoped(&any, nonce, aud, now);
+}
+
+ecred_err vchal_consume_scoped(void *ctx, ecred_span nonce, ecred_span aud, int64_t now)
+{
+    const vchal_scope *sc = ctx;
+    vchal_store *s = sc ? sc->store : NULL;
     if (!s)
         return ECRED_ERR_CHALLENGE_UNKNOWN;
     ecred_err e = ECRED_ERR_CHALLENGE_UNKNOWN;
@@ -164,6 +175,9 @@ ecred_err vchal_consume(void *ctx, ecred_span nonce, ecred_span aud, int64_t now
         if (!live(s, i, now))
             continue;
         vchal_entry *c = &s->e[i];
+        if ((sc->owner && strcmp(sc->owner, c->owner) != 0) ||
+            (sc->id && memcmp(sc->id, c->nonce, VCHAL_NONCE_LEN) != 0))
+            continue;
         bool hit = (nonce.len == VCHAL_NONCE_LEN && memcmp(nonce.ptr, c->nonce, VCHAL_NONCE_LEN) == 0) ||
                    (nonce.len == VCHAL_CODE_LEN && memcmp(nonce.ptr, c->code, VCHAL_CODE_LEN) == 0);
         if (!hit)

@@ -17,11 +17,12 @@
 #include "roles.h"
 #include "vd_main.h"
 
-/* key add --cache DIR --role ROLE [--fields a,b,c]: print a new key once;
+/* key add --cache DIR --role ROLE [--fields a,b,c] [--holder SETTING]: print
+ * a new key once;
  * exit 2 for a usage error, 1 when the file cannot be written. */
 int vd_cmd_key_add(int argc, char **argv)
 {
-    const char *dir = NULL, *role_s = NULL, *fields = NULL;
+    const char *dir = NULL, *role_s = NULL, *fields = NULL, *holder = NULL;
     for (int i = 0; i < argc; i += 2) {
         if (i + 1 >= argc) {
             fprintf(stderr, "ecred-verifierd: %s needs a value\n", argv[i]);
@@ -33,6 +34,8 @@ int vd_cmd_key_add(int argc, char **argv)
             role_s = argv[i + 1];
         else if (strcmp(argv[i], "--fields") == 0 && !fields)
             fields = argv[i + 1];
+        else if (strcmp(argv[i], "--holder") == 0 && !holder)
+            holder = argv[i + 1];
         else {
             fprintf(stderr, "ecred-verifierd: unknown or repeated option %s\n", argv[i]);
             return 2;
@@ -57,12 +60,18 @@ int vd_cmd_key_add(int argc, char **argv)
         fprintf(stderr, "ecred-verifierd: --fields is for the agency role only\n");
         return 2;
     }
+    ecred_holder_policy pol;
+    if (holder && ecred_present_policy(role_s, holder, &pol) != ECRED_OK) {
+        fprintf(stderr, "ecred-verifierd: --holder is optional, required or challenge%s\n",
+                role == VROLE_POLICE ? " (police: required or challenge)" : "");
+        return 2;
+    }
     if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
         fprintf(stderr, "ecred-verifierd: cannot create %s: %s\n", dir, strerror(errno));
         return 1;
     }
     char key[VKEY_TEXT_LEN + 1], id[9];
-    ecred_err e = vkeys_add(dir, role, fields, key, id);
+    ecred_err e = vkeys_add_holder(dir, role, fields, holder, key, id);
     if (e) {
         fprintf(stderr, "ecred-verifierd: cannot add the key to %s/api-keys: %s\n", dir, ecred_err_message(e));
         return 1;
@@ -94,8 +103,11 @@ int vd_cmd_key_list(int argc, char **argv)
     }
     printf("%-8s  %-8s  %s\n", "ID", "ROLE", "FIELDS");
     for (size_t i = 0; i < k.n; i++)
-        printf("%-8s  %-8s  %s\n", k.keys[i].id, vrole_name(k.keys[i].role),
-               k.keys[i].role == VROLE_AGENCY ? k.keys[i].fields : "(role default)");
+        /* The holder column only for keys that set one: older scripts read
+         * the three columns. */
+        printf("%-8s  %-8s  %s%s%s\n", k.keys[i].id, vrole_name(k.keys[i].role),
+               k.keys[i].role == VROLE_AGENCY ? k.keys[i].fields : "(role default)",
+               k.keys[i].holder[0] ? "  holder=" : "", k.keys[i].holder);
     fprintf(stderr, "ecred-verifierd: %zu key%s in %s/api-keys\n", k.n, k.n == 1 ? "" : "s", dir);
     vkeys_free(&k);
     return 0;

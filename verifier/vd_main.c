@@ -42,7 +42,9 @@ static void usage(FILE *f)
     fputs("usage: ecred-verifierd --cache DIR --issuer URL --listen IPv4:PORT|[IPv6]:PORT\n"
           "                       [--root ROOT.pem] [--refresh INTERVAL] [--max-age DURATION]\n"
           "                       [--tls-cert PEM --tls-key PEM] [--max-client-conns N]\n"
+          "                       [--verifier-id ID] [--skew DURATION] [--replay-cap N]\n"
           "       ecred-verifierd key add --cache DIR --role police|landlord|agency [--fields a,b,c]\n"
+          "                               [--holder optional|required|challenge]\n"
           "       ecred-verifierd key list --cache DIR\n"
           "       ecred-verifierd key remove --cache DIR ID\n"
           "\n"
@@ -51,7 +53,14 @@ static void usage(FILE *f)
           "issuer at start and every INTERVAL (default 5m); --root is needed only if DIR was\n"
           "never synced. --max-age (default 24h) is the oldest status data that may say VALID.\n"
           "--tls-cert and --tls-key (PEM files, both or neither) serve HTTPS.\n"
+          "Live codes (RP1) are remembered for replay in one cache of --replay-cap entries\n"
+          "(default 100000; full: 503); --skew (default 60s, max 300s) is the allowed phone\n"
+          "clock difference; --verifier-id (default ecred-verifierd) is the aud our\n"
+          "challenges name.\n"
           "key add prints a new API key once; only its SHA-256 is kept in DIR/api-keys.\n"
+          "--holder raises a key's holder policy above its role's (police: required,\n"
+          "landlord and agency: optional, a static code then says \"holder not proven\").\n"
+          "POST /v1/challenges makes a challenge for POST /v1/verify {\"qr\", \"challenge\"}.\n"
           "key list shows each key's id, role and fields (never the key); key remove\n"
           "takes the id. A running daemon sees added and removed keys within 1 second\n"
           "(or at once on SIGHUP).\n"
@@ -62,7 +71,7 @@ static void usage(FILE *f)
 }
 
 typedef struct vd_opts {
-    const char *listen, *refresh, *max_age, *tls_cert, *tls_key, *client_conns;
+    const char *listen, *refresh, *max_age, *tls_cert, *tls_key, *client_conns, *replay_cap, *skew;
     unsigned per_ip;
 } vd_opts;
 
@@ -101,6 +110,12 @@ static int parse_args(int argc, char **argv, vd *d, vd_opts *o, bool *done)
             slot = &o->tls_key;
         else if (strcmp(argv[i], "--max-client-conns") == 0)
             slot = &o->client_conns;
+        else if (strcmp(argv[i], "--replay-cap") == 0)
+            slot = &o->replay_cap;
+        else if (strcmp(argv[i], "--skew") == 0)
+            slot = &o->skew;
+        else if (strcmp(argv[i], "--verifier-id") == 0)
+            slot = &d->verifier_id;
         if (!slot || *slot) {
             usage(stderr);
             fprintf(stderr, "ecred-verifierd: unknown or repeated option %s\n", argv[i]);
@@ -141,6 +156,17 @@ static int parse_args(int argc, char **argv, vd *d, vd_opts *o, bool *done)
         fprintf(stderr, "ecred-verifierd: --refresh and --max-age take durations (90s, 15m, 24h, 7d)\n");
         return 2;
     }
+    d->skew = ECRED_PRESENT_SKEW_DEFAULT;
+    if (o->skew && (vutil_parse_duration(o->skew, &d->skew) != ECRED_OK || d->skew > ECRED_PRESENT_SKEW_MAX)) {
+        fprintf(stderr, "ecred-verifierd: --skew takes a duration up to 300s\n");
+        return 2;
+    }
+    if (!d->verifier_id)
+        d->verifier_id = VD_VERIFIER_ID_DEFAULT;
+    if (!vchal_aud_ok(d->verifier_id)) {
+        fprintf(stderr, "ecred-verifierd: --verifier-id: 1..64 of A-Z a-z 0-9 . _ : / -\n");
+        return 2;
+    }
     if (strlen(d->dir) > VCACHE_PATH_MAX - 64) {
         fprintf(stderr, "ecred-verifierd: --cache path too long\n");
         return 2;
@@ -165,6 +191,21 @@ static int serve(int argc, char **argv)
     if (svc_assets_open(verifier_assets, verifier_assets_count, NULL, &d.assets, err, sizeof err) != ECRED_OK) {
         fprintf(stderr, "ecred-verifierd: pages: %s\n", err);
         return 1;
+    }
+    uint64_t replay_cap = ECRED_REPLAY_CAP_DEFAULT;
+    if (o.replay_cap && !svc_parse_u64(o.replay_cap, 10000000, &replay_cap)) {
+        fprintf(stderr, "ecred-verifierd: --replay-cap takes 1..10000000\n");
+        svc_assets_free(d.assets);
+        return 2;
+    }
+    if (replay_cap == 0 || ecred_replay_create((size_t)replay_cap, &d.replay) != ECRED_OK ||
+        ecred_holder_keys_create(4096, &d.holder_keys) != ECRED_OK ||
+        vchal_create(VCHAL_CAP_DEFAULT, &d.challenges) != ECRED_OK) {
+        fprintf(stderr, "ecred-verifierd: %s\n", replay_cap == 0 ? "--replay-cap takes 1..10000000" : "out of memory");
+        ecred_replay_free(d.replay);
+        ecred_holder_keys_free(d.holder_keys);
+        svc_assets_free(d.assets);
+        return replay_cap == 0 ? 2 : 1;
     }
     pthread_mutex_init(&d.mu, NULL);
     pthread_mutex_init(&d.keys_mu, NULL);
@@ -238,6 +279,9 @@ static int serve(int argc, char **argv)
     vd_snap_put(&d, d.cur);
     d.cur = NULL;
     vkeys_free(&d.keys);
+    ecred_replay_free(d.replay);
+    ecred_holder_keys_free(d.holder_keys);
+    vchal_free(d.challenges);
     svc_assets_free(d.assets);
     if (rc == 0)
         svc_log(SVC_INFO, "stopped", NULL, NULL);

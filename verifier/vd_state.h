@@ -23,8 +23,10 @@
 
 #include "apikeys.h"
 #include "cache.h"
+#include "ecred/present.h"
 #include "svc_assets.h"
 #include "svc_http.h"
+#include "vchal.h"
 
 #define VD_DEFAULT_REFRESH ((int64_t)300)
 #define VD_DEFAULT_MAX_AGE ((int64_t)24 * 3600)
@@ -32,6 +34,7 @@
 #define VD_CONN_MEMORY ((size_t)32 * 1024) /* caps URL and headers per connection */
 #define VD_CONN_LIMIT 1024u
 #define VD_KEYS_CHECK_MS 1000 /* bound on how long a removed key keeps working */
+#define VD_VERIFIER_ID_DEFAULT "ecred-verifierd" /* aud of our challenges */
 
 /* One loaded cache, immutable once published; freed by the last vd_snap_put. */
 typedef struct vd_snap {
@@ -59,6 +62,15 @@ typedef struct vd {
     const char *dir, *issuer, *root;
     int64_t refresh, max_age;
     svc_assets *assets;
+    /* Holder proofs (spec/verifier.md 5.4): one replay cache and one parsed
+     * holder key cache for all clients (a screenshot reused at two scanners
+     * behind this daemon is caught), the outstanding challenges, and the id
+     * our challenges name. Each object locks itself. */
+    ecred_replay_cache *replay;
+    ecred_holder_keys *holder_keys;
+    vchal_store *challenges;
+    const char *verifier_id;
+    int64_t skew;
     /* Snapshot, sync counters, the server (for request counters). */
     pthread_mutex_t mu;
     pthread_cond_t cv;

@@ -876,7 +876,7 @@ int main(int argc, char **argv)
         vchal_store *cs = NULL;
         vchal_entry ch;
         int64_t t0 = (int64_t)time(NULL);
-        if (vchal_create(1, &cs) != ECRED_OK || vchal_issue(cs, aud, ttl, t0, &ch) != ECRED_OK) {
+        if (vchal_create(1, &cs) != ECRED_OK || vchal_issue(cs, NULL, aud, ttl, t0, &ch) != ECRED_OK) {
             vchal_free(cs);
             return fail(1, "%s", "cannot make a challenge (no randomness?)");
         }
@@ -985,7 +985,7 @@ int main(int argc, char **argv)
     if (challenge_cmd) {
         /* Show a fresh challenge, then read the answer from the next line. */
         vchal_entry ch;
-        if (vchal_issue(chals, aud, ttl, (int64_t)time(NULL), &ch) != ECRED_OK) {
+        if (vchal_issue(chals, NULL, aud, ttl, (int64_t)time(NULL), &ch) != ECRED_OK) {
             rc = fail(1, "%s", "cannot make a challenge (no randomness?)");
             goto out;
         }
@@ -1026,7 +1026,7 @@ int main(int argc, char **argv)
     pp.challenge_ctx = chals;
     pp.holder_keys = hkeys;
     ecred_present_verdict v;
-    ecred_present_decide((const char *)text.ptr, text.len, &ks, cache ? &src : NULL, &pp, &v);
+    ecred_present_decide(text.ptr ? (const char *)text.ptr : "", text.len, &ks, cache ? &src : NULL, &pp, &v);
     if (as_json)
         print_json(&v, cache ? &st : NULL, now, max_age);
     else
