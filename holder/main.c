@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ecred/b64url.h"
 #include "ecred/buf.h"
 #include "ecred/credential.h"
 #include "ecred/crypto.h"
@@ -26,6 +27,7 @@ static void usage(FILE *f)
     fputs("usage: ecred-present [timed] --key FILE --in RC1-TEXT-FILE [options]\n"
           "       ecred-present challenge --key FILE --in FILE (--aud ID (--nonce HEX | --code DIGITS) | --challenge RN1:...)\n"
           "       ecred-present keygen --out FILE [--pub FILE]\n"
+          "       ecred-present pop --key FILE --aud ISSUER --nonce C_NONCE [--iat RFC3339]\n"
           "\n"
           "Signs a holder-bound presentation (RP1:) of a residence credential with the\n"
           "device key bound in its cnf claim, and prints the QR text.\n"
@@ -42,6 +44,10 @@ static void usage(FILE *f)
           "  --out FILE        keygen: new private key file (never overwritten)\n"
           "  --pub FILE        keygen: also write the public key PEM (for ecred-issue --holder-key)\n"
           "\n"
+          "pop prints the proof of possession an issuer asks for before it binds the key\n"
+          "(OpenID4VCI proof type jwt: typ openid4vci-proof+jwt, ES256, the public jwk;\n"
+          "claims aud, iat, nonce), for POST /v1/applications/{id}/holder-key.\n"
+          "\n"
           "Exit status: 0 done; 1 I/O or internal error; 2 invalid usage or input.\n",
           f);
 }
@@ -56,6 +62,83 @@ __attribute__((format(printf, 2, 3))) static int fail(int code, const char *fmt,
     va_end(ap);
     fputc('\n', stderr);
     return code;
+}
+
+/* Text safe to put between JSON quotes as is: printable ASCII without '"' or '\\'. */
+static bool json_plain(const char *s)
+{
+    for (; *s; s++)
+        if (*s < 0x20 || *s > 0x7e || *s == '"' || *s == '\\')
+            return false;
+    return true;
+}
+
+/* Append base64url of the n bytes at p to out, then sep (may be ""). */
+static ecred_err b64_part(ecred_buf *out, const void *p, size_t n, const char *sep)
+{
+    ecred_err e = ecred_b64url_encode(p, n, out);
+    return e ? e : ecred_buf_append(out, sep, strlen(sep));
+}
+
+/* pop: the OpenID4VCI "jwt" proof of possession of the key over the
+ * issuer's c_nonce (spec/api.md "Holder key"), printed on stdout. */
+static int pop(const char *key_path, const char *aud, const char *nonce, int64_t iat)
+{
+    if (!key_path || !aud || !nonce)
+        return fail(EXIT_USAGE, "pop needs --key, --aud (the issuer) and --nonce (its c_nonce)");
+    if (!json_plain(aud) || !json_plain(nonce) || strlen(aud) > 256 || strlen(nonce) > 64)
+        return fail(EXIT_USAGE, "--aud and --nonce: printable ASCII without quotes");
+    ecred_key *k = NULL;
+    ecred_buf spki = ECRED_BUF_INIT, jwt = ECRED_BUF_INIT;
+    int rc = 0;
+    ecred_err e = ecred_key_open(key_path, &k);
+    if (e) {
+        rc = fail(EXIT_USAGE, "%s: %s", key_path, ecred_err_message(e));
+        goto done;
+    }
+    /* The SPKI of a P-256 key ends in the uncompressed point 04 || x || y. */
+    if (ecred_key_alg(k) != ECRED_COSE_ALG_ES256 || ecred_key_spki_der(k, &spki) != ECRED_OK || spki.len < 65 ||
+        spki.ptr[spki.len - 65] != 0x04) {
+        rc = fail(EXIT_USAGE, "%s: not a P-256 key", key_path);
+        goto done;
+    }
+    ecred_buf x = ECRED_BUF_INIT, y = ECRED_BUF_INIT;
+    e = ecred_b64url_encode(spki.ptr + spki.len - 64, 32, &x);
+    if (!e)
+        e = ecred_b64url_encode(spki.ptr + spki.len - 32, 32, &y);
+    char header[256], claims[512];
+    int hn = snprintf(header, sizeof header,
+                      "{\"typ\":\"openid4vci-proof+jwt\",\"alg\":\"ES256\",\"jwk\":{\"kty\":\"EC\",\"crv\":\"P-256\","
+                      "\"x\":\"%.*s\",\"y\":\"%.*s\"}}",
+                      (int)x.len, x.ptr ? (const char *)x.ptr : "", (int)y.len, y.ptr ? (const char *)y.ptr : "");
+    int cn = snprintf(claims, sizeof claims, "{\"aud\":\"%s\",\"iat\":%lld,\"nonce\":\"%s\"}", aud,
+                      (long long)iat, nonce);
+    ecred_buf_free(&x);
+    ecred_buf_free(&y);
+    if (!e && (hn <= 0 || (size_t)hn >= sizeof header || cn <= 0 || (size_t)cn >= sizeof claims))
+        e = ECRED_ERR_INTERNAL;
+    if (!e)
+        e = b64_part(&jwt, header, (size_t)hn, ".");
+    if (!e)
+        e = b64_part(&jwt, claims, (size_t)cn, "");
+    uint8_t sig[ECRED_SIG_MAX];
+    size_t sig_len = 0;
+    if (!e)
+        e = ecred_sign(k, jwt.ptr, jwt.len, sig, &sig_len);
+    if (!e)
+        e = ecred_buf_append(&jwt, ".", 1);
+    if (!e)
+        e = b64_part(&jwt, sig, sig_len, "");
+    if (e) {
+        rc = fail(1, "cannot make the proof: %s", ecred_err_message(e));
+        goto done;
+    }
+    printf("%.*s\n", (int)jwt.len, (const char *)jwt.ptr);
+done:
+    ecred_buf_free(&spki);
+    ecred_buf_free(&jwt);
+    ecred_key_free(k);
+    return rc;
 }
 
 /* keygen: a fresh P-256 key in a new 0600 file; its public half on request. */
@@ -90,13 +173,15 @@ done:
 
 int main(int argc, char **argv)
 {
-    enum { MODE_TIMED, MODE_CHALLENGE, MODE_KEYGEN } mode = MODE_TIMED;
+    enum { MODE_TIMED, MODE_CHALLENGE, MODE_KEYGEN, MODE_POP } mode = MODE_TIMED;
     if (argc > 1 && strcmp(argv[1], "timed") == 0)
         argv++, argc--;
     else if (argc > 1 && strcmp(argv[1], "challenge") == 0)
         mode = MODE_CHALLENGE, argv++, argc--;
     else if (argc > 1 && strcmp(argv[1], "keygen") == 0)
         mode = MODE_KEYGEN, argv++, argc--;
+    else if (argc > 1 && strcmp(argv[1], "pop") == 0)
+        mode = MODE_POP, argv++, argc--;
     static const struct option opts[] = {
         {"key", required_argument, NULL, 'k'},   {"in", required_argument, NULL, 'i'},
         {"iat", required_argument, NULL, 't'},   {"iat-unix", required_argument, NULL, 'u'},
@@ -155,6 +240,8 @@ int main(int argc, char **argv)
     }
     if (mode == MODE_KEYGEN)
         return keygen(out, pub);
+    if (mode == MODE_POP)
+        return pop(key_path, aud, nonce_hex, iat);
     if (!key_path || !in)
         return fail(EXIT_USAGE, "--key and --in are required");
     uint8_t nonce[ECRED_PRESENT_NONCE_MAX];

@@ -77,6 +77,10 @@ typedef struct reg_ops {
     /* Optional (NULL: the dispatcher falls back to credential_get): the
      * application id of a credential, by one narrow indexed read. */
     ecred_err (*credential_application)(reg_db *db, const char *id, char app_id[REG_ID_LEN + 1]);
+    /* Optional (NULL: no bindings kept; get says "none", put is
+     * ECRED_ERR_UNSUPPORTED): holder key bindings of applications. */
+    ecred_err (*holder_get)(reg_db *db, const char *app_id, reg_holder *out);
+    ecred_err (*holder_put)(reg_db *db, const char *app_id, const reg_holder *h);
 } reg_ops;
 
 struct reg_db {

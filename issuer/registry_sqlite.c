@@ -130,7 +130,10 @@ static const char reg_schema[] =
     " seq INTEGER PRIMARY KEY AUTOINCREMENT, credential_id TEXT NOT NULL,"
     " old_status INTEGER NOT NULL, new_status INTEGER NOT NULL, action TEXT NOT NULL,"
     " reason TEXT, actor TEXT NOT NULL, at INTEGER NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS status_events_by_credential ON status_events(credential_id, seq);";
+    "CREATE INDEX IF NOT EXISTS status_events_by_credential ON status_events(credential_id, seq);"
+    "CREATE TABLE IF NOT EXISTS holder_bindings("
+    " application_id TEXT PRIMARY KEY, x BLOB NOT NULL CHECK(length(x) = 32),"
+    " y_sign INTEGER NOT NULL, generation INTEGER NOT NULL, bound_at INTEGER NOT NULL);";
 
 /* Map an SQLite result to our enum: constraint violations are the caller's
  * "exists", everything else is I/O. */
@@ -892,6 +895,58 @@ static ecred_err sq_credential_get(reg_db *base, const char *id, reg_credential 
     return reg_credential_query(db, REG_CRED_COLUMNS "WHERE id = ?", id, out);
 }
 
+/* ---- holder bindings ---- */
+
+static ecred_err sq_holder_get(reg_db *base, const char *app_id, reg_holder *out)
+{
+    sq_db *db = sq_db_of(base);
+    sqlite3_stmt *st =
+        reg_prep(db, "SELECT x, y_sign, generation, bound_at FROM holder_bindings WHERE application_id = ?");
+    if (!st)
+        return ECRED_ERR_IO;
+    sqlite3_bind_text(st, 1, app_id, -1, SQLITE_TRANSIENT);
+    reg_holder h;
+    memset(&h, 0, sizeof h);
+    ecred_err e = ECRED_OK;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const void *x = sqlite3_column_blob(st, 0);
+        int64_t gen = sqlite3_column_int64(st, 2);
+        if (!x || sqlite3_column_bytes(st, 0) != 32 || gen < 0 || gen > UINT32_MAX) {
+            e = ECRED_ERR_INTERNAL;
+        } else {
+            memcpy(h.x, x, 32);
+            h.y_sign = sqlite3_column_int(st, 1) != 0;
+            h.generation = (uint32_t)gen;
+            h.bound_at = sqlite3_column_int64(st, 3);
+            h.bound = true;
+        }
+    } else if (rc != SQLITE_DONE) {
+        e = ECRED_ERR_IO;
+    }
+    sqlite3_finalize(st);
+    if (!e)
+        *out = h;
+    return e;
+}
+
+static ecred_err sq_holder_put(reg_db *base, const char *app_id, const reg_holder *h)
+{
+    sq_db *db = sq_db_of(base);
+    sqlite3_stmt *st = reg_prep(db, "INSERT OR REPLACE INTO holder_bindings(application_id, x, y_sign,"
+                                    " generation, bound_at) VALUES(?,?,?,?,?)");
+    if (!st)
+        return ECRED_ERR_IO;
+    sqlite3_bind_text(st, 1, app_id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_blob(st, 2, h->x, 32, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 3, h->y_sign ? 1 : 0);
+    sqlite3_bind_int64(st, 4, h->generation);
+    sqlite3_bind_int64(st, 5, h->bound_at);
+    ecred_err e = reg_step_done(st);
+    sqlite3_finalize(st);
+    return e;
+}
+
 static ecred_err sq_credential_application(reg_db *base, const char *id, char app_id[REG_ID_LEN + 1])
 {
     sq_db *db = sq_db_of(base);
@@ -1393,4 +1448,6 @@ const reg_ops reg_sqlite_ops = {
     .list_info_get = sq_list_info_get,
     .list_entries = sq_list_entries,
     .reminders = sq_reminders,
+    .holder_get = sq_holder_get,
+    .holder_put = sq_holder_put,
 };
