@@ -51,10 +51,12 @@
 static ecred_err lc_set(lc_fail *f, ecred_err err, lc_code code, const char *field, const char *why)
 {
     f->code = code;
-    if (field)
-        snprintf(f->detail, sizeof f->detail, "%s: %s", field, why);
-    else
-        snprintf(f->detail, sizeof f->detail, "%s", why);
+    /* A detail longer than the buffer is cut, never overrun: the return
+     * value is checked so -O2 knows the cut is deliberate. */
+    int n = field ? snprintf(f->detail, sizeof f->detail, "%s: %s", field, why)
+                  : snprintf(f->detail, sizeof f->detail, "%s", why);
+    if (n < 0)
+        f->detail[0] = 0;
     return err;
 }
 
@@ -517,7 +519,7 @@ ecred_err lc_application_create(issuerd *d, reg_db *db, const lc_application_in 
     int kind_type = lc_kind_type(in->kind, &needs_replaces);
     if (kind_type < 0)
         return lc_set(fail, ECRED_ERR_INPUT, LC_INVALID_FIELD, "kind",
-                      "kind must be residence_registration, permit_new, address_change, permit_renewal or holder_rebind");
+                      "one of residence_registration, permit_new, address_change, permit_renewal, holder_rebind");
     if (needs_replaces != (in->replaces != NULL))
         return lc_set(fail, ECRED_ERR_INPUT, LC_INVALID_FIELD, "replaces",
                       needs_replaces ? "this kind names the credential it replaces"
