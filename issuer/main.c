@@ -400,6 +400,14 @@ static ecred_err load_trust_list(const char *dir, issuerd *d, int64_t key_create
     if (!e) {
         e = ecred_trustlist_find(&tl, ecred_key_kid(d->sign_key), ECRED_KID_LEN,
                                  (int64_t)time(NULL), ECRED_TRUST_TYPE_PERMIT, &ent);
+        /* Verifiers accept a credential only under its trust list's iss: a
+         * daemon signing another name would issue credentials no one accepts. */
+        if (!e && strcmp(tl.iss, d->iss) != 0) {
+            fprintf(stderr, "ecred-issuerd: %s names the issuer \"%s\" but this daemon signs as \"%s\" "
+                            "(--iss): verifiers would refuse every credential\n",
+                    trust_path, tl.iss, d->iss);
+            e = ECRED_ERR_TRUST_LIST;
+        }
         ecred_trustlist_free(&tl);
     }
     ecred_key_free(root);

@@ -1,6 +1,6 @@
 /*
  * h_challenge.c - POST /v1/challenges (API key): make a challenge for the
- * caller's scanner (spec/verifier.md section 5.4): 16 random bytes the phone
+ * caller's scanner (spec/verifier.md section 5.5): 16 random bytes the phone
  * scans as RN1: text, or a 6-digit code the holder types, naming this
  * daemon's verifier id, answerable for VCHAL_TTL_DEFAULT seconds and only
  * through the same API key. The answer gives the id to send back with the

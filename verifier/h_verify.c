@@ -3,7 +3,7 @@
  * or RP1: holder presentation) with the current snapshot, exactly as the CLI
  * decides (ecred_present_decide), under the holder policy of the caller's
  * key, and answer with the outcome, the status block, the holder block and
- * the key's role view of the credential (spec/verifier.md sections 5.1, 5.4).
+ * the key's role view of the credential (spec/verifier.md sections 5.1, 5.5).
  * The outcome JSON is an answer, not an error: 200, 422 or 503 (replay cache
  * full) by the outcome (ecred_err_http_status).
  *
@@ -69,7 +69,6 @@ static ecred_err verify_answer(const vd *d, const vkey *key, const ecred_present
 
 void h_verify(vd *d, svc_req *r)
 {
-    const vkey *key = r->scope;
     ecred_buf text = ECRED_BUF_INIT;
     vbody_refusal why;
     char chal_id[VBODY_CHALLENGE_MAX + 1];
@@ -89,6 +88,19 @@ void h_verify(vd *d, svc_req *r)
         vreply_error(r, VE_BAD_CHALLENGE, NULL);
         return;
     }
+    vd_verify_text_challenge(d, r, &text, chal_id[0] ? chal_nonce : NULL);
+}
+
+void vd_verify_text(vd *d, svc_req *r, ecred_buf *textp)
+{
+    vd_verify_text_challenge(d, r, textp, NULL);
+}
+
+void vd_verify_text_challenge(vd *d, svc_req *r, ecred_buf *textp, const uint8_t *challenge)
+{
+    const vkey *key = r->scope;
+    ecred_buf text = *textp;
+    *textp = (ecred_buf)ECRED_BUF_INIT;
     vd_snap *s = vd_snap_get(d);
     int64_t now = (int64_t)time(NULL);
     if (!s) {
@@ -110,11 +122,11 @@ void h_verify(vd *d, svc_req *r)
     /* The policy is the key's, fixed before anything shown is read; naming
      * a challenge raises it to "challenge" for this request. */
     ecred_present_params pp = ecred_present_params_default(now);
-    pp.policy = chal_id[0] ? ECRED_HOLDER_POLICY_CHALLENGE : key->policy;
+    pp.policy = challenge ? ECRED_HOLDER_POLICY_CHALLENGE : key->policy;
     pp.skew = d->skew;
     pp.replay = d->replay;
     pp.holder_keys = d->holder_keys;
-    vchal_scope scope = {d->challenges, key->id, chal_id[0] ? chal_nonce : NULL};
+    vchal_scope scope = {d->challenges, key->id, challenge};
     pp.challenge = vchal_consume_scoped;
     pp.challenge_ctx = &scope;
     ecred_present_verdict v;

@@ -1,6 +1,6 @@
 /*
  * vchal.h - the verifier's outstanding challenges (spec/verifier.md section
- * 5.4): a bounded, locked, in-memory store behind ecred_challenge_fn. Each
+ * 5.5): a bounded, locked, in-memory store behind ecred_challenge_fn. Each
  * challenge has two equivalent faces: 16 random bytes shown as an RN1: QR
  * code, and a 6-digit code the holder can type (its ASCII digits are the
  * cnonce); answering either uses the challenge up.

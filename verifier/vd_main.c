@@ -41,7 +41,7 @@ static void usage(FILE *f)
 {
     fputs("usage: ecred-verifierd --cache DIR --issuer URL --listen IPv4:PORT|[IPv6]:PORT\n"
           "                       [--root ROOT.pem] [--refresh INTERVAL] [--max-age DURATION]\n"
-          "                       [--tls-cert PEM --tls-key PEM] [--max-client-conns N]\n"
+          "                       [--tls-cert PEM --tls-key PEM] [--max-client-conns N] [--rate N/min]\n"
           "                       [--verifier-id ID] [--skew DURATION] [--replay-cap N]\n"
           "       ecred-verifierd key add --cache DIR --role police|landlord|agency [--fields a,b,c]\n"
           "                               [--holder optional|required|challenge]\n"
@@ -57,6 +57,9 @@ static void usage(FILE *f)
           "(default 100000; full: 503); --skew (default 60s, max 300s) is the allowed phone\n"
           "clock difference; --verifier-id (default ecred-verifierd) is the aud our\n"
           "challenges name.\n"
+          "--rate N/min (default 120/min, 0: none) limits each API key: a QR text costs 1,\n"
+          "a photo (POST /v1/scan-image) 4; over it the answer is 429 with Retry-After.\n"
+          "The scanner page for phones is GET /scan.\n"
           "key add prints a new API key once; only its SHA-256 is kept in DIR/api-keys.\n"
           "--holder raises a key's holder policy above its role's (police: required,\n"
           "landlord and agency: optional, a static code then says \"holder not proven\").\n"
@@ -71,8 +74,9 @@ static void usage(FILE *f)
 }
 
 typedef struct vd_opts {
-    const char *listen, *refresh, *max_age, *tls_cert, *tls_key, *client_conns, *replay_cap, *skew;
+    const char *listen, *refresh, *max_age, *tls_cert, *tls_key, *client_conns, *rate, *replay_cap, *skew;
     unsigned per_ip;
+    unsigned per_minute; /* --rate, parsed */
 } vd_opts;
 
 /* Parse the serve command line into d and o; returns 0, or the exit code
@@ -116,6 +120,8 @@ static int parse_args(int argc, char **argv, vd *d, vd_opts *o, bool *done)
             slot = &o->skew;
         else if (strcmp(argv[i], "--verifier-id") == 0)
             slot = &d->verifier_id;
+        else if (strcmp(argv[i], "--rate") == 0)
+            slot = &o->rate;
         if (!slot || *slot) {
             usage(stderr);
             fprintf(stderr, "ecred-verifierd: unknown or repeated option %s\n", argv[i]);
@@ -167,6 +173,12 @@ static int parse_args(int argc, char **argv, vd *d, vd_opts *o, bool *done)
         fprintf(stderr, "ecred-verifierd: --verifier-id: 1..64 of A-Z a-z 0-9 . _ : / -\n");
         return 2;
     }
+    o->per_minute = VRATE_DEFAULT;
+    if (o->rate && vrate_parse(o->rate, &o->per_minute) != ECRED_OK) {
+        fprintf(stderr, "ecred-verifierd: --rate takes N/min (0..%u, 0: no limit), e.g. 120/min\n",
+                (unsigned)VRATE_PER_MINUTE_MAX);
+        return 2;
+    }
     if (strlen(d->dir) > VCACHE_PATH_MAX - 64) {
         fprintf(stderr, "ecred-verifierd: --cache path too long\n");
         return 2;
@@ -207,12 +219,21 @@ static int serve(int argc, char **argv)
         svc_assets_free(d.assets);
         return replay_cap == 0 ? 2 : 1;
     }
+    if (vrate_new(o.per_minute, &d.rate) != ECRED_OK) {
+        fprintf(stderr, "ecred-verifierd: out of memory\n");
+        ecred_replay_free(d.replay);
+        ecred_holder_keys_free(d.holder_keys);
+        vchal_free(d.challenges);
+        svc_assets_free(d.assets);
+        return 1;
+    }
     pthread_mutex_init(&d.mu, NULL);
     pthread_mutex_init(&d.keys_mu, NULL);
     pthread_mutex_init(&d.keys_reload_mu, NULL);
     pthread_cond_init(&d.cv, NULL);
     for (size_t i = 0; i < VD_N_REASONS; i++)
         atomic_init(&d.outcomes[i], 0);
+    atomic_init(&d.scans_running, 0);
     /* Block the signals before any thread starts, so only sigwait sees them. */
     sigset_t sigs;
     sigemptyset(&sigs);
@@ -229,6 +250,7 @@ static int serve(int argc, char **argv)
     if (vd_refresh_start(&d, &th) != ECRED_OK) {
         fprintf(stderr, "ecred-verifierd: cannot start the refresh thread\n");
         svc_assets_free(d.assets);
+        vrate_free(d.rate);
         return 1;
     }
     /* 4 threads, 1024 connections (MHD splits the limit among the threads:
@@ -283,6 +305,7 @@ static int serve(int argc, char **argv)
     ecred_holder_keys_free(d.holder_keys);
     vchal_free(d.challenges);
     svc_assets_free(d.assets);
+    vrate_free(d.rate);
     if (rc == 0)
         svc_log(SVC_INFO, "stopped", NULL, NULL);
     return rc;

@@ -24,6 +24,7 @@
 #include "apikeys.h"
 #include "cache.h"
 #include "ecred/present.h"
+#include "ratelimit.h"
 #include "svc_assets.h"
 #include "svc_http.h"
 #include "vchal.h"
@@ -35,6 +36,8 @@
 #define VD_CONN_LIMIT 1024u
 #define VD_KEYS_CHECK_MS 1000 /* bound on how long a removed key keeps working */
 #define VD_VERIFIER_ID_DEFAULT "ecred-verifierd" /* aud of our challenges */
+#define VD_SCAN_DECODES 2      /* photos decoded at once (POST /v1/scan-image); more wait: 503 */
+#define VD_PHOTO_COST 4        /* rate-limit tokens a photo takes (a text takes 1) */
 
 /* One loaded cache, immutable once published; freed by the last vd_snap_put. */
 typedef struct vd_snap {
@@ -62,7 +65,7 @@ typedef struct vd {
     const char *dir, *issuer, *root;
     int64_t refresh, max_age;
     svc_assets *assets;
-    /* Holder proofs (spec/verifier.md 5.4): one replay cache and one parsed
+    /* Holder proofs (spec/verifier.md 5.5): one replay cache and one parsed
      * holder key cache for all clients (a screenshot reused at two scanners
      * behind this daemon is caught), the outstanding challenges, and the id
      * our challenges name. Each object locks itself. */
@@ -71,6 +74,7 @@ typedef struct vd {
     vchal_store *challenges;
     const char *verifier_id;
     int64_t skew;
+    vrate *rate;              /* per-key limit on verify and scan-image (--rate) */
     /* Snapshot, sync counters, the server (for request counters). */
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -86,6 +90,8 @@ typedef struct vd {
     vd_keys_stamp keys_seen;  /* the file as last loaded (or found malformed) */
     int64_t keys_checked_ms;  /* monotonic time of the last stat */
     bool keys_busy;           /* one request thread checks at a time */
+    /* Photos being decoded now (POST /v1/scan-image). */
+    atomic_uint scans_running;
     /* Verify outcomes by reason slot. */
     atomic_uint_fast64_t outcomes[VD_N_REASONS];
 } vd;

@@ -959,7 +959,7 @@ int main(int argc, char **argv)
         }
         /* Keys named on the command line are trusted for everything, at any
          * time: the operator vouched for them. A trust list narrows this. */
-        trusted[i] = (ecred_trusted_key){keys[i], INT64_MIN, INT64_MAX, ECRED_TYPE_MASK_ALL, NULL};
+        trusted[i] = (ecred_trusted_key){keys[i], INT64_MIN, INT64_MAX, ECRED_TYPE_MASK_ALL, NULL, NULL};
     }
     if (vchal_create(1, &chals) != ECRED_OK) {
         rc = fail(1, "%s", "out of memory");
