@@ -68,9 +68,9 @@ JSON
 printf '{"lists": ["%s"]}\n' "$uri" > "$tmp/www/.well-known/ecred-status-lists"
 "$S" "$tmp/a.key" "$uri" "$tmp/www/status/1" --set 6=1
 "$P" keygen --out "$tmp/phone.key" --pub "$tmp/phone.pub" >/dev/null
-bound=$("$bin/ecred-issue" --key "$tmp/a.key" --in "$src/spec/examples/permit-rental.json" --status-uri "$uri" \
+bound=$("$bin/ecred-issue" --iss "$base" --key "$tmp/a.key" --in "$src/spec/examples/permit-rental.json" --status-uri "$uri" \
   --status-idx 5 --holder-key "$tmp/phone.pub" --iat "$(rfc $((now - 3600)))")
-revoked=$("$bin/ecred-issue" --key "$tmp/a.key" --in "$src/spec/examples/permit-rental.json" --status-uri "$uri" \
+revoked=$("$bin/ecred-issue" --iss "$base" --key "$tmp/a.key" --in "$src/spec/examples/permit-rental.json" --status-uri "$uri" \
   --status-idx 6 --holder-key "$tmp/phone.pub" --iat "$(rfc $((now - 3600)))")
 printf '%s\n' "$bound" >"$tmp/bound.txt"
 printf '%s\n' "$revoked" >"$tmp/revoked.txt"
