@@ -8,6 +8,7 @@
 #ifndef ECRED_ISSUER_ISSUERD_H
 #define ECRED_ISSUER_ISSUERD_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "auth.h"
@@ -19,6 +20,10 @@
 #include "registry.h"
 #include "statuspub.h"
 
+struct oidc_provider;
+struct res_store;
+struct notify;
+
 typedef struct issuerd {
     reg_pool *pool;
     ecred_key *sign_key;                 /* signs credentials and status lists */
@@ -28,6 +33,12 @@ typedef struct issuerd {
     ecred_buf trust_list;                /* signed trust list bytes, served as is */
     svc_assets *assets;                  /* the pages under /app/ */
     int64_t started_at;
+    /* Resident sign-in (NULL when --oidc-issuer is not given: the resident
+     * routes answer resident_signin_disabled). */
+    struct oidc_provider *oidc;
+    struct res_store *residents;
+    bool cookie_secure;                  /* served over TLS: cookies get Secure */
+    struct notify *notify;               /* reminder outbox (NULL without --notify-webhook) */
     /* Tests only (NULL in the daemon): runs just before each credential is
      * signed, to make the signer slow as an HSM can be. */
     void (*test_before_sign)(void);

@@ -19,6 +19,7 @@
  * role does not allow, keep or log a scanned credential or any personal
  * field (the access log carries route, status, reason, key id and duration).
  */
+#include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -31,6 +32,7 @@
 #include "vd_main.h"
 #include "vd_state.h"
 #include "ecred/listen.h"
+#include "ecred/version.h"
 #include "vbody.h"
 #include "vutil.h"
 
@@ -53,17 +55,17 @@ static void usage(FILE *f)
           "issuer at start and every INTERVAL (default 5m); --root is needed only if DIR was\n"
           "never synced. --max-age (default 24h) is the oldest status data that may say VALID.\n"
           "--tls-cert and --tls-key (PEM files, both or neither) serve HTTPS.\n"
-          "Live codes (RP1) are remembered for replay in one cache of --replay-cap entries\n"
-          "(default 100000; full: 503); --skew (default 60s, max 300s) is the allowed phone\n"
-          "clock difference; --verifier-id (default ecred-verifierd) is the aud our\n"
-          "challenges name.\n"
           "--rate N/min (default 120/min, 0: none) limits each API key: a QR text costs 1,\n"
           "a photo (POST /v1/scan-image) 4; over it the answer is 429 with Retry-After.\n"
           "The scanner page for phones is GET /scan.\n"
+          "Live codes (RP1) are remembered for replay in one cache of --replay-cap entries\n"
+          "(default 100000; full: 503); --skew (default 60s, max 300s) is the allowed phone\n"
+          "clock difference; --verifier-id (default ecred-verifierd) is the aud our\n"
+          "challenges name. POST /v1/challenges makes a challenge for POST /v1/verify\n"
+          "{\"qr\", \"challenge\"}. key add --holder raises a key's holder policy above its\n"
+          "role's (police: required; landlord and agency: optional, a static code then\n"
+          "says \"holder not proven\").\n"
           "key add prints a new API key once; only its SHA-256 is kept in DIR/api-keys.\n"
-          "--holder raises a key's holder policy above its role's (police: required,\n"
-          "landlord and agency: optional, a static code then says \"holder not proven\").\n"
-          "POST /v1/challenges makes a challenge for POST /v1/verify {\"qr\", \"challenge\"}.\n"
           "key list shows each key's id, role and fields (never the key); key remove\n"
           "takes the id. A running daemon sees added and removed keys within 1 second\n"
           "(or at once on SIGHUP).\n"
@@ -84,50 +86,52 @@ typedef struct vd_opts {
 static int parse_args(int argc, char **argv, vd *d, vd_opts *o, bool *done)
 {
     *done = false;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            usage(stdout);
-            *done = true;
-            return 0;
-        }
-        if (i + 1 >= argc) {
-            usage(stderr);
-            fprintf(stderr, "ecred-verifierd: %s needs a value\n", argv[i]);
-            return 2;
-        }
+    static const struct option opts[] = {
+        {"cache", required_argument, NULL, 'c'},     {"issuer", required_argument, NULL, 'u'},
+        {"root", required_argument, NULL, 'r'},      {"listen", required_argument, NULL, 'l'},
+        {"refresh", required_argument, NULL, 'R'},   {"max-age", required_argument, NULL, 'm'},
+        {"tls-cert", required_argument, NULL, 'C'},  {"tls-key", required_argument, NULL, 'K'},
+        {"max-client-conns", required_argument, NULL, 'n'}, {"help", no_argument, NULL, 'h'},
+        {"rate", required_argument, NULL, 'q'},      {"version", no_argument, NULL, 'V'},
+        {"replay-cap", required_argument, NULL, 'P'}, {"skew", required_argument, NULL, 'S'},
+        {"verifier-id", required_argument, NULL, 'I'}, {NULL, 0, NULL, 0},
+    };
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         const char **slot = NULL;
-        if (strcmp(argv[i], "--cache") == 0)
-            slot = &d->dir;
-        else if (strcmp(argv[i], "--issuer") == 0)
-            slot = &d->issuer;
-        else if (strcmp(argv[i], "--root") == 0)
-            slot = &d->root;
-        else if (strcmp(argv[i], "--listen") == 0)
-            slot = &o->listen;
-        else if (strcmp(argv[i], "--refresh") == 0)
-            slot = &o->refresh;
-        else if (strcmp(argv[i], "--max-age") == 0)
-            slot = &o->max_age;
-        else if (strcmp(argv[i], "--tls-cert") == 0)
-            slot = &o->tls_cert;
-        else if (strcmp(argv[i], "--tls-key") == 0)
-            slot = &o->tls_key;
-        else if (strcmp(argv[i], "--max-client-conns") == 0)
-            slot = &o->client_conns;
-        else if (strcmp(argv[i], "--replay-cap") == 0)
-            slot = &o->replay_cap;
-        else if (strcmp(argv[i], "--skew") == 0)
-            slot = &o->skew;
-        else if (strcmp(argv[i], "--verifier-id") == 0)
-            slot = &d->verifier_id;
-        else if (strcmp(argv[i], "--rate") == 0)
-            slot = &o->rate;
-        if (!slot || *slot) {
-            usage(stderr);
-            fprintf(stderr, "ecred-verifierd: unknown or repeated option %s\n", argv[i]);
+        switch (c) {
+        case 'h': usage(stdout); *done = true; return 0;
+        case 'V': printf("ecred-verifierd %s\n", ECRED_VERSION); *done = true; return 0;
+        case ':':
+            fprintf(stderr, "ecred-verifierd: option %s needs a value (see --help)\n", argv[optind - 1]);
+            return 2;
+        case 'c': slot = &d->dir; break;
+        case 'u': slot = &d->issuer; break;
+        case 'r': slot = &d->root; break;
+        case 'l': slot = &o->listen; break;
+        case 'R': slot = &o->refresh; break;
+        case 'm': slot = &o->max_age; break;
+        case 'C': slot = &o->tls_cert; break;
+        case 'K': slot = &o->tls_key; break;
+        case 'n': slot = &o->client_conns; break;
+        case 'q': slot = &o->rate; break;
+        case 'P': slot = &o->replay_cap; break;
+        case 'S': slot = &o->skew; break;
+        case 'I': slot = &d->verifier_id; break;
+        default:
+            fprintf(stderr, "ecred-verifierd: unknown option %s (see --help)\n", argv[optind - 1]);
             return 2;
         }
-        *slot = argv[++i];
+        if (*slot) {
+            fprintf(stderr, "ecred-verifierd: option %s given twice\n", argv[optind - 1]);
+            return 2;
+        }
+        *slot = optarg;
+    }
+    if (optind != argc) {
+        fprintf(stderr, "ecred-verifierd: unexpected argument %s (see --help)\n", argv[optind]);
+        return 2;
     }
     if (!d->dir || !d->issuer || !o->listen) {
         usage(stderr);
@@ -162,6 +166,12 @@ static int parse_args(int argc, char **argv, vd *d, vd_opts *o, bool *done)
         fprintf(stderr, "ecred-verifierd: --refresh and --max-age take durations (90s, 15m, 24h, 7d)\n");
         return 2;
     }
+    o->per_minute = VRATE_DEFAULT;
+    if (o->rate && vrate_parse(o->rate, &o->per_minute) != ECRED_OK) {
+        fprintf(stderr, "ecred-verifierd: --rate takes N/min (0..%u, 0: no limit), e.g. 120/min\n",
+                (unsigned)VRATE_PER_MINUTE_MAX);
+        return 2;
+    }
     d->skew = ECRED_PRESENT_SKEW_DEFAULT;
     if (o->skew && (vutil_parse_duration(o->skew, &d->skew) != ECRED_OK || d->skew > ECRED_PRESENT_SKEW_MAX)) {
         fprintf(stderr, "ecred-verifierd: --skew takes a duration up to 300s\n");
@@ -171,12 +181,6 @@ static int parse_args(int argc, char **argv, vd *d, vd_opts *o, bool *done)
         d->verifier_id = VD_VERIFIER_ID_DEFAULT;
     if (!vchal_aud_ok(d->verifier_id)) {
         fprintf(stderr, "ecred-verifierd: --verifier-id: 1..64 of A-Z a-z 0-9 . _ : / -\n");
-        return 2;
-    }
-    o->per_minute = VRATE_DEFAULT;
-    if (o->rate && vrate_parse(o->rate, &o->per_minute) != ECRED_OK) {
-        fprintf(stderr, "ecred-verifierd: --rate takes N/min (0..%u, 0: no limit), e.g. 120/min\n",
-                (unsigned)VRATE_PER_MINUTE_MAX);
         return 2;
     }
     if (strlen(d->dir) > VCACHE_PATH_MAX - 64) {
@@ -205,25 +209,19 @@ static int serve(int argc, char **argv)
         return 1;
     }
     uint64_t replay_cap = ECRED_REPLAY_CAP_DEFAULT;
-    if (o.replay_cap && !svc_parse_u64(o.replay_cap, 10000000, &replay_cap)) {
+    if (o.replay_cap && (!svc_parse_u64(o.replay_cap, 10000000, &replay_cap) || replay_cap == 0)) {
         fprintf(stderr, "ecred-verifierd: --replay-cap takes 1..10000000\n");
         svc_assets_free(d.assets);
         return 2;
     }
-    if (replay_cap == 0 || ecred_replay_create((size_t)replay_cap, &d.replay) != ECRED_OK ||
+    if (vrate_new(o.per_minute, &d.rate) != ECRED_OK ||
+        ecred_replay_create((size_t)replay_cap, &d.replay) != ECRED_OK ||
         ecred_holder_keys_create(4096, &d.holder_keys) != ECRED_OK ||
         vchal_create(VCHAL_CAP_DEFAULT, &d.challenges) != ECRED_OK) {
-        fprintf(stderr, "ecred-verifierd: %s\n", replay_cap == 0 ? "--replay-cap takes 1..10000000" : "out of memory");
-        ecred_replay_free(d.replay);
-        ecred_holder_keys_free(d.holder_keys);
-        svc_assets_free(d.assets);
-        return replay_cap == 0 ? 2 : 1;
-    }
-    if (vrate_new(o.per_minute, &d.rate) != ECRED_OK) {
         fprintf(stderr, "ecred-verifierd: out of memory\n");
+        vrate_free(d.rate);
         ecred_replay_free(d.replay);
         ecred_holder_keys_free(d.holder_keys);
-        vchal_free(d.challenges);
         svc_assets_free(d.assets);
         return 1;
     }
@@ -316,11 +314,15 @@ int main(int argc, char **argv)
     svc_log_init("verifier");
     if (argc > 1 && strcmp(argv[1], "key") == 0) {
         if (argc > 2 && strcmp(argv[2], "add") == 0)
-            return vd_cmd_key_add(argc - 3, argv + 3);
+            return vd_cmd_key_add(argc - 2, argv + 2);
         if (argc > 2 && strcmp(argv[2], "list") == 0)
-            return vd_cmd_key_list(argc - 3, argv + 3);
+            return vd_cmd_key_list(argc - 2, argv + 2);
         if (argc > 2 && strcmp(argv[2], "remove") == 0)
-            return vd_cmd_key_remove(argc - 3, argv + 3);
+            return vd_cmd_key_remove(argc - 2, argv + 2);
+        if (argc > 2 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
+            usage(stdout);
+            return 0;
+        }
         usage(stderr);
         return 2;
     }

@@ -33,10 +33,12 @@
 #include "ecred/qr.h"
 #include "ecred/qrtext.h"
 #include "ecred/slist.h"
+#include "ecred/version.h"
 
 #include "answer.h"
 #include "cache.h"
 #include "fetch.h"
+#include "roles.h"
 #include "status.h"
 #include "sync.h"
 #include "vchal.h"
@@ -49,12 +51,16 @@
 #define REPLAY_FILE_MAX ((size_t)8 << 20) /* ~190,000 remembered codes */
 #define CHALLENGE_FILE_MAX ((size_t)1024)
 
+/* --json anywhere on the command line: every exit, errors included, prints
+ * one JSON object on stdout, so scripts never parse a bare message. */
+static bool g_json;
+
 static void usage(FILE *f)
 {
     fputs("usage: ecred-verify --trust-key PEM [--trust-key PEM ...] [--at RFC3339] [--json]\n"
-          "                    (TEXT | --image FILE | -)\n"
+          "                    [--role police|landlord|agency [--fields a,b,c]] (TEXT | --image FILE | -)\n"
           "       ecred-verify --cache DIR [--max-age DURATION] [--online] [--at RFC3339] [--json]\n"
-          "                    (TEXT | --image FILE | -)\n"
+          "                    [--role police|landlord|agency [--fields a,b,c]] (TEXT | --image FILE | -)\n"
           "       ecred-verify challenge [--aud ID] [--ttl DURATION] [--terminal] --state FILE\n"
           "       ecred-verify challenge [--aud ID] [--ttl DURATION] [--terminal] (--trust-key PEM | --cache DIR) ...\n"
           "       ecred-verify sync --issuer URL [--root ROOT.pem] --cache DIR [--sync-timeout DURATION]\n"
@@ -75,10 +81,14 @@ static void usage(FILE *f)
           "                     cache is used under the same --max-age rule\n"
           "  --at RFC3339       decide as of this time instead of now\n"
           "  --image FILE       read the QR code from a PNG or JPEG image\n"
-          "  --json             print the result as JSON\n"
+          "  --json             print the result as JSON (errors too: always one object)\n"
+          "  --role ROLE        show only the fields ROLE may see, as the verify API does:\n"
+          "                     police (all), landlord (name, masked ID number, address,\n"
+          "                     validity), agency (exactly --fields a,b,c)\n"
           "  --holder POLICY    optional (default: a static code is valid, labelled \"holder\n"
-          "                     not proven\"), required (a live RP1 code is needed) or\n"
-          "                     challenge (it must answer our challenge: --challenge)\n"
+          "                     not proven\"), required (a live RP1 code is needed; the default\n"
+          "                     with --role police) or challenge (it must answer our\n"
+          "                     challenge: --challenge)\n"
           "  --skew DURATION    allowed phone/scanner clock difference (default 60s, max 300s)\n"
           "  --refresh DURATION the app's refresh period (default 30s, max 1h): a timed code\n"
           "                     is accepted from now-(refresh+skew) to now+skew\n"
@@ -88,12 +98,20 @@ static void usage(FILE *f)
           "  --challenge FILE   the answer must answer the challenge in FILE (made by\n"
           "                     `challenge --state FILE`); it is used up\n"
           "  -h, --help         this help\n"
+          "  --version          print the version\n"
           "\n"
           "challenge makes a challenge for this verifier (--aud ID, default ecred-verify):\n"
           "16 random bytes shown as an RN1: QR text and a 6-digit code to type, valid\n"
           "--ttl (default 120s, max 10m). With --state FILE it is saved there (0600) for a\n"
           "later `--challenge FILE`; otherwise the answer (RP1 text) is read from the\n"
-          "next line of standard input and verified at once, as `--holder challenge`.\n"
+          "next line of standard input and verified at once, as `--holder challenge`.\n",
+          f);
+    /* Two strings: C99 compilers need only take 4095 characters in one. */
+    fputs("\n"
+          "With --trust-key alone no status is checked: a good credential reads\n"
+          "\"signature valid, status not checked\", never a plain VALID. Times are shown\n"
+          "in China Standard Time (+08:00); --json keeps UTC. Colour only on a terminal,\n"
+          "and never with NO_COLOR set.\n"
           "\n"
           "inspect decodes any PREFIX:+base45 COSE_Sign1 (zlib or not) into JSON; with\n"
           "--trust-key it checks the signature with that key whatever the kid says and\n"
@@ -117,16 +135,47 @@ static void usage(FILE *f)
           f);
 }
 
-/* Print "PROGRAM: message" on stderr and return code, for `return fail(...)`. */
+/* The reason word of an exit code (spec/errors.md), for JSON errors. */
+static const char *exit_reason(int code)
+{
+    static const char *const words[] = {"ok",      "error",         "usage",         "not_our_format",
+                                        "malformed", "unknown_key", "bad_signature", "expired",
+                                        "not_yet_valid", "revoked", "suspended",     "status_stale",
+                                        "status_unavailable", "holder_proof_required", "bad_holder_signature",
+                                        "not_fresh", "replayed", "challenge_failed"};
+    return code >= 0 && (size_t)code < sizeof words / sizeof words[0] ? words[code] : "error";
+}
+
+/* Print "PROGRAM: message" on stderr and return code, for `return fail(...)`;
+ * with --json also {"outcome": "error", "reason", "message", "exit_code"} on
+ * stdout, so a script always gets one object. */
 __attribute__((format(printf, 2, 3))) static int fail(int code, const char *fmt, ...)
 {
+    char msg[1024];
     va_list ap;
     va_start(ap, fmt);
-    fputs("ecred-verify: ", stderr);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+    char esc[VUTIL_ESC_MAX];
+    fprintf(stderr, "ecred-verify: %s\n", vutil_escape(msg, esc, sizeof esc));
+    if (g_json) {
+        json_t *o = json_pack("{s:s,s:b,s:s,s:s,s:i}", "outcome", "error", "valid", 0, "reason",
+                              exit_reason(code), "message", esc, "exit_code", code);
+        char *t = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+        if (t)
+            puts(t);
+        free(t);
+        json_decref(o);
+    }
     return code;
+}
+
+/* Colour for people: only on a terminal, never with NO_COLOR set
+ * (https://no-color.org) or TERM=dumb. */
+static bool use_colour(void)
+{
+    const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
+    return isatty(STDOUT_FILENO) && !(nc && nc[0]) && !(term && strcmp(term, "dumb") == 0);
 }
 
 /* The QR text from the one input the user named: argument, image or stdin. */
@@ -173,13 +222,66 @@ static const char *housing_label(int h)
     }
 }
 
-static void print_human(const ecred_present_verdict *pv, const vstatus *st, int64_t now, int64_t max_age)
+/* Labels of the role view's fields (verifier/roles.c names). */
+static const char *field_label(const char *k)
+{
+    static const char *const labels[][2] = {
+        {"type", "证件 Credential"},           {"name", "姓名 Name"},
+        {"id_number", "公民身份号码 ID number"}, {"id_number_masked", "身份号码 ID number (masked)"},
+        {"sex", "性别 Sex"},                   {"birth_date", "出生日期 Date of birth"},
+        {"address_division", "居住地区划 Address division"}, {"address", "居住地址 Address"},
+        {"housing", "住房 Housing basis"},     {"hukou_division", "户籍地 Hukou origin"},
+        {"registration_date", "登记日期 Registered"}, {"authority", "签发机关 Authority"},
+        {"valid_from", "有效期起 Valid from"}, {"valid_until", "有效期至 Valid until"},
+        {"endorsement_date", "签注日期 Endorsement"}, {"iss", "签发者 Issuer"},
+        {"iat", "签发时间 Issued at"},         {"exp", "失效时间 Expires at"},
+        {"cti", "序列号 Serial"},
+    };
+    for (size_t i = 0; i < sizeof labels / sizeof labels[0]; i++)
+        if (strcmp(labels[i][0], k) == 0)
+            return labels[i][1];
+    return k;
+}
+
+/* The role's view, one line a field; every value escaped (it comes from the
+ * scanned credential) and times in CST. */
+static void print_view(const json_t *view)
+{
+    const char *k;
+    json_t *val;
+    char esc[VUTIL_ESC_MAX];
+    json_object_foreach((json_t *)view, k, val) {
+        char line[600] = "";
+        if (json_is_object(val)) {
+            const char *basis = json_string_value(json_object_get(val, "basis"));
+            const char *ref = json_string_value(json_object_get(val, "reference"));
+            snprintf(line, sizeof line, "%s%s%s", basis ? basis : "?", ref ? ", ref " : "", ref ? ref : "");
+        } else if (json_is_string(val)) {
+            int64_t t;
+            const char *sv = json_string_value(val);
+            if ((strcmp(k, "iat") == 0 || strcmp(k, "exp") == 0) && ecred_time_parse(sv, &t) == ECRED_OK) {
+                char cst[26];
+                ecred_time_format_cst(t, cst);
+                snprintf(line, sizeof line, "%s", cst);
+            } else {
+                snprintf(line, sizeof line, "%s", sv);
+            }
+        }
+        printf("%s: %s\n", field_label(k), vutil_escape(line, esc, sizeof esc));
+    }
+}
+
+static void print_human(const ecred_present_verdict *pv, const vstatus *st, int64_t now, int64_t max_age,
+                        const json_t *view)
 {
     const ecred_verdict *v = &pv->cred;
     const char *headline;
     const char *reason = ecred_err_reason(pv->outcome);
+    bool unchecked = pv->outcome == ECRED_OK && !st; /* --trust-key alone: no status source */
     switch (pv->outcome) {
-    case ECRED_OK: headline = "有效 VALID"; break;
+    case ECRED_OK:
+        headline = unchecked ? "签名有效，状态未检查 SIGNATURE VALID, STATUS NOT CHECKED" : "有效 VALID";
+        break;
     case ECRED_ERR_NOT_OUR_FORMAT: headline = "不是居住证件 NOT A RESIDENCE CREDENTIAL"; break;
     case ECRED_ERR_EXPIRED: headline = "已过期 EXPIRED"; break;
     case ECRED_ERR_NOT_YET_VALID: headline = "尚未生效 NOT YET VALID"; break;
@@ -206,11 +308,22 @@ static void print_human(const ecred_present_verdict *pv, const vstatus *st, int6
             headline = "无法识别 MALFORMED";
         break;
     }
-    printf("结果 Result:            %s\n", headline);
+    const char *on = "", *off = "";
+    if (use_colour()) {
+        /* green only for a checked VALID; yellow for unknown or unchecked */
+        on = pv->outcome == ECRED_OK && !unchecked ? "\033[1;32m"
+             : unchecked || pv->outcome == ECRED_ERR_STATUS_STALE || pv->outcome == ECRED_ERR_STATUS_UNAVAILABLE
+                 ? "\033[1;33m"
+                 : "\033[1;31m";
+        off = "\033[0m";
+    }
+    printf("结果 Result:            %s%s%s\n", on, headline, off);
     printf("原因 Reason:            %s (%s)\n", reason,
-           pv->outcome ? ecred_err_message(pv->outcome) : "signature, validity and format check out");
+           pv->outcome ? ecred_err_message(pv->outcome)
+           : unchecked ? "signature, validity and format check out; status not checked (no --cache)"
+                       : "signature, validity and format check out");
     char raw_line[512], line[VUTIL_ESC_MAX], e1[VUTIL_ESC_MAX], e2[VUTIL_ESC_MAX];
-    /* The holder line is built from signed text (aud is not shown) and times. */
+    /* The holder line is built from signed claims (aud is not shown) and times. */
     char holder_line[512];
     vanswer_holder_text(pv, holder_line, sizeof holder_line);
     printf("持有人 Holder:          %s\n", holder_line);
@@ -223,9 +336,15 @@ static void print_human(const ecred_present_verdict *pv, const vstatus *st, int6
             printf("状态 Status:            %s\n", line);
         return;
     }
+    if (view) {
+        print_view(view);
+        if (line[0])
+            printf("状态 Status:            %s\n", line);
+        return;
+    }
     const ecred_claims *c = &v->claims;
     const ecred_credential *cr = &c->cred;
-    char d1[11], d2[11], t[21];
+    char d1[11], d2[11], t[26];
     printf("证件 Credential:        %s\n", cr->type == ECRED_CRED_TYPE_PERMIT ? "居住证 residence permit"
                                           : "居住登记凭证 residence registration certificate");
     printf("姓名 Name:              %s\n", vutil_escape(cr->name, e1, sizeof e1));
@@ -251,7 +370,7 @@ static void print_human(const ecred_present_verdict *pv, const vstatus *st, int6
     }
     char cti[2 * ECRED_CTI_MAX + 1];
     ecred_hex(c->cti, c->cti_len, cti);
-    ecred_time_format(c->iat, t);
+    ecred_time_format_cst(c->iat, t);
     printf("签发 Issued:            %s by %s, serial %s\n", t, vutil_escape(c->iss, e2, sizeof e2), cti);
     if (c->has_cnf)
         printf("持有人密钥 Holder key:  bound (cnf, P-256)\n");
@@ -285,7 +404,10 @@ static json_t *claims_json(const ecred_claims *c)
     return o;
 }
 
-static void print_json(const ecred_present_verdict *pv, const vstatus *st, int64_t now, int64_t max_age)
+/* The verdict as one JSON object (UTC times); with a role, its view of the
+ * credential ("role", "credential") replaces the full "claims". */
+static void print_json(const ecred_present_verdict *pv, const vstatus *st, int64_t now, int64_t max_age,
+                       vrole role, json_t *view)
 {
     const ecred_verdict *v = &pv->cred;
     ecred_err outcome = pv->outcome;
@@ -299,8 +421,16 @@ static void print_json(const ecred_present_verdict *pv, const vstatus *st, int64
                           "compressed", v->compressed);
     if (!o)
         return;
-    if (v->claims_ok)
+    json_object_set_new(o, "verdict", json_string(outcome == ECRED_OK && !st ? "signature valid, status not checked"
+                                                  : outcome == ECRED_OK     ? "VALID"
+                                                                            : ecred_err_reason(outcome)));
+    if (role != VROLE_NONE) {
+        json_object_set_new(o, "role", json_string(vrole_name(role)));
+        if (view)
+            json_object_set_new(o, "credential", json_incref(view));
+    } else if (v->claims_ok) {
         json_object_set_new(o, "claims", claims_json(&v->claims));
+    }
     json_object_set_new(o, "status", vanswer_status_json(v, st, now, max_age));
     /* One writer for the holder block, shared with the daemon. */
     ecred_buf hb = ECRED_BUF_INIT;
@@ -749,21 +879,22 @@ static int cmd_sync(int argc, char **argv)
     static const struct option opts[] = {
         {"issuer", required_argument, NULL, 'u'}, {"root", required_argument, NULL, 'r'},
         {"cache", required_argument, NULL, 'c'},  {"help", no_argument, NULL, 'h'},
-        {"sync-timeout", required_argument, NULL, 't'}, {NULL, 0, NULL, 0},
+        {"sync-timeout", required_argument, NULL, 't'}, {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
     };
     const char *issuer = NULL, *root = NULL, *cache = NULL, *timeout_s = NULL;
     int c;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
         case 'u': issuer = optarg; break;
         case 'r': root = optarg; break;
         case 'c': cache = optarg; break;
         case 't': timeout_s = optarg; break;
         case 'h': usage(stdout); return 0;
-        default:
-            usage(stderr);
-            return fail(EXIT_USAGE, "unknown or incomplete option %s", argv[optind - 1]);
+        case 'V': printf("ecred-verify %s\n", ECRED_VERSION); return 0;
+        case ':': return fail(EXIT_USAGE, "option %s needs a value (see --help)", argv[optind - 1]);
+        default: return fail(EXIT_USAGE, "unknown option %s (see --help)", argv[optind - 1]);
         }
     }
     if (optind != argc)
@@ -796,12 +927,17 @@ int main(int argc, char **argv)
         {"image", required_argument, NULL, 'i'},     {"json", no_argument, NULL, 'j'},
         {"cache", required_argument, NULL, 'c'},     {"max-age", required_argument, NULL, 'm'},
         {"online", no_argument, NULL, 'o'},          {"help", no_argument, NULL, 'h'},
+        {"role", required_argument, NULL, 'r'},      {"fields", required_argument, NULL, 'f'},
+        {"version", no_argument, NULL, 'V'},
         {"holder", required_argument, NULL, 'H'},    {"skew", required_argument, NULL, 'S'},
         {"refresh", required_argument, NULL, 'R'},   {"replay-file", required_argument, NULL, 'P'},
         {"challenge", required_argument, NULL, 'C'}, {"aud", required_argument, NULL, 'A'},
         {"ttl", required_argument, NULL, 'T'},       {"state", required_argument, NULL, 's'},
         {"terminal", no_argument, NULL, 't'},        {NULL, 0, NULL, 0},
     };
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "--json") == 0)
+            g_json = true;
     if (argc > 1 && strcmp(argv[1], "sync") == 0)
         return cmd_sync(argc - 1, argv + 1);
     bool inspect = argc > 1 && strcmp(argv[1], "inspect") == 0;
@@ -815,11 +951,11 @@ int main(int argc, char **argv)
     bool terminal = false, aud_given = false;
     const char *key_paths[MAX_TRUST_KEYS];
     size_t nkeys = 0;
-    const char *at = NULL, *image = NULL, *cache = NULL, *max_age_s = NULL;
+    const char *at = NULL, *image = NULL, *cache = NULL, *max_age_s = NULL, *role_s = NULL, *fields = NULL;
     bool as_json = false, online = false;
     int c;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
         case 'k':
             if (nkeys == MAX_TRUST_KEYS)
@@ -832,6 +968,8 @@ int main(int argc, char **argv)
         case 'c': cache = optarg; break;
         case 'm': max_age_s = optarg; break;
         case 'o': online = true; break;
+        case 'r': role_s = optarg; break;
+        case 'f': fields = optarg; break;
         case 'H': holder_s = optarg; break;
         case 'S': skew_s = optarg; break;
         case 'R': refresh_s = optarg; break;
@@ -842,11 +980,19 @@ int main(int argc, char **argv)
         case 's': state_path = optarg; break;
         case 't': terminal = true; break;
         case 'h': usage(stdout); return 0;
-        default:
-            usage(stderr);
-            return fail(EXIT_USAGE, "unknown or incomplete option %s", argv[optind - 1]);
+        case 'V': printf("ecred-verify %s\n", ECRED_VERSION); return 0;
+        case ':': return fail(EXIT_USAGE, "option %s needs a value (see --help)", argv[optind - 1]);
+        default: return fail(EXIT_USAGE, "unknown option %s (see --help)", argv[optind - 1]);
         }
     }
+    vrole role = VROLE_NONE;
+    if (role_s && vrole_parse(role_s, &role) != ECRED_OK)
+        return fail(EXIT_USAGE, "--role '%s': police, landlord or agency", role_s);
+    if ((role == VROLE_AGENCY) != (fields != NULL))
+        return fail(EXIT_USAGE, "%s", "--fields a,b,c goes with --role agency, and agency needs it");
+    char badf[80];
+    if (fields && vroles_check_fields(fields, badf, sizeof badf) != ECRED_OK)
+        return fail(EXIT_USAGE, "--fields: '%s' is not a field (see spec/verifier.md 5.2)", badf);
     if (!challenge_cmd && (aud_given || ttl_s || state_path || terminal))
         return fail(EXIT_USAGE, "%s", "--aud, --ttl, --state and --terminal belong to `challenge`");
     if (challenge_cmd && (chal_path || image || argc - optind != 0 || inspect))
@@ -861,17 +1007,20 @@ int main(int argc, char **argv)
         return fail(EXIT_USAGE, "--ttl '%s': a duration from 1s to 10m", ttl_s);
     if (challenge_cmd && !vchal_aud_ok(aud))
         return fail(EXIT_USAGE, "%s", "--aud: 1..64 of A-Z a-z 0-9 . _ : / -");
-    /* The policy is the operator's, decided before anything is read. */
+    /* The policy is the operator's (role and --holder), decided before
+     * anything is read; a challenge raises it to "challenge". */
     const char *setting = (chal_path || challenge_cmd) ? "challenge" : holder_s;
     if ((chal_path || challenge_cmd) && holder_s && strcmp(holder_s, "challenge") != 0)
         return fail(EXIT_USAGE, "%s", "--challenge and `challenge` check as --holder challenge");
     ecred_holder_policy policy;
-    if (ecred_present_policy(NULL, setting, &policy) != ECRED_OK)
-        return fail(EXIT_USAGE, "--holder '%s': optional, required or challenge", holder_s);
+    if (ecred_present_policy(role != VROLE_NONE ? vrole_name(role) : NULL, setting, &policy) != ECRED_OK)
+        return fail(EXIT_USAGE, "--holder '%s': optional, required or challenge (police: required or challenge)",
+                    holder_s ? holder_s : "");
     if (policy == ECRED_HOLDER_POLICY_CHALLENGE && !chal_path && !challenge_cmd)
         return fail(EXIT_USAGE, "%s", "--holder challenge needs --challenge FILE (or the challenge command)");
     if (challenge_cmd && state_path) {
-        if (nkeys || cache || at || as_json || max_age_s || online || holder_s || skew_s || refresh_s || replay_path)
+        if (nkeys || cache || at || as_json || max_age_s || online || holder_s || skew_s || refresh_s || replay_path ||
+            role_s)
             return fail(EXIT_USAGE, "%s", "challenge --state only makes the challenge: verify later with --challenge FILE");
         vchal_store *cs = NULL;
         vchal_entry ch;
@@ -894,7 +1043,7 @@ int main(int argc, char **argv)
     int rest = argc - optind;
     if (!challenge_cmd && ((image && rest != 0) || (!image && rest != 1)))
         return fail(EXIT_USAGE, "%s", "give exactly one of TEXT, --image FILE or - (see --help)");
-    if (inspect && (nkeys > 1 || at || as_json || cache || max_age_s || online || holder_s || skew_s ||
+    if (inspect && (nkeys > 1 || at || as_json || cache || max_age_s || online || role_s || holder_s || skew_s ||
                     refresh_s || replay_path || chal_path))
         return fail(EXIT_USAGE, "%s", "inspect takes at most one --trust-key and no --at/--json/--cache/holder options");
     if (!inspect && nkeys == 0 && !cache)
@@ -918,6 +1067,7 @@ int main(int argc, char **argv)
     ecred_replay_cache *replay = NULL;
     vchal_store *chals = NULL;
     ecred_holder_keys *hkeys = NULL;
+    json_t *view = NULL;
     if (!challenge_cmd) {
         rc = read_input(image ? NULL : argv[optind], image, &text);
         if (rc)
@@ -934,7 +1084,9 @@ int main(int argc, char **argv)
     vcache vc;
     memset(&vc, 0, sizeof vc);
     vnote note = {cli_note, NULL};
-    vstatus st = {.cache = &vc, .now = now, .online = online, .dir = cache, .note = &note};
+    /* --online fetches when the held list is past its ttl or older than
+     * --max-age, so a short --max-age means "ask the issuer", not "sync again". */
+    vstatus st = {.cache = &vc, .now = now, .online = online, .dir = cache, .note = &note, .max_age = max_age};
     ecred_status_source src = {vstatus_lookup, &st, max_age};
     ecred_keyset ks = {trusted, nkeys};
     if (cache) {
@@ -1027,10 +1179,16 @@ int main(int argc, char **argv)
     pp.holder_keys = hkeys;
     ecred_present_verdict v;
     ecred_present_decide(text.ptr ? (const char *)text.ptr : "", text.len, &ks, cache ? &src : NULL, &pp, &v);
+    view = role != VROLE_NONE ? vroles_view(&v.cred, role, fields) : NULL;
+    if (role != VROLE_NONE && v.cred.claims_ok && !view) {
+        ecred_wipe(&v, sizeof v);
+        rc = fail(1, "%s", "out of memory"); /* never fall back to showing every field */
+        goto out;
+    }
     if (as_json)
-        print_json(&v, cache ? &st : NULL, now, max_age);
+        print_json(&v, cache ? &st : NULL, now, max_age, role, view);
     else
-        print_human(&v, cache ? &st : NULL, now, max_age);
+        print_human(&v, cache ? &st : NULL, now, max_age, view);
     rc = ecred_err_exit_code(v.outcome);
     ecred_wipe(&v, sizeof v);
     /* Write back what changed: the used challenge, the remembered codes. A
@@ -1044,6 +1202,7 @@ int main(int argc, char **argv)
             rc = src_rc;
     }
 out:
+    json_decref(view);
     for (size_t i = 0; i < nkeys; i++)
         ecred_key_free(keys[i]);
     lfile_close(&replay_lf);
