@@ -117,7 +117,10 @@ static bool parse_opts(int argc, char **argv, int first, bool token, opts *o)
         {"status-base-url", required_argument, NULL, 1}, {"iss", required_argument, NULL, 1},
         {"assets", required_argument, NULL, 1},        {"threads", required_argument, NULL, 1},
         {"max-client-conns", required_argument, NULL, 1}, {"status-ttl", required_argument, NULL, 1},
-        {"list-size", required_argument, NULL, 1},     {"help", no_argument, NULL, 'h'},
+        {"list-size", required_argument, NULL, 1},     {"oidc-issuer", required_argument, NULL, 1},
+        {"oidc-client-id", required_argument, NULL, 1}, {"oidc-audience", required_argument, NULL, 1},
+        {"oidc-redirect-uri", required_argument, NULL, 1}, {"notify-webhook", required_argument, NULL, 1},
+        {"notify-interval", required_argument, NULL, 1}, {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},           {NULL, 0, NULL, 0},
     };
     int c, li = 0;

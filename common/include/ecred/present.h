@@ -121,7 +121,7 @@ ecred_err ecred_holder_keys_create(size_t slots, ecred_holder_keys **out);
 void ecred_holder_keys_free(ecred_holder_keys *c); /* NULL is fine */
 /* The P-256 key of a compressed COSE point, from c when present (c may be
  * NULL: parse every time). *out is a new reference the caller frees with
- * ecred_key_free. Errors of ecred_key_from_ec2. */
+ * ecred_key_free. Errors of ecred_key_from_cnf. */
 ecred_err ecred_holder_key_get(ecred_holder_keys *c, const uint8_t x[32], bool y_sign,
                                ecred_key **out);
 /* Lookups answered from the cache and lookups that parsed. */
