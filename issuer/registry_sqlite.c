@@ -1601,7 +1601,8 @@ static ecred_err sq_is_empty(reg_db *base, bool *empty)
         db, "SELECT (SELECT COUNT(*) FROM tokens) + (SELECT COUNT(*) FROM applications) +"
             " (SELECT COUNT(*) FROM idempotency) + (SELECT COUNT(*) FROM commitments) +"
             " (SELECT COUNT(*) FROM status_lists) + (SELECT COUNT(*) FROM credentials) +"
-            " (SELECT COUNT(*) FROM status_events) + (SELECT COUNT(*) FROM list_tokens)");
+            " (SELECT COUNT(*) FROM status_events) + (SELECT COUNT(*) FROM list_tokens) +"
+            " (SELECT COUNT(*) FROM holder_bindings)");
     if (!st)
         return ECRED_ERR_IO;
     int rc = sqlite3_step(st);
