@@ -17,6 +17,8 @@
  */
 #include "statuspub.h"
 
+#include "ecred/cose.h"
+
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,6 +135,24 @@ static void statuspub_etag(const ecred_buf *tok, char etag[STATUSPUB_ETAG_MAX])
     etag[34] = 0;
 }
 
+/* Whether a stored token was signed by the key that signs at `now`. After a
+ * key change (a restart with a new key, a rotation) a token of the same
+ * generation signed by the old key may lie outside the old key's window in
+ * the new trust list: it is rebuilt with the current key (a later iat, so the
+ * registry replaces it) instead of being served until the list changes. */
+static bool statuspub_signed_by_current(statuspub *p, const ecred_buf *tok, int64_t now)
+{
+    ecred_cose_sign1 msg;
+    if (ecred_cose_sign1_decode(tok->ptr, tok->len, NULL, &msg) != ECRED_OK)
+        return false;
+    ecred_key *key = p->ring ? keyring_for(p->ring, now) : ecred_key_ref(p->key);
+    const uint8_t *kid = key ? ecred_key_kid(key) : NULL;
+    bool same = kid && msg.kid_len == ECRED_KID_LEN && memcmp(msg.kid, kid, ECRED_KID_LEN) == 0;
+    ecred_key_free(key);
+    ecred_cose_sign1_clear(&msg);
+    return same;
+}
+
 /* reg_write body: store the token unless a newer one is there. */
 static ecred_err statuspub_store(reg_db *db, void *ctx)
 {
@@ -165,7 +185,8 @@ ecred_err statuspub_get(statuspub *p, reg_db *db, int64_t list_id, int64_t now, 
         goto out;
     /* Fresh enough: the stored token is of this generation and younger than
      * the ttl (an iat ahead of our clock is another instance's: fresh too). */
-    if (have && stored.generation == info.generation && now - stored.iat < p->ttl) {
+    if (have && stored.generation == info.generation && now - stored.iat < p->ttl &&
+        statuspub_signed_by_current(p, &stored.token, now)) {
         reg_rollback(db);
         goto serve;
     }
