@@ -34,6 +34,19 @@ const char *auth_role_name(unsigned role)
     }
 }
 
+typedef struct token_add_job {
+    const uint8_t *hash;
+    const char *role;
+    int64_t now;
+} token_add_job;
+
+/* reg_write fn: the token row and its audit entry, one transaction. */
+static ecred_err token_add_write(reg_db *db, void *ctx)
+{
+    const token_add_job *j = ctx;
+    return reg_token_add(db, j->hash, j->role, j->now);
+}
+
 ecred_err auth_token_create(reg_db *db, const char *role, char out[AUTH_TOKEN_HEX + 1])
 {
     if (!auth_role_from_name(role))
@@ -46,7 +59,9 @@ ecred_err auth_token_create(reg_db *db, const char *role, char out[AUTH_TOKEN_HE
     ecred_hex(tok, sizeof tok, hex);
     /* Hash the text form: that is what a client presents. */
     ecred_sha256((const uint8_t *)hex, AUTH_TOKEN_HEX, hash);
-    e = reg_token_add(db, hash, role, (int64_t)time(NULL));
+    token_add_job job = {hash, role, (int64_t)time(NULL)};
+    bool failed = false;
+    e = reg_write(db, token_add_write, &job, &failed);
     if (e)
         goto out;
     memcpy(out, hex, sizeof hex);

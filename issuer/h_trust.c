@@ -15,12 +15,23 @@ void h_trust(issuerd *d, reg_db *db, svc_req *r)
     (void)db;
     uint8_t h[32];
     char hx[65];
-    ecred_sha256(d->trust_list.ptr, d->trust_list.len, h);
+    /* A copy: a SIGHUP rotation may replace the list while we answer. */
+    ecred_buf list = ECRED_BUF_INIT;
+    pthread_mutex_lock(&d->trust_mu);
+    ecred_err e = ecred_buf_append(&list, d->trust_list.ptr, d->trust_list.len);
+    pthread_mutex_unlock(&d->trust_mu);
+    if (e) {
+        ecred_buf_free(&list);
+        ireply_error(r, IE_INTERNAL, ecred_err_name(e));
+        return;
+    }
+    ecred_sha256(list.ptr, list.len, h);
     ecred_hex(h, 16, hx);
     hx[32] = 0;
     char etag[72];
     snprintf(etag, sizeof etag, "\"%s\"", hx);
     r->cache_control = "public, max-age=300";
     if (!svc_etag_match(r, etag))
-        svc_reply_bytes(r, 200, ECRED_TRUSTLIST_TYP, d->trust_list.ptr, d->trust_list.len);
+        svc_reply_bytes(r, 200, ECRED_TRUSTLIST_TYP, list.ptr, list.len);
+    ecred_buf_free(&list);
 }

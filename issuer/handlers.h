@@ -37,6 +37,9 @@ void h_trust(issuerd *d, reg_db *db, svc_req *r);
 void h_status_index(issuerd *d, reg_db *db, svc_req *r);
 void h_asset(issuerd *d, reg_db *db, svc_req *r);
 void h_healthz(issuerd *d, reg_db *db, svc_req *r);
+void h_audit_checkpoint(issuerd *d, reg_db *db, svc_req *r);
+void h_audit_consistency(issuerd *d, reg_db *db, svc_req *r);
+void h_audit_inclusion(issuerd *d, reg_db *db, svc_req *r);
 /* The resident's routes (h_resident.c): sign-in and self-service. */
 void h_res_login(issuerd *d, reg_db *db, svc_req *r);
 void h_res_callback(issuerd *d, reg_db *db, svc_req *r);

@@ -8,10 +8,12 @@
 #ifndef ECRED_ISSUER_ISSUERD_H
 #define ECRED_ISSUER_ISSUERD_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "auth.h"
+#include "keyring.h"
 #include "ecred/buf.h"
 #include "ecred/credential.h"
 #include "ecred/crypto.h"
@@ -26,13 +28,17 @@ struct notify;
 
 typedef struct issuerd {
     reg_pool *pool;
-    ecred_key *sign_key;                 /* signs credentials and status lists */
+    ecred_key *sign_key;                 /* the key at start (keys in use: keys) */
+    keyring *keys;                       /* current and next signing key */
+    struct audit_pub *audit;             /* the published audit checkpoint */
     statuspub *pub;
     uint8_t tracking_secret[AUTH_SECRET_BYTES];
     char iss[ECRED_ISS_MAX + 1];
     ecred_buf trust_list;                /* signed trust list bytes, served as is */
+    pthread_mutex_t trust_mu;            /* guards trust_list once serving (SIGHUP re-signs it) */
     svc_assets *assets;                  /* the pages under /app/ */
     int64_t started_at;
+    int64_t key_created;                 /* start of the first key's trust-list window (+1 h) */
     /* Resident sign-in (NULL when --oidc-issuer is not given: the resident
      * routes answer resident_signin_disabled). */
     struct oidc_provider *oidc;

@@ -650,7 +650,10 @@ read_done:
         return lc_internal(fail, e);
     if (d->test_before_sign)
         d->test_before_sign();
-    e = ecred_issue_sign(d->sign_key, &claims, ECRED_COMPRESS_AUTO, qr, NULL);
+    /* The key whose trust-list window holds this credential's iat. */
+    ecred_key *key = d->keys ? keyring_for(d->keys, now) : ecred_key_ref(d->sign_key);
+    e = ecred_issue_sign(key, &claims, ECRED_COMPRESS_AUTO, qr, NULL);
+    ecred_key_free(key);
     if (e == ECRED_OK)
         e = ecred_buf_terminate(qr);
     if (e)

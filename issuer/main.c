@@ -6,6 +6,7 @@
  *                 [--status-base-url URL] [--iss NAME] [--threads N]
  *                 [--status-ttl SECONDS] [--list-size N] [--registry URL]
  *   ecred-issuerd token add --data DIR --role clerk|officer|admin [--registry URL]
+ *   ecred-issuerd audit verify --data DIR [--registry URL] [--checkpoint FILE [--key PEM]]
  *   ecred-issuerd migrate --registry URL
  *   ecred-issuerd registry copy --from URL --to URL
  *
@@ -39,6 +40,7 @@
 #include "ecred/listen.h"
 #include "ecred/slist.h"
 #include "ecred/trustlist.h"
+#include "audit.h"
 #include "ecred/version.h"
 #include "issuerd.h"
 #include "notify.h"
@@ -66,6 +68,11 @@ typedef struct opts {
     const char *role;
     const char *assets;
     const char *registry;      /* registry URL; NULL for sqlite:DATA/registry.sqlite */
+    const char *signing_key;   /* key reference; NULL for DATA/signing.key.pem */
+    const char *root_key;      /* key reference; NULL for DATA/root.key.pem */
+    const char *next_key;      /* key reference of the next signing key (rotation) */
+    const char *pin_file;      /* PKCS#11 PIN file */
+    int64_t switch_at;         /* when next_key takes over (Unix seconds) */
     const char *oidc_issuer;   /* resident sign-in (oidc.h); NULL: off */
     const char *oidc_client_id;
     const char *oidc_audience;
@@ -85,6 +92,11 @@ static void usage(FILE *f)
             "                     [--status-base-url URL] [--iss NAME] [--threads 1..16]\n"
             "                     [--status-ttl SECONDS] [--list-size N] [--assets DIR]\n"
             "                     [--max-client-conns N] [--registry URL]\n"
+            "                     [--signing-key REF] [--root-key REF] [--pin-file FILE]\n"
+            "                     [--next-key REF --switch-at UNIX_SECONDS]\n"
+            "  REF: a key file or a PKCS#11 URI (pkcs11:token=...;object=...); the PIN\n"
+            "  comes from --pin-file, pin-source=file: in the URI or ECRED_PKCS11_PIN.\n"
+            "  SIGHUP switches to the next key at once.\n"
             "                     [--oidc-issuer URL --oidc-client-id ID [--oidc-audience AUD]\n"
             "                      [--oidc-redirect-uri URL]] [--notify-webhook URL [--notify-interval S]]\n"
             "       ecred-issuerd token add --data DIR --role clerk|officer|admin [--registry URL]\n"
@@ -123,10 +135,13 @@ static bool parse_opts(int argc, char **argv, int first, bool token, opts *o)
         {"status-base-url", required_argument, NULL, 1}, {"iss", required_argument, NULL, 1},
         {"assets", required_argument, NULL, 1},        {"threads", required_argument, NULL, 1},
         {"max-client-conns", required_argument, NULL, 1}, {"status-ttl", required_argument, NULL, 1},
-        {"list-size", required_argument, NULL, 1},     {"oidc-issuer", required_argument, NULL, 1},
-        {"oidc-client-id", required_argument, NULL, 1}, {"oidc-audience", required_argument, NULL, 1},
-        {"oidc-redirect-uri", required_argument, NULL, 1}, {"notify-webhook", required_argument, NULL, 1},
-        {"notify-interval", required_argument, NULL, 1}, {"help", no_argument, NULL, 'h'},
+        {"list-size", required_argument, NULL, 1},     {"signing-key", required_argument, NULL, 1},
+        {"root-key", required_argument, NULL, 1},      {"next-key", required_argument, NULL, 1},
+        {"pin-file", required_argument, NULL, 1},      {"switch-at", required_argument, NULL, 1},
+        {"oidc-issuer", required_argument, NULL, 1},   {"oidc-client-id", required_argument, NULL, 1},
+        {"oidc-audience", required_argument, NULL, 1}, {"oidc-redirect-uri", required_argument, NULL, 1},
+        {"notify-webhook", required_argument, NULL, 1}, {"notify-interval", required_argument, NULL, 1},
+        {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},           {NULL, 0, NULL, 0},
     };
     int c, li = 0;
@@ -169,6 +184,22 @@ static bool parse_opts(int argc, char **argv, int first, bool token, opts *o)
             slot = &o->iss;
         else if (!token && strcmp(a, "--assets") == 0)
             slot = &o->assets;
+        else if (!token && strcmp(a, "--signing-key") == 0)
+            slot = &o->signing_key;
+        else if (!token && strcmp(a, "--root-key") == 0)
+            slot = &o->root_key;
+        else if (!token && strcmp(a, "--next-key") == 0)
+            slot = &o->next_key;
+        else if (!token && strcmp(a, "--pin-file") == 0)
+            slot = &o->pin_file;
+        else if (!token && strcmp(a, "--switch-at") == 0) {
+            if (o->switch_at || !parse_uint(v, 1, 99999999999ULL, &n)) {
+                fprintf(stderr, "ecred-issuerd: --switch-at takes Unix seconds, once\n");
+                return false;
+            }
+            o->switch_at = (int64_t)n;
+            continue;
+        }
         else if (!token && strcmp(a, "--oidc-issuer") == 0)
             slot = &o->oidc_issuer;
         else if (!token && strcmp(a, "--oidc-client-id") == 0)
@@ -244,6 +275,10 @@ static bool parse_opts(int argc, char **argv, int first, bool token, opts *o)
     }
     if (!token && !o->listen) {
         fprintf(stderr, "ecred-issuerd: --listen HOST:PORT is required\n");
+        return false;
+    }
+    if (!token && (o->next_key != NULL) != (o->switch_at != 0)) {
+        fprintf(stderr, "ecred-issuerd: --next-key and --switch-at go together\n");
         return false;
     }
     if (!token && (o->oidc_issuer != NULL) != (o->oidc_client_id != NULL)) {
@@ -345,12 +380,31 @@ static ecred_err load_tracking_secret(const char *dir, uint8_t out[AUTH_SECRET_B
 }
 
 /* Load the signing key, making it (and its public PEM) on first start. */
-static ecred_err load_signing_key(const char *dir, ecred_key **out, int64_t *created)
+static ecred_err load_signing_key(const char *dir, const char *ref, ecred_key **out,
+                                  int64_t *created)
 {
     char path[PATH_CAP], pub[PATH_CAP];
     if (!data_path(dir, "signing.key.pem", path) || !data_path(dir, "signing.pub.pem", pub))
         return ECRED_ERR_TOO_LARGE;
     ecred_err e;
+    if (ref && ecred_key_ref_is_store(ref)) {
+        /* A token key is made with ecred-keys gen (inside the token), never
+         * here; its public half is rewritten so it always matches. */
+        if ((e = ecred_key_open(ref, out)) != ECRED_OK) {
+            fail_msg("cannot open the signing key", ref, e);
+            return e;
+        }
+        *created = (int64_t)time(NULL);
+        ecred_buf pem = ECRED_BUF_INIT;
+        if ((e = ecred_key_public_pem(*out, &pem)) == ECRED_OK)
+            e = ecred_write_file_atomic(pub, pem.ptr, strnlen((const char *)pem.ptr, pem.len), 0644);
+        ecred_buf_free(&pem);
+        if (e)
+            fail_msg("cannot write", pub, e);
+        return e;
+    }
+    if (ref && snprintf(path, sizeof path, "%s", ref) >= (int)sizeof path)
+        return ECRED_ERR_TOO_LARGE;
     if (!file_exists(path)) {
         ecred_key *k = NULL;
         if ((e = ecred_key_generate(ECRED_COSE_ALG_ES256, &k)) == ECRED_OK)
@@ -382,16 +436,19 @@ static ecred_err load_signing_key(const char *dir, ecred_key **out, int64_t *cre
 }
 
 /* Sign a fresh trust list with the local root (self-contained setup). */
-static ecred_err make_trust_list(const char *dir, issuerd *d, int64_t key_created)
+static ecred_err make_trust_list(const char *dir, const char *root_ref, issuerd *d,
+                                 int64_t key_created, ecred_key *next, int64_t switch_at)
 {
     char root_path[PATH_CAP], root_pub[PATH_CAP], trust_path[PATH_CAP];
     if (!data_path(dir, "root.key.pem", root_path) || !data_path(dir, "root.pub.pem", root_pub) ||
         !data_path(dir, "trust.cwt", trust_path))
         return ECRED_ERR_TOO_LARGE;
+    if (root_ref && snprintf(root_path, sizeof root_path, "%s", root_ref) >= (int)sizeof root_path)
+        return ECRED_ERR_TOO_LARGE;
     ecred_err e;
     ecred_key *root = NULL;
     ecred_buf pem = ECRED_BUF_INIT;
-    if (!file_exists(root_path)) {
+    if (!ecred_key_ref_is_store(root_path) && !file_exists(root_path)) {
         if ((e = ecred_key_generate(ECRED_COSE_ALG_ES256, &root)) == ECRED_OK)
             e = ecred_key_private_save(root, root_path);
         ecred_key_free(root);
@@ -415,26 +472,43 @@ static ecred_err make_trust_list(const char *dir, issuerd *d, int64_t key_create
         goto out;
     }
     int64_t now = (int64_t)time(NULL);
-    ecred_trustlist_entry ent;
-    memset(&ent, 0, sizeof ent);
-    ent.key = d->sign_key;
-    ent.sign_from = (uint64_t)(key_created > 3600 ? key_created - 3600 : 0);
-    ent.sign_until = (uint64_t)(now + TRUST_LIFETIME);
-    ent.types = ECRED_TRUST_BITS_ALL;
-    snprintf(ent.status_uri_prefix, sizeof ent.status_uri_prefix, "%s", statuspub_prefix(d->pub));
+    /* The signing key, and during a rotation the next one: the current key
+     * signs until the switch second, the next from it, so every signature
+     * either makes falls inside its key's window. */
+    ecred_trustlist_entry ents[2];
+    memset(ents, 0, sizeof ents);
+    ecred_trustlist_entry *ent = &ents[0];
+    size_t n_ents = 1;
+    ent->key = d->sign_key;
+    ent->sign_from = (uint64_t)(key_created > 3600 ? key_created - 3600 : 0);
+    ent->sign_until = (uint64_t)(now + TRUST_LIFETIME);
+    ent->types = ECRED_TRUST_BITS_ALL;
+    snprintf(ent->status_uri_prefix, sizeof ent->status_uri_prefix, "%s", statuspub_prefix(d->pub));
+    if (next) {
+        ents[1] = ents[0];
+        ents[1].key = next;
+        ents[1].sign_from = (uint64_t)switch_at;
+        ents[0].sign_until = (uint64_t)switch_at;
+        n_ents = 2;
+    }
     ecred_trustlist tl;
     memset(&tl, 0, sizeof tl);
     snprintf(tl.iss, sizeof tl.iss, "%s", d->iss);
     tl.iat = (uint64_t)now;
     tl.exp = (uint64_t)(now + TRUST_LIFETIME);
     tl.seq = (uint64_t)now; /* a later start signs a higher sequence: no rollback */
-    tl.n_entries = 1;
-    tl.entries = &ent;
-    ecred_buf_free(&d->trust_list);
-    if ((e = ecred_trustlist_sign(root, &tl, &d->trust_list)) != ECRED_OK) {
+    tl.n_entries = n_ents;
+    tl.entries = ents;
+    ecred_buf signed_list = ECRED_BUF_INIT;
+    if ((e = ecred_trustlist_sign(root, &tl, &signed_list)) != ECRED_OK) {
+        ecred_buf_free(&signed_list);
         fail_msg("cannot sign the trust list for", trust_path, e);
         goto out;
     }
+    pthread_mutex_lock(&d->trust_mu);
+    ecred_buf_free(&d->trust_list);
+    d->trust_list = signed_list;
+    pthread_mutex_unlock(&d->trust_mu);
     if ((e = ecred_write_file_atomic(trust_path, d->trust_list.ptr, d->trust_list.len, 0644)) != ECRED_OK)
         fail_msg("cannot write", trust_path, e);
 out:
@@ -444,15 +518,21 @@ out:
 }
 
 /* The trust list: re-signed with a local root, else the installed one. */
-static ecred_err load_trust_list(const char *dir, issuerd *d, int64_t key_created)
+static ecred_err load_trust_list(const char *dir, const char *root_ref, issuerd *d,
+                                 int64_t key_created)
 {
     char root_path[PATH_CAP], trust_path[PATH_CAP], root_pub[PATH_CAP];
     if (!data_path(dir, "root.key.pem", root_path) || !data_path(dir, "trust.cwt", trust_path) ||
         !data_path(dir, "root.pub.pem", root_pub))
         return ECRED_ERR_TOO_LARGE;
     bool installed = file_exists(trust_path);
-    if (file_exists(root_path) || (!installed && !file_exists(root_pub)))
-        return make_trust_list(dir, d, key_created);
+    if (root_ref || file_exists(root_path) || (!installed && !file_exists(root_pub))) {
+        int64_t switch_at = 0;
+        ecred_key *next = d->keys ? keyring_next(d->keys, &switch_at) : NULL;
+        ecred_err me = make_trust_list(dir, root_ref, d, key_created, next, switch_at);
+        ecred_key_free(next);
+        return me;
+    }
     if (!installed) {
         fprintf(stderr, "ecred-issuerd: %s is missing: install the trust list made with "
                         "ecred-keys (the root key is offline)\n", trust_path);
@@ -497,6 +577,54 @@ static ecred_err load_trust_list(const char *dir, issuerd *d, int64_t key_create
     return ECRED_OK;
 }
 
+/* SIGHUP: the operator's "switch now". The next key may sign only inside a
+ * trust-list window, so with the root at hand (self-contained setup) the list
+ * is re-signed with the switch moved to now first, and the switch follows at
+ * the next look; with an offline root the installed list decides and the
+ * timed switch stands. */
+static void switch_now(issuerd *d, const opts *o)
+{
+    int64_t at = 0;
+    ecred_key *next = keyring_next(d->keys, &at);
+    if (!next) {
+        svc_log(SVC_WARNING, "SIGHUP: no next signing key staged", NULL, NULL);
+        return;
+    }
+    char root_path[PATH_CAP];
+    bool have_root = o->root_key || (data_path(o->data, "root.key.pem", root_path) &&
+                                     file_exists(root_path));
+    int64_t now = (int64_t)time(NULL);
+    if (!have_root) {
+        svc_log(SVC_WARNING, "SIGHUP: the root is offline; the next key takes over at the "
+                             "switch time of the installed trust list", NULL, NULL);
+    } else if (at > now) {
+        /* Publish first, then move the switch: signers may promote the next
+         * key the moment its time is now. */
+        if (make_trust_list(o->data, o->root_key, d, d->key_created, next, now) != ECRED_OK)
+            svc_log(SVC_ERROR, "SIGHUP: cannot re-sign the trust list; switch not moved", NULL,
+                    NULL);
+        else
+            keyring_set_next(d->keys, next, now);
+    }
+    ecred_key_free(next);
+}
+
+/* Log a key switch and append it to the audit log (the kid only). */
+static void key_switched(issuerd *d)
+{
+    ecred_key *k = keyring_for(d->keys, (int64_t)time(NULL));
+    char kid[2 * ECRED_KID_LEN + 1];
+    ecred_hex(ecred_key_kid(k), ECRED_KID_LEN, kid);
+    ecred_key_free(k);
+    svc_log(SVC_INFO, "signing key switched", "kid", kid);
+    reg_db *db = reg_pool_get(d->pool);
+    ecred_err e = audit_record(db, AUDIT_KEY_CHANGE, kid, "operator", (int64_t)time(NULL));
+    reg_pool_put(d->pool, db);
+    if (e)
+        svc_log(SVC_ERROR, "cannot append the key change to the audit log", "error",
+                ecred_err_name(e));
+}
+
 static int cmd_token_add(int argc, char **argv)
 {
     opts o;
@@ -533,6 +661,98 @@ static int cmd_token_add(int argc, char **argv)
     printf("%s\n", tok);
     ecred_wipe(tok, sizeof tok);
     return 0;
+}
+
+/* `audit verify --data DIR [--registry URL] [--checkpoint FILE --key PUB.pem]`:
+ * recompute the chain from the registry; with a checkpoint published
+ * earlier, also check that the log still holds it (size not shrunk, same
+ * head over that prefix), which catches a removed tail the chain alone
+ * cannot. Exit 0 intact, 1 broken or unreadable, 2 usage. */
+static int cmd_audit_verify(int argc, char **argv)
+{
+    const char *data = NULL, *registry = NULL, *cp_path = NULL, *key_path = NULL;
+    for (int i = 3; i < argc; i++) {
+        const char **slot = strcmp(argv[i], "--data") == 0         ? &data
+                            : strcmp(argv[i], "--registry") == 0   ? &registry
+                            : strcmp(argv[i], "--checkpoint") == 0 ? &cp_path
+                            : strcmp(argv[i], "--key") == 0        ? &key_path
+                                                                   : NULL;
+        if (!slot || i + 1 >= argc || *slot) {
+            fprintf(stderr, "usage: ecred-issuerd audit verify --data DIR [--registry URL]\n"
+                            "                                  [--checkpoint FILE [--key PUB.pem]]\n");
+            return EXIT_USAGE;
+        }
+        *slot = argv[++i];
+    }
+    if (!data) {
+        fprintf(stderr, "ecred-issuerd: audit verify: --data DIR is required\n");
+        return EXIT_USAGE;
+    }
+    opts o;
+    memset(&o, 0, sizeof o);
+    o.data = data;
+    o.registry = registry;
+    char url[PATH_CAP + 8];
+    if (!registry_url(&o, url))
+        return EXIT_USAGE;
+    reg_db *db = NULL;
+    ecred_err e = reg_open_url(url, &db);
+    if (e) {
+        fail_msg("cannot open registry", url, e);
+        return EXIT_FAIL;
+    }
+    audit_report rep;
+    e = audit_verify(db, &rep);
+    int rc = 0;
+    if (e == ECRED_ERR_SIGNATURE_INVALID) {
+        printf("audit log BROKEN at entry %llu: %s\n", (unsigned long long)rep.bad_seq, rep.why);
+        rc = EXIT_FAIL;
+    } else if (e) {
+        fail_msg("cannot read the audit log in", url, e);
+        rc = EXIT_FAIL;
+    } else {
+        char root[48];
+        ecred_base64_encode(rep.root, 32, root, sizeof root);
+        printf("audit log intact: %llu entries, tree head %s\n", (unsigned long long)rep.entries,
+               root);
+    }
+    if (rc == 0 && cp_path) {
+        char pub[PATH_CAP];
+        if (!key_path && data_path(data, "signing.pub.pem", pub))
+            key_path = pub;
+        ecred_key *key = NULL;
+        ecred_buf text = ECRED_BUF_INIT;
+        ecred_checkpoint cp;
+        ecred_merkle_hash *leaves = NULL;
+        uint64_t n = 0;
+        if ((e = ecred_key_public_load(key_path, &key)) != ECRED_OK ||
+            (e = ecred_read_file(cp_path, ECRED_CHECKPOINT_MAX, &text)) != ECRED_OK ||
+            (e = ecred_checkpoint_verify(text.ptr, text.len, &key, 1, &cp)) != ECRED_OK) {
+            fail_msg("cannot check the checkpoint", cp_path, e);
+            rc = EXIT_FAIL;
+        } else if ((e = audit_leaves(db, &leaves, &n)) != ECRED_OK) {
+            fail_msg("cannot read the audit log in", url, e);
+            rc = EXIT_FAIL;
+        } else {
+            ecred_merkle_hash head;
+            if (cp.size <= n)
+                ecred_merkle_root((const ecred_merkle_hash *)leaves, cp.size, head);
+            if (cp.size > n || memcmp(head, cp.root, 32) != 0) {
+                printf("audit log BROKEN: it no longer holds the checkpoint of %llu entries "
+                       "(%s)\n",
+                       (unsigned long long)cp.size,
+                       cp.size > n ? "entries were removed" : "an entry was changed");
+                rc = EXIT_FAIL;
+            } else {
+                printf("checkpoint of %llu entries: contained\n", (unsigned long long)cp.size);
+            }
+        }
+        free(leaves);
+        ecred_buf_free(&text);
+        ecred_key_free(key);
+    }
+    reg_close(db);
+    return rc;
 }
 
 static int cmd_serve(int argc, char **argv)
@@ -576,6 +796,10 @@ static int cmd_serve(int argc, char **argv)
     issuerd d;
     memset(&d, 0, sizeof d);
     snprintf(d.iss, sizeof d.iss, "%s", o.iss ? o.iss : "ecred-issuer");
+    audit_pub audit;
+    audit_pub_init(&audit, d.iss);
+    d.audit = &audit;
+    pthread_mutex_init(&d.trust_mu, NULL);
     svc_server *srv = NULL;
     int64_t key_created = 0;
     ecred_err e;
@@ -586,6 +810,7 @@ static int cmd_serve(int argc, char **argv)
     sigemptyset(&stop);
     sigaddset(&stop, SIGTERM);
     sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -605,15 +830,35 @@ static int cmd_serve(int argc, char **argv)
     }
     if ((e = load_tracking_secret(o.data, d.tracking_secret)) != ECRED_OK)
         goto out;
-    if ((e = load_signing_key(o.data, &d.sign_key, &key_created)) != ECRED_OK)
+    /* Benchmarks only (bench/hsm_audit.sh): the cost of the audit log. */
+    if (getenv("ECRED_BENCH_NO_AUDIT")) {
+        reg_audit_disable_for_bench();
+        svc_log(SVC_WARNING, "audit log OFF (ECRED_BENCH_NO_AUDIT, benchmarks only)", NULL, NULL);
+    }
+    if (o.pin_file && setenv("ECRED_PKCS11_PIN_FILE", o.pin_file, 1) != 0)
         goto out;
+    if ((e = load_signing_key(o.data, o.signing_key, &d.sign_key, &key_created)) != ECRED_OK)
+        goto out;
+    if ((e = keyring_new(d.sign_key, &d.keys)) != ECRED_OK)
+        goto out;
+    if (o.next_key) {
+        ecred_key *next = NULL;
+        if ((e = ecred_key_open(o.next_key, &next)) != ECRED_OK) {
+            fail_msg("cannot open the next signing key", o.next_key, e);
+            goto out;
+        }
+        keyring_set_next(d.keys, next, o.switch_at);
+        ecred_key_free(next);
+    }
     if ((e = statuspub_new(d.sign_key, base, o.status_ttl ? o.status_ttl : STATUSPUB_TTL_DEFAULT,
                            STATUSPUB_LIFETIME_DEFAULT, &d.pub)) != ECRED_OK) {
         fprintf(stderr, "ecred-issuerd: status base URL unusable: %s\n", ecred_err_message(e));
         rc = EXIT_USAGE;
         goto out;
     }
-    if ((e = load_trust_list(o.data, &d, key_created)) != ECRED_OK)
+    statuspub_set_keyring(d.pub, d.keys);
+    d.key_created = key_created;
+    if ((e = load_trust_list(o.data, o.root_key, &d, key_created)) != ECRED_OK)
         goto out;
 
     char err[256] = "";
@@ -678,7 +923,23 @@ static int cmd_serve(int argc, char **argv)
     }
     svc_log(SVC_INFO, "listening", "listen", o.listen);
     int sig = 0;
-    sigwait(&stop, &sig);
+    uint64_t seen_generation = keyring_generation(d.keys);
+    for (;;) {
+        /* Wake every second: a staged key takes over at its switch time even
+         * when no request asks for a key (status lists, the audit entry). */
+        struct timespec tick = {1, 0};
+        sig = sigtimedwait(&stop, NULL, &tick);
+        if (sig == SIGTERM || sig == SIGINT)
+            break;
+        if (sig == SIGHUP)
+            switch_now(&d, &o);
+        ecred_key_free(keyring_for(d.keys, (int64_t)time(NULL)));
+        uint64_t g = keyring_generation(d.keys);
+        if (g != seen_generation) {
+            seen_generation = g;
+            key_switched(&d);
+        }
+    }
     svc_log(SVC_INFO, "stopping", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     rc = 0;
 out:
@@ -691,6 +952,9 @@ out:
     svc_assets_free(d.assets);
     statuspub_free(d.pub);
     reg_pool_close(d.pool);
+    audit_pub_free(&audit);
+    pthread_mutex_destroy(&d.trust_mu);
+    keyring_free(d.keys);
     ecred_key_free(d.sign_key);
     ecred_buf_free(&d.trust_list);
     ecred_wipe(d.tracking_secret, sizeof d.tracking_secret);
@@ -798,6 +1062,13 @@ int main(int argc, char **argv)
             return EXIT_USAGE;
         }
         return cmd_token_add(argc, argv);
+    }
+    if (argc >= 2 && strcmp(argv[1], "audit") == 0) {
+        if (argc < 3 || strcmp(argv[2], "verify") != 0) {
+            fprintf(stderr, "ecred-issuerd: the audit command is: audit verify --data DIR\n");
+            return EXIT_USAGE;
+        }
+        return cmd_audit_verify(argc, argv);
     }
     if (argc >= 2 && strcmp(argv[1], "migrate") == 0)
         return cmd_migrate(argc, argv);

@@ -6,10 +6,13 @@
  * Must never: know a backend's SQL or types, or decide anything a backend
  * guarantees (that is the CONTRACT in registry.h).
  */
+#include "ecred/checkpoint.h"
 #include "registry_backend.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* The backend for url and where its location starts; NULL backend when this
  * build cannot open url (*why says why). */
@@ -191,7 +194,13 @@ ecred_err reg_write(reg_db *db, reg_write_fn fn, void *ctx, bool *fn_failed)
 
 ecred_err reg_token_add(reg_db *db, const uint8_t hash[32], const char *role, int64_t now)
 {
-    return db->ops->token_add(db, hash, role, now);
+    ecred_err e = db->ops->token_add(db, hash, role, now);
+    if (e)
+        return e;
+    /* The token's hash prefix (as in actor labels), never the token. */
+    char prefix[9];
+    ecred_hex(hash, 4, prefix);
+    return reg_audit_append(db, "token-add", prefix, "operator", now);
 }
 
 ecred_err reg_token_role(reg_db *db, const uint8_t hash[32], char role[16])
@@ -212,7 +221,8 @@ ecred_err reg_application_get(reg_db *db, const char *id, reg_application *out)
 ecred_err reg_application_set_issued(reg_db *db, const char *id, const char *credential_id,
                                      int64_t now, const char *actor)
 {
-    return db->ops->application_set_issued(db, id, credential_id, now, actor);
+    ecred_err e = db->ops->application_set_issued(db, id, credential_id, now, actor);
+    return e ? e : reg_audit_append(db, "issue", credential_id, actor, now);
 }
 
 ecred_err reg_application_set_rejected(reg_db *db, const char *id, const char *reason, int64_t now,
@@ -278,13 +288,17 @@ ecred_err reg_credential_latest_for(reg_db *db, const char *id_number, reg_crede
 
 ecred_err reg_credential_set_replaced_by(reg_db *db, const char *id, const char *new_id)
 {
-    return db->ops->credential_set_replaced_by(db, id, new_id);
+    ecred_err e = db->ops->credential_set_replaced_by(db, id, new_id);
+    /* The replaced credential; its successor has its own "issue" entry. */
+    return e ? e : reg_audit_append(db, "reissue", id, "staff", (int64_t)time(NULL));
 }
 
 ecred_err reg_status_change(reg_db *db, const char *cred_id, int old_status, int new_status,
                             const char *action, const char *reason, const char *actor, int64_t now)
 {
-    return db->ops->status_change(db, cred_id, old_status, new_status, action, reason, actor, now);
+    ecred_err e =
+        db->ops->status_change(db, cred_id, old_status, new_status, action, reason, actor, now);
+    return e ? e : reg_audit_append(db, action, cred_id, actor, now);
 }
 
 ecred_err reg_status_events(reg_db *db, const char *cred_id, reg_status_event **out, size_t *n)
@@ -323,6 +337,86 @@ ecred_err reg_reminders(reg_db *db, int32_t from_day, int32_t to_day,
                         void *ctx)
 {
     return db->ops->reminders(db, from_day, to_day, fn, ctx);
+}
+
+/* ---- audit log ---- */
+
+/* Set once by a benchmark before any thread starts; read-only afterwards. */
+static bool audit_disabled;
+
+void reg_audit_disable_for_bench(void) { audit_disabled = true; }
+
+void reg_audit_entry_hash(const reg_audit_entry *e, uint8_t out[32])
+{
+    ecred_audit_entry pub;
+    memset(&pub, 0, sizeof pub);
+    pub.seq = e->seq;
+    pub.at = e->at;
+    memcpy(pub.action, e->action, sizeof pub.action);
+    memcpy(pub.subject, e->subject, sizeof pub.subject);
+    memcpy(pub.actor, e->actor, sizeof pub.actor);
+    memcpy(pub.prev, e->prev, sizeof pub.prev);
+    ecred_audit_leaf_hash(&pub, out);
+}
+
+/* Is s a short run of [a-z0-9-]? The log's text fields are restricted so the
+ * canonical bytes cannot be forged by a field holding a newline. */
+static bool audit_word(const char *s, size_t cap)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n >= cap)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+            return false;
+    return true;
+}
+
+/* The role to record for actor: a token label becomes its token's role;
+ * other actors (holder, operator, system) are kept when they are one word. */
+static void audit_role(reg_db *db, const char *actor, char role[16])
+{
+    snprintf(role, 16, "staff");
+    if (!actor)
+        return;
+    if (strncmp(actor, "token:", 6) == 0 && strlen(actor) == 14) {
+        char r[16];
+        if (db->ops->token_role_by_prefix &&
+            db->ops->token_role_by_prefix(db, actor + 6, r) == ECRED_OK && audit_word(r, 16))
+            snprintf(role, 16, "%s", r);
+        return;
+    }
+    if (audit_word(actor, 16))
+        snprintf(role, 16, "%s", actor);
+}
+
+ecred_err reg_audit_append(reg_db *db, const char *action, const char *subject,
+                           const char *actor, int64_t at)
+{
+    if (audit_disabled)
+        return ECRED_OK;
+    reg_audit_entry e;
+    memset(&e, 0, sizeof e);
+    if (!action || !subject || !audit_word(action, sizeof e.action) ||
+        !audit_word(subject, sizeof e.subject))
+        return ECRED_ERR_ARG;
+    snprintf(e.action, sizeof e.action, "%s", action);
+    snprintf(e.subject, sizeof e.subject, "%s", subject);
+    audit_role(db, actor, e.actor);
+    e.at = at;
+    uint64_t last = 0;
+    ecred_err err = db->ops->audit_last(db, &last, e.prev);
+    if (err)
+        return err;
+    e.seq = last + 1;
+    reg_audit_entry_hash(&e, e.hash);
+    return db->ops->audit_insert(db, &e);
+}
+
+ecred_err reg_audit_scan(reg_db *db, ecred_err (*fn)(void *ctx, const reg_audit_entry *e),
+                         void *ctx)
+{
+    return db->ops->audit_scan(db, fn, ctx);
 }
 
 ecred_err reg_list_token_get(reg_db *db, int64_t list_id, reg_list_token *out)

@@ -262,6 +262,33 @@ ecred_err reg_reminders(reg_db *db, int32_t from_day, int32_t to_day,
                         ecred_err (*fn)(void *ctx, const char *id, const char *due, int32_t day),
                         void *ctx);
 
+/* ---- audit log (spec/audit.md) ---- */
+/* One entry of the hash-chained, Merkle-hashed audit log. Public: no personal
+ * data (ids, action, actor role, time and hashes only). */
+typedef struct reg_audit_entry {
+    uint64_t seq;           /* 1, 2, 3, ... without gaps */
+    int64_t at;             /* Unix seconds */
+    char action[16];        /* issue | reissue | suspend | resume | revoke | token-add | key-change */
+    char subject[33];       /* credential id, token hash prefix or kid (hex) */
+    char actor[16];         /* role: officer, clerk, admin, staff, operator, holder, system */
+    uint8_t prev[32];       /* hash of entry seq - 1; zeros for seq 1 */
+    uint8_t hash[32];       /* RFC 9162 leaf hash of this entry's canonical bytes */
+} reg_audit_entry;
+/* Append an entry (action, subject, the actor's role, at) to the log, in the
+ * caller's write transaction: the change and its entry commit together. The
+ * actor may be a token label ("token:1a2b3c4d"): its role is looked up, the
+ * label itself never enters the log. Every registry change the audit log
+ * covers calls this itself (issue, reissue, status change, token add). */
+ecred_err reg_audit_append(reg_db *db, const char *action, const char *subject,
+                           const char *actor, int64_t at);
+/* Every entry as stored, seq order; stops at fn's first error. */
+ecred_err reg_audit_scan(reg_db *db, ecred_err (*fn)(void *ctx, const reg_audit_entry *e),
+                         void *ctx);
+/* The canonical bytes of e (spec/audit.md) hashed as an RFC 9162 leaf:
+ * covers seq, at, action, subject, actor and prev, not e->hash. */
+void reg_audit_entry_hash(const reg_audit_entry *e, uint8_t out[32]);
+/* Benchmarks only: stop appending audit entries in this process. */
+void reg_audit_disable_for_bench(void);
 /* ---- signed status list tokens, shared by every issuer instance ---- */
 /* The token a list is served with (statuspub.c): the list's generation it was
  * built from and its iat. Stored so that every instance on one registry

@@ -102,6 +102,17 @@ typedef struct reg_ops {
     /* Optional (NULL: the dispatcher falls back to credential_get): the
      * application id of a credential, by one narrow indexed read. */
     ecred_err (*credential_application)(reg_db *db, const char *id, char app_id[REG_ID_LEN + 1]);
+    /* The audit log (reg_audit_append, reg_audit_scan). audit_last gives the
+     * highest seq and its hash (seq 0 and zeros when empty); audit_insert
+     * stores an entry exactly as given and fails (ECRED_ERR_EXISTS) on a
+     * taken seq, so two writers can never fork the chain. */
+    ecred_err (*audit_last)(reg_db *db, uint64_t *seq, uint8_t hash[32]);
+    ecred_err (*audit_insert)(reg_db *db, const reg_audit_entry *e);
+    ecred_err (*audit_scan)(reg_db *db, ecred_err (*fn)(void *ctx, const reg_audit_entry *e),
+                            void *ctx);
+    /* Optional (NULL: "staff"): the role of the token whose hash starts with
+     * the 8 hex digits of an actor label. */
+    ecred_err (*token_role_by_prefix)(reg_db *db, const char prefix[8], char role[16]);
 
     /* Appended for issue 15 (PostgreSQL; several instances). */
     ecred_err (*list_token_get)(reg_db *db, int64_t list_id, reg_list_token *out);

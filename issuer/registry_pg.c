@@ -147,10 +147,17 @@ static const pg_migration pg_migrations[] = {
      "CREATE TABLE list_tokens("
      " list_id bigint PRIMARY KEY REFERENCES status_lists(id), generation bigint NOT NULL,"
      " iat bigint NOT NULL, token bytea NOT NULL);"},
+    /* The audit log (spec/audit.md): seq is the primary key so two instances
+     * can never both append the same position; the loser's transaction fails
+     * and is retried (CONTRACT 4) on top of the winner's entry. */
+    {3,
+     "CREATE TABLE audit_log("
+     " seq bigint PRIMARY KEY CHECK(seq > 0), at bigint NOT NULL, action text NOT NULL,"
+     " subject text NOT NULL, actor text NOT NULL, prev bytea NOT NULL, hash bytea NOT NULL);"},
     /* Issue 10: a list build reads only its non-VALID entries (a few per cent)
      * from this index, not the whole credentials table. The predicate is the
      * list-entries query's own, so the planner can prove it applies. */
-    {3,
+    {4,
      "CREATE INDEX credentials_nonvalid ON credentials(list_id, idx, status) WHERE status <> 0;"},
 };
 
@@ -1608,6 +1615,110 @@ static ecred_err pg_schema_version(reg_db *base, int64_t *version)
     return e;
 }
 
+/* ---- audit log ---- */
+
+/* Advisory lock key of audit appends ("ecred-audit" in spirit; distinct from
+ * the migration lock's). */
+#define PG_AUDIT_LOCK_KEY "7310163016"
+
+/* Copy a 32-byte bytea column into out; zeros when it is not 32 bytes (the
+ * verifier then reports the mismatch rather than us guessing). */
+static void pg_hash32(PGresult *r, int row, int col, uint8_t out[32])
+{
+    ecred_buf b = ECRED_BUF_INIT;
+    memset(out, 0, 32);
+    if (pg_bytea(r, row, col, 32, &b) == ECRED_OK && b.len == 32)
+        memcpy(out, b.ptr, 32);
+    ecred_buf_free(&b);
+}
+
+static ecred_err pg_audit_last(reg_db *base, uint64_t *seq, uint8_t hash[32])
+{
+    PGresult *r = NULL;
+    pg_params p = {0};
+    /* Appends are serialised across instances until the transaction ends:
+     * two writers reading the same head would otherwise both claim seq + 1
+     * and one approval would fail on the primary key instead of waiting. */
+    ecred_err e = pg_run(pg_db_of(base), "SELECT pg_advisory_xact_lock(" PG_AUDIT_LOCK_KEY ")", &p,
+                         NULL);
+    if (!e)
+        e = pg_run(pg_db_of(base), "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", &p,
+                   &r);
+    if (!e) {
+        if (PQntuples(r) == 1) {
+            *seq = (uint64_t)pg_int(r, 0, 0);
+            pg_hash32(r, 0, 1, hash);
+        } else {
+            *seq = 0;
+            memset(hash, 0, 32);
+        }
+    }
+    PQclear(r);
+    return e;
+}
+
+static ecred_err pg_audit_insert(reg_db *base, const reg_audit_entry *a)
+{
+    pg_params p = {0};
+    pp_int(&p, (int64_t)a->seq);
+    pp_int(&p, a->at);
+    pp_text(&p, a->action);
+    pp_text(&p, a->subject);
+    pp_text(&p, a->actor);
+    pp_bytes(&p, a->prev, 32);
+    pp_bytes(&p, a->hash, 32);
+    return pg_run(pg_db_of(base),
+                  "INSERT INTO audit_log(seq, at, action, subject, actor, prev, hash)"
+                  " VALUES($1, $2, $3, $4, $5, $6, $7)",
+                  &p, NULL);
+}
+
+static ecred_err pg_audit_scan(reg_db *base, ecred_err (*fn)(void *ctx, const reg_audit_entry *e),
+                               void *ctx)
+{
+    PGresult *r = NULL;
+    pg_params p = {0};
+    ecred_err e = pg_run(pg_db_of(base),
+                         "SELECT seq, at, action, subject, actor, prev, hash FROM audit_log"
+                         " ORDER BY seq",
+                         &p, &r);
+    for (int i = 0; !e && i < PQntuples(r); i++) {
+        reg_audit_entry a;
+        memset(&a, 0, sizeof a);
+        a.seq = (uint64_t)pg_int(r, i, 0);
+        a.at = pg_int(r, i, 1);
+        pg_copy(r, i, 2, a.action, sizeof a.action);
+        pg_copy(r, i, 3, a.subject, sizeof a.subject);
+        pg_copy(r, i, 4, a.actor, sizeof a.actor);
+        pg_hash32(r, i, 5, a.prev);
+        pg_hash32(r, i, 6, a.hash);
+        e = fn(ctx, &a);
+    }
+    PQclear(r);
+    return e;
+}
+
+static ecred_err pg_token_role_by_prefix(reg_db *base, const char prefix[8], char role[16])
+{
+    char pre[9];
+    memcpy(pre, prefix, 8);
+    pre[8] = 0;
+    pg_params p = {0};
+    pp_text(&p, pre);
+    PGresult *r = NULL;
+    ecred_err e = pg_run(pg_db_of(base),
+                         "SELECT role FROM tokens WHERE substr(encode(hash, 'hex'), 1, 8) = $1 LIMIT 1",
+                         &p, &r);
+    if (!e) {
+        if (PQntuples(r) == 1)
+            pg_copy(r, 0, 0, role, 16);
+        else
+            e = ECRED_ERR_KEY_UNKNOWN;
+    }
+    PQclear(r);
+    return e;
+}
+
 const reg_ops reg_pg_ops = {
     .name = "postgres",
     .open = pg_open,
@@ -1655,4 +1766,8 @@ const reg_ops reg_pg_ops = {
     .load_finish = pg_load_finish,
     .is_empty = pg_is_empty,
     .schema_version = pg_schema_version,
+    .audit_last = pg_audit_last,
+    .audit_insert = pg_audit_insert,
+    .audit_scan = pg_audit_scan,
+    .token_role_by_prefix = pg_token_role_by_prefix,
 };

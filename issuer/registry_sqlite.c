@@ -136,6 +136,9 @@ static const char reg_schema[] =
     "CREATE TABLE IF NOT EXISTS list_tokens("
     " list_id INTEGER PRIMARY KEY REFERENCES status_lists(id), generation INTEGER NOT NULL,"
     " iat INTEGER NOT NULL, token BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS audit_log("
+    " seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, action TEXT NOT NULL, subject TEXT NOT NULL,"
+    " actor TEXT NOT NULL, prev BLOB NOT NULL, hash BLOB NOT NULL);"
     /* Issue 10: list builds (sq_list_entries) read only the non-VALID entries
      * from this partial index instead of scanning every credential. Its WHERE
      * is the query's own term, which is what lets SQLite use it; older files
@@ -1578,6 +1581,103 @@ static ecred_err sq_schema_version(reg_db *base, int64_t *version)
     return ECRED_OK;
 }
 
+/* ---- audit log ---- */
+
+static ecred_err sq_audit_last(reg_db *base, uint64_t *seq, uint8_t hash[32])
+{
+    sq_db *db = sq_db_of(base);
+    sqlite3_stmt *st = reg_prep(db, "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1");
+    if (!st)
+        return ECRED_ERR_IO;
+    ecred_err e = ECRED_OK;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const void *h = sqlite3_column_blob(st, 1);
+        if (sqlite3_column_int64(st, 0) < 1 || !h || sqlite3_column_bytes(st, 1) != 32) {
+            e = ECRED_ERR_INTERNAL; /* a row we did not write */
+        } else {
+            *seq = (uint64_t)sqlite3_column_int64(st, 0);
+            memcpy(hash, h, 32);
+        }
+    } else if (rc == SQLITE_DONE) {
+        *seq = 0;
+        memset(hash, 0, 32);
+    } else {
+        e = reg_map(rc);
+    }
+    sqlite3_finalize(st);
+    return e;
+}
+
+static ecred_err sq_audit_insert(reg_db *base, const reg_audit_entry *a)
+{
+    sq_db *db = sq_db_of(base);
+    sqlite3_stmt *st = reg_prep(db, "INSERT INTO audit_log(seq, at, action, subject, actor, prev,"
+                                    " hash) VALUES(?,?,?,?,?,?,?)");
+    if (!st)
+        return ECRED_ERR_IO;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)a->seq);
+    sqlite3_bind_int64(st, 2, a->at);
+    sqlite3_bind_text(st, 3, a->action, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 4, a->subject, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 5, a->actor, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_blob(st, 6, a->prev, 32, SQLITE_TRANSIENT);
+    sqlite3_bind_blob(st, 7, a->hash, 32, SQLITE_TRANSIENT);
+    ecred_err e = reg_step_done(st);
+    sqlite3_finalize(st);
+    return e;
+}
+
+static ecred_err sq_audit_scan(reg_db *base, ecred_err (*fn)(void *ctx, const reg_audit_entry *e),
+                               void *ctx)
+{
+    sq_db *db = sq_db_of(base);
+    sqlite3_stmt *st = reg_prep(db, "SELECT seq, at, action, subject, actor, prev, hash"
+                                    " FROM audit_log ORDER BY seq");
+    if (!st)
+        return ECRED_ERR_IO;
+    ecred_err e = ECRED_OK;
+    int rc;
+    while (!e && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        reg_audit_entry a;
+        memset(&a, 0, sizeof a);
+        /* Rows are reported as they are; a wrong-sized blob reads as zeros so
+         * the verifier sees a hash mismatch rather than us guessing. */
+        a.seq = (uint64_t)sqlite3_column_int64(st, 0);
+        a.at = sqlite3_column_int64(st, 1);
+        reg_col_copy(st, 2, a.action, sizeof a.action);
+        reg_col_copy(st, 3, a.subject, sizeof a.subject);
+        reg_col_copy(st, 4, a.actor, sizeof a.actor);
+        if (sqlite3_column_bytes(st, 5) == 32 && sqlite3_column_blob(st, 5))
+            memcpy(a.prev, sqlite3_column_blob(st, 5), 32);
+        if (sqlite3_column_bytes(st, 6) == 32 && sqlite3_column_blob(st, 6))
+            memcpy(a.hash, sqlite3_column_blob(st, 6), 32);
+        e = fn(ctx, &a);
+    }
+    if (!e && rc != SQLITE_DONE)
+        e = reg_map(rc);
+    sqlite3_finalize(st);
+    return e;
+}
+
+static ecred_err sq_token_role_by_prefix(reg_db *base, const char prefix[8], char role[16])
+{
+    sq_db *db = sq_db_of(base);
+    sqlite3_stmt *st =
+        reg_prep(db, "SELECT role FROM tokens WHERE substr(lower(hex(hash)), 1, 8) = ? LIMIT 1");
+    if (!st)
+        return ECRED_ERR_IO;
+    sqlite3_bind_text(st, 1, prefix, 8, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    ecred_err e = ECRED_OK;
+    if (rc == SQLITE_ROW)
+        reg_col_copy(st, 0, role, 16);
+    else
+        e = rc == SQLITE_DONE ? ECRED_ERR_KEY_UNKNOWN : reg_map(rc);
+    sqlite3_finalize(st);
+    return e;
+}
+
 const reg_ops reg_sqlite_ops = {
     .name = "sqlite",
     .open = sq_open,
@@ -1625,4 +1725,8 @@ const reg_ops reg_sqlite_ops = {
     .load_finish = sq_load_finish,
     .is_empty = sq_is_empty,
     .schema_version = sq_schema_version,
+    .audit_last = sq_audit_last,
+    .audit_insert = sq_audit_insert,
+    .audit_scan = sq_audit_scan,
+    .token_role_by_prefix = sq_token_role_by_prefix,
 };

@@ -46,6 +46,9 @@ ROUTE(h_trust)
 ROUTE(h_status_index)
 ROUTE(h_healthz)
 ROUTE(h_asset)
+ROUTE(h_audit_checkpoint)
+ROUTE(h_audit_consistency)
+ROUTE(h_audit_inclusion)
 ROUTE(h_res_login)
 ROUTE(h_res_callback)
 ROUTE(h_res_logout)
@@ -79,6 +82,9 @@ const svc_route issuer_routes[] = {
     {"GET", "/status/{id}", h_statuslist_route, PUBLIC_LIST, 0, 0, "status_list"},
     {"GET", "/.well-known/ecred-trust", h_trust_route, PUBLIC_LIST, 0, 0, "trust_list"},
     {"GET", "/.well-known/ecred-status-lists", h_status_index_route, PUBLIC_LIST, 0, 0, "status_index"},
+    {"GET", "/v1/audit/checkpoint", h_audit_checkpoint_route, PUBLIC_LIST, 0, 0, "audit_checkpoint"},
+    {"GET", "/v1/audit/consistency", h_audit_consistency_route, PUBLIC_LIST, 0, 0, "audit_consistency"},
+    {"GET", "/v1/audit/inclusion", h_audit_inclusion_route, PUBLIC_LIST, 0, 0, "audit_inclusion"},
     {"GET", "/healthz", h_healthz_route, 0, 0, 0, "healthz"},
     /* The resident's routes: public to the guard, the handler checks the
      * session cookie (and X-CSRF-Token on POST) itself (h_resident.c). */

@@ -28,6 +28,7 @@
 struct statuspub {
     pthread_mutex_t mu;
     ecred_key *key;
+    keyring *ring; /* borrowed; NULL: key signs */
     char prefix[ECRED_SLIST_URI_MAX + 1];
     int64_t ttl;
     int64_t lifetime;
@@ -69,6 +70,8 @@ void statuspub_free(statuspub *p)
     free(p);
 }
 
+void statuspub_set_keyring(statuspub *p, keyring *ring) { p->ring = ring; }
+
 const char *statuspub_prefix(const statuspub *p) { return p->prefix; }
 
 ecred_err statuspub_uri(const statuspub *p, int64_t list_id, char *out, size_t cap)
@@ -107,8 +110,11 @@ static ecred_err statuspub_build(statuspub *p, reg_db *db, const reg_list_info *
     if ((e = ecred_slist_init(&tok.list, 2, info->size)) != ECRED_OK)
         return e;
     e = reg_list_entries(db, info->id, statuspub_set, &tok.list);
-    if (!e)
-        e = ecred_slist_token_sign(p->key, &tok, out);
+    if (!e) {
+        ecred_key *key = p->ring ? keyring_for(p->ring, iat) : ecred_key_ref(p->key);
+        e = ecred_slist_token_sign(key, &tok, out);
+        ecred_key_free(key);
+    }
     ecred_slist_free(&tok.list);
     return e;
 }

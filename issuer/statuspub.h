@@ -21,6 +21,7 @@
 
 #include "ecred/buf.h"
 #include "ecred/crypto.h"
+#include "keyring.h"
 #include "registry.h"
 
 #define STATUSPUB_TTL_DEFAULT 300          /* seconds a relying party may cache a token */
@@ -31,6 +32,9 @@ typedef struct statuspub statuspub;
 
 /* base_url is the prefix of every list URI ("https://host" -> "https://host/status/N").
  * key is referenced (ecred_key_ref), not taken. */
+/* Sign lists from now on with keys from ring, picked by each list's iat
+ * (rotation); without a ring the key given to statuspub_new signs. */
+void statuspub_set_keyring(statuspub *p, keyring *ring);
 ecred_err statuspub_new(ecred_key *key, const char *base_url, int64_t ttl, int64_t lifetime,
                         statuspub **out);
 void statuspub_free(statuspub *p);

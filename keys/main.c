@@ -11,6 +11,7 @@
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
@@ -47,6 +48,14 @@ static const char usage_text[] =
     "FILE for pub and kid: a private key (which must not be readable by group\n"
     "or others), a public key (PEM or DER) or an X.509 certificate (PEM or DER).\n"
     "\n"
+    "Any FILE holding a private key (gen --out, pub, kid, trustlist sign --root)\n"
+    "may instead be a PKCS#11 URI (RFC 7512), e.g.\n"
+    "  'pkcs11:token=ecred;object=issuer?pin-source=file:/etc/ecred/pin'\n"
+    "The key is then generated and used inside the token and never leaves it.\n"
+    "The PIN comes from pin-source, from --pin-file FILE (any command), or from\n"
+    "the environment variable ECRED_PKCS11_PIN; never from the command line.\n"
+    "ECRED_PKCS11_MODULE names the PKCS#11 module (default: SoftHSM2).\n"
+    "\n"
     "exit status: 0 ok, 1 input/output error, 2 bad argument or unusable key.\n";
 
 /* Print a usage error and the hint to --help; returns the usage exit code. */
@@ -67,6 +76,7 @@ static int exit_code_for(ecred_err e)
     switch (e) {
     case ECRED_ERR_KEY_INVALID:
     case ECRED_ERR_KEY_PERMISSIONS:
+    case ECRED_ERR_KEY_PIN:
     case ECRED_ERR_TOO_LARGE:
     case ECRED_ERR_INPUT:
         return EXIT_USAGE;
@@ -106,6 +116,15 @@ static bool file_looks_private(const char *path)
  * success with *out set. */
 static int load_any_key(const char *path, ecred_key **out)
 {
+    if (ecred_key_ref_is_store(path)) {
+        ecred_err te = ecred_key_open(path, out);
+        if (te == ECRED_OK)
+            return 0;
+        fprintf(stderr, "ecred-keys: %s: %s\n", path,
+                te == ECRED_ERR_IO ? "no such key in the token, or the token refused the PIN"
+                                   : ecred_err_message(te));
+        return exit_code_for(te);
+    }
     struct stat lst;
     if (lstat(path, &lst) != 0) {
         fprintf(stderr, "ecred-keys: cannot open %s: %s\n", path, strerror(errno));
@@ -271,7 +290,22 @@ static int cmd_gen(int argc, char **argv)
     }
 
     ecred_key *key = NULL;
-    ecred_err e = ecred_key_generate(alg, &key);
+    ecred_err e;
+    if (ecred_key_ref_is_store(out)) {
+        /* Made inside the token: the private half never exists out here. */
+        e = ecred_key_create(out, alg, &key);
+        if (e != ECRED_OK) {
+            fprintf(stderr, "ecred-keys: cannot generate a key in %s: %s\n", out,
+                    ecred_err_message(e));
+            return exit_code_for(e);
+        }
+        char hex[2 * ECRED_KID_LEN + 1];
+        ecred_hex(ecred_key_kid(key), ECRED_KID_LEN, hex);
+        printf("generated in token %s (ES256, kid %s)\n", out, hex);
+        ecred_key_free(key);
+        return finish_stdout(0);
+    }
+    e = ecred_key_generate(alg, &key);
     if (e != ECRED_OK) {
         fprintf(stderr, "ecred-keys: cannot generate a key: %s\n", ecred_err_message(e));
         return exit_code_for(e);
@@ -297,8 +331,40 @@ static int cmd_gen(int argc, char **argv)
     return finish_stdout(e == ECRED_OK ? 0 : exit_code_for(e));
 }
 
+/* Take "--pin-file FILE" (anywhere) out of argv and hand it to the key seam
+ * through the environment, which is where ecred_key_open looks for it.
+ * Returns the new argc, or -1 after a usage error. */
+static int take_pin_file(int argc, char **argv)
+{
+    int w = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *v = NULL;
+        if (i > 0 && strcmp(argv[i], "--pin-file") == 0) {
+            if (i + 1 >= argc) {
+                usage_error("option needs a value", "--pin-file");
+                return -1;
+            }
+            v = argv[++i];
+        } else if (i > 0 && strncmp(argv[i], "--pin-file=", 11) == 0) {
+            v = argv[i] + 11;
+        } else {
+            argv[w++] = argv[i];
+            continue;
+        }
+        if (!v[0] || setenv("ECRED_PKCS11_PIN_FILE", v, 1) != 0) {
+            usage_error("--pin-file needs a file", NULL);
+            return -1;
+        }
+    }
+    argv[w] = NULL;
+    return w;
+}
+
 int main(int argc, char **argv)
 {
+    argc = take_pin_file(argc, argv);
+    if (argc < 0)
+        return EXIT_USAGE;
     if (argc < 2) {
         fputs(usage_text, stderr);
         return EXIT_USAGE;

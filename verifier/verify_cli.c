@@ -28,7 +28,9 @@
 #include "ecred/version.h"
 
 #include "answer.h"
+#include "audit_cmd.h"
 #include "cache.h"
+#include "audit_cmd.h"
 #include "fetch.h"
 #include "roles.h"
 #include "status.h"
@@ -693,6 +695,8 @@ int main(int argc, char **argv)
             g_json = true;
     if (argc > 1 && strcmp(argv[1], "sync") == 0)
         return cmd_sync(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "audit") == 0)
+        return cmd_audit(argc - 1, argv + 1);
     bool inspect = argc > 1 && strcmp(argv[1], "inspect") == 0;
     if (inspect) {
         argc--;

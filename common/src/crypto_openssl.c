@@ -10,6 +10,7 @@
  * and their kid computed at load, and sign/verify reuse the parsed EVP_PKEY.
  */
 #include "ecred/crypto.h"
+#include "ecred/crypto_token.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,18 +22,22 @@
 #include <unistd.h>
 
 #include <openssl/bio.h>
+#include <openssl/conf.h>
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
 #include <openssl/pem.h>
+#include <openssl/provider.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
+#include <openssl/store.h>
 #include <openssl/x509.h>
 
 struct ecred_key {
-    EVP_PKEY *pkey;
+    EVP_PKEY *pkey;                /* public (and, for in-memory keys, private) key */
+    EVP_PKEY *token_pkey;          /* the token's handle that signs; NULL in memory */
     int alg;                       /* ECRED_COSE_ALG_ES256 or ECRED_COSE_ALG_EDDSA; 0 for
                                     * a key loaded only to inspect (other kinds) */
     ecred_key_kind kind;
@@ -373,6 +378,9 @@ ecred_err ecred_key_private_save(const ecred_key *key, const char *path)
         return ECRED_ERR_ARG;
     if (!key->has_private)
         return ECRED_ERR_ARG;
+    /* A token key never leaves its token. */
+    if (key->token_pkey)
+        return ECRED_ERR_UNSUPPORTED;
 
     /* Serialise first, so a failure leaves no file behind. The secure-memory
      * BIO clears its buffer on free and on growth. */
@@ -724,8 +732,217 @@ void ecred_key_free(ecred_key *key)
     if (__atomic_sub_fetch(&key->refs, 1, __ATOMIC_ACQ_REL) != 0)
         return;
     EVP_PKEY_free(key->pkey);
+    EVP_PKEY_free(key->token_pkey);
     free(key);
 }
+
+/*
+ * PKCS#11 tokens through OpenSSL 3's pkcs11-provider.
+ *
+ * The provider is loaded into a library context of our own, configured from
+ * memory (no config file holding the PIN on disk), so the default context the
+ * rest of this file uses is untouched and file keys keep full speed. The
+ * context lives as long as the process, which is what PKCS#11 wants too (one
+ * C_Initialize, one login per token); it is the second piece of global state
+ * here, created once under a mutex. "no-deinit": SoftHSM crashes when the
+ * provider finalizes it at exit (platform notes, section 3).
+ */
+static OSSL_LIB_CTX *token_libctx;
+static char token_module[PATH_MAX];
+static pthread_mutex_t token_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Characters a PIN may hold so that it cannot break out of its config line. */
+static bool token_pin_ok(const char *pin)
+{
+    size_t n = strlen(pin);
+    if (n == 0 || n > ECRED_TOKEN_PIN_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)pin[i];
+        if (c < 0x21 || c > 0x7e || c == '"' || c == '\'' || c == '\\' || c == '$' || c == '#' ||
+            c == ';')
+            return false;
+    }
+    return true;
+}
+
+/* A config path must not break its line either (and must be absolute). */
+static bool token_path_ok(const char *path)
+{
+    if (!path || path[0] != '/' || strlen(path) >= PATH_MAX)
+        return false;
+    for (const char *p = path; *p; p++)
+        if ((unsigned char)*p < 0x21 || *p == '"' || *p == '\'' || *p == '\\' || *p == '$' ||
+            *p == '#' || *p == ';')
+            return false;
+    return true;
+}
+
+/* The token library context for cfg, made on first use. NULL on failure. */
+static OSSL_LIB_CTX *token_context(const ecred_token_cfg *cfg, ecred_err *err)
+{
+    OSSL_LIB_CTX *ctx = NULL;
+    char *text = NULL;
+    size_t cap = 0;
+    int len = 0;
+    CONF *conf = NULL;
+    BIO *bio = NULL;
+
+    if (!cfg || !token_path_ok(cfg->module_path) || !token_path_ok(cfg->provider_path) ||
+        !cfg->pin || !token_pin_ok(cfg->pin)) {
+        *err = ECRED_ERR_ARG;
+        return NULL;
+    }
+    pthread_mutex_lock(&token_lock);
+    if (token_libctx) {
+        if (strcmp(token_module, cfg->module_path) == 0)
+            ctx = token_libctx;
+        else
+            *err = ECRED_ERR_UNSUPPORTED;
+        goto out;
+    }
+    static const char fmt[] = "openssl_conf = ecred_init\n"
+                              "[ecred_init]\nproviders = ecred_providers\n"
+                              "[ecred_providers]\ndefault = ecred_default\npkcs11 = ecred_pkcs11\n"
+                              "[ecred_default]\nactivate = 1\n"
+                              "[ecred_pkcs11]\nmodule = %s\npkcs11-module-path = %s\n"
+                              "pkcs11-module-token-pin = %s\npkcs11-module-quirks = no-deinit\n"
+                              "pkcs11-module-cache-sessions = 64\n"
+                              "activate = 1\n";
+    cap = sizeof fmt + strlen(cfg->provider_path) + strlen(cfg->module_path) + strlen(cfg->pin);
+    text = malloc(cap);
+    *err = ECRED_ERR_NOMEM;
+    if (!text)
+        goto out;
+    len = snprintf(text, cap, fmt, cfg->provider_path, cfg->module_path, cfg->pin);
+    *err = ECRED_ERR_CRYPTO;
+    if (len < 0 || (size_t)len >= cap)
+        goto out;
+    ctx = OSSL_LIB_CTX_new();
+    if (!ctx)
+        goto out;
+    long bad_line = 0;
+    OPENSSL_load_builtin_modules();
+    if (!(conf = NCONF_new_ex(ctx, NULL)) || !(bio = BIO_new_mem_buf(text, len)) ||
+        NCONF_load_bio(conf, bio, &bad_line) <= 0 || CONF_modules_load(conf, NULL, 0) <= 0 ||
+        !OSSL_PROVIDER_available(ctx, "pkcs11")) {
+        OSSL_LIB_CTX_free(ctx);
+        ctx = NULL;
+        goto out;
+    }
+    token_libctx = ctx;
+    snprintf(token_module, sizeof token_module, "%s", cfg->module_path);
+out:
+    pthread_mutex_unlock(&token_lock);
+    BIO_free(bio);
+    NCONF_free(conf);
+    if (text) {
+        ecred_wipe(text, cap);
+        free(text);
+    }
+    if (!ctx)
+        ERR_clear_error();
+    return ctx;
+}
+
+/* Wrap a token key: its public half is copied into the default context (for
+ * kid, PEM and verification at full speed), the handle kept for signing.
+ * Takes ownership of token_key. */
+static ecred_err token_wrap(EVP_PKEY *token_key, ecred_key **out)
+{
+    unsigned char *der = NULL;
+    int der_len = i2d_PUBKEY(token_key, &der);
+    if (der_len <= 0) {
+        EVP_PKEY_free(token_key);
+        return crypto_fail(ECRED_ERR_KEY_INVALID);
+    }
+    const unsigned char *p = der;
+    EVP_PKEY *pub = d2i_PUBKEY(NULL, &p, der_len);
+    OPENSSL_free(der);
+    if (!pub) {
+        EVP_PKEY_free(token_key);
+        return crypto_fail(ECRED_ERR_KEY_INVALID);
+    }
+    ecred_key *key = NULL;
+    ecred_err e = key_wrap(pub, true, &key);
+    if (e) {
+        EVP_PKEY_free(token_key);
+        return e;
+    }
+    if (key->alg != ECRED_COSE_ALG_ES256) {
+        ecred_key_free(key);
+        EVP_PKEY_free(token_key);
+        return ECRED_ERR_ALG_UNSUPPORTED;
+    }
+    key->token_pkey = token_key;
+    *out = key;
+    return ECRED_OK;
+}
+
+ecred_err ecred_token_key_open(const ecred_token_cfg *cfg, const char *uri, ecred_key **out)
+{
+    if (!uri || !out)
+        return ECRED_ERR_ARG;
+    ecred_err e = ECRED_OK;
+    OSSL_LIB_CTX *ctx = token_context(cfg, &e);
+    if (!ctx)
+        return e;
+    OSSL_STORE_CTX *store = OSSL_STORE_open_ex(uri, ctx, NULL, NULL, NULL, NULL, NULL, NULL);
+    if (!store)
+        return crypto_fail(ECRED_ERR_CRYPTO);
+    EVP_PKEY *pkey = NULL;
+    if (OSSL_STORE_expect(store, OSSL_STORE_INFO_PKEY) != 1) {
+        OSSL_STORE_close(store);
+        return crypto_fail(ECRED_ERR_CRYPTO);
+    }
+    /* The first private key the URI names; a URI naming several is the
+     * operator's ambiguity, and the kid we print tells which one it was. */
+    while (!pkey && !OSSL_STORE_eof(store)) {
+        OSSL_STORE_INFO *info = OSSL_STORE_load(store);
+        if (!info)
+            break;
+        if (OSSL_STORE_INFO_get_type(info) == OSSL_STORE_INFO_PKEY)
+            pkey = OSSL_STORE_INFO_get1_PKEY(info);
+        OSSL_STORE_INFO_free(info);
+    }
+    OSSL_STORE_close(store);
+    if (!pkey)
+        return crypto_fail(ECRED_ERR_IO);
+    return token_wrap(pkey, out);
+}
+
+ecred_err ecred_token_key_generate(const ecred_token_cfg *cfg, const char *uri, int cose_alg,
+                                   ecred_key **out)
+{
+    if (!uri || !out)
+        return ECRED_ERR_ARG;
+    if (cose_alg != ECRED_COSE_ALG_ES256)
+        return ECRED_ERR_ALG_UNSUPPORTED;
+    ecred_err e = ECRED_OK;
+    OSSL_LIB_CTX *ctx = token_context(cfg, &e);
+    if (!ctx)
+        return e;
+    EVP_PKEY *pkey = NULL;
+    EVP_PKEY_CTX *gen = EVP_PKEY_CTX_new_from_name(ctx, "EC", "provider=pkcs11");
+    /* data_size must be the string length: the provider refuses 0. */
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_utf8_string("pkcs11_uri", (char *)(uintptr_t)uri, strlen(uri)),
+        OSSL_PARAM_utf8_string("pkcs11_key_usage", (char *)(uintptr_t)"digitalSignature",
+                               sizeof "digitalSignature" - 1),
+        OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)(uintptr_t)"prime256v1",
+                               sizeof "prime256v1" - 1),
+        OSSL_PARAM_END,
+    };
+    if (!gen || EVP_PKEY_keygen_init(gen) != 1 || EVP_PKEY_CTX_set_params(gen, params) != 1 ||
+        EVP_PKEY_generate(gen, &pkey) != 1) {
+        EVP_PKEY_CTX_free(gen);
+        return crypto_fail(ECRED_ERR_CRYPTO);
+    }
+    EVP_PKEY_CTX_free(gen);
+    return token_wrap(pkey, out);
+}
+
+bool ecred_key_in_token(const ecred_key *key) { return key && key->token_pkey; }
 
 /* Parse a DER ECDSA-Sig-Value from OpenSSL into fixed r||s (32 bytes each). */
 static ecred_err es256_der_to_raw(const uint8_t *der, size_t der_len, uint8_t sig[64])
@@ -793,7 +1010,22 @@ ecred_err ecred_sign(const ecred_key *key, const uint8_t *msg, size_t n, uint8_t
     if (!ctx)
         return crypto_fail(ECRED_ERR_NOMEM);
 
-    if (key->alg == ECRED_COSE_ALG_ES256) {
+    if (key->token_pkey) {
+        /* The token hashes and signs in its own library context (the
+         * provider picks the mechanism); the answer is DER like ours. */
+        uint8_t der[ES256_DER_MAX];
+        size_t der_len = sizeof der;
+        if (key->alg != ECRED_COSE_ALG_ES256 ||
+            EVP_DigestSignInit_ex(ctx, NULL, "SHA256", token_libctx, NULL, key->token_pkey,
+                                  NULL) != 1 ||
+            EVP_DigestSign(ctx, der, &der_len, tbs, n) != 1) {
+            e = ECRED_ERR_CRYPTO;
+            goto done;
+        }
+        e = es256_der_to_raw(der, der_len, sig);
+        if (!e)
+            *sig_len = 2 * P256_COORD_LEN;
+    } else if (key->alg == ECRED_COSE_ALG_ES256) {
         const EVP_MD *md = sha256_get();
         uint8_t der[ES256_DER_MAX];
         size_t der_len = sizeof der;

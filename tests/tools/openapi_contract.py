@@ -447,6 +447,15 @@ def drive_issuer(api, tok):
     c("GET", "/status/1?time=1", None, {}, want=501)
     c("GET", "/.well-known/ecred-status-lists", None, {}, want=200)
     c("OPTIONS", "/.well-known/ecred-status-lists", None, {"Origin": "https://example.org"}, want=204)
+    # The audit log's public routes (spec/audit.md).
+    c("GET", "/v1/audit/checkpoint", None, {}, want=200)
+    c("GET", "/v1/audit/consistency?from=1&to=2", None, {}, want=200)
+    c("GET", "/v1/audit/consistency?from=2&to=1", None, {}, want=422)
+    c("GET", "/v1/audit/inclusion?credential=%s" % rid, None, {}, want=200)
+    c("GET", "/v1/audit/inclusion?credential=ffffffffffffffff", None, {}, want=404)
+    c("GET", "/v1/audit/inclusion?credential=xyz", None, {}, want=422)
+    for u in ("/v1/audit/checkpoint", "/v1/audit/consistency", "/v1/audit/inclusion"):
+        c("OPTIONS", u, None, {"Origin": "https://example.org"}, want=204)
     c("GET", "/.well-known/ecred-trust?" + "x" * 600, None, {}, want=414)
     c("GET", "/healthz", None, {}, want=200)
     c("GET", "/", None, {}, want=200)

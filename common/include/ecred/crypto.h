@@ -55,15 +55,31 @@ ecred_err ecred_key_private_from_pem(const uint8_t *pem, size_t n, ecred_key **o
 ecred_err ecred_key_private_load(const char *path, ecred_key **out);
 /* Open a signing key by reference: the one door issuers and tools use, so a
  * new key store slots in here without touching them. Today:
- *   "pkcs11:..." (RFC 7512 URI)  ECRED_ERR_UNSUPPORTED: not built with
- *                                PKCS#11 support yet (a later issue adds it);
+ *   "pkcs11:..." (RFC 7512 URI)  the private key in a PKCS#11 token, through
+ *                                OpenSSL 3's pkcs11-provider; the key stays in
+ *                                the token. Query attributes: module-path=,
+ *                                pin-source=file:PATH; pin-value is refused.
+ *                                Without pin-source the PIN comes from the file
+ *                                named by $ECRED_PKCS11_PIN_FILE, else from
+ *                                $ECRED_PKCS11_PIN (ECRED_ERR_KEY_PIN if neither:
+ *                                we never prompt). Module and provider
+ *                                default to Debian's SoftHSM2 and pkcs11.so
+ *                                ($ECRED_PKCS11_MODULE, $ECRED_PKCS11_PROVIDER);
  *   anything else                a file path, opened as ecred_key_private_load
  *                                does (mode 0600 or stricter, no symlink).
  * *out is written only on success and holds the private part. ECRED_ERR_ARG
- * for a NULL or empty ref. */
+ * for a NULL or empty ref; ECRED_ERR_INPUT for a URI we cannot use. */
 ecred_err ecred_key_open(const char *ref, ecred_key **out);
+/* Make a new key at ref: a file is generated here and saved as
+ * ecred_key_private_save does (never overwrites); a "pkcs11:" URI (with
+ * object=, no type=) is generated inside the token and never leaves it (ES256
+ * only). *out holds the new key on success. */
+ecred_err ecred_key_create(const char *ref, int cose_alg, ecred_key **out);
+/* Does ref name a key store (pkcs11:) rather than a file? */
+bool ecred_key_ref_is_store(const char *ref);
 /* Write the private key as PKCS#8 PEM to a new file: O_CREAT|O_EXCL|O_NOFOLLOW,
- * mode 0600, fsync. ECRED_ERR_EXISTS if the path exists (never overwrites). */
+ * mode 0600, fsync. ECRED_ERR_EXISTS if the path exists (never overwrites);
+ * ECRED_ERR_UNSUPPORTED for a key held in a token (it never leaves it). */
 ecred_err ecred_key_private_save(const ecred_key *key, const char *path);
 
 /* Public key from PEM SubjectPublicKeyInfo, PEM X.509 certificate, DER X.509

@@ -36,6 +36,7 @@ typedef enum ecred_err {
     ECRED_ERR_KEY_INVALID = 43,       /* key bytes unparsable or not an accepted key type */
     ECRED_ERR_KEY_PERMISSIONS = 44,   /* a private key file readable by group or others */
     ECRED_ERR_CRYPTO = 45,            /* the crypto library itself failed (not a verdict) */
+    ECRED_ERR_KEY_PIN = 46,           /* a token key with no PIN given (we never prompt) */
 
     /* Policy outcomes (60..79): well-formed and authentic, but not acceptable. */
     ECRED_ERR_EXPIRED = 60,
@@ -55,8 +56,8 @@ typedef enum ecred_err {
     ECRED_ERR_ARG = 83,          /* caller misuse of an API (a bug in the caller) */
     ECRED_ERR_BUFFER_SMALL = 84,
     ECRED_ERR_INTERNAL = 85,
-    ECRED_ERR_UNSUPPORTED = 86,  /* valid request this build cannot serve (a pkcs11: key
-                                  * reference without PKCS#11 support) */
+    ECRED_ERR_UNSUPPORTED = 86,  /* valid request this build or key store cannot serve
+                                  * (e.g. exporting a key held in a token) */
 
     /* Holder-bound presentations (100..119, spec/presentation.md). A block of
      * its own so that the groups above keep their next free values. */
