@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ecred/b64url.h"
 #include "ecred/buf.h"
 #include "ecred/credential.h"
 #include "ecred/crypto.h"
@@ -25,8 +26,9 @@
 static void usage(FILE *f)
 {
     fputs("usage: ecred-present [timed] --key FILE --in RC1-TEXT-FILE [options]\n"
-          "       ecred-present challenge --key FILE --in FILE --aud ID (--nonce HEX | --code DIGITS)\n"
+          "       ecred-present challenge --key FILE --in FILE (--aud ID (--nonce HEX | --code DIGITS) | --challenge RN1:...)\n"
           "       ecred-present keygen --out FILE [--pub FILE]\n"
+          "       ecred-present pop --key FILE --aud ISSUER --nonce C_NONCE [--iat RFC3339]\n"
           "\n"
           "Signs a holder-bound presentation (RP1:) of a residence credential with the\n"
           "device key bound in its cnf claim, and prints the QR text.\n"
@@ -37,10 +39,15 @@ static void usage(FILE *f)
           "  --aud ID          challenge mode: the verifier id the challenge named\n"
           "  --nonce HEX       challenge mode: the verifier's nonce (1..32 bytes)\n"
           "  --code DIGITS     challenge mode: a typed code (its ASCII digits are the nonce)\n"
+          "  --challenge RN1:  challenge mode: the verifier's challenge QR text (aud and nonce)\n"
           "  --compress MODE   auto (default), none or dict (the RP1 dictionary)\n"
           "  --cose-out FILE   also write the presentation's COSE_Sign1 bytes\n"
           "  --out FILE        keygen: new private key file (never overwritten)\n"
           "  --pub FILE        keygen: also write the public key PEM (for ecred-issue --holder-key)\n"
+          "\n"
+          "pop prints the proof of possession an issuer asks for before it binds the key\n"
+          "(OpenID4VCI proof type jwt: typ openid4vci-proof+jwt, ES256, the public jwk;\n"
+          "claims aud, iat, nonce), for POST /v1/applications/{id}/holder-key.\n"
           "\n"
           "Exit status: 0 done; 1 I/O or internal error; 2 invalid usage or input.\n",
           f);
@@ -56,6 +63,83 @@ __attribute__((format(printf, 2, 3))) static int fail(int code, const char *fmt,
     va_end(ap);
     fputc('\n', stderr);
     return code;
+}
+
+/* Text safe to put between JSON quotes as is: printable ASCII without '"' or '\\'. */
+static bool json_plain(const char *s)
+{
+    for (; *s; s++)
+        if (*s < 0x20 || *s > 0x7e || *s == '"' || *s == '\\')
+            return false;
+    return true;
+}
+
+/* Append base64url of the n bytes at p to out, then sep (may be ""). */
+static ecred_err b64_part(ecred_buf *out, const void *p, size_t n, const char *sep)
+{
+    ecred_err e = ecred_b64url_encode(p, n, out);
+    return e ? e : ecred_buf_append(out, sep, strlen(sep));
+}
+
+/* pop: the OpenID4VCI "jwt" proof of possession of the key over the
+ * issuer's c_nonce (spec/api.md "Holder key"), printed on stdout. */
+static int pop(const char *key_path, const char *aud, const char *nonce, int64_t iat)
+{
+    if (!key_path || !aud || !nonce)
+        return fail(EXIT_USAGE, "pop needs --key, --aud (the issuer) and --nonce (its c_nonce)");
+    if (!json_plain(aud) || !json_plain(nonce) || strlen(aud) > 256 || strlen(nonce) > 64)
+        return fail(EXIT_USAGE, "--aud and --nonce: printable ASCII without quotes");
+    ecred_key *k = NULL;
+    ecred_buf spki = ECRED_BUF_INIT, jwt = ECRED_BUF_INIT;
+    int rc = 0;
+    ecred_err e = ecred_key_open(key_path, &k);
+    if (e) {
+        rc = fail(EXIT_USAGE, "%s: %s", key_path, ecred_err_message(e));
+        goto done;
+    }
+    /* The SPKI of a P-256 key ends in the uncompressed point 04 || x || y. */
+    if (ecred_key_alg(k) != ECRED_COSE_ALG_ES256 || ecred_key_spki_der(k, &spki) != ECRED_OK || spki.len < 65 ||
+        spki.ptr[spki.len - 65] != 0x04) {
+        rc = fail(EXIT_USAGE, "%s: not a P-256 key", key_path);
+        goto done;
+    }
+    ecred_buf x = ECRED_BUF_INIT, y = ECRED_BUF_INIT;
+    e = ecred_b64url_encode(spki.ptr + spki.len - 64, 32, &x);
+    if (!e)
+        e = ecred_b64url_encode(spki.ptr + spki.len - 32, 32, &y);
+    char header[256], claims[512];
+    int hn = snprintf(header, sizeof header,
+                      "{\"typ\":\"openid4vci-proof+jwt\",\"alg\":\"ES256\",\"jwk\":{\"kty\":\"EC\",\"crv\":\"P-256\","
+                      "\"x\":\"%.*s\",\"y\":\"%.*s\"}}",
+                      (int)x.len, x.ptr ? (const char *)x.ptr : "", (int)y.len, y.ptr ? (const char *)y.ptr : "");
+    int cn = snprintf(claims, sizeof claims, "{\"aud\":\"%s\",\"iat\":%lld,\"nonce\":\"%s\"}", aud,
+                      (long long)iat, nonce);
+    ecred_buf_free(&x);
+    ecred_buf_free(&y);
+    if (!e && (hn <= 0 || (size_t)hn >= sizeof header || cn <= 0 || (size_t)cn >= sizeof claims))
+        e = ECRED_ERR_INTERNAL;
+    if (!e)
+        e = b64_part(&jwt, header, (size_t)hn, ".");
+    if (!e)
+        e = b64_part(&jwt, claims, (size_t)cn, "");
+    uint8_t sig[ECRED_SIG_MAX];
+    size_t sig_len = 0;
+    if (!e)
+        e = ecred_sign(k, jwt.ptr, jwt.len, sig, &sig_len);
+    if (!e)
+        e = ecred_buf_append(&jwt, ".", 1);
+    if (!e)
+        e = b64_part(&jwt, sig, sig_len, "");
+    if (e) {
+        rc = fail(1, "cannot make the proof: %s", ecred_err_message(e));
+        goto done;
+    }
+    printf("%.*s\n", (int)jwt.len, (const char *)jwt.ptr);
+done:
+    ecred_buf_free(&spki);
+    ecred_buf_free(&jwt);
+    ecred_key_free(k);
+    return rc;
 }
 
 /* keygen: a fresh P-256 key in a new 0600 file; its public half on request. */
@@ -90,13 +174,15 @@ done:
 
 int main(int argc, char **argv)
 {
-    enum { MODE_TIMED, MODE_CHALLENGE, MODE_KEYGEN } mode = MODE_TIMED;
+    enum { MODE_TIMED, MODE_CHALLENGE, MODE_KEYGEN, MODE_POP } mode = MODE_TIMED;
     if (argc > 1 && strcmp(argv[1], "timed") == 0)
         argv++, argc--;
     else if (argc > 1 && strcmp(argv[1], "challenge") == 0)
         mode = MODE_CHALLENGE, argv++, argc--;
     else if (argc > 1 && strcmp(argv[1], "keygen") == 0)
         mode = MODE_KEYGEN, argv++, argc--;
+    else if (argc > 1 && strcmp(argv[1], "pop") == 0)
+        mode = MODE_POP, argv++, argc--;
     static const struct option opts[] = {
         {"key", required_argument, NULL, 'k'},   {"in", required_argument, NULL, 'i'},
         {"iat", required_argument, NULL, 't'},   {"iat-unix", required_argument, NULL, 'u'},
@@ -104,10 +190,11 @@ int main(int argc, char **argv)
         {"code", required_argument, NULL, 'c'},  {"compress", required_argument, NULL, 'z'},
         {"cose-out", required_argument, NULL, 'C'}, {"out", required_argument, NULL, 'o'},
         {"pub", required_argument, NULL, 'p'},   {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},     {NULL, 0, NULL, 0},
+        {"challenge", required_argument, NULL, 'R'}, {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
     };
     const char *key_path = NULL, *in = NULL, *aud = NULL, *nonce_hex = NULL, *code = NULL;
-    const char *cose_path = NULL, *out = NULL, *pub = NULL;
+    const char *cose_path = NULL, *out = NULL, *pub = NULL, *rn1 = NULL;
     int64_t iat = (int64_t)time(NULL);
     ecred_compress compress = ECRED_COMPRESS_AUTO;
     int c;
@@ -144,6 +231,7 @@ int main(int argc, char **argv)
         case 'C': cose_path = optarg; break;
         case 'o': out = optarg; break;
         case 'p': pub = optarg; break;
+        case 'R': rn1 = optarg; break;
         case 'h': usage(stdout); return 0;
         case 'V': printf("ecred-present %s\n", ECRED_VERSION); return 0;
         case ':': return fail(EXIT_USAGE, "option %s needs a value (see --help)", argv[optind - 1]);
@@ -156,11 +244,23 @@ int main(int argc, char **argv)
     }
     if (mode == MODE_KEYGEN)
         return keygen(out, pub);
+    if (mode == MODE_POP)
+        return pop(key_path, aud, nonce_hex, iat);
     if (!key_path || !in)
         return fail(EXIT_USAGE, "--key and --in are required");
     uint8_t nonce[ECRED_PRESENT_NONCE_MAX];
     size_t nonce_len = 0;
-    if (mode == MODE_CHALLENGE) {
+    ecred_challenge shown;
+    if (mode == MODE_CHALLENGE && rn1) {
+        /* The verifier's RN1: QR text names both the verifier and the nonce. */
+        if (aud || nonce_hex || code)
+            return fail(EXIT_USAGE, "--challenge RN1:... replaces --aud, --nonce and --code");
+        if (ecred_challenge_decode_text(rn1, strlen(rn1), &shown) != ECRED_OK)
+            return fail(EXIT_USAGE, "--challenge: not an RN1: challenge");
+        memcpy(nonce, shown.nonce, shown.nonce_len);
+        nonce_len = shown.nonce_len;
+        aud = shown.aud;
+    } else if (mode == MODE_CHALLENGE) {
         if (!aud || (!nonce_hex == !code))
             return fail(EXIT_USAGE, "challenge needs --aud and one of --nonce or --code");
         if (nonce_hex) {
@@ -176,8 +276,8 @@ int main(int argc, char **argv)
             memcpy(nonce, code, cl);
             nonce_len = cl;
         }
-    } else if (aud || nonce_hex || code) {
-        return fail(EXIT_USAGE, "--aud, --nonce and --code belong to `challenge`");
+    } else if (aud || nonce_hex || code || rn1) {
+        return fail(EXIT_USAGE, "--aud, --nonce, --code and --challenge belong to `challenge`");
     }
     ecred_key *key = NULL;
     ecred_buf text_in = ECRED_BUF_INIT, text = ECRED_BUF_INIT, cose = ECRED_BUF_INIT;

@@ -68,6 +68,14 @@ const svc_apierr issuer_errors[IE_COUNT] = {
                                  "name and ID number come from your sign-in and cannot be typed or changed"},
     [IE_TOO_MANY_LOGINS] = {"too_many_logins", 503, "登录请求过多，请稍后再试",
                             "too many sign-ins in progress; try again in a minute"},
+    [IE_INVALID_PROOF] = {"invalid_proof", 400, "持有人密钥证明无效（见 detail）",
+        "the proof of possession of the holder key does not check out (see detail)"},
+    [IE_INVALID_NONCE] = {"invalid_nonce", 400, "c_nonce 无效、已过期或已用过，请重新获取",
+        "the c_nonce is not this application's, expired or used; get a new one"},
+    [IE_HOLDER_KEY_MISSING] = {"holder_key_missing", 409, "换机重新签发须先绑定新手机的持有人密钥",
+        "a holder_rebind needs the new phone's key bound first"},
+    [IE_APPLICANT_ONLY] = {"applicant_only", 403, "只有申请人可凭查询码绑定持有人密钥（不接受工作人员令牌）",
+        "only the applicant binds a holder key, with the tracking code (no staff token)"},
 };
 
 void ireply_error(svc_req *r, ierr_id id, const char *detail)

@@ -25,6 +25,8 @@ void h_app_get(issuerd *d, reg_db *db, svc_req *r);
 void h_app_approve(issuerd *d, reg_db *db, svc_req *r);
 void h_app_reject(issuerd *d, reg_db *db, svc_req *r);
 void h_app_confirm(issuerd *d, reg_db *db, svc_req *r);
+void h_app_holder_nonce(issuerd *d, reg_db *db, svc_req *r);
+void h_app_holder_key(issuerd *d, reg_db *db, svc_req *r);
 void h_cred_get(issuerd *d, reg_db *db, svc_req *r);
 void h_cred_qr_png(issuerd *d, reg_db *db, svc_req *r);
 void h_cred_qr_svg(issuerd *d, reg_db *db, svc_req *r);

@@ -43,6 +43,7 @@
 #include "ecred/qrtext.h"
 #include "ecred/slist.h"
 #include "ecred/textclass.h"
+#include "pop.h"
 
 
 /* Fill a failure: detail "field: why", or why alone when field is NULL.
@@ -137,6 +138,8 @@ static int lc_kind_type(const char *kind, bool *needs_replaces)
         return 0;
     if (strcmp(kind, "permit_renewal") == 0)
         return ECRED_CRED_TYPE_PERMIT;
+    if (strcmp(kind, "holder_rebind") == 0)
+        return 0; /* the same credential again, bound to a new phone */
     return -1;
 }
 
@@ -515,11 +518,16 @@ ecred_err lc_application_create(issuerd *d, reg_db *db, const lc_application_in 
     int kind_type = lc_kind_type(in->kind, &needs_replaces);
     if (kind_type < 0)
         return lc_set(fail, ECRED_ERR_INPUT, LC_INVALID_FIELD, "kind",
-                      "kind must be residence_registration, permit_new, address_change or permit_renewal");
+                      "one of residence_registration, permit_new, address_change, permit_renewal, holder_rebind");
     if (needs_replaces != (in->replaces != NULL))
         return lc_set(fail, ECRED_ERR_INPUT, LC_INVALID_FIELD, "replaces",
                       needs_replaces ? "this kind names the credential it replaces"
-                                     : "only address_change and permit_renewal replace a credential");
+                                     : "only address_change, permit_renewal and holder_rebind replace a credential");
+    /* A new phone changes the key and nothing else: the data stays what an
+     * officer approved before. */
+    if (strcmp(in->kind, "holder_rebind") == 0 && json_object_size(in->credential) != 0)
+        return lc_set(fail, ECRED_ERR_INPUT, LC_INVALID_FIELD, "credential",
+                      "holder_rebind changes only the holder key: send an empty object");
     if (in->replaces && !lc_id_ok(in->replaces))
         return lc_set(fail, ECRED_ERR_INPUT, LC_INVALID_FIELD, "replaces", "not a credential id");
     const char *missing = lc_missing_required(in->kind, in->credential);
@@ -584,9 +592,12 @@ static ecred_err lc_replaced_ok(reg_db *db, const char *cred_id, lc_fail *fail)
  * borrowed). Checks here only spare a signature: the write checks again. */
 static ecred_err lc_approve_prepare(issuerd *d, reg_db *db, const char *app_id, int64_t now,
                                     reg_application *app, reg_credential *row, ecred_buf *qr,
-                                    reg_credential *issued, bool *already, lc_fail *fail)
+                                    reg_credential *issued, bool *already, uint32_t *holder_gen,
+                                    lc_fail *fail)
 {
     *already = false;
+    reg_holder holder;
+    memset(&holder, 0, sizeof holder);
     ecred_err e = reg_begin_read(db);
     if (e)
         return lc_internal(fail, e);
@@ -624,6 +635,18 @@ static ecred_err lc_approve_prepare(issuerd *d, reg_db *db, const char *app_id, 
     }
     if (app->replaces[0] && (e = lc_replaced_ok(db, app->replaces, fail)) != ECRED_OK)
         goto read_done;
+    /* A key the applicant proved to hold goes into cnf (spec/api.md); a new
+     * phone's re-issue exists only for that key. */
+    if ((e = reg_holder_get(db, app->id, &holder)) != ECRED_OK) {
+        e = lc_internal(fail, e);
+        goto read_done;
+    }
+    if (!holder.bound && strcmp(app->kind, "holder_rebind") == 0) {
+        e = lc_set(fail, ECRED_ERR_INPUT, LC_HOLDER_KEY_MISSING, NULL,
+                   "holder_rebind needs the new phone's key bound first (holder-key)");
+        goto read_done;
+    }
+    *holder_gen = holder.generation;
     if ((e = reg_index_choose(db, &list_id, &idx)) != ECRED_OK)
         e = lc_internal(fail, e);
 read_done:
@@ -646,6 +669,11 @@ read_done:
         return lc_internal(fail, e);
     claims.has_status = true;
     claims.status_idx = (uint64_t)idx;
+    if (holder.bound) {
+        claims.has_cnf = true;
+        memcpy(claims.cnf_x, holder.x, sizeof claims.cnf_x);
+        claims.cnf_y_sign = holder.y_sign;
+    }
     if ((e = statuspub_uri(d->pub, list_id, claims.status_uri, sizeof claims.status_uri)) != ECRED_OK)
         return lc_internal(fail, e);
     if (d->test_before_sign)
@@ -683,6 +711,7 @@ typedef struct lc_issue_job {
     const char *actor;
     int64_t now;
     const reg_credential *row;
+    uint32_t holder_gen;     /* the binding generation the signed cnf came from */
     lc_fail *fail;
     reg_credential out;
     bool replayed;
@@ -723,7 +752,18 @@ static ecred_err lc_issue_body(reg_db *db, void *arg)
                    "a rejected application cannot be approved");
         goto out;
     }
-    /* A confirmed commitment stays confirmed: the read phase's check holds. */
+    /* A confirmed commitment stays confirmed: the read phase's check holds.
+     * A holder binding can change meanwhile: then our cnf is stale, sign again. */
+    reg_holder holder;
+    if ((e = reg_holder_get(db, app.id, &holder)) != ECRED_OK) {
+        e = lc_internal(fail, e);
+        goto out;
+    }
+    if (holder.generation != job->holder_gen) {
+        job->retry = true;
+        e = lc_set(fail, ECRED_ERR_EXISTS, LC_INTERNAL, NULL, "the holder key changed while signing");
+        goto out;
+    }
     if (app.replaces[0]) {
         if ((e = reg_credential_get(db, app.replaces, &replaced)) != ECRED_OK) {
             e = lc_internal(fail, e);
@@ -773,9 +813,11 @@ ecred_err lc_approve(issuerd *d, reg_db *db, const char *app_id, const char *act
         reg_credential row, issued;
         ecred_buf qr = ECRED_BUF_INIT;
         bool already = false;
+        uint32_t holder_gen = 0;
         memset(&app, 0, sizeof app);
         memset(&issued, 0, sizeof issued);
-        ecred_err e = lc_approve_prepare(d, db, app_id, now, &app, &row, &qr, &issued, &already, fail);
+        ecred_err e = lc_approve_prepare(d, db, app_id, now, &app, &row, &qr, &issued, &already, &holder_gen,
+                                         fail);
         if (e || already) {
             reg_application_free(&app);
             ecred_buf_free(&qr);
@@ -791,6 +833,7 @@ ecred_err lc_approve(issuerd *d, reg_db *db, const char *app_id, const char *act
         job.actor = actor;
         job.now = now;
         job.row = &row;
+        job.holder_gen = holder_gen;
         job.fail = fail;
         bool body_failed = false;
         e = reg_write(db, lc_issue_body, &job, &body_failed);
@@ -948,4 +991,101 @@ ecred_err lc_status_action(reg_db *db, const char *cred_id, const char *action,
     if (!e)
         *new_status = job.new_status;
     return e;
+}
+
+/* ---- holder keys: proof of possession (pop.h, spec/api.md) ---- */
+
+ecred_err lc_holder_nonce(issuerd *d, reg_db *db, const char *app_id, int64_t now,
+                          char nonce[POP_NONCE_TEXT_MAX + 1], int64_t *expires, lc_fail *fail)
+{
+    reg_application app;
+    reg_holder h;
+    ecred_err e = reg_begin_read(db);
+    if (e)
+        return lc_internal(fail, e);
+    e = lc_load_application(db, app_id, &app, fail);
+    if (e) {
+        reg_rollback(db);
+        return e;
+    }
+    bool submitted = strcmp(app.state, "submitted") == 0;
+    reg_application_free(&app);
+    if (!submitted) {
+        reg_rollback(db);
+        return lc_set(fail, ECRED_ERR_INPUT, LC_INVALID_TRANSITION, NULL,
+                      "a holder key is bound before the application is decided");
+    }
+    e = reg_holder_get(db, app_id, &h);
+    reg_rollback(db);
+    if (e)
+        return lc_internal(fail, e);
+    if ((e = pop_nonce_make(d->tracking_secret, app_id, h.generation, now, nonce, expires)) != ECRED_OK)
+        return lc_internal(fail, e);
+    return ECRED_OK;
+}
+
+/* lc_holder_bind's write: the checked proof in. */
+typedef struct lc_bind_job {
+    const char *app_id;
+    const pop_proof *proof;
+    uint32_t nonce_gen;
+    int64_t now;
+    lc_fail *fail;
+} lc_bind_job;
+
+/* reg_write body of lc_holder_bind: the application still submitted, the
+ * nonce's generation still the current one (else it was used), then the
+ * binding with the next generation. Touches nothing but the database. */
+static ecred_err lc_bind_body(reg_db *db, void *arg)
+{
+    lc_bind_job *job = arg;
+    reg_application app;
+    ecred_err e = lc_load_application(db, job->app_id, &app, job->fail);
+    if (e)
+        return e;
+    bool submitted = strcmp(app.state, "submitted") == 0;
+    reg_application_free(&app);
+    if (!submitted)
+        return lc_set(job->fail, ECRED_ERR_INPUT, LC_INVALID_TRANSITION, NULL,
+                      "a holder key is bound before the application is decided");
+    reg_holder h;
+    if ((e = reg_holder_get(db, job->app_id, &h)) != ECRED_OK)
+        return lc_internal(job->fail, e);
+    if (h.generation != job->nonce_gen || h.generation == UINT32_MAX)
+        return lc_set(job->fail, ECRED_ERR_INPUT, LC_HOLDER_NONCE_INVALID, "proof.nonce",
+                      "this c_nonce was already used: ask for a new one");
+    reg_holder n = {.bound = true, .y_sign = job->proof->y_sign, .generation = h.generation + 1,
+                    .bound_at = job->now};
+    memcpy(n.x, job->proof->x, sizeof n.x);
+    if ((e = reg_holder_put(db, job->app_id, &n)) != ECRED_OK)
+        return e == ECRED_ERR_UNSUPPORTED
+                   ? lc_set(job->fail, e, LC_INTERNAL, NULL, "this registry keeps no holder keys")
+                   : lc_internal(job->fail, e);
+    return ECRED_OK;
+}
+
+ecred_err lc_holder_bind(issuerd *d, reg_db *db, const char *app_id, const char *jwt, size_t n,
+                         int64_t now, uint8_t x[32], bool *y_sign, lc_fail *fail)
+{
+    pop_proof p;
+    const char *why = NULL;
+    /* The signature and the nonce's MAC are checked before the write: pure
+     * computation, and a forger never reaches the registry's writer. */
+    ecred_err e = pop_jwt_verify(jwt, n, d->iss, now, &p, &why);
+    if (e == ECRED_ERR_NOMEM)
+        return lc_internal(fail, e);
+    if (e)
+        return lc_set(fail, ECRED_ERR_INPUT, LC_HOLDER_PROOF_INVALID, "proof.jwt", why ? why : "invalid");
+    uint32_t gen = 0;
+    e = pop_nonce_check(d->tracking_secret, app_id, p.nonce, now, &gen);
+    if (e)
+        return lc_set(fail, ECRED_ERR_INPUT, LC_HOLDER_NONCE_INVALID, "proof.nonce",
+                      e == ECRED_ERR_EXPIRED ? "the c_nonce has expired: ask for a new one"
+                                             : "not a c_nonce of this application");
+    lc_bind_job job = {app_id, &p, gen, now, fail};
+    if ((e = lc_run(db, lc_bind_body, &job, fail)) != ECRED_OK)
+        return e;
+    memcpy(x, p.x, 32);
+    *y_sign = p.y_sign;
+    return ECRED_OK;
 }

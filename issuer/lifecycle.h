@@ -26,6 +26,7 @@
 #include <jansson.h> /* json_t inputs of lc_application_in only */
 
 #include "issuerd.h"
+#include "pop.h"
 
 /* Why a lifecycle call failed. Append only: views.c (and later the API's
  * error table) maps each to a reply. */
@@ -43,7 +44,10 @@ typedef enum lc_code {
     LC_INVALID_TRANSITION,         /* the action does not apply in the current state */
     LC_CANNOT_ISSUE,               /* the credential could not be built or signed */
     LC_REGISTRY_UNAVAILABLE,       /* the registry could not be written: retry */
-    LC_INTERNAL                    /* our bug or the environment's */
+    LC_INTERNAL,                   /* our bug or the environment's */
+    LC_HOLDER_PROOF_INVALID,       /* the proof of possession JWT does not check out */
+    LC_HOLDER_NONCE_INVALID,       /* its c_nonce is not ours, expired or used */
+    LC_HOLDER_KEY_MISSING          /* holder_rebind approved before a key was bound */
 } lc_code;
 
 /* detail: for a field error "field: why" ("credential.valid_until: the
@@ -93,6 +97,19 @@ ecred_err lc_confirm_commitment(reg_db *db, const char *app_id, const char *sha2
 ecred_err lc_status_action(reg_db *db, const char *cred_id, const char *action,
                            const char *reason, const char *actor, int64_t now, int *new_status,
                            lc_fail *fail);
+
+/* A c_nonce for binding a holder key to a submitted application (spec/api.md
+ * "Holder key"): stateless, valid until *expires, used up by the next
+ * successful binding. LC_NOT_FOUND, LC_INVALID_TRANSITION once decided. */
+ecred_err lc_holder_nonce(issuerd *d, reg_db *db, const char *app_id, int64_t now,
+                          char nonce[POP_NONCE_TEXT_MAX + 1], int64_t *expires, lc_fail *fail);
+/* Bind the key of a proof JWT (pop_jwt_verify, aud = our iss) over a c_nonce
+ * of this application, as one write; the key goes into cnf at approval and
+ * replaces an earlier binding. The caller has checked the applicant's
+ * tracking code. x and *y_sign get the bound key. LC_HOLDER_PROOF_INVALID,
+ * LC_HOLDER_NONCE_INVALID (not ours, expired or used), LC_INVALID_TRANSITION. */
+ecred_err lc_holder_bind(issuerd *d, reg_db *db, const char *app_id, const char *jwt, size_t n,
+                         int64_t now, uint8_t x[32], bool *y_sign, lc_fail *fail);
 
 /* "valid" | "invalid" | "suspended" | "unknown". */
 const char *lc_status_name(int status);

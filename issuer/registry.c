@@ -268,6 +268,19 @@ ecred_err reg_credential_get(reg_db *db, const char *id, reg_credential *out)
     return db->ops->credential_get(db, id, out);
 }
 
+ecred_err reg_holder_get(reg_db *db, const char *app_id, reg_holder *out)
+{
+    if (db->ops->holder_get)
+        return db->ops->holder_get(db, app_id, out);
+    memset(out, 0, sizeof *out);
+    return ECRED_OK;
+}
+
+ecred_err reg_holder_put(reg_db *db, const char *app_id, const reg_holder *h)
+{
+    return db->ops->holder_put ? db->ops->holder_put(db, app_id, h) : ECRED_ERR_UNSUPPORTED;
+}
+
 ecred_err reg_credential_application(reg_db *db, const char *id, char app_id[REG_ID_LEN + 1])
 {
     if (db->ops->credential_application)

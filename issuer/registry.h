@@ -256,6 +256,22 @@ ecred_err reg_list_info_get(reg_db *db, int64_t list_id, reg_list_info *out);
 ecred_err reg_list_entries(reg_db *db, int64_t list_id,
                            ecred_err (*fn)(void *ctx, int64_t idx, int status), void *ctx);
 
+/* ---- holder keys (proof of possession at issuance, spec/api.md) ---- */
+typedef struct reg_holder {
+    bool bound;              /* a key was bound (x, y_sign, bound_at valid) */
+    uint8_t x[32];           /* the key as cnf carries it: x and the sign of y */
+    bool y_sign;
+    uint32_t generation;     /* bindings so far: a c_nonce of an older one is used up */
+    int64_t bound_at;
+} reg_holder;
+
+/* The application's holder binding; *out zeroed (not bound, generation 0)
+ * when it has none, or when the backend keeps no bindings. */
+ecred_err reg_holder_get(reg_db *db, const char *app_id, reg_holder *out);
+/* Inside a write: set the application's binding (insert or replace).
+ * ECRED_ERR_UNSUPPORTED when the backend keeps no bindings. */
+ecred_err reg_holder_put(reg_db *db, const char *app_id, const reg_holder *h);
+
 /* Credentials (not yet INVALID) whose valid_until or endorsement date lies in
  * [from_day, to_day]; fn gets the id, what is due ("expiry"/"endorsement") and the day. */
 ecred_err reg_reminders(reg_db *db, int32_t from_day, int32_t to_day,

@@ -41,7 +41,8 @@ typedef ecred_err (*reg_row_fn)(void *ctx, const char *table, const reg_value *c
     X(credentials, "id, application_id, type, id_number, list_id, idx, status, qr_text,"      \
                    " credential_json, valid_until, endorsement_date, issued_at, replaced_by", 13) \
     X(status_events, "seq, credential_id, old_status, new_status, action, reason, actor, at", 8) \
-    X(list_tokens, "list_id, generation, iat, token", 4)
+    X(list_tokens, "list_id, generation, iat, token", 4)                                     \
+    X(holder_bindings, "application_id, x, y_sign, generation, bound_at", 5)
 
 typedef struct reg_ops {
     const char *name; /* "sqlite": for messages */
@@ -127,6 +128,10 @@ typedef struct reg_ops {
     ecred_err (*load_finish)(reg_db *db);
     ecred_err (*is_empty)(reg_db *db, bool *empty);
     ecred_err (*schema_version)(reg_db *db, int64_t *version);
+    /* Optional (NULL: no bindings kept; get says "none", put is
+     * ECRED_ERR_UNSUPPORTED): holder key bindings of applications. */
+    ecred_err (*holder_get)(reg_db *db, const char *app_id, reg_holder *out);
+    ecred_err (*holder_put)(reg_db *db, const char *app_id, const reg_holder *h);
 } reg_ops;
 
 struct reg_db {

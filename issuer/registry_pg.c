@@ -154,10 +154,15 @@ static const pg_migration pg_migrations[] = {
      "CREATE TABLE audit_log("
      " seq bigint PRIMARY KEY CHECK(seq > 0), at bigint NOT NULL, action text NOT NULL,"
      " subject text NOT NULL, actor text NOT NULL, prev bytea NOT NULL, hash bytea NOT NULL);"},
+    /* Holder key bindings (proof of possession at issuance, spec/api.md). */
+    {4,
+     "CREATE TABLE holder_bindings("
+     " application_id text PRIMARY KEY, x bytea NOT NULL CHECK(length(x) = 32),"
+     " y_sign integer NOT NULL, generation bigint NOT NULL, bound_at bigint NOT NULL);"},
     /* Issue 10: a list build reads only its non-VALID entries (a few per cent)
      * from this index, not the whole credentials table. The predicate is the
      * list-entries query's own, so the planner can prove it applies. */
-    {4,
+    {5,
      "CREATE INDEX credentials_nonvalid ON credentials(list_id, idx, status) WHERE status <> 0;"},
 };
 
@@ -1376,6 +1381,54 @@ static ecred_err pg_reminders(reg_db *base, int32_t from_day, int32_t to_day,
 
 /* ---- stored status list tokens ---- */
 
+static ecred_err pg_holder_get(reg_db *base, const char *app_id, reg_holder *out)
+{
+    pg_params p = {0};
+    pp_text(&p, app_id);
+    PGresult *r = NULL;
+    ecred_err e = pg_run(pg_db_of(base),
+                         "SELECT x, y_sign, generation, bound_at FROM holder_bindings WHERE application_id = $1",
+                         &p, &r);
+    if (e)
+        return e;
+    reg_holder h;
+    memset(&h, 0, sizeof h);
+    if (PQntuples(r) == 1) {
+        ecred_buf x = ECRED_BUF_INIT;
+        e = pg_bytea(r, 0, 0, 32, &x);
+        int64_t gen = pg_int(r, 0, 2);
+        if (!e && (x.len != 32 || gen < 0 || gen > UINT32_MAX))
+            e = ECRED_ERR_INTERNAL;
+        if (!e) {
+            memcpy(h.x, x.ptr, 32);
+            h.y_sign = pg_int(r, 0, 1) != 0;
+            h.generation = (uint32_t)gen;
+            h.bound_at = pg_int(r, 0, 3);
+            h.bound = true;
+        }
+        ecred_buf_free(&x);
+    }
+    PQclear(r);
+    if (!e)
+        *out = h;
+    return e;
+}
+
+static ecred_err pg_holder_put(reg_db *base, const char *app_id, const reg_holder *h)
+{
+    pg_params p = {0};
+    pp_text(&p, app_id);
+    pp_bytes(&p, h->x, 32);
+    pp_int(&p, h->y_sign ? 1 : 0);
+    pp_int(&p, h->generation);
+    pp_int(&p, h->bound_at);
+    return pg_run(pg_db_of(base),
+                  "INSERT INTO holder_bindings(application_id, x, y_sign, generation, bound_at)"
+                  " VALUES($1,$2,$3,$4,$5) ON CONFLICT (application_id) DO UPDATE SET x = EXCLUDED.x,"
+                  " y_sign = EXCLUDED.y_sign, generation = EXCLUDED.generation, bound_at = EXCLUDED.bound_at",
+                  &p, NULL);
+}
+
 static ecred_err pg_list_token_get(reg_db *base, int64_t list_id, reg_list_token *out)
 {
     pg_params p = {0};
@@ -1444,6 +1497,7 @@ static const char *const pg_dump_sql[] = {
     "SELECT seq, credential_id, old_status, new_status, action, reason, actor, at"
     " FROM status_events ORDER BY seq",
     "SELECT list_id, generation, iat, token FROM list_tokens ORDER BY list_id",
+    "SELECT application_id, x, y_sign, generation, bound_at FROM holder_bindings ORDER BY application_id",
 };
 
 static const char *const pg_copy_names[] = {
@@ -1596,7 +1650,8 @@ static ecred_err pg_is_empty(reg_db *base, bool *empty)
                          "SELECT EXISTS(SELECT 1 FROM tokens) OR EXISTS(SELECT 1 FROM applications)"
                          " OR EXISTS(SELECT 1 FROM idempotency) OR EXISTS(SELECT 1 FROM commitments)"
                          " OR EXISTS(SELECT 1 FROM status_lists) OR EXISTS(SELECT 1 FROM credentials)"
-                         " OR EXISTS(SELECT 1 FROM status_events) OR EXISTS(SELECT 1 FROM list_tokens)",
+                         " OR EXISTS(SELECT 1 FROM status_events) OR EXISTS(SELECT 1 FROM list_tokens)"
+                         " OR EXISTS(SELECT 1 FROM holder_bindings)",
                          NULL, &r);
     if (!e)
         *empty = strcmp(PQgetvalue(r, 0, 0), "f") == 0;
@@ -1770,4 +1825,6 @@ const reg_ops reg_pg_ops = {
     .audit_insert = pg_audit_insert,
     .audit_scan = pg_audit_scan,
     .token_role_by_prefix = pg_token_role_by_prefix,
+    .holder_get = pg_holder_get,
+    .holder_put = pg_holder_put,
 };

@@ -139,6 +139,9 @@ static const char reg_schema[] =
     "CREATE TABLE IF NOT EXISTS audit_log("
     " seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, action TEXT NOT NULL, subject TEXT NOT NULL,"
     " actor TEXT NOT NULL, prev BLOB NOT NULL, hash BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS holder_bindings("
+    " application_id TEXT PRIMARY KEY, x BLOB NOT NULL CHECK(length(x) = 32),"
+    " y_sign INTEGER NOT NULL, generation INTEGER NOT NULL, bound_at INTEGER NOT NULL);"
     /* Issue 10: list builds (sq_list_entries) read only the non-VALID entries
      * from this partial index instead of scanning every credential. Its WHERE
      * is the query's own term, which is what lets SQLite use it; older files
@@ -905,6 +908,58 @@ static ecred_err sq_credential_get(reg_db *base, const char *id, reg_credential 
     return reg_credential_query(db, REG_CRED_COLUMNS "WHERE id = ?", id, out);
 }
 
+/* ---- holder bindings ---- */
+
+static ecred_err sq_holder_get(reg_db *base, const char *app_id, reg_holder *out)
+{
+    sq_db *db = sq_db_of(base);
+    sqlite3_stmt *st =
+        reg_prep(db, "SELECT x, y_sign, generation, bound_at FROM holder_bindings WHERE application_id = ?");
+    if (!st)
+        return ECRED_ERR_IO;
+    sqlite3_bind_text(st, 1, app_id, -1, SQLITE_TRANSIENT);
+    reg_holder h;
+    memset(&h, 0, sizeof h);
+    ecred_err e = ECRED_OK;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const void *x = sqlite3_column_blob(st, 0);
+        int64_t gen = sqlite3_column_int64(st, 2);
+        if (!x || sqlite3_column_bytes(st, 0) != 32 || gen < 0 || gen > UINT32_MAX) {
+            e = ECRED_ERR_INTERNAL;
+        } else {
+            memcpy(h.x, x, 32);
+            h.y_sign = sqlite3_column_int(st, 1) != 0;
+            h.generation = (uint32_t)gen;
+            h.bound_at = sqlite3_column_int64(st, 3);
+            h.bound = true;
+        }
+    } else if (rc != SQLITE_DONE) {
+        e = ECRED_ERR_IO;
+    }
+    sqlite3_finalize(st);
+    if (!e)
+        *out = h;
+    return e;
+}
+
+static ecred_err sq_holder_put(reg_db *base, const char *app_id, const reg_holder *h)
+{
+    sq_db *db = sq_db_of(base);
+    sqlite3_stmt *st = reg_prep(db, "INSERT OR REPLACE INTO holder_bindings(application_id, x, y_sign,"
+                                    " generation, bound_at) VALUES(?,?,?,?,?)");
+    if (!st)
+        return ECRED_ERR_IO;
+    sqlite3_bind_text(st, 1, app_id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_blob(st, 2, h->x, 32, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 3, h->y_sign ? 1 : 0);
+    sqlite3_bind_int64(st, 4, h->generation);
+    sqlite3_bind_int64(st, 5, h->bound_at);
+    ecred_err e = reg_step_done(st);
+    sqlite3_finalize(st);
+    return e;
+}
+
 static ecred_err sq_credential_application(reg_db *base, const char *id, char app_id[REG_ID_LEN + 1])
 {
     sq_db *db = sq_db_of(base);
@@ -1560,7 +1615,8 @@ static ecred_err sq_is_empty(reg_db *base, bool *empty)
         db, "SELECT (SELECT COUNT(*) FROM tokens) + (SELECT COUNT(*) FROM applications) +"
             " (SELECT COUNT(*) FROM idempotency) + (SELECT COUNT(*) FROM commitments) +"
             " (SELECT COUNT(*) FROM status_lists) + (SELECT COUNT(*) FROM credentials) +"
-            " (SELECT COUNT(*) FROM status_events) + (SELECT COUNT(*) FROM list_tokens)");
+            " (SELECT COUNT(*) FROM status_events) + (SELECT COUNT(*) FROM list_tokens) +"
+            " (SELECT COUNT(*) FROM holder_bindings)");
     if (!st)
         return ECRED_ERR_IO;
     int rc = sqlite3_step(st);
@@ -1729,4 +1785,6 @@ const reg_ops reg_sqlite_ops = {
     .audit_insert = sq_audit_insert,
     .audit_scan = sq_audit_scan,
     .token_role_by_prefix = sq_token_role_by_prefix,
+    .holder_get = sq_holder_get,
+    .holder_put = sq_holder_put,
 };

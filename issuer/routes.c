@@ -34,6 +34,8 @@ ROUTE(h_app_get)
 ROUTE(h_app_approve)
 ROUTE(h_app_reject)
 ROUTE(h_app_confirm)
+ROUTE(h_app_holder_nonce)
+ROUTE(h_app_holder_key)
 ROUTE(h_cred_get)
 ROUTE(h_cred_qr_png)
 ROUTE(h_cred_qr_svg)
@@ -72,6 +74,12 @@ const svc_route issuer_routes[] = {
     {"POST", "/v1/applications/{id}/reject", h_app_reject_route, 0, OFFICER, 0, "reject"},
     {"POST", "/v1/applications/{id}/commitment/confirm", h_app_confirm_route, 0, CLERK | TRACKING, 0,
      "confirm"},
+    {"POST", "/v1/applications/{id}/holder-nonce", h_app_holder_nonce_route, 0, CLERK | TRACKING, 0,
+     "holder_nonce"},
+    /* Applicant only: no role bit, so the guard admits the request and the
+     * handler refuses any token and checks the tracking code itself. */
+    {"POST", "/v1/applications/{id}/holder-key", h_app_holder_key_route, SVC_SENSITIVE, TRACKING, 0,
+     "holder_key"},
     {"GET", "/v1/credentials/{id}", h_cred_get_route, 0, OFFICER | TRACKING, 0, "credential"},
     {"GET", "/v1/credentials/{id}/qr.png", h_cred_qr_png_route, 0, OFFICER | TRACKING, 0, "qr_png"},
     {"GET", "/v1/credentials/{id}/qr.svg", h_cred_qr_svg_route, 0, OFFICER | TRACKING, 0, "qr_svg"},

@@ -71,6 +71,15 @@ json_t *view_application(issuerd *d, reg_db *db, const reg_application *a, bool 
             reg_commitment_free(&c);
         }
     }
+    /* The bound holder key (its point, public), so the applicant can check
+     * it is their phone's before approval. */
+    reg_holder h;
+    if (reg_holder_get(db, a->id, &h) == ECRED_OK && h.bound) {
+        char x[65];
+        ecred_hex(h.x, sizeof h.x, x);
+        json_object_set_new(o, "holder_key", json_pack("{s:s,s:s,s:b,s:o}", "crv", "P-256", "x", x, "y_sign",
+                                                       h.y_sign, "bound_at", view_time(h.bound_at)));
+    }
     if (with_tracking) {
         char code[AUTH_TRACKING_HEX + 1];
         auth_tracking_code(d->tracking_secret, a->id, code);
@@ -228,6 +237,9 @@ void view_reply_lc_fail(svc_req *r, ecred_err e, const lc_fail *fail, const char
         [LC_CANNOT_ISSUE] = IE_CANNOT_ISSUE,
         [LC_REGISTRY_UNAVAILABLE] = IE_REGISTRY_UNAVAILABLE,
         [LC_INTERNAL] = IE_INTERNAL,
+        [LC_HOLDER_PROOF_INVALID] = IE_INVALID_PROOF,
+        [LC_HOLDER_NONCE_INVALID] = IE_INVALID_NONCE,
+        [LC_HOLDER_KEY_MISSING] = IE_HOLDER_KEY_MISSING,
     };
     if (fail->code == LC_OK) {
         /* An id the handler never passed on (malformed): the same 404. */

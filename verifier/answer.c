@@ -125,3 +125,77 @@ void vanswer_status_text(const ecred_verdict *v, const vstatus *st, int64_t now,
         out[0] = 0;
     }
 }
+
+/* "timed", "challenge" or "static": what the holder showed. */
+static const char *holder_mode(const ecred_present_verdict *pv)
+{
+    if (!pv->presentation)
+        return "static";
+    return pv->challenge ? "challenge" : "timed";
+}
+
+void vanswer_holder_write(vjson *w, const ecred_present_verdict *pv)
+{
+    char t[21];
+    vjson_begin(w);
+    vjson_key(w, "state");
+    vjson_str(w, ecred_holder_state_name(pv->holder));
+    vjson_key(w, "reason");
+    vjson_str(w, ecred_err_name(pv->holder_reason));
+    vjson_key(w, "message");
+    vjson_str(w, pv->holder_reason ? ecred_err_message(pv->holder_reason) : "the phone holding the bound key signed this code now");
+    vjson_key(w, "policy");
+    vjson_str(w, ecred_holder_policy_name(pv->policy));
+    vjson_key(w, "presentation");
+    vjson_bool(w, pv->presentation);
+    vjson_key(w, "mode");
+    vjson_str(w, holder_mode(pv));
+    /* presented_at is set once the proof's claims decoded (after both
+     * signatures held); before that there is nothing trustworthy to show. */
+    if (pv->presentation && pv->presented_at != 0) {
+        vjson_key(w, "aud");
+        vjson_str(w, pv->aud);
+        ecred_time_format(pv->presented_at, t);
+        vjson_key(w, "presented_at");
+        vjson_str(w, t);
+        vjson_key(w, "age_seconds");
+        vjson_int(w, pv->now - pv->presented_at);
+    }
+    vjson_key(w, "replay_checked");
+    vjson_bool(w, pv->replay_checked);
+    if (pv->holder_reason == ECRED_ERR_REPLAYED) {
+        ecred_time_format(pv->first_seen, t);
+        vjson_key(w, "first_seen");
+        vjson_str(w, t);
+    }
+    ecred_time_format(pv->now, t);
+    vjson_key(w, "now");
+    vjson_str(w, t);
+    vjson_end(w);
+}
+
+void vanswer_holder_text(const ecred_present_verdict *pv, char *out, size_t cap)
+{
+    const char *state;
+    switch (pv->holder) {
+    case ECRED_HOLDER_PROVEN: state = "已证明 PROVEN"; break;
+    case ECRED_HOLDER_FAILED: state = "失败 FAILED"; break;
+    default: state = "未证明 NOT PROVEN"; break;
+    }
+    char t[21], seen[21];
+    ecred_time_format(pv->now, t);
+    if (pv->holder == ECRED_HOLDER_PROVEN) {
+        snprintf(out, cap, "%s (%s code, signed %lld s before %s; %s)", state, holder_mode(pv),
+                 (long long)(pv->now - pv->presented_at), t,
+                 pv->replay_checked ? "replay checked" : "no replay memory: not checked for replay");
+        return;
+    }
+    if (pv->holder_reason == ECRED_ERR_REPLAYED) {
+        ecred_time_format(pv->first_seen, seen);
+        snprintf(out, cap, "%s: %s, first shown %s (%s; clock %s)", state, ecred_err_name(pv->holder_reason),
+                 seen, ecred_err_message(pv->holder_reason), t);
+        return;
+    }
+    snprintf(out, cap, "%s: %s (%s; %s code; clock %s)", state, ecred_err_name(pv->holder_reason),
+             ecred_err_message(pv->holder_reason), holder_mode(pv), t);
+}

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "ecred/decide.h"
+#include "ecred/present.h"
 #include "jsonw.h"
 #include "status.h"
 
@@ -35,5 +36,15 @@ json_t *vanswer_status_json(const ecred_verdict *v, const vstatus *st, int64_t n
  * times in China Standard Time (+08:00). */
 void vanswer_status_text(const ecred_verdict *v, const vstatus *st, int64_t now, int64_t max_age,
                          char *out, size_t cap);
+
+/* The "holder" object every verdict carries (spec/verifier.md section 5.1):
+ * state (proven / not_proven / failed), reason and message of the holder
+ * result, the policy applied, what was shown (presentation, mode), the
+ * proof's aud, presented_at and age when its claims decoded, whether a
+ * replay cache was consulted (and first_seen for a replay), and the clock. */
+void vanswer_holder_write(vjson *w, const ecred_present_verdict *pv);
+
+/* One line for people: the holder result in Chinese and English. */
+void vanswer_holder_text(const ecred_present_verdict *pv, char *out, size_t cap);
 
 #endif

@@ -11,8 +11,8 @@
 #include <string.h>
 
 const svc_apierr verifier_errors[VE_COUNT] = {
-    [VE_NOT_FOUND] = {"not_found", 404, "没有这个地址（POST /v1/verify、GET /healthz、GET /metrics、GET /scan）",
-                      "no such route (POST /v1/verify, GET /healthz, GET /metrics, GET /scan)"},
+    [VE_NOT_FOUND] = {"not_found", 404, "没有这个地址（POST /v1/verify、POST /v1/challenges、GET /healthz、GET /metrics、GET /scan）",
+                      "no such route (POST /v1/verify, POST /v1/challenges, GET /healthz, GET /metrics, GET /scan)"},
     [VE_METHOD_NOT_ALLOWED] = {"method_not_allowed", 405, "此地址不接受该方法（见 Allow）",
                                "this path does not take that method (see Allow)"},
     [VE_BODY_TOO_LARGE] = {"body_too_large", 413, "请求体超过 8 KiB", "request body over 8 KiB"},
@@ -36,6 +36,10 @@ const svc_apierr verifier_errors[VE_COUNT] = {
                           "no readable QR code in the photo: take it in good light with the whole code in view"},
     [VE_SCAN_BUSY] = {"scan_busy", 503, "正在处理其他照片，请按 Retry-After 的秒数后再试",
                       "other photos are being read; retry after Retry-After seconds"},
+    [VE_BAD_CHALLENGE] = {"bad_challenge", 400, "challenge 须为 POST /v1/challenges 返回的 32 位十六进制标识",
+                          "challenge must be the 32-hex-digit id POST /v1/challenges returned"},
+    [VE_CHALLENGES_FULL] = {"challenges_full", 503, "未完成的挑战过多，请稍后再试",
+                            "too many outstanding challenges; retry shortly"},
 };
 
 void vreply_error(svc_req *r, verr_id id, const char *detail)

@@ -31,6 +31,8 @@ typedef enum verr_id {
     VE_IMAGE_TOO_LARGE,
     VE_NO_CODE_FOUND,
     VE_SCAN_BUSY,
+    VE_BAD_CHALLENGE,
+    VE_CHALLENGES_FULL,
     VE_COUNT
 } verr_id;
 

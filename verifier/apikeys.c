@@ -23,13 +23,22 @@ static bool keys_path(const char *dir, char *out, size_t cap)
     return n > 0 && (size_t)n < cap;
 }
 
-/* Parse one line "v1 ID HASH ROLE FIELDS" into *k. */
+/* The policy of role with holder setting (NULL or "": the role's default). */
+static ecred_err key_policy(vrole role, const char *setting, ecred_holder_policy *out)
+{
+    return ecred_present_policy(vrole_name(role), setting && setting[0] ? setting : NULL, out);
+}
+
+/* Parse one line "v1 ID HASH ROLE FIELDS [holder=SETTING]" into *k. */
 static ecred_err parse_line(char *line, vkey *k)
 {
     char *save = NULL;
     char *ver = strtok_r(line, " ", &save), *id = strtok_r(NULL, " ", &save),
          *hash = strtok_r(NULL, " ", &save), *role = strtok_r(NULL, " ", &save),
-         *fields = strtok_r(NULL, " ", &save), *extra = strtok_r(NULL, " ", &save);
+         *fields = strtok_r(NULL, " ", &save), *holder = strtok_r(NULL, " ", &save),
+         *extra = strtok_r(NULL, " ", &save);
+    if (holder && strncmp(holder, "holder=", 7) != 0)
+        return ECRED_ERR_INPUT;
     if (!ver || strcmp(ver, "v1") != 0 || !id || strlen(id) != 8 || !hash || !role || !fields || extra)
         return ECRED_ERR_INPUT;
     memset(k, 0, sizeof *k);
@@ -45,7 +54,12 @@ static ecred_err parse_line(char *line, vkey *k)
     } else if (strcmp(fields, "-") != 0) {
         return ECRED_ERR_INPUT;
     }
-    return ECRED_OK;
+    if (holder) {
+        if (strlen(holder + 7) >= sizeof k->holder)
+            return ECRED_ERR_INPUT;
+        memcpy(k->holder, holder + 7, strlen(holder + 7) + 1);
+    }
+    return key_policy(k->role, k->holder, &k->policy) == ECRED_OK ? ECRED_OK : ECRED_ERR_INPUT;
 }
 
 ecred_err vkeys_load(const char *dir, vkeys *out)
@@ -110,6 +124,15 @@ static bool has_id(const ecred_buf *b, const char *id)
 
 ecred_err vkeys_add(const char *dir, vrole role, const char *fields, char key[VKEY_TEXT_LEN + 1], char id[9])
 {
+    return vkeys_add_holder(dir, role, fields, NULL, key, id);
+}
+
+ecred_err vkeys_add_holder(const char *dir, vrole role, const char *fields, const char *holder,
+                           char key[VKEY_TEXT_LEN + 1], char id[9])
+{
+    ecred_holder_policy pol;
+    if (key_policy(role, holder, &pol) != ECRED_OK || (holder && strlen(holder) > 11))
+        return ECRED_ERR_INPUT;
     char p[VCACHE_PATH_MAX];
     if (!keys_path(dir, p, sizeof p))
         return ECRED_ERR_INPUT;
@@ -151,8 +174,9 @@ ecred_err vkeys_add(const char *dir, vrole role, const char *fields, char key[VK
             break;
     }
     if (!e) {
-        snprintf(line, sizeof line, "v1 %.8s %s %s %s\n", hx, hx, vrole_name(role),
-                 role == VROLE_AGENCY ? fields : "-");
+        snprintf(line, sizeof line, "v1 %.8s %s %s %s%s%s\n", hx, hx, vrole_name(role),
+                 role == VROLE_AGENCY ? fields : "-", holder && holder[0] ? " holder=" : "",
+                 holder && holder[0] ? holder : "");
         e = ecred_buf_append(&b, line, strlen(line));
     }
     if (!e && b.len > VKEYS_FILE_MAX)

@@ -3,7 +3,11 @@
  * field list). A key is shown once when made; DIR/api-keys (mode 0600) keeps
  * only its SHA-256, one line per key:
  *
- *   v1 <key id: 8 hex> <sha256 of the key: 64 hex> <role> <fields or ->
+ *   v1 <key id: 8 hex> <sha256 of the key: 64 hex> <role> <fields or -> [holder=SETTING]
+ *
+ * The optional last token raises the key's holder policy above its role's
+ * default (ecred_present_policy: optional, required, challenge); files
+ * written before it existed stay valid.
  *
  * Must never: store or log a key itself; print.
  */
@@ -15,6 +19,7 @@
 #include <stdint.h>
 
 #include "ecred/err.h"
+#include "ecred/present.h"
 #include "roles.h"
 
 #define VKEYS_MAX 1024
@@ -26,6 +31,8 @@ typedef struct vkey {
     uint8_t hash[32];
     vrole role;
     char fields[VROLE_FIELDS_MAX + 1];   /* agency only, else "" */
+    char holder[12];                     /* the holder setting, "" for the role's default */
+    ecred_holder_policy policy;          /* from role and setting, fixed at load */
 } vkey;
 
 typedef struct vkeys {
@@ -42,6 +49,10 @@ void vkeys_free(vkeys *k);
  * its id. */
 ecred_err vkeys_add(const char *dir, vrole role, const char *fields, char key[VKEY_TEXT_LEN + 1],
                     char id[9]);
+/* The same with a holder setting (NULL: the role's default). ECRED_ERR_INPUT
+ * when ecred_present_policy refuses role and setting (police below required). */
+ecred_err vkeys_add_holder(const char *dir, vrole role, const char *fields, const char *holder,
+                           char key[VKEY_TEXT_LEN + 1], char id[9]);
 
 /* Remove every key whose id is `id` (8 lower-case hex) from DIR/api-keys,
  * rewriting it atomically (mode 0600) under the cache's writer lock, and say

@@ -1,7 +1,7 @@
 /*
  * handlers.h - the verifier daemon's handlers, one per route (vd_routes.c
  * holds the table). A handler runs after routing and the guard: for
- * POST /v1/verify, r->scope holds a copy of the caller's key (role, agency
+ * POST /v1/verify and POST /v1/challenges, r->scope holds a copy of the caller's key (role, agency
  * fields) and r->who its id. Handlers reply through svc_reply_* or
  * vreply_error, never with a free-string error.
  */
@@ -13,6 +13,7 @@
 #include "vd_state.h"
 
 void h_verify(vd *d, svc_req *r);
+void h_challenge(vd *d, svc_req *r);
 void h_healthz(vd *d, svc_req *r);
 void h_metrics(vd *d, svc_req *r);
 void h_page(vd *d, svc_req *r);
@@ -23,5 +24,8 @@ void h_scan_image(vd *d, svc_req *r);
  * current snapshot and reply with the verify answer for r's key: what
  * POST /v1/verify and POST /v1/scan-image both answer. */
 void vd_verify_text(vd *d, svc_req *r, ecred_buf *text);
+/* The same where the request named a challenge (its 16-byte nonce, or NULL):
+ * the presentation must answer exactly that challenge of r's key. */
+void vd_verify_text_challenge(vd *d, svc_req *r, ecred_buf *text, const uint8_t *challenge);
 
 #endif

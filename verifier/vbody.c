@@ -1,7 +1,7 @@
 /*
  * vbody.c - parsing of the verify API's request body (vbody.h). Must never:
  * print, log or keep the body; accept a JSON object with anything but the
- * one string member "qr".
+ * string member "qr" (and, where the caller asks for it, "challenge").
  */
 #include "vbody.h"
 
@@ -42,6 +42,14 @@ static void refuse(vbody_refusal *why, const char *code, const char *detail)
 ecred_err vbody_parse(const uint8_t *body, size_t n, const char *content_type, ecred_buf *text,
                       vbody_refusal *why)
 {
+    return vbody_parse_verify(body, n, content_type, text, NULL, why);
+}
+
+ecred_err vbody_parse_verify(const uint8_t *body, size_t n, const char *content_type, ecred_buf *text,
+                             char challenge[VBODY_CHALLENGE_MAX + 1], vbody_refusal *why)
+{
+    if (challenge)
+        challenge[0] = 0;
     if (n > VBODY_MAX) {
         refuse(why, "body_too_large", "the body is capped at 8 KiB");
         return ECRED_ERR_TOO_LARGE;
@@ -63,10 +71,16 @@ ecred_err vbody_parse(const uint8_t *body, size_t n, const char *content_type, e
     json_error_t jerr;
     json_t *o = json_loadb((const char *)body, n, JSON_REJECT_DUPLICATES, &jerr);
     json_t *qr = json_object_get(o, "qr");
-    if (!o || !json_is_object(o) || !json_is_string(qr) || json_object_size(o) != 1) {
+    json_t *ch = challenge ? json_object_get(o, "challenge") : NULL;
+    bool ch_ok = !ch || (json_is_string(ch) && json_string_length(ch) >= 1 &&
+                         json_string_length(ch) <= VBODY_CHALLENGE_MAX &&
+                         strlen(json_string_value(ch)) == json_string_length(ch));
+    if (!o || !json_is_object(o) || !json_is_string(qr) || !ch_ok || json_object_size(o) != 1 + (ch != NULL)) {
         char detail[VBODY_DETAIL_MAX];
         if (!o)
             snprintf(detail, sizeof detail, "line %d column %d: %s", jerr.line, jerr.column, jerr.text);
+        else if (challenge)
+            snprintf(detail, sizeof detail, "%s", "the object must hold \"qr\", a string, and optionally \"challenge\", a challenge id");
         else
             snprintf(detail, sizeof detail, "%s", "the object must hold exactly one member, \"qr\", a string");
         json_decref(o);
@@ -74,6 +88,11 @@ ecred_err vbody_parse(const uint8_t *body, size_t n, const char *content_type, e
         return ECRED_ERR_INPUT;
     }
     e = ecred_buf_set(&tmp, json_string_value(qr), json_string_length(qr));
+    if (!e && challenge) {
+        challenge[0] = 0;
+        if (ch)
+            memcpy(challenge, json_string_value(ch), json_string_length(ch) + 1);
+    }
     json_decref(o);
 out:
     if (e) {

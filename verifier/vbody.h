@@ -18,6 +18,7 @@
 
 #define VBODY_MAX ((size_t)8 * 1024) /* announced or chunked, checked before reading past it */
 #define VBODY_DETAIL_MAX 256
+#define VBODY_CHALLENGE_MAX 64 /* the "challenge" member: a challenge id */
 
 /* Why a body was refused: code is the API's error code ("empty_body",
  * "malformed_json", "body_too_large"); detail is "" or a human hint. */
@@ -34,5 +35,11 @@ typedef struct vbody_refusal {
  * first two *why says what to answer, and *text is untouched on every error. */
 ecred_err vbody_parse(const uint8_t *body, size_t n, const char *content_type, ecred_buf *text,
                       vbody_refusal *why);
+
+/* The same, where a JSON body may also carry "challenge" (a string of
+ * 1..VBODY_CHALLENGE_MAX bytes, no NUL): copied into challenge on success,
+ * "" when absent (a raw text body has none). challenge NULL: vbody_parse. */
+ecred_err vbody_parse_verify(const uint8_t *body, size_t n, const char *content_type, ecred_buf *text,
+                             char challenge[VBODY_CHALLENGE_MAX + 1], vbody_refusal *why);
 
 #endif

@@ -19,21 +19,25 @@
 #include "vd_main.h"
 
 /* The options of the key subcommands (argv[0] is the subcommand's name):
- * --cache, and --role/--fields where `roles`. Returns -1 to go on, or the
- * exit code (0 after --help). Options may be given once each. */
+ * --cache, and --role/--fields/--holder where `roles`. Returns -1 to go on,
+ * or the exit code (0 after --help). Options may be given once each. */
 static int key_opts(int argc, char **argv, bool roles, const char *help, const char **dir, const char **role,
-                    const char **fields)
+                    const char **fields, const char **holder)
 {
     static const struct option opts[] = {
         {"cache", required_argument, NULL, 'c'}, {"role", required_argument, NULL, 'r'},
-        {"fields", required_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"fields", required_argument, NULL, 'f'}, {"holder", required_argument, NULL, 'H'},
+        {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
     };
     int c;
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-        const char **slot = c == 'c' ? dir : c == 'r' && roles ? role : c == 'f' && roles ? fields : NULL;
+        const char **slot = c == 'c'             ? dir
+                            : c == 'r' && roles  ? role
+                            : c == 'f' && roles  ? fields
+                            : c == 'H' && roles  ? holder
+                                                 : NULL;
         if (c == 'h') {
             printf("usage: ecred-verifierd key %s\n", help);
             return 0;
@@ -55,13 +59,15 @@ static int key_opts(int argc, char **argv, bool roles, const char *help, const c
     return -1;
 }
 
-/* key add --cache DIR --role ROLE [--fields a,b,c]: print a new key once;
- * exit 2 for a usage error, 1 when the file cannot be written. */
+/* key add --cache DIR --role ROLE [--fields a,b,c] [--holder SETTING]: print
+ * a new key once; exit 2 for a usage error, 1 when the file cannot be written. */
 int vd_cmd_key_add(int argc, char **argv)
 {
-    const char *dir = NULL, *role_s = NULL, *fields = NULL;
-    int rc = key_opts(argc, argv, true, "add --cache DIR --role police|landlord|agency [--fields a,b,c]", &dir,
-                      &role_s, &fields);
+    const char *dir = NULL, *role_s = NULL, *fields = NULL, *holder = NULL;
+    int rc = key_opts(argc, argv, true,
+                      "add --cache DIR --role police|landlord|agency [--fields a,b,c] "
+                      "[--holder optional|required|challenge]",
+                      &dir, &role_s, &fields, &holder);
     if (rc >= 0)
         return rc;
     if (optind != argc) {
@@ -87,12 +93,18 @@ int vd_cmd_key_add(int argc, char **argv)
         fprintf(stderr, "ecred-verifierd: --fields is for the agency role only\n");
         return 2;
     }
+    ecred_holder_policy pol;
+    if (holder && ecred_present_policy(role_s, holder, &pol) != ECRED_OK) {
+        fprintf(stderr, "ecred-verifierd: --holder is optional, required or challenge%s\n",
+                role == VROLE_POLICE ? " (police: required or challenge)" : "");
+        return 2;
+    }
     if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
         fprintf(stderr, "ecred-verifierd: cannot create %s: %s\n", dir, strerror(errno));
         return 1;
     }
     char key[VKEY_TEXT_LEN + 1], id[9];
-    ecred_err e = vkeys_add(dir, role, fields, key, id);
+    ecred_err e = vkeys_add_holder(dir, role, fields, holder, key, id);
     if (e) {
         fprintf(stderr, "ecred-verifierd: cannot add the key to %s/api-keys: %s\n", dir, ecred_err_message(e));
         return 1;
@@ -108,7 +120,7 @@ int vd_cmd_key_add(int argc, char **argv)
 int vd_cmd_key_list(int argc, char **argv)
 {
     const char *dir = NULL;
-    int rc = key_opts(argc, argv, false, "list --cache DIR", &dir, NULL, NULL);
+    int rc = key_opts(argc, argv, false, "list --cache DIR", &dir, NULL, NULL, NULL);
     if (rc >= 0)
         return rc;
     if (!dir || optind != argc) {
@@ -127,8 +139,11 @@ int vd_cmd_key_list(int argc, char **argv)
     }
     printf("%-8s  %-8s  %s\n", "ID", "ROLE", "FIELDS");
     for (size_t i = 0; i < k.n; i++)
-        printf("%-8s  %-8s  %s\n", k.keys[i].id, vrole_name(k.keys[i].role),
-               k.keys[i].role == VROLE_AGENCY ? k.keys[i].fields : "(role default)");
+        /* The holder column only for keys that set one: older scripts read
+         * the three columns. */
+        printf("%-8s  %-8s  %s%s%s\n", k.keys[i].id, vrole_name(k.keys[i].role),
+               k.keys[i].role == VROLE_AGENCY ? k.keys[i].fields : "(role default)",
+               k.keys[i].holder[0] ? "  holder=" : "", k.keys[i].holder);
     fprintf(stderr, "ecred-verifierd: %zu key%s in %s/api-keys\n", k.n, k.n == 1 ? "" : "s", dir);
     vkeys_free(&k);
     return 0;
@@ -139,7 +154,7 @@ int vd_cmd_key_list(int argc, char **argv)
 int vd_cmd_key_remove(int argc, char **argv)
 {
     const char *dir = NULL, *id = NULL;
-    int rc = key_opts(argc, argv, false, "remove --cache DIR ID", &dir, NULL, NULL);
+    int rc = key_opts(argc, argv, false, "remove --cache DIR ID", &dir, NULL, NULL, NULL);
     if (rc >= 0)
         return rc;
     if (optind + 1 == argc)

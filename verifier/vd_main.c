@@ -44,7 +44,9 @@ static void usage(FILE *f)
     fputs("usage: ecred-verifierd --cache DIR --issuer URL --listen IPv4:PORT|[IPv6]:PORT\n"
           "                       [--root ROOT.pem] [--refresh INTERVAL] [--max-age DURATION]\n"
           "                       [--tls-cert PEM --tls-key PEM] [--max-client-conns N] [--rate N/min]\n"
+          "                       [--verifier-id ID] [--skew DURATION] [--replay-cap N]\n"
           "       ecred-verifierd key add --cache DIR --role police|landlord|agency [--fields a,b,c]\n"
+          "                               [--holder optional|required|challenge]\n"
           "       ecred-verifierd key list --cache DIR\n"
           "       ecred-verifierd key remove --cache DIR ID\n"
           "\n"
@@ -56,6 +58,13 @@ static void usage(FILE *f)
           "--rate N/min (default 120/min, 0: none) limits each API key: a QR text costs 1,\n"
           "a photo (POST /v1/scan-image) 4; over it the answer is 429 with Retry-After.\n"
           "The scanner page for phones is GET /scan.\n"
+          "Live codes (RP1) are remembered for replay in one cache of --replay-cap entries\n"
+          "(default 100000; full: 503); --skew (default 60s, max 300s) is the allowed phone\n"
+          "clock difference; --verifier-id (default ecred-verifierd) is the aud our\n"
+          "challenges name. POST /v1/challenges makes a challenge for POST /v1/verify\n"
+          "{\"qr\", \"challenge\"}. key add --holder raises a key's holder policy above its\n"
+          "role's (police: required; landlord and agency: optional, a static code then\n"
+          "says \"holder not proven\").\n"
           "key add prints a new API key once; only its SHA-256 is kept in DIR/api-keys.\n"
           "key list shows each key's id, role and fields (never the key); key remove\n"
           "takes the id. A running daemon sees added and removed keys within 1 second\n"
@@ -67,7 +76,7 @@ static void usage(FILE *f)
 }
 
 typedef struct vd_opts {
-    const char *listen, *refresh, *max_age, *tls_cert, *tls_key, *client_conns, *rate;
+    const char *listen, *refresh, *max_age, *tls_cert, *tls_key, *client_conns, *rate, *replay_cap, *skew;
     unsigned per_ip;
     unsigned per_minute; /* --rate, parsed */
 } vd_opts;
@@ -84,7 +93,8 @@ static int parse_args(int argc, char **argv, vd *d, vd_opts *o, bool *done)
         {"tls-cert", required_argument, NULL, 'C'},  {"tls-key", required_argument, NULL, 'K'},
         {"max-client-conns", required_argument, NULL, 'n'}, {"help", no_argument, NULL, 'h'},
         {"rate", required_argument, NULL, 'q'},      {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0},
+        {"replay-cap", required_argument, NULL, 'P'}, {"skew", required_argument, NULL, 'S'},
+        {"verifier-id", required_argument, NULL, 'I'}, {NULL, 0, NULL, 0},
     };
     int c;
     opterr = 0;
@@ -106,6 +116,9 @@ static int parse_args(int argc, char **argv, vd *d, vd_opts *o, bool *done)
         case 'K': slot = &o->tls_key; break;
         case 'n': slot = &o->client_conns; break;
         case 'q': slot = &o->rate; break;
+        case 'P': slot = &o->replay_cap; break;
+        case 'S': slot = &o->skew; break;
+        case 'I': slot = &d->verifier_id; break;
         default:
             fprintf(stderr, "ecred-verifierd: unknown option %s (see --help)\n", argv[optind - 1]);
             return 2;
@@ -159,6 +172,17 @@ static int parse_args(int argc, char **argv, vd *d, vd_opts *o, bool *done)
                 (unsigned)VRATE_PER_MINUTE_MAX);
         return 2;
     }
+    d->skew = ECRED_PRESENT_SKEW_DEFAULT;
+    if (o->skew && (vutil_parse_duration(o->skew, &d->skew) != ECRED_OK || d->skew > ECRED_PRESENT_SKEW_MAX)) {
+        fprintf(stderr, "ecred-verifierd: --skew takes a duration up to 300s\n");
+        return 2;
+    }
+    if (!d->verifier_id)
+        d->verifier_id = VD_VERIFIER_ID_DEFAULT;
+    if (!vchal_aud_ok(d->verifier_id)) {
+        fprintf(stderr, "ecred-verifierd: --verifier-id: 1..64 of A-Z a-z 0-9 . _ : / -\n");
+        return 2;
+    }
     if (strlen(d->dir) > VCACHE_PATH_MAX - 64) {
         fprintf(stderr, "ecred-verifierd: --cache path too long\n");
         return 2;
@@ -184,8 +208,20 @@ static int serve(int argc, char **argv)
         fprintf(stderr, "ecred-verifierd: pages: %s\n", err);
         return 1;
     }
-    if (vrate_new(o.per_minute, &d.rate) != ECRED_OK) {
+    uint64_t replay_cap = ECRED_REPLAY_CAP_DEFAULT;
+    if (o.replay_cap && (!svc_parse_u64(o.replay_cap, 10000000, &replay_cap) || replay_cap == 0)) {
+        fprintf(stderr, "ecred-verifierd: --replay-cap takes 1..10000000\n");
+        svc_assets_free(d.assets);
+        return 2;
+    }
+    if (vrate_new(o.per_minute, &d.rate) != ECRED_OK ||
+        ecred_replay_create((size_t)replay_cap, &d.replay) != ECRED_OK ||
+        ecred_holder_keys_create(4096, &d.holder_keys) != ECRED_OK ||
+        vchal_create(VCHAL_CAP_DEFAULT, &d.challenges) != ECRED_OK) {
         fprintf(stderr, "ecred-verifierd: out of memory\n");
+        vrate_free(d.rate);
+        ecred_replay_free(d.replay);
+        ecred_holder_keys_free(d.holder_keys);
         svc_assets_free(d.assets);
         return 1;
     }
@@ -263,6 +299,9 @@ static int serve(int argc, char **argv)
     vd_snap_put(&d, d.cur);
     d.cur = NULL;
     vkeys_free(&d.keys);
+    ecred_replay_free(d.replay);
+    ecred_holder_keys_free(d.holder_keys);
+    vchal_free(d.challenges);
     svc_assets_free(d.assets);
     vrate_free(d.rate);
     if (rc == 0)

@@ -32,6 +32,7 @@
         fn(r->app, r);                                                                             \
     }
 ROUTE(h_verify)
+ROUTE(h_challenge)
 ROUTE(h_healthz)
 ROUTE(h_metrics)
 ROUTE(h_page)
@@ -43,6 +44,7 @@ ROUTE(h_scan_image)
  * other routes take no body, so they get the same small cap. */
 const svc_route vd_routes[] = {
     {"POST", "/v1/verify", h_verify_route, SVC_SENSITIVE, NEEDS_KEY, VBODY_MAX, "verify"},
+    {"POST", "/v1/challenges", h_challenge_route, SVC_SENSITIVE, NEEDS_KEY, VBODY_MAX, "challenge"},
     {"GET", "/healthz", h_healthz_route, 0, 0, VBODY_MAX, "healthz"},
     {"GET", "/metrics", h_metrics_route, 0, 0, VBODY_MAX, "metrics"},
     {"GET", "/", h_page_route, 0, 0, VBODY_MAX, "page"},

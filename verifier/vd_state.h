@@ -23,9 +23,11 @@
 
 #include "apikeys.h"
 #include "cache.h"
+#include "ecred/present.h"
 #include "ratelimit.h"
 #include "svc_assets.h"
 #include "svc_http.h"
+#include "vchal.h"
 
 #define VD_DEFAULT_REFRESH ((int64_t)300)
 #define VD_DEFAULT_MAX_AGE ((int64_t)24 * 3600)
@@ -33,6 +35,7 @@
 #define VD_CONN_MEMORY ((size_t)32 * 1024) /* caps URL and headers per connection */
 #define VD_CONN_LIMIT 1024u
 #define VD_KEYS_CHECK_MS 1000 /* bound on how long a removed key keeps working */
+#define VD_VERIFIER_ID_DEFAULT "ecred-verifierd" /* aud of our challenges */
 #define VD_SCAN_DECODES 2      /* photos decoded at once (POST /v1/scan-image); more wait: 503 */
 #define VD_PHOTO_COST 4        /* rate-limit tokens a photo takes (a text takes 1) */
 
@@ -62,6 +65,15 @@ typedef struct vd {
     const char *dir, *issuer, *root;
     int64_t refresh, max_age;
     svc_assets *assets;
+    /* Holder proofs (spec/verifier.md 5.5): one replay cache and one parsed
+     * holder key cache for all clients (a screenshot reused at two scanners
+     * behind this daemon is caught), the outstanding challenges, and the id
+     * our challenges name. Each object locks itself. */
+    ecred_replay_cache *replay;
+    ecred_holder_keys *holder_keys;
+    vchal_store *challenges;
+    const char *verifier_id;
+    int64_t skew;
     vrate *rate;              /* per-key limit on verify and scan-image (--rate) */
     /* Snapshot, sync counters, the server (for request counters). */
     pthread_mutex_t mu;

@@ -2,18 +2,25 @@
  * verify_cli.c - ecred-verify: check a credential's QR text or image offline
  * with explicitly trusted keys or against a synced cache (trust list and
  * status lists, optionally refreshed --online), `sync` such a cache from an
- * issuer, and `inspect` any PREFIX:+base45 COSE_Sign1.
+ * issuer, `challenge` (show a challenge, then check the answer), and
+ * `inspect` any PREFIX:+base45 COSE_Sign1 or RP1 presentation.
  *
- * The decision is ecred_decide() from common/, the same call the verifier
- * daemon makes; this file only gathers input, prints and picks the exit code
- * (spec/errors.md). Must never: store or log a scanned credential.
+ * The decision is ecred_present_decide() from common/ (static RC1 codes and
+ * holder-bound RP1 presentations), the same call the verifier daemon makes;
+ * this file only gathers input, prints and picks the exit code
+ * (spec/errors.md). The replay memory (--replay-file) and a challenge's file
+ * keep hashes, times and nonces only. Must never: store or log a scanned
+ * credential.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,6 +29,7 @@
 #include "ecred/credential.h"
 #include "ecred/crypto.h"
 #include "ecred/decide.h"
+#include "ecred/present.h"
 #include "ecred/qr.h"
 #include "ecred/qrtext.h"
 #include "ecred/slist.h"
@@ -35,12 +43,15 @@
 #include "roles.h"
 #include "status.h"
 #include "sync.h"
+#include "vchal.h"
 #include "vutil.h"
 
 #define EXIT_USAGE 2
 #define DEFAULT_MAX_AGE ((int64_t)24 * 3600)
 #define MAX_TRUST_KEYS 64
 #define IMAGE_MAX ((size_t)32 << 20)
+#define REPLAY_FILE_MAX ((size_t)8 << 20) /* ~190,000 remembered codes */
+#define CHALLENGE_FILE_MAX ((size_t)1024)
 
 /* --json anywhere on the command line: every exit, errors included, prints
  * one JSON object on stdout, so scripts never parse a bare message. */
@@ -52,11 +63,14 @@ static void usage(FILE *f)
           "                    [--role police|landlord|agency [--fields a,b,c]] (TEXT | --image FILE | -)\n"
           "       ecred-verify --cache DIR [--max-age DURATION] [--online] [--at RFC3339] [--json]\n"
           "                    [--role police|landlord|agency [--fields a,b,c]] (TEXT | --image FILE | -)\n"
+          "       ecred-verify challenge [--aud ID] [--ttl DURATION] [--terminal] --state FILE\n"
+          "       ecred-verify challenge [--aud ID] [--ttl DURATION] [--terminal] (--trust-key PEM | --cache DIR) ...\n"
           "       ecred-verify sync --issuer URL [--root ROOT.pem] --cache DIR [--sync-timeout DURATION]\n"
           "       ecred-verify inspect [--trust-key PEM] [--external-aad HEX] (TEXT | --image FILE | -)\n"
           "\n"
-          "Verifies a residence credential (居住登记凭证 / 居住证) from its QR text, a photo or\n"
-          "screenshot of the QR (PNG or JPEG), or standard input.\n"
+          "Verifies a residence credential (居住登记凭证 / 居住证) from its QR text (RC1: static,\n"
+          "RP1: the holder's live code), a photo or screenshot of the QR (PNG or JPEG), or\n"
+          "standard input, and says whether the holder proved possession of the phone.\n"
           "\n"
           "  --trust-key FILE   trusted issuer key: PEM public key or X.509 certificate\n"
           "                     (PEM or DER); the kid is derived from it\n"
@@ -73,9 +87,29 @@ static void usage(FILE *f)
           "  --role ROLE        show only the fields ROLE may see, as the verify API does:\n"
           "                     police (all), landlord (name, masked ID number, address,\n"
           "                     validity), agency (exactly --fields a,b,c)\n"
+          "  --holder POLICY    optional (default: a static code is valid, labelled \"holder\n"
+          "                     not proven\"), required (a live RP1 code is needed; the default\n"
+          "                     with --role police) or challenge (it must answer our\n"
+          "                     challenge: --challenge)\n"
+          "  --skew DURATION    allowed phone/scanner clock difference (default 60s, max 300s)\n"
+          "  --refresh DURATION the app's refresh period (default 30s, max 1h): a timed code\n"
+          "                     is accepted from now-(refresh+skew) to now+skew\n"
+          "  --replay-file FILE this scanner's memory of accepted live codes (created 0600,\n"
+          "                     locked while used): a code shown twice is refused. Without\n"
+          "                     it the answer says \"replay not checked\"\n"
+          "  --challenge FILE   the answer must answer the challenge in FILE (made by\n"
+          "                     `challenge --state FILE`); it is used up\n"
           "  -h, --help         this help\n"
           "  --version          print the version\n"
           "\n"
+          "challenge makes a challenge for this verifier (--aud ID, default ecred-verify):\n"
+          "16 random bytes shown as an RN1: QR text and a 6-digit code to type, valid\n"
+          "--ttl (default 120s, max 10m). With --state FILE it is saved there (0600) for a\n"
+          "later `--challenge FILE`; otherwise the answer (RP1 text) is read from the\n"
+          "next line of standard input and verified at once, as `--holder challenge`.\n",
+          f);
+    /* Two strings: C99 compilers need only take 4095 characters in one. */
+    fputs("\n"
           "With --trust-key alone no status is checked: a good credential reads\n"
           "\"signature valid, status not checked\", never a plain VALID. Times are shown\n"
           "in China Standard Time (+08:00); --json keeps UTC. Colour only on a terminal,\n"
@@ -103,7 +137,9 @@ static void usage(FILE *f)
           "   3 not_our_format     4 malformed               5 unknown_key\n"
           "   6 bad_signature      7 expired                 8 not_yet_valid\n"
           "   9 revoked           10 suspended              11 status_stale\n"
-          "  12 status_unavailable 18 status_index_invalid\n",
+          "  12 status_unavailable 13 holder_proof_required 14 bad_holder_signature\n"
+          "  15 not_fresh           16 replayed               17 challenge_failed\n"
+          "  18 status_index_invalid\n",
           f);
 }
 
@@ -113,7 +149,8 @@ static const char *exit_reason(int code)
     static const char *const words[] = {"ok",      "error",         "usage",         "not_our_format",
                                         "malformed", "unknown_key", "bad_signature", "expired",
                                         "not_yet_valid", "revoked", "suspended",     "status_stale",
-                                        "status_unavailable"};
+                                        "status_unavailable", "holder_proof_required", "bad_holder_signature",
+                                        "not_fresh", "replayed", "challenge_failed", "status_index_invalid"};
     return code >= 0 && (size_t)code < sizeof words / sizeof words[0] ? words[code] : "error";
 }
 
@@ -242,12 +279,14 @@ static void print_view(const json_t *view)
     }
 }
 
-static void print_human(const ecred_verdict *v, const vstatus *st, int64_t now, int64_t max_age,
+static void print_human(const ecred_present_verdict *pv, const vstatus *st, int64_t now, int64_t max_age,
                         const json_t *view)
 {
+    const ecred_verdict *v = &pv->cred;
     const char *headline;
-    bool unchecked = v->outcome == ECRED_OK && !st; /* --trust-key alone: no status source */
-    switch (v->outcome) {
+    const char *reason = ecred_err_reason(pv->outcome);
+    bool unchecked = pv->outcome == ECRED_OK && !st; /* --trust-key alone: no status source */
+    switch (pv->outcome) {
     case ECRED_OK:
         headline = unchecked ? "签名有效，状态未检查 SIGNATURE VALID, STATUS NOT CHECKED" : "有效 VALID";
         break;
@@ -262,23 +301,41 @@ static void print_human(const ecred_verdict *v, const vstatus *st, int64_t now, 
     case ECRED_ERR_STATUS_STALE: headline = "状态未知 STATUS UNKNOWN (stale data)"; break;
     case ECRED_ERR_STATUS_UNAVAILABLE: headline = "状态不可用 STATUS UNAVAILABLE"; break;
     case ECRED_ERR_STATUS_INDEX: headline = "状态索引无效 STATUS INDEX OUTSIDE ITS LIST"; break;
-    default: headline = "无法识别 MALFORMED"; break;
+    default:
+        if (strcmp(reason, "holder_proof_required") == 0)
+            headline = "需出示动态码 HOLDER PROOF REQUIRED";
+        else if (strcmp(reason, "bad_holder_signature") == 0)
+            headline = "持有人签名无效 BAD HOLDER SIGNATURE";
+        else if (strcmp(reason, "not_fresh") == 0)
+            headline = "动态码不新鲜 NOT FRESH (screenshot or wrong clock?)";
+        else if (strcmp(reason, "replayed") == 0)
+            headline = pv->outcome == ECRED_ERR_REPLAY_CACHE_FULL ? "无法检查重放 REPLAY MEMORY FULL"
+                                                                   : "重复出示 ALREADY SHOWN (replayed)";
+        else if (strcmp(reason, "challenge_failed") == 0)
+            headline = "未通过挑战 CHALLENGE FAILED";
+        else
+            headline = "无法识别 MALFORMED";
+        break;
     }
     const char *on = "", *off = "";
     if (use_colour()) {
         /* green only for a checked VALID; yellow for unknown or unchecked */
-        on = v->outcome == ECRED_OK && !unchecked ? "\033[1;32m"
-             : unchecked || v->outcome == ECRED_ERR_STATUS_STALE || v->outcome == ECRED_ERR_STATUS_UNAVAILABLE
+        on = pv->outcome == ECRED_OK && !unchecked ? "\033[1;32m"
+             : unchecked || pv->outcome == ECRED_ERR_STATUS_STALE || pv->outcome == ECRED_ERR_STATUS_UNAVAILABLE
                  ? "\033[1;33m"
                  : "\033[1;31m";
         off = "\033[0m";
     }
     printf("结果 Result:            %s%s%s\n", on, headline, off);
-    printf("原因 Reason:            %s (%s)\n", ecred_err_reason(v->outcome),
-           v->outcome ? ecred_err_message(v->outcome)
+    printf("原因 Reason:            %s (%s)\n", reason,
+           pv->outcome ? ecred_err_message(pv->outcome)
            : unchecked ? "signature, validity and format check out; status not checked (no --cache)"
                        : "signature, validity and format check out");
     char raw_line[512], line[VUTIL_ESC_MAX], e1[VUTIL_ESC_MAX], e2[VUTIL_ESC_MAX];
+    /* The holder line is built from signed claims (aud is not shown) and times. */
+    char holder_line[512];
+    vanswer_holder_text(pv, holder_line, sizeof holder_line);
+    printf("持有人 Holder:          %s\n", holder_line);
     /* Every field below comes from the scanned credential (the status line
      * carries its status URI): escaped, so no QR can drive the terminal. */
     vanswer_status_text(v, st, now, max_age, raw_line, sizeof raw_line);
@@ -358,22 +415,24 @@ static json_t *claims_json(const ecred_claims *c)
 
 /* The verdict as one JSON object (UTC times); with a role, its view of the
  * credential ("role", "credential") replaces the full "claims". */
-static void print_json(const ecred_verdict *v, const vstatus *st, int64_t now, int64_t max_age, vrole role,
-                       json_t *view)
+static void print_json(const ecred_present_verdict *pv, const vstatus *st, int64_t now, int64_t max_age,
+                       vrole role, json_t *view)
 {
+    const ecred_verdict *v = &pv->cred;
+    ecred_err outcome = pv->outcome;
     char kid[2 * 64 + 1];
     ecred_hex(v->kid, v->kid_len, kid);
     json_t *o = json_pack("{s:s,s:b,s:s,s:s,s:s,s:{s:I,s:I,s:I,s:b}}", "outcome",
-                          vanswer_outcome(v->outcome), "valid", v->outcome == ECRED_OK,
-                          "reason", ecred_err_reason(v->outcome), "detail", ecred_err_name(v->outcome),
+                          vanswer_outcome(outcome), "valid", outcome == ECRED_OK,
+                          "reason", ecred_err_reason(outcome), "detail", ecred_err_name(outcome),
                           "kid", kid, "sizes", "text", (json_int_t)v->text_len, "cose",
                           (json_int_t)v->cose_len, "payload", (json_int_t)v->payload_len,
                           "compressed", v->compressed);
     if (!o)
         return;
-    json_object_set_new(o, "verdict", json_string(v->outcome == ECRED_OK && !st
-                                                        ? "signature valid, status not checked"
-                                                        : v->outcome == ECRED_OK ? "VALID" : ecred_err_reason(v->outcome)));
+    json_object_set_new(o, "verdict", json_string(outcome == ECRED_OK && !st ? "signature valid, status not checked"
+                                                  : outcome == ECRED_OK     ? "VALID"
+                                                                            : ecred_err_reason(outcome)));
     if (role != VROLE_NONE) {
         json_object_set_new(o, "role", json_string(vrole_name(role)));
         if (view)
@@ -382,6 +441,17 @@ static void print_json(const ecred_verdict *v, const vstatus *st, int64_t now, i
         json_object_set_new(o, "claims", claims_json(&v->claims));
     }
     json_object_set_new(o, "status", vanswer_status_json(v, st, now, max_age));
+    /* One writer for the holder block, shared with the daemon. */
+    ecred_buf hb = ECRED_BUF_INIT;
+    vjson w;
+    vjson_init(&w, &hb);
+    vanswer_holder_write(&w, pv);
+    if (vjson_finish(&w) == ECRED_OK)
+        json_object_set_new(o, "holder", json_loadb((const char *)hb.ptr, hb.len, 0, NULL));
+    ecred_buf_free(&hb);
+    if (pv->presentation)
+        json_object_set_new(o, "presentation", json_pack("{s:I,s:b}", "cose", (json_int_t)pv->presentation_len,
+                                                         "compressed", pv->compressed));
     char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     if (s)
         puts(s);
@@ -474,6 +544,102 @@ static json_t *cbor_bytes_json(ecred_span s)
     return j;
 }
 
+/* The holder envelope {1: -9, 13: kcwt, 16: 294} as every honest RP1 has it
+ * (presentation.md section 3): the kcwt bytes as received, or an empty span. */
+static ecred_span rp1_kcwt(ecred_span prot)
+{
+    static const uint8_t head[] = {0xA3, 0x01, 0x28, 0x0D}, tail[] = {0x10, 0x19, 0x01, 0x26};
+    if (prot.len <= sizeof head + sizeof tail || memcmp(prot.ptr, head, sizeof head) != 0 ||
+        memcmp(prot.ptr + prot.len - sizeof tail, tail, sizeof tail) != 0)
+        return ecred_span_of(NULL, 0);
+    return ecred_span_of(prot.ptr + sizeof head, prot.len - sizeof head - sizeof tail);
+}
+
+/* inspect for RP1: the holder envelope as CBOR, and the embedded credential
+ * decoded like an RC1 (its signature checked against key when given). No
+ * holder check: that is what verifying is for. */
+static int inspect_rp1(const char *text, size_t n, ecred_key *key)
+{
+    ecred_buf cose = ECRED_BUF_INIT;
+    bool compressed = false;
+    ecred_err e = ecred_present_decode_text(text, n, &cose, &compressed);
+    cbor_item_t *it = NULL;
+    if (!e && ecred_cbor_decode(cose.ptr, cose.len, &ecred_cbor_limits_small, &it) != ECRED_OK)
+        e = ECRED_ERR_PRESENT_STRUCTURE;
+    cbor_item_t *arr = NULL;
+    if (!e) {
+        if (cbor_isa_tag(it) && cbor_tag_value(it) == 18)
+            arr = cbor_tag_item(it);
+        if (!arr || !cbor_isa_array(arr) || cbor_array_size(arr) != 4 ||
+            !cbor_isa_bytestring(cbor_array_handle(arr)[0]) || !cbor_isa_bytestring(cbor_array_handle(arr)[2]) ||
+            !cbor_isa_bytestring(cbor_array_handle(arr)[3]))
+            e = ECRED_ERR_PRESENT_STRUCTURE;
+    }
+    if (e) {
+        fprintf(stderr, "ecred-verify inspect: %s (%s)\n", ecred_err_message(e), ecred_err_name(e));
+        if (arr)
+            cbor_decref(&arr);
+        if (it)
+            cbor_decref(&it);
+        ecred_buf_free(&cose);
+        return ecred_err_exit_code(e);
+    }
+    cbor_item_t **m = cbor_array_handle(arr);
+    ecred_span prot = ecred_span_of(cbor_bytestring_handle(m[0]), cbor_bytestring_length(m[0]));
+    ecred_span payload = ecred_span_of(cbor_bytestring_handle(m[2]), cbor_bytestring_length(m[2]));
+    json_t *o = json_object();
+    json_object_set_new(o, "prefix", json_string(ECRED_PRESENT_PREFIX));
+    json_object_set_new(o, "sizes", json_pack("{s:I,s:I,s:I,s:I,s:b}", "text", (json_int_t)n, "cose",
+                                              (json_int_t)cose.len, "protected", (json_int_t)prot.len,
+                                              "payload", (json_int_t)payload.len, "compressed", compressed));
+    ecred_span kcwt = rp1_kcwt(prot);
+    if (!kcwt.len)
+        json_object_set_new(o, "protected", cbor_bytes_json(prot));
+    json_object_set_new(o, "unprotected", cbor_json(m[1]));
+    json_object_set_new(o, "payload", cbor_bytes_json(payload));
+    json_object_set_new(o, "signature", hex_json(cbor_bytestring_handle(m[3]), cbor_bytestring_length(m[3])));
+    int rc = 0;
+    if (kcwt.len) {
+        ecred_cose_sign1 msg;
+        memset(&msg, 0, sizeof msg);
+        json_t *k = json_object();
+        json_object_set_new(k, "size", json_integer((json_int_t)kcwt.len));
+        ecred_err ke = ecred_cose_sign1_decode(kcwt.ptr, kcwt.len, NULL, &msg);
+        if (ke) {
+            json_object_set_new(k, "error", json_string(ecred_err_name(ke)));
+            rc = ecred_err_exit_code(ke);
+        } else {
+            json_object_set_new(k, "protected", cbor_bytes_json(msg.protected_bytes));
+            json_object_set_new(k, "kid", hex_json(msg.kid, msg.kid_len));
+            ecred_claims claims;
+            ecred_err ce = ecred_claims_decode(msg.payload.ptr, msg.payload.len, &claims);
+            if (ce == ECRED_OK)
+                json_object_set_new(k, "ecred_claims", claims_json(&claims));
+            else
+                json_object_set_new(k, "ecred_claims_error", json_string(ecred_err_name(ce)));
+            if (key) {
+                ke = ecred_cose_sign1_verify(&msg, key);
+                json_object_set_new(k, "signature_check", json_pack("{s:s,s:s}", "result", ke ? "fail" : "ok",
+                                                                    "reason", ecred_err_reason(ke)));
+                rc = ecred_err_exit_code(ke);
+            }
+        }
+        ecred_cose_sign1_clear(&msg);
+        json_object_set_new(o, "protected", json_pack("{s:i,s:o,s:i}", "1", -9, "13 (kcwt)", k, "16", 294));
+    } else if (key) {
+        rc = ecred_err_exit_code(ECRED_ERR_PRESENT_HEADER);
+    }
+    char *js = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    if (js)
+        puts(js);
+    free(js);
+    json_decref(o);
+    cbor_decref(&arr);
+    cbor_decref(&it);
+    ecred_buf_free(&cose);
+    return rc;
+}
+
 /* base64url without padding (RFC 7515 appendix C), as JWK wants. */
 static json_t *b64url_json(const uint8_t *p, size_t n)
 {
@@ -558,6 +724,15 @@ static int cmd_inspect(const char *text, size_t n, const char *key_path, ecred_s
         if (ke)
             return fail(EXIT_USAGE, "--trust-key %s: not a readable EC (P-256/384/521), Ed25519/Ed448 or RSA (2048+) public key or certificate", key_path);
     }
+    const char *t = text;
+    size_t tn = n;
+    while (tn && (*t == ' ' || *t == '\t' || *t == '\r' || *t == '\n'))
+        t++, tn--;
+    if (tn >= 4 && memcmp(t, ECRED_PRESENT_PREFIX, 4) == 0) {
+        rc = inspect_rp1(text, n, key);
+        ecred_key_free(key);
+        return rc;
+    }
     const char *colon = memchr(text, ':', n);
     /* Our own format stays strict in inspect too: it shows what a verifier
      * would refuse instead of explaining it away. */
@@ -621,6 +796,172 @@ out:
     ecred_buf_free(&cose);
     ecred_key_free(key);
     return rc;
+}
+
+/* ---- files that outlive one run: replay memory, a challenge ------------- */
+
+/* A small state file held under an exclusive lock for the whole run, so two
+ * scanners sharing it (two shells, a script in a loop) never lose an entry:
+ * read at open, rewritten in place at the end (in place, not renamed, so
+ * the lock stays on the file others wait for). */
+typedef struct lfile {
+    int fd;
+    ecred_buf text; /* the content as read, NUL-terminated */
+} lfile;
+
+/* Open (create: O_CREAT, mode 0600) and lock path, read at most max bytes.
+ * 0 or an exit code (after saying why). */
+static int lfile_open(const char *path, bool create, size_t max, const char *what, lfile *lf)
+{
+    lf->fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | (create ? O_CREAT : 0), 0600);
+    lf->text = (ecred_buf)ECRED_BUF_INIT;
+    if (lf->fd < 0)
+        return fail(errno == ENOENT ? EXIT_USAGE : 1, "%s %s: %s", what, path, strerror(errno));
+    if (flock(lf->fd, LOCK_EX) != 0) {
+        int err = errno;
+        close(lf->fd);
+        lf->fd = -1;
+        return fail(1, "%s %s: cannot lock: %s", what, path, strerror(err));
+    }
+    ecred_err e = ecred_read_fd(lf->fd, max, &lf->text);
+    if (!e)
+        e = ecred_buf_terminate(&lf->text);
+    if (e) {
+        close(lf->fd);
+        lf->fd = -1;
+        ecred_buf_free(&lf->text);
+        return fail(e == ECRED_ERR_TOO_LARGE ? 4 : 1, "%s %s: %s", what, path,
+                    e == ECRED_ERR_TOO_LARGE ? "too large" : "cannot read");
+    }
+    return 0;
+}
+
+/* Replace the content with n bytes of p, durably. */
+static ecred_err lfile_rewrite(lfile *lf, const void *p, size_t n)
+{
+    if (ftruncate(lf->fd, 0) != 0)
+        return ECRED_ERR_IO;
+    const char *c = p;
+    for (off_t off = 0; (size_t)off < n;) {
+        ssize_t w = pwrite(lf->fd, c + off, n - (size_t)off, off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return ECRED_ERR_IO;
+        off += w;
+    }
+    return fsync(lf->fd) == 0 ? ECRED_OK : ECRED_ERR_IO;
+}
+
+static void lfile_close(lfile *lf)
+{
+    if (lf->fd >= 0)
+        close(lf->fd); /* drops the lock */
+    lf->fd = -1;
+    ecred_buf_wipe(&lf->text);
+}
+
+/* Replay memory lines: "v1 KEY(32 hex) EXPIRES FIRST_SEEN". Entries past
+ * their expiry are dropped when read; a line that does not parse makes the
+ * file unusable (exit 4), never silently forgotten memory. */
+static int replay_load(const lfile *lf, int64_t now, ecred_replay_cache *rc)
+{
+    const char *p = (const char *)lf->text.ptr;
+    while (p && *p) {
+        const char *nl = strchr(p, '\n');
+        char hex[33];
+        long long exp, first;
+        int used = 0;
+        uint8_t key[ECRED_REPLAY_KEY_LEN];
+        if (!nl || sscanf(p, "v1 %32[0-9a-f] %lld %lld%n", hex, &exp, &first, &used) != 3 ||
+            p + used != nl || ecred_unhex(hex, strlen(hex), key, sizeof key) != ECRED_OK)
+            return fail(4, "%s", "--replay-file: not a replay memory file (a line does not parse)");
+        if (exp >= now) {
+            ecred_err e = ecred_replay_check_insert(rc, key, exp, first, NULL);
+            if (e == ECRED_ERR_REPLAY_CACHE_FULL)
+                return fail(16, "%s", "--replay-file: full; refusing rather than forgetting");
+        }
+        p = nl + 1;
+    }
+    return 0;
+}
+
+static void replay_line(void *ctx, const uint8_t key[ECRED_REPLAY_KEY_LEN], int64_t expires, int64_t first_seen)
+{
+    ecred_buf *out = ctx;
+    char hex[2 * ECRED_REPLAY_KEY_LEN + 1], line[96];
+    ecred_hex(key, ECRED_REPLAY_KEY_LEN, hex);
+    int len = snprintf(line, sizeof line, "v1 %s %lld %lld\n", hex, (long long)expires, (long long)first_seen);
+    if (len > 0)
+        (void)ecred_buf_append(out, line, (size_t)len); /* a failure shows as a short file: checked by len */
+}
+
+/* Write the live entries back. */
+static int replay_save(lfile *lf, ecred_replay_cache *rc, int64_t now)
+{
+    ecred_buf out = ECRED_BUF_INIT;
+    ecred_replay_each(rc, now, replay_line, &out);
+    ecred_err e = lfile_rewrite(lf, out.ptr ? out.ptr : (const uint8_t *)"", out.len);
+    ecred_buf_free(&out);
+    return e ? fail(1, "%s", "--replay-file: cannot write the replay memory back") : 0;
+}
+
+/* Challenge file: one line "v1 NONCE(32 hex) CODE EXPIRES USED AUD". */
+static int challenge_load(const lfile *lf, vchal_entry *out)
+{
+    char hex[33], code[8], aud[ECRED_PRESENT_AUD_MAX + 2];
+    long long exp;
+    int used, end = 0;
+    vchal_entry c;
+    memset(&c, 0, sizeof c);
+    if (sscanf((const char *)lf->text.ptr, "v1 %32[0-9a-f] %7[0-9] %lld %d %65s\n%n", hex, code, &exp, &used, aud,
+               &end) != 5 ||
+        (size_t)end != lf->text.len || strlen(code) != VCHAL_CODE_LEN || strlen(aud) > ECRED_PRESENT_AUD_MAX ||
+        !vchal_aud_ok(aud) || ecred_unhex(hex, strlen(hex), c.nonce, sizeof c.nonce) != ECRED_OK ||
+        strlen(hex) != 2 * VCHAL_NONCE_LEN)
+        return fail(4, "%s", "--challenge: not a challenge file of `ecred-verify challenge --state`");
+    memcpy(c.code, code, VCHAL_CODE_LEN + 1);
+    memcpy(c.aud, aud, strlen(aud) + 1);
+    c.expires = exp;
+    c.used = used != 0;
+    *out = c;
+    return 0;
+}
+
+static ecred_err challenge_save(lfile *lf, const vchal_entry *c)
+{
+    char hex[2 * VCHAL_NONCE_LEN + 1], line[160];
+    ecred_hex(c->nonce, VCHAL_NONCE_LEN, hex);
+    int n = snprintf(line, sizeof line, "v1 %s %s %lld %d %s\n", hex, c->code, (long long)c->expires,
+                     c->used ? 1 : 0, c->aud);
+    ecred_err e = n > 0 && (size_t)n < sizeof line ? lfile_rewrite(lf, line, (size_t)n) : ECRED_ERR_INTERNAL;
+    ecred_wipe(line, sizeof line);
+    return e;
+}
+
+/* Show a challenge: the RN1: text (and its QR in the terminal) and the code. */
+static int challenge_show(const vchal_entry *c, bool terminal, int64_t now)
+{
+    ecred_buf text = ECRED_BUF_INIT;
+    if (vchal_text(c, &text) != ECRED_OK)
+        return fail(1, "%s", "cannot encode the challenge");
+    if (terminal) {
+        ecred_qr qr;
+        ecred_buf art = ECRED_BUF_INIT;
+        if (ecred_qr_encode((const char *)text.ptr, text.len, ECRED_QR_ECC_M, &qr) == ECRED_OK) {
+            if (ecred_qr_utf8(&qr, 2, &art) == ECRED_OK)
+                fputs((const char *)art.ptr, stdout);
+            ecred_qr_free(&qr);
+        }
+        ecred_buf_free(&art);
+    }
+    printf("挑战 Challenge:         %s\n", (const char *)text.ptr);
+    printf("输入码 Typed code:      %s\n", c->code);
+    printf("验证方 Verifier id:     %s\n", c->aud);
+    printf("有效 Answer within:     %lld s\n", (long long)(c->expires - now));
+    fflush(stdout);
+    ecred_buf_free(&text);
+    return 0;
 }
 
 /* sync's messages: progress to stdout, refusals to stderr. */
@@ -688,7 +1029,11 @@ int main(int argc, char **argv)
         {"online", no_argument, NULL, 'o'},          {"help", no_argument, NULL, 'h'},
         {"role", required_argument, NULL, 'r'},      {"fields", required_argument, NULL, 'f'},
         {"version", no_argument, NULL, 'V'},         {"external-aad", required_argument, NULL, 'x'},
-        {NULL, 0, NULL, 0},
+        {"holder", required_argument, NULL, 'H'},    {"skew", required_argument, NULL, 'S'},
+        {"refresh", required_argument, NULL, 'R'},   {"replay-file", required_argument, NULL, 'P'},
+        {"challenge", required_argument, NULL, 'C'}, {"aud", required_argument, NULL, 'A'},
+        {"ttl", required_argument, NULL, 'T'},       {"state", required_argument, NULL, 's'},
+        {"terminal", no_argument, NULL, 't'},        {NULL, 0, NULL, 0},
     };
     for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
         if (strcmp(argv[i], "--json") == 0)
@@ -698,10 +1043,14 @@ int main(int argc, char **argv)
     if (argc > 1 && strcmp(argv[1], "audit") == 0)
         return cmd_audit(argc - 1, argv + 1);
     bool inspect = argc > 1 && strcmp(argv[1], "inspect") == 0;
-    if (inspect) {
+    bool challenge_cmd = argc > 1 && strcmp(argv[1], "challenge") == 0;
+    if (inspect || challenge_cmd) {
         argc--;
         argv++;
     }
+    const char *holder_s = NULL, *skew_s = NULL, *refresh_s = NULL, *replay_path = NULL, *chal_path = NULL;
+    const char *aud = "ecred-verify", *ttl_s = NULL, *state_path = NULL;
+    bool terminal = false, aud_given = false;
     const char *key_paths[MAX_TRUST_KEYS];
     size_t nkeys = 0;
     const char *at = NULL, *image = NULL, *cache = NULL, *max_age_s = NULL, *role_s = NULL, *fields = NULL;
@@ -724,6 +1073,15 @@ int main(int argc, char **argv)
         case 'o': online = true; break;
         case 'r': role_s = optarg; break;
         case 'f': fields = optarg; break;
+        case 'H': holder_s = optarg; break;
+        case 'S': skew_s = optarg; break;
+        case 'R': refresh_s = optarg; break;
+        case 'P': replay_path = optarg; break;
+        case 'C': chal_path = optarg; break;
+        case 'A': aud = optarg; aud_given = true; break;
+        case 'T': ttl_s = optarg; break;
+        case 's': state_path = optarg; break;
+        case 't': terminal = true; break;
         case 'x': aad_hex = optarg; break;
         case 'h': usage(stdout); return 0;
         case 'V': printf("ecred-verify %s\n", ECRED_VERSION); return 0;
@@ -739,13 +1097,61 @@ int main(int argc, char **argv)
     char badf[80];
     if (fields && vroles_check_fields(fields, badf, sizeof badf) != ECRED_OK)
         return fail(EXIT_USAGE, "--fields: '%s' is not a field (see spec/verifier.md 5.2)", badf);
+    if (!challenge_cmd && (aud_given || ttl_s || state_path || terminal))
+        return fail(EXIT_USAGE, "%s", "--aud, --ttl, --state and --terminal belong to `challenge`");
+    if (challenge_cmd && (chal_path || image || argc - optind != 0 || inspect))
+        return fail(EXIT_USAGE, "%s", "challenge takes no TEXT, --image or --challenge: it reads the answer from stdin");
+    int64_t skew = ECRED_PRESENT_SKEW_DEFAULT, refresh = ECRED_PRESENT_REFRESH_DEFAULT,
+            ttl = VCHAL_TTL_DEFAULT;
+    if (skew_s && (vutil_parse_duration(skew_s, &skew) != ECRED_OK || skew > ECRED_PRESENT_SKEW_MAX))
+        return fail(EXIT_USAGE, "--skew '%s': a duration up to 300s", skew_s);
+    if (refresh_s && (vutil_parse_duration(refresh_s, &refresh) != ECRED_OK || refresh > 3600))
+        return fail(EXIT_USAGE, "--refresh '%s': a duration up to 1h", refresh_s);
+    if (ttl_s && (vutil_parse_duration(ttl_s, &ttl) != ECRED_OK || ttl < 1 || ttl > VCHAL_TTL_MAX))
+        return fail(EXIT_USAGE, "--ttl '%s': a duration from 1s to 10m", ttl_s);
+    if (challenge_cmd && !vchal_aud_ok(aud))
+        return fail(EXIT_USAGE, "%s", "--aud: 1..64 of A-Z a-z 0-9 . _ : / -");
+    /* The policy is the operator's (role and --holder), decided before
+     * anything is read; a challenge raises it to "challenge". */
+    const char *setting = (chal_path || challenge_cmd) ? "challenge" : holder_s;
+    if ((chal_path || challenge_cmd) && holder_s && strcmp(holder_s, "challenge") != 0)
+        return fail(EXIT_USAGE, "%s", "--challenge and `challenge` check as --holder challenge");
+    ecred_holder_policy policy;
+    if (ecred_present_policy(role != VROLE_NONE ? vrole_name(role) : NULL, setting, &policy) != ECRED_OK)
+        return fail(EXIT_USAGE, "--holder '%s': optional, required or challenge (police: required or challenge)",
+                    holder_s ? holder_s : "");
+    if (policy == ECRED_HOLDER_POLICY_CHALLENGE && !chal_path && !challenge_cmd)
+        return fail(EXIT_USAGE, "%s", "--holder challenge needs --challenge FILE (or the challenge command)");
+    if (challenge_cmd && state_path) {
+        if (nkeys || cache || at || as_json || max_age_s || online || holder_s || skew_s || refresh_s || replay_path ||
+            role_s)
+            return fail(EXIT_USAGE, "%s", "challenge --state only makes the challenge: verify later with --challenge FILE");
+        vchal_store *cs = NULL;
+        vchal_entry ch;
+        int64_t t0 = (int64_t)time(NULL);
+        if (vchal_create(1, &cs) != ECRED_OK || vchal_issue(cs, NULL, aud, ttl, t0, &ch) != ECRED_OK) {
+            vchal_free(cs);
+            return fail(1, "%s", "cannot make a challenge (no randomness?)");
+        }
+        vchal_free(cs);
+        int fd = open(state_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0)
+            return fail(errno == EEXIST ? EXIT_USAGE : 1, "--state %s: %s", state_path, strerror(errno));
+        lfile lf = {fd, ECRED_BUF_INIT};
+        ecred_err e = challenge_save(&lf, &ch);
+        lfile_close(&lf);
+        int src = e ? fail(1, "--state %s: cannot write", state_path) : challenge_show(&ch, terminal, t0);
+        ecred_wipe(&ch, sizeof ch);
+        return src;
+    }
     int rest = argc - optind;
     if (aad_hex && !inspect)
         return fail(EXIT_USAGE, "%s", "--external-aad is for inspect");
-    if ((image && rest != 0) || (!image && rest != 1))
+    if (!challenge_cmd && ((image && rest != 0) || (!image && rest != 1)))
         return fail(EXIT_USAGE, "%s", "give exactly one of TEXT, --image FILE or - (see --help)");
-    if (inspect && (nkeys > 1 || at || as_json || cache || max_age_s || online || role_s))
-        return fail(EXIT_USAGE, "%s", "inspect takes at most one --trust-key and no --at/--json/--cache");
+    if (inspect && (nkeys > 1 || at || as_json || cache || max_age_s || online || role_s || holder_s || skew_s ||
+                    refresh_s || replay_path || chal_path))
+        return fail(EXIT_USAGE, "%s", "inspect takes at most one --trust-key and no --at/--json/--cache/holder options");
     if (!inspect && nkeys == 0 && !cache)
         return fail(EXIT_USAGE, "%s", "--trust-key FILE or --cache DIR is required (see --help)");
     if (nkeys && cache)
@@ -762,9 +1168,17 @@ int main(int argc, char **argv)
         return fail(EXIT_USAGE, "%s", "--cache path too long");
 
     ecred_buf text = ECRED_BUF_INIT;
-    int rc = read_input(image ? NULL : argv[optind], image, &text);
-    if (rc)
-        return rc;
+    int rc = 0;
+    lfile replay_lf = {-1, ECRED_BUF_INIT}, chal_lf = {-1, ECRED_BUF_INIT};
+    ecred_replay_cache *replay = NULL;
+    vchal_store *chals = NULL;
+    ecred_holder_keys *hkeys = NULL;
+    json_t *view = NULL;
+    if (!challenge_cmd) {
+        rc = read_input(image ? NULL : argv[optind], image, &text);
+        if (rc)
+            return rc;
+    }
     if (inspect) {
         uint8_t aad[256];
         size_t aad_len = aad_hex ? strlen(aad_hex) / 2 : 0;
@@ -813,10 +1227,75 @@ int main(int argc, char **argv)
          * time: the operator vouched for them. A trust list narrows this. */
         trusted[i] = (ecred_trusted_key){keys[i], INT64_MIN, INT64_MAX, ECRED_TYPE_MASK_ALL, NULL, NULL};
     }
-    ecred_verdict v;
-    ecred_decide((const char *)text.ptr, text.len, &ks, cache ? &src : NULL, now, &v);
-    json_t *view = role != VROLE_NONE ? vroles_view(&v, role, fields) : NULL;
-    if (role != VROLE_NONE && v.claims_ok && !view) {
+    if (vchal_create(1, &chals) != ECRED_OK) {
+        rc = fail(1, "%s", "out of memory");
+        goto out;
+    }
+    if (chal_path) {
+        vchal_entry ch;
+        if ((rc = lfile_open(chal_path, false, CHALLENGE_FILE_MAX, "--challenge", &chal_lf)) ||
+            (rc = challenge_load(&chal_lf, &ch)))
+            goto out;
+        (void)vchal_put(chals, &ch);
+        ecred_wipe(&ch, sizeof ch);
+    }
+    if (replay_path) {
+        if (ecred_replay_create(ECRED_REPLAY_CAP_DEFAULT, &replay) != ECRED_OK) {
+            rc = fail(1, "%s", "out of memory");
+            goto out;
+        }
+        if ((rc = lfile_open(replay_path, true, REPLAY_FILE_MAX, "--replay-file", &replay_lf)) ||
+            (rc = replay_load(&replay_lf, now, replay)))
+            goto out;
+    }
+    if (challenge_cmd) {
+        /* Show a fresh challenge, then read the answer from the next line. */
+        vchal_entry ch;
+        if (vchal_issue(chals, NULL, aud, ttl, (int64_t)time(NULL), &ch) != ECRED_OK) {
+            rc = fail(1, "%s", "cannot make a challenge (no randomness?)");
+            goto out;
+        }
+        rc = challenge_show(&ch, terminal, (int64_t)time(NULL));
+        ecred_wipe(&ch, sizeof ch);
+        if (rc)
+            goto out;
+        printf("请出示回答 Show the answer (RP1 text, one line):\n");
+        fflush(stdout);
+        char line[ECRED_QRTEXT_MAX + 4];
+        if (!fgets(line, sizeof line, stdin)) {
+            rc = fail(EXIT_USAGE, "%s", "no answer on standard input");
+            goto out;
+        }
+        if (!strchr(line, '\n') && !feof(stdin)) {
+            rc = fail(4, "%s", "the answer is longer than any presentation");
+            goto out;
+        }
+        if (ecred_buf_set(&text, line, strlen(line)) != ECRED_OK || ecred_buf_terminate(&text) != ECRED_OK) {
+            rc = fail(1, "%s", "out of memory");
+            goto out;
+        }
+        /* The clock starts when the answer arrives, not when we asked. */
+        if (!at)
+            now = (int64_t)time(NULL);
+        st.now = now;
+    }
+    if (ecred_holder_keys_create(1, &hkeys) != ECRED_OK) {
+        rc = fail(1, "%s", "out of memory");
+        goto out;
+    }
+    ecred_present_params pp = ecred_present_params_default(now);
+    pp.policy = policy;
+    pp.skew = skew;
+    pp.refresh = refresh;
+    pp.replay = replay;
+    pp.challenge = vchal_consume;
+    pp.challenge_ctx = chals;
+    pp.holder_keys = hkeys;
+    ecred_present_verdict v;
+    ecred_present_decide(text.ptr ? (const char *)text.ptr : "", text.len, &ks, cache ? &src : NULL, &pp, &v);
+    view = role != VROLE_NONE ? vroles_view(&v.cred, role, fields) : NULL;
+    if (role != VROLE_NONE && v.cred.claims_ok && !view) {
+        ecred_wipe(&v, sizeof v);
         rc = fail(1, "%s", "out of memory"); /* never fall back to showing every field */
         goto out;
     }
@@ -824,12 +1303,28 @@ int main(int argc, char **argv)
         print_json(&v, cache ? &st : NULL, now, max_age, role, view);
     else
         print_human(&v, cache ? &st : NULL, now, max_age, view);
-    json_decref(view);
     rc = ecred_err_exit_code(v.outcome);
+    ecred_wipe(&v, sizeof v);
+    /* Write back what changed: the used challenge, the remembered codes. A
+     * failure to remember is an error: the next scan could take a replay. */
+    vchal_entry used;
+    if (chal_lf.fd >= 0 && vchal_first(chals, &used) && used.used && challenge_save(&chal_lf, &used) != ECRED_OK)
+        rc = fail(1, "%s", "--challenge: cannot mark the challenge used");
+    if (replay_lf.fd >= 0) {
+        int src_rc = replay_save(&replay_lf, replay, now);
+        if (src_rc)
+            rc = src_rc;
+    }
 out:
+    json_decref(view);
     for (size_t i = 0; i < nkeys; i++)
         ecred_key_free(keys[i]);
+    lfile_close(&replay_lf);
+    lfile_close(&chal_lf);
+    ecred_replay_free(replay);
+    ecred_holder_keys_free(hkeys);
+    vchal_free(chals);
     vcache_free(&vc);
-    ecred_buf_free(&text);
+    ecred_buf_wipe(&text);
     return rc;
 }

@@ -43,6 +43,7 @@ struct ecred_key {
     ecred_key_kind kind;
     bool has_private;
     int refs;                      /* touched only through __atomic builtins */
+    bool has_kid;                  /* false for holder keys made by ecred_key_from_cnf */
     uint8_t kid[ECRED_KID_LEN];
 };
 
@@ -199,8 +200,10 @@ static ecred_key_kind key_kind(EVP_PKEY *pkey)
     return ECRED_KEY_NONE;
 }
 
-/* As key_wrap, and any_kind admits the inspect-only kinds of key_kind. */
-static ecred_err key_wrap_kind(EVP_PKEY *pkey, bool has_private, bool any_kind, ecred_key **out)
+/* As key_wrap, and any_kind admits the inspect-only kinds of key_kind;
+ * with_kid false skips the kid (a holder key from cnf: named by its point,
+ * and hashing its SPKI cost as much as the rest of the parse). */
+static ecred_err key_wrap_kind(EVP_PKEY *pkey, bool has_private, bool any_kind, bool with_kid, ecred_key **out)
 {
     ecred_err e = ECRED_OK;
     unsigned char *der = NULL;
@@ -221,20 +224,23 @@ static ecred_err key_wrap_kind(EVP_PKEY *pkey, bool has_private, bool any_kind, 
             goto done;
         }
     }
-    int der_len = i2d_PUBKEY(pkey, &der);
-    if (der_len <= 0) {
-        e = ECRED_ERR_KEY_INVALID;
-        goto done;
+    uint8_t digest[32] = {0};
+    if (with_kid) {
+        int der_len = i2d_PUBKEY(pkey, &der);
+        if (der_len <= 0) {
+            e = ECRED_ERR_KEY_INVALID;
+            goto done;
+        }
+        e = sha256_checked(der, (size_t)der_len, digest);
+        if (e)
+            goto done;
     }
-    uint8_t digest[32];
-    e = sha256_checked(der, (size_t)der_len, digest);
-    if (e)
-        goto done;
     key = calloc(1, sizeof *key);
     if (!key) {
         e = ECRED_ERR_NOMEM;
         goto done;
     }
+    key->has_kid = with_kid;
     memcpy(key->kid, digest, ECRED_KID_LEN);
     key->pkey = pkey;
     key->alg = alg;
@@ -254,7 +260,7 @@ done:
 
 static ecred_err key_wrap(EVP_PKEY *pkey, bool has_private, ecred_key **out)
 {
-    return key_wrap_kind(pkey, has_private, false, out);
+    return key_wrap_kind(pkey, has_private, false, true, out);
 }
 
 ecred_err ecred_key_generate(int cose_alg, ecred_key **out)
@@ -508,7 +514,7 @@ ecred_err ecred_key_public_any_from_bytes(const uint8_t *buf, size_t n, ecred_ke
     EVP_PKEY *pkey = looks_like_pem(buf, n) ? public_from_pem(buf, n) : public_from_der(buf, n);
     if (!pkey)
         return crypto_fail(ECRED_ERR_KEY_INVALID);
-    return key_wrap_kind(pkey, false, true, out);
+    return key_wrap_kind(pkey, false, true, true, out);
 }
 
 ecred_err ecred_key_public_any_load(const char *path, ecred_key **out)
@@ -567,8 +573,10 @@ ecred_err ecred_key_public_load(const char *path, ecred_key **out)
     return e;
 }
 
-ecred_err ecred_key_from_ec2(const uint8_t x[32], const uint8_t *y, size_t y_len, bool y_sign,
-                             ecred_key **out)
+/* ecred_key_from_ec2 and ecred_key_from_cnf: quick selects OpenSSL's quick
+ * public check and no kid. */
+static ecred_err ec2_import(const uint8_t x[32], const uint8_t *y, size_t y_len, bool y_sign, bool quick,
+                            ecred_key **out)
 {
     if (!x || !out || (y_len != 0 && !y))
         return ECRED_ERR_ARG;
@@ -614,12 +622,16 @@ ecred_err ecred_key_from_ec2(const uint8_t x[32], const uint8_t *y, size_t y_len
         e = ECRED_ERR_CRYPTO;
         goto done;
     }
-    if (EVP_PKEY_public_check(check) != 1) {
+    /* The quick check (on the curve, not the identity) is the whole check
+     * for P-256, whose group has prime order (cofactor 1); the full one also
+     * computes n*Q, three times the cost of the verification a cnf key is
+     * parsed for. Keys that are named by a kid keep the full check. */
+    if ((quick ? EVP_PKEY_public_check_quick(check) : EVP_PKEY_public_check(check)) != 1) {
         e = ECRED_ERR_KEY_INVALID;
         goto done;
     }
-    e = key_wrap(pkey, false, out);
-    pkey = NULL; /* key_wrap owns it now, on success and failure */
+    e = key_wrap_kind(pkey, false, false, !quick, out);
+    pkey = NULL; /* key_wrap_kind owns it now, on success and failure */
 
 done:
     EVP_PKEY_CTX_free(check);
@@ -628,6 +640,17 @@ done:
     if (e)
         ERR_clear_error();
     return e;
+}
+
+ecred_err ecred_key_from_ec2(const uint8_t x[32], const uint8_t *y, size_t y_len, bool y_sign,
+                             ecred_key **out)
+{
+    return ec2_import(x, y, y_len, y_sign, false, out);
+}
+
+ecred_err ecred_key_from_cnf(const uint8_t x[32], bool y_sign, ecred_key **out)
+{
+    return ec2_import(x, NULL, 0, y_sign, true, out);
 }
 
 ecred_err ecred_key_ec2_compressed(const ecred_key *key, uint8_t x[32], bool *y_sign)
@@ -711,7 +734,7 @@ ecred_err ecred_key_spki_der(const ecred_key *key, ecred_buf *out)
     return ECRED_OK;
 }
 
-const uint8_t *ecred_key_kid(const ecred_key *key) { return key->kid; }
+const uint8_t *ecred_key_kid(const ecred_key *key) { return key->has_kid ? key->kid : NULL; }
 
 int ecred_key_alg(const ecred_key *key) { return key->alg; }
 

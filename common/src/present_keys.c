@@ -74,7 +74,7 @@ ecred_err ecred_holder_key_get(ecred_holder_keys *c, const uint8_t x[32], bool y
     if (!x || !out)
         return ECRED_ERR_ARG;
     if (!c)
-        return ecred_key_from_ec2(x, NULL, 0, y_sign, out);
+        return ecred_key_from_cnf(x, y_sign, out);
     uint8_t point[33];
     point[0] = y_sign ? 0x03 : 0x02;
     memcpy(point + 1, x, 32);
@@ -95,7 +95,7 @@ ecred_err ecred_holder_key_get(ecred_holder_keys *c, const uint8_t x[32], bool y
     /* Parse outside the lock: it is the slow part, and two threads parsing
      * the same key at once only waste a little work. */
     ecred_key *k = NULL;
-    ecred_err e = ecred_key_from_ec2(x, NULL, 0, y_sign, &k);
+    ecred_err e = ecred_key_from_cnf(x, y_sign, &k);
     if (e)
         return e;
     pthread_mutex_lock(&c->lock);

@@ -200,3 +200,14 @@ void ecred_present_replay_key(const uint8_t *kid, size_t kid_len, const uint8_t 
     ecred_sha256(m, n, h);
     memcpy(out, h, ECRED_REPLAY_KEY_LEN);
 }
+
+void ecred_replay_each(ecred_replay_cache *c, int64_t now, ecred_replay_each_fn fn, void *ctx)
+{
+    if (!c || !fn)
+        return;
+    pthread_mutex_lock(&c->lock);
+    for (size_t i = 0; i <= c->mask; i++)
+        if (c->slots[i].used && c->slots[i].expires >= now)
+            fn(ctx, c->slots[i].key, c->slots[i].expires, c->slots[i].first_seen);
+    pthread_mutex_unlock(&c->lock);
+}

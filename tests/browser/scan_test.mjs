@@ -106,7 +106,8 @@ const READ_ANSWER = `
 const LANDLORD_SEES = ['type', 'name', 'id_number_masked', 'address_division', 'address', 'valid_from', 'valid_until'];
 const cases = [
   { name: 'valid-landlord', video: 'valid.y4m', role: 'landlord', verdict: 'valid', reason: 'ok', words: '有效', again: true },
-  { name: 'valid-police', video: 'valid.y4m', role: 'police', verdict: 'valid', reason: 'ok', signin: 'form' },
+  /* Police require a holder proof (spec/presentation.md 5): a static code is holder_proof_required. */
+  { name: 'valid-police', video: 'valid.y4m', role: 'police', verdict: 'invalid', reason: 'holder_proof_required', signin: 'form' },
   { name: 'revoked-police', video: 'revoked.y4m', role: 'police', verdict: 'invalid', reason: 'revoked', words: '无效' },
   { name: 'suspended-landlord', video: 'suspended.y4m', role: 'landlord', verdict: 'suspended', reason: 'suspended', words: '已挂失' },
   { name: 'expired-landlord', video: 'expired.y4m', role: 'landlord', verdict: 'expired', reason: 'expired', words: '已过期', age: false },
@@ -150,7 +151,8 @@ for (const c of cases) {
       `${c.name}: storage holds more than the key: ${Object.keys(a.store)}`);
     check(a.focused === 'verdict', `${c.name}: focus on ${a.focused}, want the verdict`);
     if (c.dark) check(a.dark, `${c.name}: prefers-color-scheme is not dark`);
-    check(a.holder === null, `${c.name}: holder block shown without a holder answer`);
+    /* Every answer carries a holder block; a static code is never proven. */
+    check(a.holder === 'not_proven', `${c.name}: holder block ${a.holder}, want not_proven (a static code)`);
     const f = a.fields;
     if (c.nofields) {
       check(Object.keys(f).length === 0, `${c.name}: fields shown: ${Object.keys(f)}`);

@@ -139,10 +139,10 @@ jcheck 'd["code"]=="invalid_key"'
 post 401 "not-even-a-key" "$c_valid"
 
 # ---- roles ----
-post 200 "$k_police" "$c_valid"
-jcheck 'd["outcome"]=="valid" and d["reason"]=="ok" and d["role"]=="police" and d["credential"]["id_number"]=="340102199003072518" and d["credential"]["housing"]["basis"]=="rental" and d["credential"]["cti"] and d["status"]["value"]=="VALID" and d["status"]["as_of"] and d["status"]["age_seconds"]>=0'
+post 200 "$k_police" "$c_valid"   # police need a holder proof (spec/presentation.md 5)
+jcheck 'd["outcome"]=="invalid" and d["reason"]=="holder_proof_required" and d["holder"]["reason"]=="no_holder_key" and d["holder"]["policy"]=="required" and d["role"]=="police" and d["credential"]["id_number"]=="340102199003072518" and d["credential"]["housing"]["basis"]=="rental" and d["credential"]["cti"] and d["status"]["value"]=="VALID" and d["status"]["as_of"] and d["status"]["age_seconds"]>=0'
 post 200 "$k_landlord" "{\"qr\": \"$c_valid\"}" application/json
-jcheck 'd["outcome"]=="valid" and d["role"]=="landlord" and d["credential"]["id_number_masked"]=="340102********2518" and "id_number" not in d["credential"] and d["credential"]["name"] and d["credential"]["address"] and d["credential"]["valid_until"] and not set(d["credential"]) & {"sex","birth_date","housing","hukou_division","authority","cti","iss"} and d["status"]["value"]=="VALID"'
+jcheck 'd["outcome"]=="valid" and d["holder"]["state"]=="not_proven" and d["holder"]["reason"]=="no_holder_key" and d["role"]=="landlord" and d["credential"]["id_number_masked"]=="340102********2518" and "id_number" not in d["credential"] and d["credential"]["name"] and d["credential"]["address"] and d["credential"]["valid_until"] and not set(d["credential"]) & {"sex","birth_date","housing","hukou_division","authority","cti","iss"} and d["status"]["value"]=="VALID"'
 post 200 "$k_agency" "$c_valid"
 jcheck 'sorted(d["credential"])==["name","valid_until"] and d["status"]["as_of"]'
 post 200 "$k_landlord" "$c_reg"
@@ -185,7 +185,7 @@ jcheck 'd["status"]=="ok" and d["status_lists"]==1 and d["trust_list_seq"]==1'
 curl -s --max-time 5 "$api/metrics" > "$tmp/out"
 has out 'ecred_verifier_requests_total{route="verify",code="401"} 3'
 has out 'ecred_verifier_outcomes_total{reason="revoked"} 1'
-has out 'ecred_verifier_outcomes_total{reason="ok"} 4'
+has out 'ecred_verifier_outcomes_total{reason="ok"} 3'
 has out "ecred_verifier_status_list_age_seconds{uri=\"$uri\"}"
 has out 'ecred_verifier_trust_list_age_seconds'
 

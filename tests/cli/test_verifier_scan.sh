@@ -71,7 +71,8 @@ scan() { # KEY FILE -> status; body in $tmp/out, headers in $tmp/h
     -H 'Content-Type: application/octet-stream' --data-binary "@$2" "$api/v1/scan-image"
 }
 [ "$(scan "$k3" "$tmp/qr.png")" = 200 ] && ok || bad "scan-image: $(cat "$tmp/out")"
-jcheck 'd["reason"]=="ok" and d["role"]=="police" and d["credential"]["id_number"]=="11010519491231002X"'
+# Police need a holder proof: a static code read from a photo is holder_proof_required.
+jcheck 'd["reason"]=="holder_proof_required" and d["holder"]["reason"]=="no_holder_key" and d["status"]["value"]=="VALID" and d["role"]=="police" and d["credential"]["id_number"]=="11010519491231002X"'
 [ "$(scan "$k3" "$src/tests/vectors/images/permit-photo.jpg")" = 422 ] && ok || bad "photo of a test-key permit"
 jcheck 'd["reason"]=="unknown_key"'   # read from the JPEG, signed by a key this verifier does not trust
 printf 'GIF89a\x01\x00\x01\x00' > "$tmp/x.gif"

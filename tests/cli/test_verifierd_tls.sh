@@ -90,7 +90,7 @@ check 'python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d[\"s
   "healthz body: $(cat "$tmp/out")"
 code=$("${C[@]}" -o "$tmp/out" -w '%{http_code}' -H "Authorization: Bearer $key" --data-binary "$qr" "$api/v1/verify")
 check '[ "$code" = 200 ]' "verify over TLS: HTTP $code"
-check 'python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d[\"outcome\"]==\"valid\" and d[\"role\"]==\"police\"" "$tmp/out"' \
+check 'python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d[\"reason\"]==\"holder_proof_required\" and d[\"status\"][\"value\"]==\"VALID\" and d[\"role\"]==\"police\"" "$tmp/out"' \
   "verify body: $(head -c 300 "$tmp/out")"
 code=$("${C[@]}" -o "$tmp/out" -w '%{http_code}' -H "Authorization: Bearer $key" --data-binary "$qr_revoked" "$api/v1/verify")
 check '[ "$code" = 200 ] && grep -q "\"reason\":\"revoked\"" "$tmp/out"' "revoked over TLS: HTTP $code $(head -c 200 "$tmp/out")"

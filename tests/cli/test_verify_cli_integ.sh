@@ -58,8 +58,9 @@ expect 3 "$V" "${T[@]}" --json "HC1:NOTOURS"
 jcheck 'd["outcome"]=="invalid" and d["reason"]=="not_our_format"'
 
 # ---- --role: the API's views ----
-expect 0 "$V" "${T[@]}" --json --role police "$qr"
-jcheck 'd["role"]=="police" and d["credential"]["id_number"]=="340102199003072518" and "claims" not in d'
+# Police need a holder proof (spec/presentation.md 5): a static code exits 13, fields still shown.
+expect 13 "$V" "${T[@]}" --json --role police "$qr"
+jcheck 'd["role"]=="police" and d["reason"]=="holder_proof_required" and d["holder"]["policy"]=="required" and d["credential"]["id_number"]=="340102199003072518" and "claims" not in d'
 expect 0 "$V" "${T[@]}" --json --role landlord "$qr"
 jcheck 'd["credential"]["id_number_masked"]=="340102********2518" and "id_number" not in d["credential"] and not set(d["credential"]) & {"sex","birth_date","housing","hukou_division","authority","cti","iss"} and "claims" not in d'
 expect 0 "$V" "${T[@]}" --json --role agency --fields name,valid_until "$qr"

@@ -388,6 +388,21 @@ def drive_issuer(api, tok):
     c("POST", "/v1/applications/ffffffffffffffff/commitment/confirm", json.dumps({"sha256": "0" * 64}),
       auth["clerk"], want=404)
     c("POST", "/v1/applications/%s/commitment/confirm" % aid, json.dumps({"sha256": "0" * 64}), J, want=401)
+    # holder key: c_nonce (clerk or applicant), binding (applicant only; the
+    # end-to-end proof is tests/cli/test_issuerd_pop.sh)
+    T = dict(J, **{"X-Tracking-Code": app["tracking_code"]})
+    c("POST", "/v1/applications/%s/holder-nonce" % aid, None, {"X-Tracking-Code": app["tracking_code"]}, want=200)
+    c("POST", "/v1/applications/%s/holder-nonce" % aid, None, auth["clerk"], want=200)
+    c("POST", "/v1/applications/%s/holder-nonce" % aid, None, auth["officer"], want=403)
+    c("POST", "/v1/applications/%s/holder-nonce" % aid, None, {}, want=401)
+    c("POST", "/v1/applications/ffffffffffffffff/holder-nonce", None, auth["clerk"], want=404)
+    proof = json.dumps({"proof": {"proof_type": "jwt", "jwt": "e30.e30.AA"}})
+    c("POST", "/v1/applications/%s/holder-key" % aid, proof, T, want=400)
+    c("POST", "/v1/applications/%s/holder-key" % aid, proof, dict(T, Authorization=auth["clerk"]["Authorization"]),
+      want=403)
+    c("POST", "/v1/applications/%s/holder-key" % aid, proof, J, want=401)
+    c("POST", "/v1/applications/%s/holder-key" % aid, json.dumps({"proof": {"proof_type": "cwt", "jwt": "x"}}), T,
+      want=422)
     # approval
     c("POST", "/v1/applications/%s/approve" % aid, "{}", auth["officer"], want=422)
     _, appr = c("POST", "/v1/applications/%s/approve" % aid, None, auth["officer"], want=201)
@@ -736,9 +751,16 @@ def drive_verifier(api, keys, samples):
     c("POST", "/v1/verify", samples["valid"], {"Authorization": "Bearer ecv_" + "0" * 64}, want=401)
     c("POST", "/v1/verify", "RC1:" + "A" * 9000, B["police"], want=413)
     P = {r: dict(h, **{"Content-Type": "image/png"}) for r, h in B.items()}
+    # Police need a holder proof: a static code is holder_proof_required (200).
     _, a = c("POST", "/v1/scan-image", samples["png"], P["police"], want=200)
-    if isinstance(a, dict) and a.get("reason") != "ok":
+    if isinstance(a, dict) and a.get("reason") != "holder_proof_required":
         bad("verifier: scanned PNG answered %s" % a.get("reason"))
+    _, a = c("POST", "/v1/scan-image", samples["png"], P["landlord"], want=200)
+    if isinstance(a, dict) and (a.get("reason") != "ok" or a.get("holder", {}).get("state") != "not_proven"):
+        bad("verifier: scanned PNG (landlord) answered %s" % a.get("reason"))
+    _, ch = c("POST", "/v1/challenges", "", B["landlord"], want=201)
+    c("POST", "/v1/verify", json.dumps({"qr": samples["valid"], "challenge": "zz"}),
+      dict(B["landlord"], **{"Content-Type": "application/json"}), want=400)
     c("POST", "/v1/scan-image", blank_png(64, 64), P["landlord"], want=422)
     c("POST", "/v1/scan-image", b"GIF89a" + b"\0" * 64, P["landlord"], want=415)
     c("POST", "/v1/scan-image", b"", P["landlord"], want=400)

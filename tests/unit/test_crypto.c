@@ -497,6 +497,20 @@ static void test_ec2(void)
     CHECK(comp && memcmp(ecred_key_kid(comp), ecred_key_kid(key), ECRED_KID_LEN) == 0);
     CHECK(uncomp && memcmp(ecred_key_kid(uncomp), ecred_key_kid(key), ECRED_KID_LEN) == 0);
     CHECK(flipped && memcmp(ecred_key_kid(flipped), ecred_key_kid(key), ECRED_KID_LEN) != 0);
+    /* A holder key from cnf: the same point, verifies the same, but no kid. */
+    ecred_key *cnf = NULL, *cnf_bad = NULL;
+    CHECK_ERR(ecred_key_from_cnf(x, y_sign, &cnf), ECRED_OK);
+    CHECK(cnf && ecred_key_kid(cnf) == NULL);
+    {
+        uint8_t s1[ECRED_SIG_MAX];
+        size_t s1_len = 0;
+        CHECK_ERR(ecred_sign(key, (const uint8_t *)"cnf", 3, s1, &s1_len), ECRED_OK);
+        CHECK(cnf && ecred_verify(cnf, (const uint8_t *)"cnf", 3, s1, s1_len) == ECRED_OK);
+    }
+    uint8_t one_x[32] = {0};
+    one_x[31] = 1; /* x = 1: no point on P-256 */
+    CHECK_ERR(ecred_key_from_cnf(one_x, false, &cnf_bad), ECRED_ERR_KEY_INVALID);
+    ecred_key_free(cnf);
     uint8_t x2[32];
     bool sign2 = !y_sign;
     CHECK(comp && ecred_key_ec2_compressed(comp, x2, &sign2) == ECRED_OK);

@@ -111,9 +111,15 @@ ecred_err ecred_verify_cose_alg(const ecred_key *key, int cose_alg, const uint8_
  * another kind. */
 ecred_err ecred_key_ec2_uncompressed(const ecred_key *key, uint8_t x[32], uint8_t y[32]);
 /* P-256 public key from COSE EC2 coordinates: x (32 bytes) and either y (32
- * bytes) or, for the compressed form, y_len == 0 and y_sign (RFC 9053 sec. 7.1.1). */
+ * bytes) or, for the compressed form, y_len == 0 and y_sign (RFC 9053 sec. 7.1.1).
+ * Full public-key check; the key has a kid. */
 ecred_err ecred_key_from_ec2(const uint8_t x[32], const uint8_t *y, size_t y_len, bool y_sign,
                              ecred_key **out);
+/* A holder key from a cnf point (x and the sign of y), for verifying a holder
+ * signature: the quick public check (on the curve, not the identity: complete
+ * for P-256, whose group has prime order) and no kid (ecred_key_kid is NULL;
+ * a holder key is named by its point): ~42 us instead of ~158 us. */
+ecred_err ecred_key_from_cnf(const uint8_t x[32], bool y_sign, ecred_key **out);
 /* The x coordinate and the sign bit (lowest bit of y) of a P-256 key. */
 ecred_err ecred_key_ec2_compressed(const ecred_key *key, uint8_t x[32], bool *y_sign);
 
@@ -121,7 +127,8 @@ ecred_err ecred_key_ec2_compressed(const ecred_key *key, uint8_t x[32], bool *y_
 ecred_err ecred_key_public_pem(const ecred_key *key, ecred_buf *out);
 /* DER SubjectPublicKeyInfo. */
 ecred_err ecred_key_spki_der(const ecred_key *key, ecred_buf *out);
-/* The kid computed at load: SHA-256(SPKI DER)[0..8). */
+/* The kid computed at load: SHA-256(SPKI DER)[0..8). NULL for a key made by
+ * ecred_key_from_cnf (a holder key, named by its cnf point, never by a kid). */
 const uint8_t *ecred_key_kid(const ecred_key *key);
 /* COSE algorithm of the key: ECRED_COSE_ALG_ES256 or ECRED_COSE_ALG_EDDSA. */
 int ecred_key_alg(const ecred_key *key);

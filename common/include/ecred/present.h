@@ -94,6 +94,13 @@ ecred_err ecred_replay_check_insert(ecred_replay_cache *c, const uint8_t key[ECR
                                     int64_t expires, int64_t now, int64_t *first_seen);
 /* Number of stored entries (live or not yet swept). */
 size_t ecred_replay_count(ecred_replay_cache *c);
+/* Call fn for every entry live at now (expires >= now), under the cache's
+ * lock: fn must not call back into c. For a verifier that keeps its memory
+ * across runs (ecred-verify --replay-file); reload with check_insert at
+ * now = first_seen. */
+typedef void (*ecred_replay_each_fn)(void *ctx, const uint8_t key[ECRED_REPLAY_KEY_LEN], int64_t expires,
+                                     int64_t first_seen);
+void ecred_replay_each(ecred_replay_cache *c, int64_t now, ecred_replay_each_fn fn, void *ctx);
 
 /* The semantic replay key: SHA-256 over a domain tag, the issuer kid, the
  * credential's cti, iat (8 bytes big-endian) and the cnonce, each length-
@@ -114,7 +121,7 @@ ecred_err ecred_holder_keys_create(size_t slots, ecred_holder_keys **out);
 void ecred_holder_keys_free(ecred_holder_keys *c); /* NULL is fine */
 /* The P-256 key of a compressed COSE point, from c when present (c may be
  * NULL: parse every time). *out is a new reference the caller frees with
- * ecred_key_free. Errors of ecred_key_from_ec2. */
+ * ecred_key_free. Errors of ecred_key_from_cnf. */
 ecred_err ecred_holder_key_get(ecred_holder_keys *c, const uint8_t x[32], bool y_sign,
                                ecred_key **out);
 /* Lookups answered from the cache and lookups that parsed. */
@@ -140,6 +147,18 @@ typedef struct ecred_challenge {
 /* ecred_challenge_fn over one ecred_challenge (ctx). Not thread-safe: a daemon
  * keeps its own locked store with the same contract. */
 ecred_err ecred_challenge_consume_one(void *ctx, ecred_span nonce, ecred_span aud, int64_t now);
+
+/* The challenge as the verifier shows it (present_challenge.c): "RN1:" +
+ * base45 of (nonce length byte, nonce, aud text); only nonce, nonce_len and
+ * aud are carried. */
+#define ECRED_CHALLENGE_PREFIX "RN1:"
+/* c -> "RN1:..." (NUL-terminated) in text. ECRED_ERR_ARG for a nonce outside
+ * 1..32 bytes or an aud that is not 1..64 bytes of printable UTF-8. */
+ecred_err ecred_challenge_encode_text(const ecred_challenge *c, ecred_buf *text);
+/* "RN1:..." (whitespace around ignored) -> *out (nonce and aud; expires 0,
+ * used false). ECRED_ERR_NOT_OUR_FORMAT without the prefix, ECRED_ERR_TOO_LARGE,
+ * ECRED_ERR_BASE45, ECRED_ERR_INPUT for a body of the wrong shape. */
+ecred_err ecred_challenge_decode_text(const char *text, size_t n, ecred_challenge *out);
 
 /* ---- policy and decision (the verifier's side) ---- */
 

@@ -1,0 +1,200 @@
+#!/usr/bin/env bash
+# ecred-verifierd and holder-bound presentations (RP1): the holder policy of
+# each API key (police required, landlord optional, an agency key raised with
+# key add --holder), the holder block in every answer, one replay cache for
+# all keys (a code shown at one scanner is refused at the next, also under
+# concurrent requests: exactly one of them is accepted), 503 when the replay
+# cache is full, and the challenge routes (POST /v1/challenges, then POST
+# /v1/verify {"qr", "challenge"}; answered by RN1: text or typed code, used
+# up once, never by another key). Args: BIN_DIR SOURCE_DIR TMP_DIR.
+set -euo pipefail
+bin=$1 src=$2 tmp=$3/verifierd_holder.$$
+mkdir -p "$tmp/www/.well-known" "$tmp/www/status"
+srv_pid= vd_pid= vd2_pid=
+cleanup() {
+  for p in $vd_pid $vd2_pid $srv_pid; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  [ -n "${KEEP:-}" ] || rm -rf "$tmp"
+}
+trap cleanup EXIT
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+expect() {
+  local want=$1; shift
+  local got=0
+  "$@" >"$tmp/out" 2>"$tmp/err" || got=$?
+  if [ "$got" -eq "$want" ]; then ok; else bad "exit $got, want $want: $*"; cat "$tmp/out" "$tmp/err" >&2; fi
+}
+# post WANT_HTTP KEY BODY [PATH]: POST a body, the answer in $tmp/out.
+post() {
+  local want=$1 key=$2 body=$3 path=${4:-/v1/verify} ct=text/plain
+  case "$body" in "{"*) ct=application/json ;; esac
+  local code
+  code=$(curl -s -o "$tmp/out" -w '%{http_code}' --max-time 10 -H "Authorization: Bearer $key" \
+    -H "Content-Type: $ct" --data-binary "$body" "$api$path")
+  if [ "$code" = "$want" ]; then ok; else bad "HTTP $code, want $want for $path ${body:0:30}: $(head -c 400 "$tmp/out")"; fi
+}
+jcheck() { python3 -c "import json,sys; d=json.load(open('$tmp/out')); assert $1, d" && ok || bad "json: $1: $(head -c 600 "$tmp/out")"; }
+jget() { python3 -c "import json,sys; print(json.load(open('$tmp/out'))[sys.argv[1]])" "$1"; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+start_vd() { # PORT LOG EXTRA...: start a daemon, wait until it answers
+  local port=$1 log=$2; shift 2
+  "$D" --cache "$cache" --issuer "$base" --root "$tmp/root.pub.pem" --listen "127.0.0.1:$port" \
+    --refresh 1h --max-age 1h "$@" 2>"$log" &
+  started=$!
+  for _ in $(seq 1 100); do
+    curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1:$port/healthz" 2>/dev/null | grep -q 200 && return 0
+    sleep 0.1
+  done
+  bad "daemon did not come up: $(cat "$log")"
+  exit 1
+}
+
+python3 "$src/verifier/testtools/static_server.py" "$tmp/www" "$tmp/port" "$tmp/srvlog" &
+srv_pid=$!
+for _ in $(seq 1 100); do [ -s "$tmp/port" ] && break; sleep 0.05; done
+base="http://127.0.0.1:$(cat "$tmp/port")"
+uri="$base/status/1"
+rfc() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
+now=$(date +%s)
+K="$bin/ecred-keys" S="$bin/verifier_slist_sign" P="$bin/ecred-present"
+for k in root a; do "$K" gen --out "$tmp/$k.key" >/dev/null; "$K" pub "$tmp/$k.key" > "$tmp/$k.pub.pem"; done
+cat > "$tmp/tl.json" <<JSON
+{"iss": "$base", "seq": 1, "valid_days": 30, "keys": [{"public_key": "a.pub.pem",
+ "sign_from": "$(rfc $((now - 86400)))", "sign_until": "$(rfc $((now + 86400 * 365)))",
+ "types": ["registration_certificate", "residence_permit", "status_list"], "status_uri_prefix": "$base/status/"}]}
+JSON
+"$K" trustlist sign --root "$tmp/root.key" --in "$tmp/tl.json" --out "$tmp/www/.well-known/ecred-trust" >/dev/null
+printf '{"lists": ["%s"]}\n' "$uri" > "$tmp/www/.well-known/ecred-status-lists"
+"$S" "$tmp/a.key" "$uri" "$tmp/www/status/1" --set 6=1
+"$P" keygen --out "$tmp/phone.key" --pub "$tmp/phone.pub" >/dev/null
+bound=$("$bin/ecred-issue" --iss "$base" --key "$tmp/a.key" --in "$src/spec/examples/permit-rental.json" --status-uri "$uri" \
+  --status-idx 5 --holder-key "$tmp/phone.pub" --iat "$(rfc $((now - 3600)))")
+revoked=$("$bin/ecred-issue" --iss "$base" --key "$tmp/a.key" --in "$src/spec/examples/permit-rental.json" --status-uri "$uri" \
+  --status-idx 6 --holder-key "$tmp/phone.pub" --iat "$(rfc $((now - 3600)))")
+printf '%s\n' "$bound" >"$tmp/bound.txt"
+printf '%s\n' "$revoked" >"$tmp/revoked.txt"
+live() { "$P" --key "$tmp/phone.key" --in "$tmp/${2:-bound}.txt" --iat-unix "$1"; }
+
+D="$bin/ecred-verifierd"
+cache="$tmp/cache"
+mkdir -p "$cache"
+k_police=$("$D" key add --cache "$cache" --role police 2>/dev/null)
+k_landlord=$("$D" key add --cache "$cache" --role landlord 2>/dev/null)
+k_agency=$("$D" key add --cache "$cache" --role agency --fields name,valid_until --holder required 2>/dev/null)
+expect 2 "$D" key add --cache "$cache" --role police --holder optional
+expect 2 "$D" key add --cache "$cache" --role landlord --holder sometimes
+expect 0 "$D" key list --cache "$cache"
+grep -q "agency  *name,valid_until  holder=required$" "$tmp/out" && ok || bad "key list holder column: $(cat "$tmp/out")"
+grep -q "police  *(role default)$" "$tmp/out" && ok || bad "key list without holder column"
+grep -q "holder=required$" "$cache/api-keys" && ok || bad "api-keys holder token"
+
+port=$(free_port)
+api="http://127.0.0.1:$port"
+start_vd "$port" "$tmp/vdlog" --verifier-id desk-7.example
+vd_pid=$started
+
+# ---- timed codes and the shared replay cache ----
+t=$(date +%s)
+p1=$(live "$t")
+post 200 "$k_police" "$p1"
+jcheck 'd["outcome"]=="valid" and d["holder"]["state"]=="proven" and d["holder"]["mode"]=="timed" and d["holder"]["policy"]=="required" and d["holder"]["replay_checked"] and d["holder"]["presented_at"] and d["holder"]["now"] and d["credential"]["id_number"]'
+post 200 "$k_police" "$p1"
+jcheck 'd["reason"]=="replayed" and d["detail"]=="seen_at" and d["holder"]["state"]=="not_proven" and d["holder"]["first_seen"]'
+# Another scanner (another key) behind the same daemon sees it too.
+post 200 "$k_landlord" "{\"qr\": \"$p1\"}"
+jcheck 'd["outcome"]=="valid" and d["holder"]["state"]=="not_proven" and d["holder"]["reason"]=="seen_at"'
+# Static codes: police and the raised agency key refuse, a landlord is told.
+post 200 "$k_police" "$bound"
+jcheck 'd["reason"]=="holder_proof_required" and d["detail"]=="static_presentation" and d["holder"]["mode"]=="static"'
+post 200 "$k_agency" "$bound"
+jcheck 'd["reason"]=="holder_proof_required" and d["holder"]["policy"]=="required" and sorted(d["credential"])==["name","valid_until"]'
+post 200 "$k_landlord" "$bound"
+jcheck 'd["outcome"]=="valid" and d["holder"]["state"]=="not_proven" and d["holder"]["reason"]=="static_presentation" and d["holder"]["policy"]=="optional"'
+# A stale screenshot; a proven holder of a revoked credential is still revoked.
+post 200 "$k_police" "$(live $((t - 600)))"
+jcheck 'd["reason"]=="not_fresh" and d["holder"]["reason"]=="too_old"'
+post 200 "$k_police" "$(live "$t" revoked)"
+jcheck 'd["reason"]=="revoked" and d["holder"]["state"]=="proven"'
+# A holder signature that does not verify: a hard failure for every role.
+bad_sig=$("$P" --key "$tmp/phone.key" --in "$tmp/bound.txt" --iat-unix $((t - 1)) --compress none)
+b45=${bad_sig#RP1:}
+last=${b45: -1}; [ "$last" = 0 ] && repl=1 || repl=0
+post 422 "$k_landlord" "RP1:${b45:0:${#b45}-1}$repl"
+jcheck 'd["valid"]==False and d["holder"]["state"]=="failed"'
+
+# ---- concurrent requests: one replay cache, exactly one acceptance ----
+p2=$(live $((t - 2)))
+for i in $(seq 1 12); do
+  curl -s -o "$tmp/c.$i" --max-time 10 -H "Authorization: Bearer $k_police" --data-binary "$p2" "$api/v1/verify" &
+done
+wait_curl=0
+for j in $(jobs -p); do [ "$j" = "$vd_pid" ] || [ "$j" = "$srv_pid" ] || wait "$j" || wait_curl=1; done
+n_ok=$(grep -l '"state":"proven"' "$tmp"/c.* | wc -l)
+n_rep=$(grep -l '"detail":"seen_at"' "$tmp"/c.* | wc -l)
+[ "$n_ok" -eq 1 ] && [ "$n_rep" -eq 11 ] && ok || bad "concurrent: $n_ok proven, $n_rep replayed"
+# Many distinct codes at once: all proven (no false replay under contention).
+for i in $(seq 1 12); do live $((t - 10 - i)) >"$tmp/d.$i"; done
+for i in $(seq 1 12); do
+  curl -s -o "$tmp/e.$i" --max-time 10 -H "Authorization: Bearer $k_police" --data-binary "@$tmp/d.$i" "$api/v1/verify" &
+done
+for j in $(jobs -p); do [ "$j" = "$vd_pid" ] || [ "$j" = "$srv_pid" ] || wait "$j" || true; done
+n_ok=$(grep -l '"state":"proven"' "$tmp"/e.* | wc -l)
+[ "$n_ok" -eq 12 ] && ok || bad "distinct concurrent codes: $n_ok of 12 proven"
+
+# ---- challenges ----
+post 201 "$k_police" "" /v1/challenges
+jcheck 'len(d["challenge"])==32 and d["qr"].startswith("RN1:") and len(d["code"])==6 and d["aud"]=="desk-7.example" and d["ttl_seconds"]==120'
+cid=$(jget challenge); cqr=$(jget qr); ccode=$(jget code)
+ans=$("$P" challenge --key "$tmp/phone.key" --in "$tmp/bound.txt" --challenge "$cqr")
+# A timed code where a challenge was named; a challenge of another key.
+post 200 "$k_police" "{\"qr\": \"$(live $((t - 3)))\", \"challenge\": \"$cid\"}"
+jcheck 'd["reason"]=="challenge_failed" and d["holder"]["reason"]=="challenge_required" and d["holder"]["policy"]=="challenge"'
+post 200 "$k_landlord" "{\"qr\": \"$ans\", \"challenge\": \"$cid\"}"
+jcheck 'd["reason"]=="challenge_failed" and d["holder"]["reason"]=="challenge_unknown"'
+post 200 "$k_police" "{\"qr\": \"$ans\", \"challenge\": \"$cid\"}"
+jcheck 'd["outcome"]=="valid" and d["holder"]["state"]=="proven" and d["holder"]["mode"]=="challenge" and d["holder"]["aud"]=="desk-7.example"'
+post 200 "$k_police" "{\"qr\": \"$ans\", \"challenge\": \"$cid\"}"
+jcheck 'd["reason"]=="challenge_failed" and d["holder"]["reason"]=="challenge_unknown"'
+# The typed code, without naming the challenge (any of the key's own).
+post 201 "$k_landlord" "" /v1/challenges
+ccode=$(jget code)
+ans=$("$P" challenge --key "$tmp/phone.key" --in "$tmp/bound.txt" --aud desk-7.example --code "$ccode")
+post 200 "$k_police" "$ans"
+jcheck 'd["holder"]["reason"]=="challenge_unknown"'
+post 200 "$k_landlord" "$ans"
+jcheck 'd["holder"]["state"]=="proven" and d["holder"]["mode"]=="challenge"'
+ans=$("$P" challenge --key "$tmp/phone.key" --in "$tmp/bound.txt" --aud other-desk --code 123456)
+post 200 "$k_landlord" "$ans"
+jcheck 'd["outcome"]=="valid" and d["holder"]["state"]=="not_proven" and d["holder"]["reason"] in ("challenge_unknown","challenge_audience")'
+# Malformed challenge ids and bodies.
+post 400 "$k_police" "{\"qr\": \"$p1\", \"challenge\": \"xyz\"}"
+jcheck 'd["code"]=="bad_challenge"'
+post 400 "$k_police" "{\"qr\": \"$p1\", \"challenge\": 5}"
+jcheck 'd["code"]=="malformed_json"'
+post 400 "$k_police" "{\"qr\": \"$p1\", \"nonce\": \"00\"}"
+post 400 "$k_police" "x" /v1/challenges
+code=$(curl -s -o "$tmp/out" -w '%{http_code}' --max-time 5 -X POST "$api/v1/challenges")
+[ "$code" = 401 ] && ok || bad "challenges without a key: $code"
+
+# ---- a full replay cache: 503 for police, not proven for a landlord ----
+port2=$(free_port)
+api_main=$api
+api="http://127.0.0.1:$port2"
+start_vd "$port2" "$tmp/vdlog2" --replay-cap 2
+vd2_pid=$started
+post 200 "$k_police" "$(live $((t - 30)))"
+post 200 "$k_police" "$(live $((t - 31)))"
+post 503 "$k_police" "$(live $((t - 32)))"
+jcheck 'd["detail"]=="cache_full" and d["holder"]["reason"]=="cache_full"'
+post 200 "$k_landlord" "$(live $((t - 33)))"
+jcheck 'd["outcome"]=="valid" and d["holder"]["reason"]=="cache_full"'
+api=$api_main
+
+# ---- logs never carry a code or a personal field ----
+for f in "$tmp/vdlog" "$tmp/vdlog2"; do
+  grep -q "王建国\|340102199003072518\|RP1:\|RN1:" "$f" && bad "personal data or a code in $f" || ok
+done
+
+echo "verifierd_holder: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
