@@ -159,6 +159,11 @@ static const pg_migration pg_migrations[] = {
      "CREATE TABLE holder_bindings("
      " application_id text PRIMARY KEY, x bytea NOT NULL CHECK(length(x) = 32),"
      " y_sign integer NOT NULL, generation bigint NOT NULL, bound_at bigint NOT NULL);"},
+    /* Issue 10: a list build reads only its non-VALID entries (a few per cent)
+     * from this index, not the whole credentials table. The predicate is the
+     * list-entries query's own, so the planner can prove it applies. */
+    {5,
+     "CREATE INDEX credentials_nonvalid ON credentials(list_id, idx, status) WHERE status <> 0;"},
 };
 
 /* ---- statements ---- */

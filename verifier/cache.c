@@ -368,7 +368,14 @@ static bool slist_hop_ok(void *ctx, const char *url)
 ecred_err vcache_fetch_slist(const ecred_trustlist *tl, const char *uri, const char *etag, long timeout_ms,
                              vfetch *out, char *err, size_t errcap)
 {
-    const vfetch_opts o = {.etag = etag,
+    return vcache_fetch_slist_conn(NULL, tl, uri, etag, timeout_ms, out, err, errcap);
+}
+
+ecred_err vcache_fetch_slist_conn(vfetch_conn *conn, const ecred_trustlist *tl, const char *uri, const char *etag,
+                                  long timeout_ms, vfetch *out, char *err, size_t errcap)
+{
+    const vfetch_opts o = {.conn = conn,
+                           .etag = etag,
                            .max = ECRED_SLIST_TOKEN_MAX,
                            .timeout_ms = timeout_ms,
                            .accept = ECRED_SLIST_TYP,

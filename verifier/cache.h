@@ -187,6 +187,11 @@ bool vcache_uri_trusted(const ecred_trustlist *tl, const char *uri);
 ecred_err vcache_fetch_slist(const ecred_trustlist *tl, const char *uri, const char *etag, long timeout_ms,
                              vfetch *out, char *err, size_t errcap);
 
+/* vcache_fetch_slist over conn's connection (NULL: a new one), so a sync
+ * fetches all its lists on one. */
+ecred_err vcache_fetch_slist_conn(vfetch_conn *conn, const ecred_trustlist *tl, const char *uri, const char *etag,
+                                  long timeout_ms, vfetch *out, char *err, size_t errcap);
+
 /* Set trust to a verified list (taken: *tl is zeroed), with its bytes (raw
  * taken) and rebuild the credential keys. */
 ecred_err vcache_set_trust(vcache *c, ecred_trustlist *tl, ecred_buf *raw, const char *etag,

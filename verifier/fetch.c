@@ -15,6 +15,7 @@
 #include <curl/curl.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -26,6 +27,28 @@ typedef struct sink {
     char etag[VFETCH_ETAG_MAX + 1];
     char ctype[VFETCH_CTYPE_MAX + 1];
 } sink;
+
+struct vfetch_conn {
+    CURL *curl; /* its connection cache outlives curl_easy_reset */
+};
+
+vfetch_conn *vfetch_conn_new(void)
+{
+    vfetch_conn *c = calloc(1, sizeof *c);
+    if (c && !(c->curl = curl_easy_init())) {
+        free(c);
+        c = NULL;
+    }
+    return c;
+}
+
+void vfetch_conn_free(vfetch_conn *c)
+{
+    if (!c)
+        return;
+    curl_easy_cleanup(c->curl);
+    free(c);
+}
 
 ecred_err vfetch_global_init(void)
 {
@@ -128,7 +151,13 @@ ecred_err vfetch_get(const char *url, const char *etag, size_t max, vfetch *out,
 ecred_err vfetch_get_within(const char *url, const char *etag, size_t max, long timeout_ms, vfetch *out,
                             char *err, size_t errcap)
 {
-    const vfetch_opts o = {.etag = etag, .max = max, .timeout_ms = timeout_ms};
+    return vfetch_get_conn(NULL, url, etag, max, timeout_ms, out, err, errcap);
+}
+
+ecred_err vfetch_get_conn(vfetch_conn *conn, const char *url, const char *etag, size_t max, long timeout_ms,
+                          vfetch *out, char *err, size_t errcap)
+{
+    const vfetch_opts o = {.etag = etag, .max = max, .timeout_ms = timeout_ms, .conn = conn};
     return vfetch_get_opts(url, &o, out, err, errcap);
 }
 
@@ -181,7 +210,11 @@ ecred_err vfetch_get_opts(const char *url, const vfetch_opts *o, vfetch *out, ch
         return ECRED_ERR_INPUT;
     }
     snprintf(cur, sizeof cur, "%s", url);
-    CURL *c = curl_easy_init();
+    /* A shared handle starts from default options (nothing of the last
+     * fetch's headers, callbacks or limits) but keeps its open connection. */
+    CURL *c = o->conn ? o->conn->curl : curl_easy_init();
+    if (o->conn)
+        curl_easy_reset(c);
     if (!c) {
         snprintf(err, errcap, "%s", "libcurl could not start");
         return ECRED_ERR_INTERNAL;
@@ -215,6 +248,9 @@ ecred_err vfetch_get_opts(const char *url, const vfetch_opts *o, vfetch *out, ch
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L); /* threads: no SIGALRM for DNS timeouts */
     curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)o->max);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "ecred-verifier/0.1");
+    /* HTTP/2 over TLS when libcurl was built with it (refused, and HTTP/1.1
+     * kept, when not); plain http stays HTTP/1.1 with keep-alive. */
+    (void)curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
@@ -302,8 +338,13 @@ ecred_err vfetch_get_opts(const char *url, const vfetch_opts *o, vfetch *out, ch
     e = ECRED_OK;
 out:
     ecred_buf_free(&body);
+    /* A kept handle points at hdrs, the sink and the error buffer on this
+     * stack: drop every option (the connection stays) before they go. */
+    if (o->conn)
+        curl_easy_reset(c);
+    else
+        curl_easy_cleanup(c);
     curl_slist_free_all(hdrs);
-    curl_easy_cleanup(c);
     return e;
 }
 

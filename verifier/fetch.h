@@ -32,8 +32,21 @@ typedef struct vfetch {
     ecred_buf body;                 /* empty on 304 */
 } vfetch;
 
+/* One reusable connection (a libcurl easy handle) for a series of fetches:
+ * the trust list, the index and every list of one sync go over one TCP
+ * connection (HTTP keep-alive, HTTP/2 over TLS where libcurl has it)
+ * instead of one each. Owned by one thread at a time. */
+typedef struct vfetch_conn vfetch_conn;
+
+/* A new connection holder; NULL when libcurl cannot start one. Nothing is
+ * opened until the first fetch through it. */
+vfetch_conn *vfetch_conn_new(void);
+
+/* Close its connections and free it; NULL is a no-op. */
+void vfetch_conn_free(vfetch_conn *c);
+
 /* What a fetch may do beyond a plain GET; zero-initialise for the defaults
- * (no Accept, any content type, no redirects). */
+ * (no Accept, any content type, no redirects, a connection of its own). */
 typedef struct vfetch_opts {
     const char *etag;          /* If-None-Match when non-empty */
     size_t max;                /* body cap in bytes */
@@ -46,6 +59,9 @@ typedef struct vfetch_opts {
      * is requested; NULL refuses every redirect. */
     bool (*url_ok)(void *ctx, const char *url);
     void *ctx;
+    /* Reuse this holder's connection (options are reset for each fetch,
+     * the open connection is kept); NULL: a new one, closed after. */
+    vfetch_conn *conn;
 } vfetch_opts;
 
 /* Once per process, before any thread fetches (curl_global_init). */
@@ -64,6 +80,10 @@ ecred_err vfetch_get(const char *url, const char *etag, size_t max, vfetch *out,
  * request): for callers that share one time bound among many fetches. */
 ecred_err vfetch_get_within(const char *url, const char *etag, size_t max, long timeout_ms, vfetch *out,
                             char *err, size_t errcap);
+
+/* vfetch_get_within over conn's connection (NULL: a new one). */
+ecred_err vfetch_get_conn(vfetch_conn *conn, const char *url, const char *etag, size_t max, long timeout_ms,
+                          vfetch *out, char *err, size_t errcap);
 
 /* GET url as o says: follows at most o->max_redirects 301/302/303/307/308
  * answers, never from https to http, each target checked by o->url_ok;

@@ -35,6 +35,7 @@ typedef struct sync_ctx {
     vcache *nc;            /* the generation being built */
     vcache_marks marks;    /* rollback floors, raised as lists verify */
     struct timespec deadline; /* CLOCK_MONOTONIC end of the time bound */
+    vfetch_conn *conn;     /* one connection for every fetch of the sync */
 } sync_ctx;
 
 /* Milliseconds left before the deadline (<= 0: none). */
@@ -127,7 +128,7 @@ static ecred_err sync_trust(sync_ctx *x, const ecred_key *root)
     vutil_escape(url, eu, sizeof eu);
     /* Revalidate only bytes that still verify: a 304 for a damaged copy
      * would keep it (and refuse every sync) for good. */
-    ecred_err e = vfetch_get_within(url, old->trust_ok ? old->trust_etag : NULL, ECRED_TRUSTLIST_MAX_BYTES,
+    ecred_err e = vfetch_get_conn(x->conn, url, old->trust_ok ? old->trust_etag : NULL, ECRED_TRUSTLIST_MAX_BYTES,
                                     time_left_ms(x), &f, err, sizeof err);
     if (e) {
         vnote_say(x->note, 2, "trust list %s: %s; cache unchanged", eu, vutil_escape(err, ee, sizeof ee));
@@ -223,7 +224,7 @@ static ecred_err sync_list(sync_ctx *x, const char *uri, ecred_err *refused)
     }
     vcache_list *ol = vcache_find(x->old, uri);
     /* As for the trust list: a copy that no longer verifies is fetched whole. */
-    e = vcache_fetch_slist(&x->nc->trust, uri, ol && ol->ok ? ol->etag : NULL, time_left_ms(x), &f, err,
+    e = vcache_fetch_slist_conn(x->conn, &x->nc->trust, uri, ol && ol->ok ? ol->etag : NULL, time_left_ms(x), &f, err,
                            sizeof err);
     if (e) {
         vnote_say(x->note, 2, "status list %s: %s", eu, vutil_escape(err, ee, sizeof ee));
@@ -310,7 +311,7 @@ static json_t *fetch_index(sync_ctx *x)
     json_t *uris = NULL;
     if (!issuer_url(url, sizeof url, x->issuer, VSYNC_INDEX_PATH))
         return NULL;
-    ecred_err ie = vfetch_get_within(url, NULL, VSYNC_INDEX_MAX, time_left_ms(x), &f, err, sizeof err);
+    ecred_err ie = vfetch_get_conn(x->conn, url, NULL, VSYNC_INDEX_MAX, time_left_ms(x), &f, err, sizeof err);
     if (!ie && !(uris = parse_index(&f.body))) {
         snprintf(err, sizeof err, "%s", "not a JSON {\"lists\": [\"http(s) URI\", ...]}");
         ie = ECRED_ERR_STATUS_LIST;
@@ -344,7 +345,7 @@ ecred_err vsync_run_within(const char *dir, const char *issuer, const char *root
     vcache old, nc;
     memset(&old, 0, sizeof old);
     memset(&nc, 0, sizeof nc);
-    sync_ctx x = {issuer, now, note, rep, &old, &nc, {NULL, 0, 0, false}, {0, 0}};
+    sync_ctx x = {issuer, now, note, rep, &old, &nc, {NULL, 0, 0, false}, {0, 0}, NULL};
     ecred_key *root = NULL;
     json_t *uris = NULL;
     int lock = -1;
@@ -376,6 +377,10 @@ ecred_err vsync_run_within(const char *dir, const char *issuer, const char *root
     x.deadline.tv_sec += (time_t)timeout_s;
     if ((e = pick_root(dir, root_path, note, &root)) != ECRED_OK)
         goto out;
+    if (!(x.conn = vfetch_conn_new())) {
+        e = ECRED_ERR_NOMEM;
+        goto out;
+    }
     /* What the cache holds now: compared with (ETags, seq) and kept where
      * the new data is refused. No cache yet is a first sync, not an error. */
     if (vcache_load(dir, now, VCACHE_LENIENT, &old, msg, sizeof msg) != ECRED_OK)
@@ -461,6 +466,7 @@ out:
     vcache_free(&nc);
     vcache_free(&old);
     ecred_key_free(root);
+    vfetch_conn_free(x.conn);
     vcache_unlock(lock);
     return e;
 }

@@ -8,11 +8,19 @@
  * cap and one probe byte beyond it tells "stream ends here" from "more output".
  * This file must never inflate without a cap, accept a stream that does not end
  * exactly at the end of its input, print, or touch `out` unless it succeeds.
+ *
+ * Compression keeps one deflate state per thread (deflateReset between
+ * streams): a fresh deflateInit allocates and faults in ~256 KiB of window and
+ * hash tables per credential, most of the issue path's time. A reset state
+ * produces the same bytes as a fresh one. Freed when the thread exits.
  */
 #define ZLIB_CONST /* next_in and dictionaries are const: we never write input */
 #include "ecred/zcap.h"
 
 #include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <zlib.h>
@@ -42,6 +50,66 @@ static ecred_err zcap_map_zlib_error(int ret)
     }
 }
 
+/* One thread's reusable deflate state and the level it was made for. */
+typedef struct zcap_deflater {
+    z_stream zs;
+    int level;
+} zcap_deflater;
+
+static pthread_key_t zcap_key;
+static pthread_once_t zcap_once = PTHREAD_ONCE_INIT;
+static bool zcap_key_ok;
+
+/* Thread exit: end the thread's deflate state. */
+static void zcap_deflater_free(void *p)
+{
+    zcap_deflater *d = p;
+    deflateEnd(&d->zs);
+    free(d);
+}
+
+static void zcap_key_init(void)
+{
+    zcap_key_ok = pthread_key_create(&zcap_key, zcap_deflater_free) == 0;
+}
+
+/* This thread's deflate state at `level`, reset for a new stream (made on
+ * first use, or again for another level); NULL when memory runs out. */
+static z_stream *zcap_deflater_get(int level, int *zret)
+{
+    *zret = Z_OK;
+    pthread_once(&zcap_once, zcap_key_init);
+    if (!zcap_key_ok) {
+        *zret = Z_MEM_ERROR;
+        return NULL;
+    }
+    zcap_deflater *d = pthread_getspecific(zcap_key);
+    if (d && d->level == level) {
+        if ((*zret = deflateReset(&d->zs)) == Z_OK)
+            return &d->zs;
+    }
+    if (d) {
+        pthread_setspecific(zcap_key, NULL);
+        zcap_deflater_free(d);
+    }
+    d = calloc(1, sizeof *d);
+    if (!d) {
+        *zret = Z_MEM_ERROR;
+        return NULL;
+    }
+    d->level = level;
+    if ((*zret = deflateInit(&d->zs, level)) != Z_OK) {
+        free(d);
+        return NULL;
+    }
+    if (pthread_setspecific(zcap_key, d) != 0) {
+        zcap_deflater_free(d);
+        *zret = Z_MEM_ERROR;
+        return NULL;
+    }
+    return &d->zs;
+}
+
 /* Compress n bytes into one zlib stream at `level` (0..9, default window and
  * memory settings so output matches stock zlib byte for byte). A non-empty dict
  * is preset and announced via FDICT/DICTID. out is replaced only on success. */
@@ -54,29 +122,28 @@ ecred_err ecred_zlib_compress(const uint8_t *in, size_t n, int level, ecred_span
     if (n > ECRED_BUF_MAX || dict.len > ECRED_BUF_MAX)
         return ECRED_ERR_TOO_LARGE;
 
-    z_stream zs;
-    memset(&zs, 0, sizeof zs);
     ecred_buf result = ECRED_BUF_INIT;
     ecred_err e = ECRED_OK;
-    int ret = deflateInit(&zs, level);
-    if (ret != Z_OK)
+    int ret;
+    z_stream *zs = zcap_deflater_get(level, &ret);
+    if (!zs)
         return ret == Z_MEM_ERROR ? ECRED_ERR_NOMEM : ECRED_ERR_INTERNAL;
 
     if (dict.len > 0) {
-        ret = deflateSetDictionary(&zs, dict.ptr, (uInt)dict.len);
+        ret = deflateSetDictionary(zs, dict.ptr, (uInt)dict.len);
         if (ret != Z_OK) {
             e = zcap_map_zlib_error(ret);
             goto done;
         }
     }
     /* deflateBound covers the header and trailer; +4 for the DICTID it may omit. */
-    uLong bound = deflateBound(&zs, (uLong)n) + 4;
+    uLong bound = deflateBound(zs, (uLong)n) + 4;
     e = ecred_buf_reserve(&result, bound > ECRED_BUF_MAX ? ECRED_BUF_MAX : (size_t)bound);
     if (e)
         goto done;
 
-    zs.next_in = n ? in : (const Bytef *)"";
-    zs.avail_in = (uInt)n;
+    zs->next_in = n ? in : (const Bytef *)"";
+    zs->avail_in = (uInt)n;
     for (;;) {
         if (result.cap == result.len) {
             e = ecred_buf_reserve(&result, result.cap);
@@ -85,10 +152,10 @@ ecred_err ecred_zlib_compress(const uint8_t *in, size_t n, int level, ecred_span
         }
         size_t room = result.cap - result.len;
         uInt avail = room > UINT_MAX ? UINT_MAX : (uInt)room;
-        zs.next_out = result.ptr + result.len;
-        zs.avail_out = avail;
-        ret = deflate(&zs, Z_FINISH);
-        result.len += (size_t)(avail - zs.avail_out);
+        zs->next_out = result.ptr + result.len;
+        zs->avail_out = avail;
+        ret = deflate(zs, Z_FINISH);
+        result.len += (size_t)(avail - zs->avail_out);
         if (ret == Z_STREAM_END)
             break;
         /* Z_OK means "give me more output space"; anything else is a zlib fault
@@ -102,7 +169,12 @@ ecred_err ecred_zlib_compress(const uint8_t *in, size_t n, int level, ecred_span
     *out = result;
     result.ptr = NULL;
 done:
-    deflateEnd(&zs);
+    /* The state stays for the next stream; pointers into the caller's input
+     * and our output must not. */
+    zs->next_in = Z_NULL;
+    zs->avail_in = 0;
+    zs->next_out = Z_NULL;
+    zs->avail_out = 0;
     ecred_buf_free(&result);
     return e;
 }

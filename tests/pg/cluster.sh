@@ -7,7 +7,7 @@ set -uo pipefail
 cmd=$1 src=$2 dir=$3
 case $cmd in
   start)
-    "$src/scripts/pg-test-cluster" start "$dir" unit_registry unit_approve unit_groupcommit \
+    "$src/scripts/pg-test-cluster" start "$dir" unit_registry unit_approve unit_groupcommit unit_list_index \
       cli_lifecycle pg_instances pg_restart pg_copy
     rc=$?
     if [ $rc -eq 3 ]; then

@@ -5,6 +5,7 @@
  * cap, truncation at every length, bit flips, and round trips at every level.
  * Every failing call must leave its `out` exactly as it was.
  */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 
 #include "check.h"
 #include "ecred/zcap.h"
+#include "ecred/qrtext.h"
 
 
 
@@ -387,6 +389,62 @@ static void test_args_and_caps(void)
     CHECK(ecred_zlib_dictid(NO_DICT) == 1u);
 }
 
+static uint8_t reuse_text[4000];
+
+/* Stream i of test_reused_state: 0 level 9 with the RC1 dictionary, 1 level
+ * 9 without (a reset must drop the dictionary), 2 level 1 (another level). */
+static void reuse_compress(int i, ecred_buf *out)
+{
+    if (i == 0)
+        CHECK_ERR(ecred_zlib_compress(reuse_text, sizeof reuse_text, 9, ecred_rc1_dictionary(), out), ECRED_OK);
+    else if (i == 1)
+        CHECK_ERR(ecred_zlib_compress(reuse_text, sizeof reuse_text, 9, NO_DICT, out), ECRED_OK);
+    else
+        CHECK_ERR(ecred_zlib_compress(reuse_text, sizeof reuse_text / 2, 1, NO_DICT, out), ECRED_OK);
+}
+
+typedef struct reuse_job {
+    int i;
+    ecred_buf out;
+} reuse_job;
+
+static void *reuse_thread(void *p)
+{
+    reuse_job *j = p;
+    reuse_compress(j->i, &j->out);
+    return NULL;
+}
+
+/* Issue 10: compression reuses one deflate state per thread. A stream after
+ * others (other dictionary, other level, a refused call) must equal the one
+ * a brand-new state makes in a thread of its own, byte for byte. */
+static void test_reused_state(void)
+{
+    fill(reuse_text, sizeof reuse_text, 1);
+    reuse_job fresh[3];
+    memset(fresh, 0, sizeof fresh);
+    for (int i = 0; i < 3; i++) {
+        pthread_t t;
+        fresh[i].i = i;
+        CHECK(pthread_create(&t, NULL, reuse_thread, &fresh[i]) == 0);
+        CHECK(pthread_join(t, NULL) == 0);
+    }
+    ecred_buf junk = ECRED_BUF_INIT, warm = ECRED_BUF_INIT;
+    static const int order[] = {0, 1, 0, 0, 2, 1, 1, 2, 0};
+    for (size_t k = 0; k < sizeof order / sizeof order[0]; k++) {
+        if (k % 3 == 0)
+            CHECK_ERR(ecred_zlib_compress(reuse_text, 1, 10, NO_DICT, &junk), ECRED_ERR_ARG);
+        int i = order[k];
+        reuse_compress(i, &warm);
+        CHECK(warm.len == fresh[i].out.len);
+        CHECK(memcmp(warm.ptr, fresh[i].out.ptr, fresh[i].out.len) == 0);
+    }
+    for (int i = 0; i < 3; i++)
+        ecred_buf_free(&fresh[i].out);
+    ecred_buf_free(&warm);
+    ecred_buf_free(&junk);
+}
+
 int main(void)
 {
     test_ietf_status_lists();
@@ -396,5 +454,6 @@ int main(void)
     test_round_trips();
     test_truncation_and_damage();
     test_args_and_caps();
+    test_reused_state();
     return check_finish();
 }

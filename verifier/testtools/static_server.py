@@ -6,7 +6,9 @@ A path containing "slow" waits 30 s first (to kill a sync mid-way).
 Files under status/ are served as application/statuslist+cwt. Beside a file
 F, F.ctype holds another Content-Type to send ("-" for none), F.code another
 2xx status; a file F.redirect holding "CODE URL" answers GET F with that
-redirect. The request's Accept header is logged to LOG.accept as "PATH VALUE".
+redirect. The request's Accept header is logged to LOG.accept as "PATH VALUE",
+the client's port to LOG.conn as "PORT PATH" (one port per TCP connection).
+With STATIC_SERVER_KEEPALIVE=1 it speaks HTTP/1.1 and keeps connections open.
 Must never: listen on anything but loopback.
 usage: static_server.py ROOT PORT_FILE LOG"""
 import hashlib
@@ -19,6 +21,9 @@ root, port_file, log = sys.argv[1], sys.argv[2], sys.argv[3]
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
+    if os.environ.get("STATIC_SERVER_KEEPALIVE") == "1":
+        protocol_version = "HTTP/1.1"
+
     def log_message(self, *args):
         pass
 
@@ -29,6 +34,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         if "slow" in self.path:
             time.sleep(30)
+        with open(log + ".conn", "a") as f:
+            f.write(f"{self.client_address[1]} {self.path}\n")
         with open(log + ".accept", "a") as f:
             f.write(f"{self.path} {self.headers.get('Accept', '-')}\n")
         path = os.path.normpath(os.path.join(root, self.path.lstrip("/")))
