@@ -84,6 +84,11 @@ qr_expired=$("$bin/ecred-issue" --key "$tmp/data/signing.key.pem" --in "$tmp/exp
 # Unknown key: a well-formed credential signed by a key nobody trusts.
 "$bin/ecred-keys" gen --out "$tmp/stranger.key" >/dev/null
 qr_unknown=$("$bin/ecred-issue" --key "$tmp/stranger.key" --in "$src/spec/examples/permit-rental.json")
+# Holder-bound: a credential bound to a phone key, shown as a timed RP1
+# presentation the phone signed just now (police accept it as "holder proven").
+"$bin/ecred-present" keygen --out "$tmp/phone.key" --pub "$tmp/phone.pub.pem" >/dev/null
+"$bin/ecred-issue" --key "$tmp/data/signing.key.pem" --in "$src/spec/examples/permit-rental.json" --iss ecred-issuer \
+  --holder-key "$tmp/phone.pub.pem" --status-uri "$base/status/1" --status-idx 131070 >"$tmp/bound.txt"
 qr_other='HC1:6BFOXN*TS0BI$ZD4N9:9S6RCVN5+O30K3/XIV0W23NTDEXWK G2EP4J0B3KL6QM5/OVGA/MAT%ZIX9NBJCXK1E$8+F4'
 
 # ---- verifier ----
@@ -109,7 +114,10 @@ if [ "$(curl -s -m 5 -o /dev/null -w '%{http_code}' "$api/scan")" != 200 ]; then
 fi
 
 # ---- QR pictures and fake-camera videos ----
-for c in valid revoked suspended expired unknown other; do
+# The presentation is signed last, right before the browser starts: it is
+# accepted for 90 s after its iat (spec/presentation.md).
+qr_holder=$("$bin/ecred-present" --key "$tmp/phone.key" --in "$tmp/bound.txt")
+for c in valid revoked suspended expired unknown other holder; do
   var=qr_$c
   "$bin/ecred-issue" --render "${!var}" --png "$tmp/$c.png" >/dev/null 2>&1
   python3 "$src/tests/browser/png2y4m.py" "$tmp/$c.png" "$tmp/$c.y4m"
