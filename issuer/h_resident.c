@@ -24,12 +24,17 @@
 
 #include <openssl/crypto.h>
 
+#include "ecred/b64url.h"
+#include "ecred/cose.h"
+#include "ecred/credential.h"
 #include "ecred/cst.h"
+#include "ecred/qrtext.h"
 #include "ecred/qr.h"
 #include "handlers.h"
 #include "lifecycle.h"
 #include "notify.h"
 #include "oidc.h"
+#include "pop.h"
 #include "resident.h"
 
 #define CSRF_HEADER "X-CSRF-Token"
@@ -413,6 +418,112 @@ void h_res_commitment_sign(issuerd *d, reg_db *db, svc_req *r)
     view_reply_application(d, db, r, r->param);
 }
 
+/* Binding the phone's key to one's own application (spec/api.md "Holder
+ * key"): the same c_nonce and proof checks as the tracking-code routes
+ * (pop.c through lifecycle.c), with the session and CSRF token instead of
+ * the tracking code. */
+void h_res_holder_nonce(issuerd *d, reg_db *db, svc_req *r)
+{
+    res_session s;
+    reg_application a;
+    if (!res_require(d, r, &s, true) || !res_own_application(db, r, &s, &a))
+        return;
+    reg_application_free(&a);
+    if (r->body.len != 0) {
+        ireply_error(r, IE_UNEXPECTED_BODY, "holder-nonce takes no body");
+        return;
+    }
+    char nonce[POP_NONCE_TEXT_MAX + 1];
+    int64_t now = (int64_t)time(NULL), expires = 0;
+    lc_fail fail;
+    memset(&fail, 0, sizeof fail);
+    ecred_err e = lc_holder_nonce(d, db, r->param, now, nonce, &expires, &fail);
+    if (e) {
+        view_reply_lc_fail(r, e, &fail, "no such application");
+        return;
+    }
+    svc_reply_json(r, 200, json_pack("{s:s,s:I,s:o,s:s,s:s}", "c_nonce", nonce, "c_nonce_expires_in",
+                                     (json_int_t)(expires - now), "expires_at", view_time(expires), "aud",
+                                     d->iss, "proof_type", "jwt"));
+}
+
+void h_res_holder_key(issuerd *d, reg_db *db, svc_req *r)
+{
+    res_session s;
+    reg_application a;
+    if (!res_require(d, r, &s, true) || !res_own_application(db, r, &s, &a))
+        return;
+    reg_application_free(&a);
+    json_t *body;
+    if (svc_json_body(r, &body) != ECRED_OK)
+        return;
+    static const char *const allowed[] = {"proof", NULL};
+    static const char *const proof_allowed[] = {"proof_type", "jwt", NULL};
+    json_t *proof = json_object_get(body, "proof");
+    json_t *jwt = json_object_get(proof, "jwt");
+    json_t *type = json_object_get(proof, "proof_type");
+    if (!view_only_fields(r, body, allowed, NULL))
+        goto out;
+    if (!json_is_object(proof)) {
+        ireply_error(r, proof ? IE_INVALID_FIELD : IE_MISSING_FIELD,
+                     "proof: required, {\"proof_type\": \"jwt\", \"jwt\": \"...\"}");
+        goto out;
+    }
+    if (!view_only_fields(r, proof, proof_allowed, "proof."))
+        goto out;
+    if (!json_is_string(type) || strcmp(json_string_value(type), "jwt") != 0) {
+        ireply_error(r, type ? IE_INVALID_FIELD : IE_MISSING_FIELD, "proof.proof_type: must be \"jwt\"");
+        goto out;
+    }
+    if (!json_is_string(jwt)) {
+        ireply_error(r, jwt ? IE_INVALID_FIELD : IE_MISSING_FIELD, "proof.jwt: required, the proof JWT");
+        goto out;
+    }
+    uint8_t x[32];
+    bool y_sign = false;
+    lc_fail fail;
+    memset(&fail, 0, sizeof fail);
+    ecred_err e = lc_holder_bind(d, db, r->param, json_string_value(jwt), json_string_length(jwt),
+                                 (int64_t)time(NULL), x, &y_sign, &fail);
+    if (e) {
+        view_reply_lc_fail(r, e, &fail, "no such application");
+        goto out;
+    }
+    view_reply_application(d, db, r, r->param);
+out:
+    json_decref(body);
+}
+
+/* What the card page needs to sign an RP1 presentation in the browser: the
+ * credential's COSE_Sign1 exactly as issued (base64url), the audience of a
+ * timed presentation (its iss) and its cnf point (x hex and y's sign), or
+ * null when the credential carries no holder key. */
+static void res_add_holder(json_t *view, const reg_credential *c)
+{
+    ecred_buf cose = ECRED_BUF_INIT, b64 = ECRED_BUF_INIT;
+    ecred_cose_sign1 msg;
+    ecred_claims claims;
+    memset(&msg, 0, sizeof msg);
+    json_t *h = json_null();
+    if (view && ecred_qrtext_decode(c->qr_text, strlen(c->qr_text), false, &cose, NULL) == ECRED_OK &&
+        ecred_cose_sign1_decode(cose.ptr, cose.len, NULL, &msg) == ECRED_OK &&
+        ecred_claims_decode(msg.payload.ptr, msg.payload.len, &claims) == ECRED_OK && claims.has_cnf &&
+        ecred_b64url_encode(cose.ptr, cose.len, &b64) == ECRED_OK) {
+        char x[65];
+        for (int i = 0; i < 32; i++)
+            snprintf(x + 2 * i, 3, "%02x", claims.cnf_x[i]);
+        h = json_pack("{s:s%,s:s,s:s,s:b}", "cose", (const char *)b64.ptr, b64.len, "aud", claims.iss, "x", x,
+                      "y_sign", claims.cnf_y_sign);
+    }
+    if (view)
+        json_object_set_new(view, "holder", h ? h : json_null());
+    else
+        json_decref(h);
+    ecred_cose_sign1_clear(&msg);
+    ecred_buf_free(&cose);
+    ecred_buf_free(&b64);
+}
+
 void h_res_cred_current(issuerd *d, reg_db *db, svc_req *r)
 {
     res_session s;
@@ -429,6 +540,7 @@ void h_res_cred_current(issuerd *d, reg_db *db, svc_req *r)
         return;
     }
     json_t *view = view_credential(d, db, &c, true);
+    res_add_holder(view, &c);
     reg_credential_free(&c);
     svc_reply_json(r, 200, view);
 }
@@ -440,6 +552,7 @@ void h_res_cred_get(issuerd *d, reg_db *db, svc_req *r)
     if (!res_require(d, r, &s, false) || !res_own_credential(db, r, r->param, &s, &c))
         return;
     json_t *view = view_credential(d, db, &c, true);
+    res_add_holder(view, &c);
     reg_credential_free(&c);
     svc_reply_json(r, 200, view);
 }
@@ -513,6 +626,7 @@ static void res_cred_status(issuerd *d, reg_db *db, svc_req *r, bool lost)
         return;
     }
     json_t *view = view_credential(d, db, &c, true);
+    res_add_holder(view, &c);
     reg_credential_free(&c);
     svc_reply_json(r, 200, view);
 }

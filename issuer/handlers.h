@@ -50,6 +50,8 @@ void h_res_me(issuerd *d, reg_db *db, svc_req *r);
 void h_res_app_create(issuerd *d, reg_db *db, svc_req *r);
 void h_res_app_get(issuerd *d, reg_db *db, svc_req *r);
 void h_res_commitment_sign(issuerd *d, reg_db *db, svc_req *r);
+void h_res_holder_nonce(issuerd *d, reg_db *db, svc_req *r);
+void h_res_holder_key(issuerd *d, reg_db *db, svc_req *r);
 void h_res_cred_current(issuerd *d, reg_db *db, svc_req *r);
 void h_res_cred_get(issuerd *d, reg_db *db, svc_req *r);
 void h_res_cred_qr_svg(issuerd *d, reg_db *db, svc_req *r);

@@ -58,6 +58,8 @@ ROUTE(h_res_me)
 ROUTE(h_res_app_create)
 ROUTE(h_res_app_get)
 ROUTE(h_res_commitment_sign)
+ROUTE(h_res_holder_nonce)
+ROUTE(h_res_holder_key)
 ROUTE(h_res_cred_current)
 ROUTE(h_res_cred_get)
 ROUTE(h_res_cred_qr_svg)
@@ -104,6 +106,10 @@ const svc_route issuer_routes[] = {
     {"GET", "/v1/resident/applications/{id}", h_res_app_get_route, 0, 0, 0, "resident_application"},
     {"POST", "/v1/resident/applications/{id}/commitment/sign", h_res_commitment_sign_route, 0, 0, 0,
      "resident_commitment"},
+    {"POST", "/v1/resident/applications/{id}/holder-nonce", h_res_holder_nonce_route, 0, 0, 0,
+     "resident_holder_nonce"},
+    {"POST", "/v1/resident/applications/{id}/holder-key", h_res_holder_key_route, SVC_SENSITIVE, 0, 0,
+     "resident_holder_key"},
     {"GET", "/v1/resident/credential", h_res_cred_current_route, 0, 0, 0, "resident_credential"},
     {"GET", "/v1/resident/credentials/{id}", h_res_cred_get_route, 0, 0, 0, "resident_credential"},
     {"GET", "/v1/resident/credentials/{id}/qr.svg", h_res_cred_qr_svg_route, 0, 0, 0, "resident_qr"},

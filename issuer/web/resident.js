@@ -47,6 +47,151 @@ const STATE_WORDS = {
 const KIND_WORDS = { residence_permit: '居住证 Residence permit', registration_certificate: '居住登记凭证 Registration certificate' };
 const STATUS_WORDS = { valid: '有效 Valid', suspended: '已挂失 Reported lost', invalid: '已失效 No longer valid' };
 
+// ---- the holder key and RP1 presentations (spec/presentation.md) ----
+// The phone's key: WebCrypto ECDSA P-256, private part non-extractable, kept
+// in IndexedDB (a CryptoKey is storable as it is) under its public x (hex).
+const b64u = (bytes) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+const unb64u = (s) => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/')), (ch) => ch.charCodeAt(0));
+const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+const utf8 = (s) => new TextEncoder().encode(s);
+
+function keyDb() {
+  return new Promise((resolve, reject) => {
+    const q = indexedDB.open('ecred', 1);
+    q.onupgradeneeded = () => q.result.createObjectStore('holder-keys');
+    q.onsuccess = () => resolve(q.result);
+    q.onerror = () => reject(q.error);
+  });
+}
+async function keyOp(mode, fn) {
+  const db = await keyDb();
+  return new Promise((resolve, reject) => {
+    const t = db.transaction('holder-keys', mode);
+    const q = fn(t.objectStore('holder-keys'));
+    t.oncomplete = () => resolve(q.result);
+    t.onerror = () => reject(t.error);
+  });
+}
+const keyGet = (x) => keyOp('readonly', (st) => st.get(x));
+const keyPut = (x, v) => keyOp('readwrite', (st) => st.put(v, x));
+
+const holderCapable = () => !!(window.crypto && crypto.subtle && window.indexedDB);
+
+// Make a key, bind it to application id with an OpenID4VCI jwt proof over
+// the issuer's c_nonce (spec/api.md "Holder key"). Returns x hex or null.
+async function bindHolderKey(id) {
+  if (!holderCapable()) return null;
+  const pair = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']);
+  const jwk = await crypto.subtle.exportKey('jwk', pair.publicKey);
+  const x = hex(unb64u(jwk.x));
+  await keyPut(x, { privateKey: pair.privateKey, created: Date.now() });
+  const base = '/v1/resident/applications/' + encodeURIComponent(id);
+  const n = await api('POST', base + '/holder-nonce');
+  if (n.status !== 200) return null;
+  const header = { typ: 'openid4vci-proof+jwt', alg: 'ES256', jwk: { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y } };
+  const claims = { aud: n.json.aud, iat: Math.floor(Date.now() / 1000), nonce: n.json.c_nonce };
+  const input = b64u(utf8(JSON.stringify(header))) + '.' + b64u(utf8(JSON.stringify(claims)));
+  const sig = new Uint8Array(await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, pair.privateKey, utf8(input)));
+  const b = await api('POST', base + '/holder-key', { proof: { proof_type: 'jwt', jwt: input + '.' + b64u(sig) } });
+  return b.status === 200 ? x : null;
+}
+
+// CBOR (RFC 8949) heads and the few items RP1 needs, shortest form.
+function cborHead(major, n) {
+  const m = major << 5;
+  if (n < 24) return [m | n];
+  if (n < 0x100) return [m | 24, n];
+  if (n < 0x10000) return [m | 25, n >> 8, n & 255];
+  if (n < 0x100000000) return [m | 26, (n >>> 24) & 255, (n >> 16) & 255, (n >> 8) & 255, n & 255];
+  const hi = Math.floor(n / 0x100000000), lo = n >>> 0;
+  return [m | 27, (hi >>> 24) & 255, (hi >> 16) & 255, (hi >> 8) & 255, hi & 255,
+    (lo >>> 24) & 255, (lo >> 16) & 255, (lo >> 8) & 255, lo & 255];
+}
+const cat = (...parts) => {
+  const out = new Uint8Array(parts.reduce((k, p) => k + p.length, 0));
+  let o = 0;
+  for (const p of parts) { out.set(p, o); o += p.length; }
+  return out;
+};
+const bstr = (b) => cat(cborHead(2, b.length), b);
+const tstr = (s) => { const b = utf8(s); return cat(cborHead(3, b.length), b); };
+
+// RFC 9285.
+const B45 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:';
+function base45(b) {
+  let s = '';
+  for (let i = 0; i + 1 < b.length; i += 2) {
+    let n = b[i] * 256 + b[i + 1];
+    const c = n % 45; n = (n - c) / 45;
+    const d = n % 45;
+    s += B45[c] + B45[d] + B45[(n - d) / 45];
+  }
+  if (b.length % 2) { const n = b[b.length - 1]; s += B45[n % 45] + B45[Math.floor(n / 45)]; }
+  return s;
+}
+
+// A timed RP1 presentation (spec/presentation.md section 3), byte for byte
+// as common/src/present.c builds it: protected {1: -9, 13: cred, 16: 294},
+// unprotected {}, payload {3: aud, 6: iat}, r||s over the Sig_structure.
+async function rp1(privateKey, cred, aud, iat) {
+  const prot = cat([0xa3, 0x01, 0x28, 0x0d], cred, [0x10, 0x19, 0x01, 0x26]);
+  const pay = cat([0xa2, 0x03], tstr(aud), [0x06], cborHead(0, iat));
+  const tbs = cat([0x84], tstr('Signature1'), bstr(prot), [0x40], bstr(pay));
+  const sig = new Uint8Array(await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, privateKey, tbs));
+  return 'RP1:' + base45(cat([0xd2, 0x84], bstr(prot), [0xa0], bstr(pay), [0x58, 0x40], sig));
+}
+
+// Draw text as a QR (alphanumeric mode, ECC M) into an SVG built node by
+// node (no markup strings, nothing for the CSP to object to).
+function drawQr(box, textValue) {
+  const q = window.qrcode(0, 'M');
+  q.addData(textValue, 'Alphanumeric');
+  q.make();
+  const n = q.getModuleCount(), quiet = 4, size = n + 2 * quiet;
+  const NS = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(NS, 'svg');
+  svg.setAttribute('viewBox', '0 0 ' + size + ' ' + size);
+  svg.setAttribute('shape-rendering', 'crispEdges');
+  svg.setAttribute('role', 'img');
+  svg.setAttribute('aria-label', '持有人动态码 Holder code');
+  const bg = document.createElementNS(NS, 'rect');
+  bg.setAttribute('width', size); bg.setAttribute('height', size); bg.setAttribute('fill', '#fff');
+  svg.appendChild(bg);
+  let d = '';
+  for (let r = 0; r < n; r++) for (let c = 0; c < n; c++) if (q.isDark(r, c)) d += 'M' + (c + quiet) + ' ' + (r + quiet) + 'h1v1h-1z';
+  const path = document.createElementNS(NS, 'path');
+  path.setAttribute('d', d); path.setAttribute('fill', '#000');
+  svg.appendChild(path);
+  box.replaceChildren(svg);
+  box.dataset.qrText = textValue;
+}
+
+// The holder-bound code, refreshed every 30 s with a countdown; false when
+// this phone cannot make one (no cnf, no WebCrypto, not this phone's key).
+async function showHolderCode(holder) {
+  if (!holder || !holderCapable() || !window.qrcode) return false;
+  let stored;
+  try { stored = await keyGet(holder.x); } catch (e) { return false; }
+  if (!stored || !stored.privateKey) return false;
+  const cred = unb64u(holder.cose);
+  const box = $('rp1');
+  let left = 0;
+  const tick = async () => {
+    if (left <= 0) {
+      drawQr(box, await rp1(stored.privateKey, cred, holder.aud, Math.floor(Date.now() / 1000)));
+      left = 30;
+    }
+    text($('countdown'), String(left));
+    text($('countdown-en'), String(left));
+    left -= 1;
+  };
+  await tick();
+  setInterval(tick, 1000);
+  $('rp1-box').hidden = false;
+  $('qr').hidden = true;
+  return true;
+}
+
 function toSignIn() { location.href = '/v1/resident/login'; }
 
 async function home() {
@@ -198,6 +343,11 @@ async function apply() {
     $('submit').disabled = false;
     if (r.status === 201 || r.status === 200) {
       localStorage.setItem('ecred.app', r.json.id);
+      // This phone's key into the credential's cnf; without WebCrypto the
+      // credential is unbound and the card shows the static code.
+      if (r.status === 201) {
+        try { await bindHolderKey(r.json.id); } catch (e) { /* unbound */ }
+      }
       location.href = '/app/progress.html?id=' + encodeURIComponent(r.json.id);
       return;
     }
@@ -282,7 +432,7 @@ async function card() {
   if (!offline) {
     // Only what this page needs: the QR text and what is printed beside it.
     localStorage.setItem('ecred.card', JSON.stringify({
-      id: c.id, status: c.status, valid_until: c.valid_until, qr_text: c.qr_text,
+      id: c.id, status: c.status, valid_until: c.valid_until, qr_text: c.qr_text, holder: c.holder || null,
       credential: { name: c.credential.name, type: c.credential.type },
     }));
   }
@@ -294,6 +444,8 @@ async function card() {
   text($('status'), STATUS_WORDS[c.status] || c.status);
   $('status').classList.toggle('bad', c.status !== 'valid');
   $('qr').src = '/v1/resident/credentials/' + encodeURIComponent(c.id) + '/qr.svg';
+  $('qr').dataset.qrText = c.qr_text;
+  try { await showHolderCode(c.status === 'valid' ? c.holder : null); } catch (e) { /* static code stays */ }
   $('lost-box').hidden = offline || c.status !== 'valid';
   $('found-box').hidden = offline || c.status !== 'suspended';
   if (!offline) await me();

@@ -2,8 +2,9 @@
 // script and styles, the last credential JSON and its QR image are answered
 // from a cache when the network fails. Network first, so a suspension or a
 // new credential shows as soon as there is a connection. Caches nothing else.
-const CACHE = 'ecred-card-v1';
-const SHELL = ['/app/card.html', '/app/resident.js', '/app/style.css', '/app/resident.css'];
+const CACHE = 'ecred-card-v2';
+const SHELL = ['/app/card.html', '/app/resident.js', '/app/style.css', '/app/resident.css',
+  '/app/vendor/qrcode-generator/qrcode.js'];
 const keep = (url) =>
   SHELL.includes(url.pathname) || url.pathname === '/v1/resident/credential' ||
   /^\/v1\/resident\/credentials\/[0-9a-f]{16}\/qr\.svg$/.test(url.pathname);

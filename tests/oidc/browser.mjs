@@ -71,9 +71,25 @@ try {
   await Promise.all([page.waitForNavigation(), page.click('#issued a')]);
   await page.waitForFunction(() => { const i = document.getElementById('qr'); return i.complete && i.naturalWidth > 0; });
   await page.setViewport({ width: 390, height: 844, deviceScaleFactor: 1, isMobile: true, hasTouch: true });
-  await shot(page, '07-card');
+  // The holder-bound RP1 code, signed in the page with the phone's key.
+  await page.waitForSelector('#rp1-box:not([hidden])', { timeout: 10000 });
+  const rp1Text = await page.$eval('#rp1', (e) => e.dataset.qrText || '');
+  if (!rp1Text.startsWith('RP1:')) fail('card: no RP1 code: ' + rp1Text.slice(0, 8));
+  await shot(page, '07a-card-rp1');
   execFileSync(`${bin}/ecred-verify`, ['sync', '--issuer', base, '--root', root, '--cache', `${out}/cache`]);
-  let v = spawnSync(`${bin}/ecred-verify`, ['--cache', `${out}/cache`, '--image', `${out}/07-card.png`], { encoding: 'utf8' });
+  // The screenshot through zbar (ecred-verify --image), on a copy of the
+  // cache so the replay check of the text below starts clean.
+  execFileSync('cp', ['-r', `${out}/cache`, `${out}/cache-img`]);
+  const z = spawnSync(`${bin}/ecred-verify`, ['--cache', `${out}/cache-img`, '--role', 'police', '--image', `${out}/07a-card-rp1.png`], { encoding: 'utf8' });
+  console.log('verify RP1 screenshot as police: exit ' + z.status + '\n' + z.stdout);
+  if (z.status !== 0 || !/holder proven/i.test(z.stdout)) fail('the RP1 screenshot does not verify with holder proven: ' + z.stdout + z.stderr);
+  let v = spawnSync(`${bin}/ecred-verify`, ['--cache', `${out}/cache`, '--role', 'police', rp1Text], { encoding: 'utf8' });
+  console.log('verify RP1 as police: exit ' + v.status + '\n' + v.stdout);
+  if (v.status !== 0 || !/VALID/.test(v.stdout) || !/holder proven/i.test(v.stdout)) fail('the RP1 code does not verify with holder proven: ' + v.stdout + v.stderr);
+  // The static code (what the rest of this test scans) under the RP1 one.
+  await page.evaluate(() => { document.getElementById('rp1-box').hidden = true; document.getElementById('qr').hidden = false; });
+  await shot(page, '07-card');
+  v = spawnSync(`${bin}/ecred-verify`, ['--cache', `${out}/cache`, '--image', `${out}/07-card.png`], { encoding: 'utf8' });
   console.log('verify screenshot: exit ' + v.status + '\n' + v.stdout);
   if (v.status !== 0) fail('the card screenshot does not verify: ' + v.stdout + v.stderr);
 

@@ -489,6 +489,8 @@ RESIDENT_GET = ("/v1/resident/login", "/v1/resident/callback?code=x&state=y", "/
                 "/v1/resident/reminders")
 RESIDENT_POST = ("/v1/resident/logout", "/v1/resident/applications",
                  "/v1/resident/applications/0000000000000000/commitment/sign",
+                 "/v1/resident/applications/0000000000000000/holder-nonce",
+                 "/v1/resident/applications/0000000000000000/holder-key",
                  "/v1/resident/credentials/0000000000000000/report-lost",
                  "/v1/resident/credentials/0000000000000000/unlock")
 
@@ -638,6 +640,13 @@ def drive_resident(main_api, procs):
     c("GET", "/v1/resident/applications/" + aid, None, A, want=200)
     c("GET", "/v1/resident/applications/" + aid, None, B, want=404)
     c("GET", "/v1/resident/applications/nothex", None, A, want=404)
+    # the phone's key: a c_nonce, then proofs that do not check out
+    c("POST", "/v1/resident/applications/" + aid + "/holder-nonce", None, HA, want=200)
+    c("POST", "/v1/resident/applications/" + aid + "/holder-nonce", None, HB, want=404)
+    c("POST", "/v1/resident/applications/" + aid + "/holder-nonce", None, A, want=403)
+    c("POST", "/v1/resident/applications/" + aid + "/holder-key",
+      json.dumps({"proof": {"proof_type": "jwt", "jwt": "a.b.c"}}), HA, want=400)
+    c("POST", "/v1/resident/applications/" + aid + "/holder-key", json.dumps({"proof": 1}), HA, want=422)
     sign = "/v1/resident/applications/%s/commitment/sign" % aid
     sha = json.dumps({"sha256": app["commitment"]["sha256"]})
     c("POST", sign, sha, dict(A, **J), want=403)
