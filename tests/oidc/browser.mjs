@@ -82,10 +82,10 @@ try {
   execFileSync('cp', ['-r', `${out}/cache`, `${out}/cache-img`]);
   const z = spawnSync(`${bin}/ecred-verify`, ['--cache', `${out}/cache-img`, '--role', 'police', '--image', `${out}/07a-card-rp1.png`], { encoding: 'utf8' });
   console.log('verify RP1 screenshot as police: exit ' + z.status + '\n' + z.stdout);
-  if (z.status !== 0 || !/holder proven/i.test(z.stdout)) fail('the RP1 screenshot does not verify with holder proven: ' + z.stdout + z.stderr);
+  if (z.status !== 0 || !/Holder: +已证明 PROVEN/.test(z.stdout)) fail('the RP1 screenshot does not verify with holder proven: ' + z.stdout + z.stderr);
   let v = spawnSync(`${bin}/ecred-verify`, ['--cache', `${out}/cache`, '--role', 'police', rp1Text], { encoding: 'utf8' });
   console.log('verify RP1 as police: exit ' + v.status + '\n' + v.stdout);
-  if (v.status !== 0 || !/VALID/.test(v.stdout) || !/holder proven/i.test(v.stdout)) fail('the RP1 code does not verify with holder proven: ' + v.stdout + v.stderr);
+  if (v.status !== 0 || !/VALID/.test(v.stdout) || !/Holder: +已证明 PROVEN/.test(v.stdout)) fail('the RP1 code does not verify with holder proven: ' + v.stdout + v.stderr);
   // The static code (what the rest of this test scans) under the RP1 one.
   await page.evaluate(() => { document.getElementById('rp1-box').hidden = true; document.getElementById('qr').hidden = false; });
   await shot(page, '07-card');
