@@ -36,6 +36,12 @@ const char *auth_role_name(unsigned role)
 
 ecred_err auth_token_create(reg_db *db, const char *role, char out[AUTH_TOKEN_HEX + 1])
 {
+    return auth_token_create_labeled(db, role, "", 0, out);
+}
+
+ecred_err auth_token_create_labeled(reg_db *db, const char *role, const char *label,
+                                    int64_t expires_at, char out[AUTH_TOKEN_HEX + 1])
+{
     if (!auth_role_from_name(role))
         return ECRED_ERR_INPUT;
     uint8_t tok[AUTH_TOKEN_BYTES], hash[32];
@@ -46,7 +52,7 @@ ecred_err auth_token_create(reg_db *db, const char *role, char out[AUTH_TOKEN_HE
     ecred_hex(tok, sizeof tok, hex);
     /* Hash the text form: that is what a client presents. */
     ecred_sha256((const uint8_t *)hex, AUTH_TOKEN_HEX, hash);
-    e = reg_token_add(db, hash, role, (int64_t)time(NULL));
+    e = reg_token_add_labeled(db, hash, role, label, expires_at, (int64_t)time(NULL));
     if (e)
         goto out;
     memcpy(out, hex, sizeof hex);

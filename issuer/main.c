@@ -35,6 +35,8 @@
 #include "ecred/slist.h"
 #include "ecred/trustlist.h"
 #include "issuerd.h"
+#include "ops_cmd.h"
+#include "setup.h"
 #include "svc_log.h"
 
 /* The pages under issuer/web/, embedded at build time (service/embed.cmake). */
@@ -43,8 +45,8 @@ extern const size_t issuer_assets_count;
 
 #define EXIT_USAGE 2
 #define EXIT_FAIL 1
+#define TRUST_WARN_DAYS 30
 #define PATH_CAP 4096
-#define TRUST_LIFETIME (365 * 86400)
 
 typedef struct opts {
     const char *data;
@@ -266,187 +268,57 @@ static ecred_err load_tracking_secret(const char *dir, uint8_t out[AUTH_SECRET_B
     return e;
 }
 
-/* Load the signing key, making it (and its public PEM) on first start. */
-static ecred_err load_signing_key(const char *dir, ecred_key **out, int64_t *created)
+/* Log loudly while the served trust list is within TRUST_WARN_DAYS of its
+ * exp (or past it): verifiers refuse every credential once it expires. */
+static void trust_expiry_warn(issuerd *d)
 {
-    char path[PATH_CAP], pub[PATH_CAP];
-    if (!data_path(dir, "signing.key.pem", path) || !data_path(dir, "signing.pub.pem", pub))
-        return ECRED_ERR_TOO_LARGE;
-    ecred_err e;
-    if (!file_exists(path)) {
-        ecred_key *k = NULL;
-        if ((e = ecred_key_generate(ECRED_COSE_ALG_ES256, &k)) == ECRED_OK)
-            e = ecred_key_private_save(k, path);
-        ecred_key_free(k);
-        if (e) {
-            fail_msg("cannot create", path, e);
-            return e;
-        }
-        svc_log(SVC_INFO, "created signing key", "file", "signing.key.pem");
-    }
-    if ((e = ecred_key_open(path, out)) != ECRED_OK) {
-        fail_msg("cannot load", path, e);
-        return e;
-    }
-    struct stat st;
-    *created = lstat(path, &st) == 0 ? (int64_t)st.st_mtime : (int64_t)time(NULL);
-    if (!file_exists(pub)) {
-        ecred_buf pem = ECRED_BUF_INIT;
-        if ((e = ecred_key_public_pem(*out, &pem)) == ECRED_OK)
-            e = ecred_write_file_atomic(pub, pem.ptr, strnlen((const char *)pem.ptr, pem.len), 0644);
-        ecred_buf_free(&pem);
-        if (e) {
-            fail_msg("cannot write", pub, e);
-            return e;
-        }
-    }
-    return ECRED_OK;
+    int64_t exp = 0, until = 0;
+    issuerd_trust_info(d, &exp, &until);
+    int64_t left = exp - (int64_t)time(NULL);
+    if (left > (int64_t)TRUST_WARN_DAYS * 86400)
+        return;
+    char days[32];
+    snprintf(days, sizeof days, "%lld", (long long)(left / 86400));
+    svc_log(left > 0 ? SVC_WARNING : SVC_ERROR,
+            left > 0 ? "TRUST LIST EXPIRES SOON: sign and install a new trust.cwt (ecred-keys trustlist rotate), then SIGHUP"
+                     : "TRUST LIST HAS EXPIRED: verifiers refuse every credential; install a new trust.cwt, then SIGHUP",
+            "days_left", days);
 }
 
-/* Sign a fresh trust list with the local root (self-contained setup). */
-static ecred_err make_trust_list(const char *dir, issuerd *d, int64_t key_created)
+/* SIGHUP: re-read the trust list (checked as at start; the old one stays on
+ * any error) and, with TLS, the certificate and key. libmicrohttpd reads
+ * its certificate only when a daemon starts (the GnuTLS certificate callback
+ * would tie us to one TLS backend), so the listener is restarted: requests
+ * in flight finish, connections open at that moment are closed, and a
+ * connect in the few milliseconds between stop and start is refused. Tokens
+ * live in the registry and need no reload (a removed token fails at once). */
+static void reload(issuerd *d, const opts *o, int64_t key_created, const svc_config *cfg,
+                   svc_server **srv)
 {
-    char root_path[PATH_CAP], root_pub[PATH_CAP], trust_path[PATH_CAP];
-    if (!data_path(dir, "root.key.pem", root_path) || !data_path(dir, "root.pub.pem", root_pub) ||
-        !data_path(dir, "trust.cwt", trust_path))
-        return ECRED_ERR_TOO_LARGE;
-    ecred_err e;
-    ecred_key *root = NULL;
-    ecred_buf pem = ECRED_BUF_INIT;
-    if (!file_exists(root_path)) {
-        if ((e = ecred_key_generate(ECRED_COSE_ALG_ES256, &root)) == ECRED_OK)
-            e = ecred_key_private_save(root, root_path);
-        ecred_key_free(root);
-        root = NULL;
-        if (e) {
-            fail_msg("cannot create", root_path, e);
-            return e;
-        }
-        svc_log(SVC_INFO, "created root key (keep it offline in production)", "file", "root.key.pem");
+    setup_trust_info ti;
+    ecred_buf fresh = ECRED_BUF_INIT;
+    if (setup_trust_list(o->data, d->sign_key, key_created, d->iss, statuspub_prefix(d->pub), false,
+                         &fresh, &ti) == ECRED_OK) {
+        issuerd_trust_replace(d, &fresh, ti.exp, ti.sign_until);
+        svc_log(SVC_INFO, "reloaded the trust list", "file", "trust.cwt");
+    } else {
+        svc_log(SVC_ERROR, "trust list reload refused; still serving the previous one (see stderr)",
+                "file", "trust.cwt");
     }
-    if ((e = ecred_key_open(root_path, &root)) != ECRED_OK) {
-        fail_msg("cannot load", root_path, e);
-        return e;
+    ecred_buf_free(&fresh);
+    trust_expiry_warn(d);
+    if (!o->tls_cert)
+        return;
+    char err[256] = "";
+    issuerd_set_server(d, NULL);
+    svc_stop(*srv);
+    *srv = NULL;
+    if (svc_start(cfg, srv, err, sizeof err) != ECRED_OK) {
+        svc_log(SVC_ERROR, "cannot restart the listener with the new TLS files; not serving", "why", err);
+        return;
     }
-    /* root.pub.pem is what verifiers are given; rewrite it so it always
-     * matches the root that signs (atomic, public). */
-    if ((e = ecred_key_public_pem(root, &pem)) == ECRED_OK)
-        e = ecred_write_file_atomic(root_pub, pem.ptr, strnlen((const char *)pem.ptr, pem.len), 0644);
-    if (e) {
-        fail_msg("cannot write", root_pub, e);
-        goto out;
-    }
-    int64_t now = (int64_t)time(NULL);
-    ecred_trustlist_entry ent;
-    memset(&ent, 0, sizeof ent);
-    ent.key = d->sign_key;
-    ent.sign_from = (uint64_t)(key_created > 3600 ? key_created - 3600 : 0);
-    ent.sign_until = (uint64_t)(now + TRUST_LIFETIME);
-    ent.types = ECRED_TRUST_BITS_ALL;
-    snprintf(ent.status_uri_prefix, sizeof ent.status_uri_prefix, "%s", statuspub_prefix(d->pub));
-    ecred_trustlist tl;
-    memset(&tl, 0, sizeof tl);
-    snprintf(tl.iss, sizeof tl.iss, "%s", d->iss);
-    tl.iat = (uint64_t)now;
-    tl.exp = (uint64_t)(now + TRUST_LIFETIME);
-    tl.seq = (uint64_t)now; /* a later start signs a higher sequence: no rollback */
-    tl.n_entries = 1;
-    tl.entries = &ent;
-    ecred_buf_free(&d->trust_list);
-    if ((e = ecred_trustlist_sign(root, &tl, &d->trust_list)) != ECRED_OK) {
-        fail_msg("cannot sign the trust list for", trust_path, e);
-        goto out;
-    }
-    if ((e = ecred_write_file_atomic(trust_path, d->trust_list.ptr, d->trust_list.len, 0644)) != ECRED_OK)
-        fail_msg("cannot write", trust_path, e);
-out:
-    ecred_buf_free(&pem);
-    ecred_key_free(root);
-    return e;
-}
-
-/* The trust list: re-signed with a local root, else the installed one. */
-static ecred_err load_trust_list(const char *dir, issuerd *d, int64_t key_created)
-{
-    char root_path[PATH_CAP], trust_path[PATH_CAP], root_pub[PATH_CAP];
-    if (!data_path(dir, "root.key.pem", root_path) || !data_path(dir, "trust.cwt", trust_path) ||
-        !data_path(dir, "root.pub.pem", root_pub))
-        return ECRED_ERR_TOO_LARGE;
-    bool installed = file_exists(trust_path);
-    if (file_exists(root_path) || (!installed && !file_exists(root_pub)))
-        return make_trust_list(dir, d, key_created);
-    if (!installed) {
-        fprintf(stderr, "ecred-issuerd: %s is missing: install the trust list made with "
-                        "ecred-keys (the root key is offline)\n", trust_path);
-        return ECRED_ERR_IO;
-    }
-    ecred_err e = ecred_read_file(trust_path, ECRED_TRUSTLIST_MAX_BYTES, &d->trust_list);
-    if (e) {
-        fail_msg("cannot read", trust_path, e);
-        return e;
-    }
-    /* Check that the installed list verifies and names our key, so a wrong
-     * file is caught at start and not by every verifier. Without a usable
-     * root.pub.pem there is nothing to check it with: refuse (api.md), never
-     * serve an unchecked list. */
-    ecred_key *root = NULL;
-    if ((e = ecred_key_public_load(root_pub, &root)) != ECRED_OK) {
-        fail_msg("cannot load (needed to check the installed trust list)", root_pub, e);
-        return e;
-    }
-    ecred_trustlist tl;
-    const ecred_trustlist_entry *ent;
-    e = ecred_trustlist_verify(d->trust_list.ptr, d->trust_list.len, root, (int64_t)time(NULL), &tl);
-    if (!e) {
-        e = ecred_trustlist_find(&tl, ecred_key_kid(d->sign_key), ECRED_KID_LEN,
-                                 (int64_t)time(NULL), ECRED_TRUST_TYPE_PERMIT, &ent);
-        ecred_trustlist_free(&tl);
-    }
-    ecred_key_free(root);
-    if (e) {
-        fprintf(stderr, "ecred-issuerd: %s does not verify with root.pub.pem or does not "
-                        "name the signing key now: %s\n", trust_path, ecred_err_message(e));
-        return e;
-    }
-    return ECRED_OK;
-}
-
-static int cmd_token_add(int argc, char **argv)
-{
-    opts o;
-    memset(&o, 0, sizeof o);
-    if (!parse_opts(argc, argv, 3, true, &o)) {
-        usage(stderr);
-        return EXIT_USAGE;
-    }
-    if (!auth_role_from_name(o.role)) {
-        fprintf(stderr, "ecred-issuerd: --role must be clerk, officer or admin\n");
-        return EXIT_USAGE;
-    }
-    struct stat st;
-    if (stat(o.data, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        fprintf(stderr, "ecred-issuerd: --data %s is not a directory\n", o.data);
-        return EXIT_USAGE;
-    }
-    char path[PATH_CAP + 8];
-    if (!registry_url(&o, path))
-        return EXIT_USAGE;
-    reg_db *db = NULL;
-    ecred_err e = reg_open_url(path, &db);
-    if (e) {
-        fail_msg("cannot open registry", path, e);
-        return EXIT_FAIL;
-    }
-    char tok[AUTH_TOKEN_HEX + 1];
-    e = auth_token_create(db, o.role, tok);
-    reg_close(db);
-    if (e) {
-        fail_msg("cannot store token in", path, e);
-        return EXIT_FAIL;
-    }
-    printf("%s\n", tok);
-    ecred_wipe(tok, sizeof tok);
-    return 0;
+    issuerd_set_server(d, *srv);
+    svc_log(SVC_INFO, "restarted the listener with re-read TLS files", "listen", o->listen);
 }
 
 static int cmd_serve(int argc, char **argv)
@@ -486,9 +358,14 @@ static int cmd_serve(int argc, char **argv)
         return EXIT_USAGE;
     }
 
+    /* One daemon per data directory; restore refuses while it runs. */
+    int lock = ops_lock_data(o.data, "serve");
+    if (lock < 0)
+        return EXIT_FAIL;
     int rc = EXIT_FAIL;
     issuerd d;
     memset(&d, 0, sizeof d);
+    pthread_mutex_init(&d.trust_mu, NULL);
     snprintf(d.iss, sizeof d.iss, "%s", o.iss ? o.iss : "ecred-issuer");
     svc_server *srv = NULL;
     int64_t key_created = 0;
@@ -500,6 +377,7 @@ static int cmd_serve(int argc, char **argv)
     sigemptyset(&stop);
     sigaddset(&stop, SIGTERM);
     sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -519,7 +397,8 @@ static int cmd_serve(int argc, char **argv)
     }
     if ((e = load_tracking_secret(o.data, d.tracking_secret)) != ECRED_OK)
         goto out;
-    if ((e = load_signing_key(o.data, &d.sign_key, &key_created)) != ECRED_OK)
+    bool key_made = false;
+    if ((e = setup_signing_key(o.data, true, &d.sign_key, &key_created, &key_made)) != ECRED_OK)
         goto out;
     if ((e = statuspub_new(d.sign_key, base, o.status_ttl ? o.status_ttl : STATUSPUB_TTL_DEFAULT,
                            STATUSPUB_LIFETIME_DEFAULT, &d.pub)) != ECRED_OK) {
@@ -527,8 +406,13 @@ static int cmd_serve(int argc, char **argv)
         rc = EXIT_USAGE;
         goto out;
     }
-    if ((e = load_trust_list(o.data, &d, key_created)) != ECRED_OK)
+    /* New lists record the URI they are opened with (issue 17 trap 2). */
+    reg_pool_set_status_prefix(d.pool, statuspub_prefix(d.pub));
+    setup_trust_info ti;
+    if ((e = setup_trust_list(o.data, d.sign_key, key_created, d.iss, statuspub_prefix(d.pub), key_made,
+                              &d.trust_list, &ti)) != ECRED_OK)
         goto out;
+    issuerd_set_trust_info(&d, ti.exp, ti.sign_until);
 
     char err[256] = "";
     if ((e = svc_assets_open(issuer_assets, issuer_assets_count, o.assets, &d.assets, err, sizeof err)) !=
@@ -556,10 +440,24 @@ static int cmd_serve(int argc, char **argv)
         fprintf(stderr, "ecred-issuerd: %s\n", err);
         goto out;
     }
+    issuerd_set_server(&d, srv);
     svc_log(SVC_INFO, "listening", "listen", o.listen);
-    int sig = 0;
-    sigwait(&stop, &sig);
-    svc_log(SVC_INFO, "stopping", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    trust_expiry_warn(&d);
+    for (;;) {
+        /* Wake hourly to repeat the expiry warning; signals end the wait. */
+        struct timespec hour = {3600, 0};
+        int sig = sigtimedwait(&stop, NULL, &hour);
+        if (sig < 0) {
+            trust_expiry_warn(&d);
+            continue;
+        }
+        if (sig == SIGHUP) {
+            reload(&d, &o, key_created, &cfg, &srv);
+            continue;
+        }
+        svc_log(SVC_INFO, "stopping", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+        break;
+    }
     rc = 0;
 out:
     /* Stop serving first: in-flight requests finish and commit before the
@@ -571,6 +469,8 @@ out:
     ecred_key_free(d.sign_key);
     ecred_buf_free(&d.trust_list);
     ecred_wipe(d.tracking_secret, sizeof d.tracking_secret);
+    pthread_mutex_destroy(&d.trust_mu);
+    close(lock);
     if (rc == 0)
         svc_log(SVC_INFO, "stopped", NULL, NULL);
     return rc;
@@ -583,12 +483,9 @@ int main(int argc, char **argv)
      * or others unless we say so (public files get an explicit fchmod). */
     umask(077);
     svc_log_init("issuer");
-    if (argc >= 2 && strcmp(argv[1], "token") == 0) {
-        if (argc < 3 || strcmp(argv[2], "add") != 0) {
-            fprintf(stderr, "ecred-issuerd: the token command is: token add --data DIR --role ROLE\n");
-            return EXIT_USAGE;
-        }
-        return cmd_token_add(argc, argv);
-    }
+    bool handled = false;
+    int code = ops_cmd_run(argc, argv, &handled);
+    if (handled)
+        return code;
     return cmd_serve(argc, argv);
 }

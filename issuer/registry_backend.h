@@ -77,6 +77,24 @@ typedef struct reg_ops {
     /* Optional (NULL: the dispatcher falls back to credential_get): the
      * application id of a credential, by one narrow indexed read. */
     ecred_err (*credential_application)(reg_db *db, const char *id, char app_id[REG_ID_LEN + 1]);
+    /* Issue 17: operations. Optional ones may be NULL (the dispatcher
+     * answers ECRED_ERR_UNSUPPORTED, or does nothing for setters). */
+    void (*schema_info)(reg_db *db, int *found, int *now);
+    void (*set_status_prefix)(reg_db *db, const char *prefix);
+    void (*pool_set_status_prefix)(reg_pool *p, const char *prefix);
+    ecred_err (*token_add_labeled)(reg_db *db, const uint8_t hash[32], const char *role,
+                                   const char *label, int64_t expires_at, int64_t now);
+    ecred_err (*tokens_list)(reg_db *db, ecred_err (*fn)(void *ctx, const reg_token_info *t), void *ctx);
+    ecred_err (*token_remove)(reg_db *db, const char *id);
+    ecred_err (*backup)(reg_db *db, const char *path, int64_t now);
+    ecred_err (*restore)(reg_db *db, const char *from_path, int64_t min_next_list, int64_t now,
+                         reg_restore_report *rep);
+    ecred_err (*list_max_id)(reg_db *db, int64_t *max);
+    ecred_err (*applications_by_state)(reg_db *db, const char *state, int64_t after_at,
+                                       const char *after_id, unsigned limit,
+                                       ecred_err (*fn)(void *ctx, const reg_application *a), void *ctx);
+    ecred_err (*credentials_for)(reg_db *db, const char *id_number, unsigned limit,
+                                 ecred_err (*fn)(void *ctx, const reg_credential *c), void *ctx);
 } reg_ops;
 
 struct reg_db {
