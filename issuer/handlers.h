@@ -37,6 +37,9 @@ void h_trust(issuerd *d, reg_db *db, svc_req *r);
 void h_status_index(issuerd *d, reg_db *db, svc_req *r);
 void h_asset(issuerd *d, reg_db *db, svc_req *r);
 void h_healthz(issuerd *d, reg_db *db, svc_req *r);
+void h_metrics(issuerd *d, reg_db *db, svc_req *r);
+void h_app_list(issuerd *d, reg_db *db, svc_req *r);
+void h_cred_lookup(issuerd *d, reg_db *db, svc_req *r);
 
 /* ---- helpers shared by handlers (views.c) ---- */
 

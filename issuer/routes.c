@@ -46,16 +46,21 @@ ROUTE(h_trust)
 ROUTE(h_status_index)
 ROUTE(h_healthz)
 ROUTE(h_asset)
+ROUTE(h_app_list)
+ROUTE(h_cred_lookup)
+ROUTE(h_metrics)
 
 #define PUBLIC_LIST (SVC_CORS)
 
 const svc_route issuer_routes[] = {
     {"POST", "/v1/applications", h_app_create_route, SVC_SENSITIVE, CLERK, 0, "applications"},
+    {"GET", "/v1/applications", h_app_list_route, 0, OFFICER, 0, "application_queue"},
     {"GET", "/v1/applications/{id}", h_app_get_route, 0, STAFF | TRACKING, 0, "application"},
     {"POST", "/v1/applications/{id}/approve", h_app_approve_route, 0, OFFICER, 0, "approve"},
     {"POST", "/v1/applications/{id}/reject", h_app_reject_route, 0, OFFICER, 0, "reject"},
     {"POST", "/v1/applications/{id}/commitment/confirm", h_app_confirm_route, 0, CLERK | TRACKING, 0,
      "confirm"},
+    {"GET", "/v1/credentials", h_cred_lookup_route, 0, OFFICER, 0, "credential_lookup"},
     {"GET", "/v1/credentials/{id}", h_cred_get_route, 0, OFFICER | TRACKING, 0, "credential"},
     {"GET", "/v1/credentials/{id}/qr.png", h_cred_qr_png_route, 0, OFFICER | TRACKING, 0, "qr_png"},
     {"GET", "/v1/credentials/{id}/qr.svg", h_cred_qr_svg_route, 0, OFFICER | TRACKING, 0, "qr_svg"},
@@ -67,6 +72,7 @@ const svc_route issuer_routes[] = {
     {"GET", "/.well-known/ecred-trust", h_trust_route, PUBLIC_LIST, 0, 0, "trust_list"},
     {"GET", "/.well-known/ecred-status-lists", h_status_index_route, PUBLIC_LIST, 0, 0, "status_index"},
     {"GET", "/healthz", h_healthz_route, 0, 0, 0, "healthz"},
+    {"GET", "/metrics", h_metrics_route, 0, 0, 0, "metrics"},
     {"GET", "/", h_asset_route, 0, 0, 0, "page"},
     {"GET", "/app/{*}", h_asset_route, 0, 0, 0, "page"},
 };
@@ -111,6 +117,10 @@ bool routes_guard(svc_req *r)
 void routes_release(svc_req *r)
 {
     issuerd *d = r->app;
+    /* Registry errors for /metrics: every reply that failed on the registry. */
+    if (r->error_code && (strcmp(r->error_code, "registry_unavailable") == 0 ||
+                          strcmp(r->error_code, "status_unavailable") == 0))
+        atomic_fetch_add_explicit(&d->n_registry_errors, 1, memory_order_relaxed);
     if (r->scope)
         reg_pool_put(d->pool, r->scope);
     r->scope = NULL;
