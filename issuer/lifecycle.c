@@ -42,6 +42,7 @@
 #include "ecred/issue.h"
 #include "ecred/qrtext.h"
 #include "ecred/slist.h"
+#include "ecred/textclass.h"
 
 
 /* Fill a failure: detail "field: why", or why alone when field is NULL.
@@ -174,24 +175,42 @@ static const char *lc_json_text(json_t *o, const char *key, size_t max)
     return json_string_value(v);
 }
 
-/* Check the kinship object's shape; writes the offending field on failure. */
-static bool lc_kinship_ok(json_t *k, char *field, size_t cap)
+/* Check the kinship object: only its two members, each present, within its
+ * length and of its character class (textclass.h: the text goes into the
+ * signed commitment, where ESC or a newline would forge lines). On failure
+ * field names the member and *why says what is wrong. */
+static bool lc_kinship_ok(json_t *k, char *field, size_t cap, const char **why)
 {
     const char *key;
     json_t *v;
     json_object_foreach(k, key, v) {
         if (strcmp(key, "relative_name") && strcmp(key, "relationship")) {
-            snprintf(field, cap, "kinship.%s", key);
+            snprintf(field, cap, "kinship.%.40s", key);
+            *why = "not a member of kinship";
             return false;
         }
     }
-    if (!lc_json_text(k, "relative_name", LC_KINSHIP_NAME_MAX)) {
-        snprintf(field, cap, "kinship.relative_name");
-        return false;
-    }
-    if (!lc_json_text(k, "relationship", LC_KINSHIP_RELATION_MAX)) {
-        snprintf(field, cap, "kinship.relationship");
-        return false;
+    static const struct {
+        const char *name;
+        size_t max;
+        ecred_text_class cls;
+    } members[] = {{"relative_name", LC_KINSHIP_NAME_MAX, ECRED_TEXT_NAME},
+                   {"relationship", LC_KINSHIP_RELATION_MAX, ECRED_TEXT_RELATION}};
+    for (size_t i = 0; i < sizeof members / sizeof members[0]; i++) {
+        snprintf(field, cap, "kinship.%s", members[i].name);
+        json_t *m = json_object_get(k, members[i].name);
+        if (!m) {
+            *why = "required";
+            return false;
+        }
+        const char *t = lc_json_text(k, members[i].name, members[i].max);
+        if (!t) {
+            *why = members[i].max == LC_KINSHIP_NAME_MAX ? "must be text of 1..64 bytes"
+                                                         : "must be text of 1..32 bytes";
+            return false;
+        }
+        if ((*why = ecred_text_class_why(t, strlen(t), members[i].cls)) != NULL)
+            return false;
     }
     return true;
 }
@@ -371,10 +390,13 @@ static ecred_err lc_create_body(reg_db *db, void *arg)
                        "housing basis relative needs the kinship object");
             goto out;
         }
-        if (!lc_kinship_ok(in->kinship, field, sizeof field)) {
+        const char *kwhy = NULL;
+        if (!lc_kinship_ok(in->kinship, field, sizeof field, &kwhy)) {
             bool unknown = strcmp(field, "kinship.relative_name") && strcmp(field, "kinship.relationship");
-            e = lc_set(fail, ECRED_ERR_INPUT, unknown ? LC_UNKNOWN_FIELD : LC_INVALID_FIELD, field,
-                       "invalid kinship field");
+            bool missing = kwhy && strcmp(kwhy, "required") == 0;
+            e = lc_set(fail, ECRED_ERR_INPUT,
+                       unknown ? LC_UNKNOWN_FIELD : missing ? LC_MISSING_FIELD : LC_INVALID_FIELD, field,
+                       kwhy ? kwhy : "invalid");
             goto out;
         }
         if ((e = lc_new_commitment_ref(app.commitment_ref)) != ECRED_OK) {

@@ -19,6 +19,7 @@
 
 #include "ecred/cborcur.h"
 #include "ecred/cborin.h"
+#include "ecred/textclass.h"
 #include "ecred/utf8.h"
 
 /* Credential map keys inside claim -65537 (spec/credential.md, table 3). */
@@ -138,6 +139,14 @@ static const char *text_field_why(const char *s, size_t max, bool may_be_empty)
     return NULL;
 }
 
+/* Why a person's text of at most max bytes is refused for its class
+ * (textclass.h), or NULL when it is fine. */
+static const char *class_field_why(const char *s, size_t max, ecred_text_class cls)
+{
+    const char *r = text_field_why(s, max, false);
+    return r ? r : ecred_text_class_why(s, strlen(s), cls);
+}
+
 static bool str_field_ok(const char *s, size_t max, bool may_be_empty)
 {
     return text_field_why(s, max, may_be_empty) == NULL;
@@ -158,7 +167,7 @@ ecred_err ecred_credential_validate(const ecred_credential *c, ecred_field_error
         return ECRED_ERR_ARG;
     if (c->type != ECRED_CRED_TYPE_REGISTRATION && c->type != ECRED_CRED_TYPE_PERMIT)
         return field_fail(why, BAD, "type", "unknown credential type", E);
-    if ((r = text_field_why(c->name, ECRED_NAME_MAX, false)))
+    if ((r = class_field_why(c->name, ECRED_NAME_MAX, ECRED_TEXT_NAME)))
         return field_fail(why, BAD, "name", r, E);
     int sex = 0;
     int32_t birth = 0;
@@ -170,7 +179,7 @@ ecred_err ecred_credential_validate(const ecred_credential *c, ecred_field_error
         return field_fail(why, BAD, "birth_date", "does not match the ID number", E);
     if ((r = division_why(c->address_division)))
         return field_fail(why, BAD, "address_division", r, E);
-    if ((r = text_field_why(c->address, ECRED_ADDRESS_MAX, false)))
+    if ((r = class_field_why(c->address, ECRED_ADDRESS_MAX, ECRED_TEXT_ADDRESS)))
         return field_fail(why, BAD, "address", r, E);
     switch (c->housing) {
     case ECRED_HOUSING_OWN:
@@ -179,7 +188,7 @@ ecred_err ecred_credential_validate(const ecred_credential *c, ecred_field_error
         break;
     case ECRED_HOUSING_RENTAL:
     case ECRED_HOUSING_RELATIVE:
-        if ((r = text_field_why(c->housing_ref, ECRED_REF_MAX, false)))
+        if ((r = class_field_why(c->housing_ref, ECRED_REF_MAX, ECRED_TEXT_ADDRESS)))
             return field_fail(why, BAD, "housing.reference", r, E);
         break;
     default:
@@ -191,7 +200,7 @@ ecred_err ecred_credential_validate(const ecred_credential *c, ecred_field_error
         return field_fail(why, BAD, "registration_date", "outside 1900-01-01..2199-12-31", E);
     if (c->registration_date < birth)
         return field_fail(why, BAD, "registration_date", "before birth_date", E);
-    if ((r = text_field_why(c->authority, ECRED_AUTHORITY_MAX, false)))
+    if ((r = class_field_why(c->authority, ECRED_AUTHORITY_MAX, ECRED_TEXT_ADDRESS)))
         return field_fail(why, BAD, "authority", r, E);
     if (c->valid_from < ECRED_DAY_MIN || c->valid_from > ECRED_DAY_MAX)
         return field_fail(why, BAD, "valid_from", "outside 1900-01-01..2199-12-31", E);
@@ -349,7 +358,7 @@ static ecred_err credential_from_object(json_t *root, ecred_credential *c, ecred
         return field_fail(why, BAD, "type", "must be registration_certificate or residence_permit", E);
     if (!json_str(root, "name", "name", c->name, ECRED_NAME_MAX, true, why))
         return E;
-    if ((r = text_field_why(c->name, ECRED_NAME_MAX, false)))
+    if ((r = class_field_why(c->name, ECRED_NAME_MAX, ECRED_TEXT_NAME)))
         return field_fail(why, BAD, "name", r, E);
     if (!json_str(root, "id_number", "id_number", c->id_number, ECRED_ID_NUMBER_LEN, true, why))
         return E;
@@ -377,7 +386,7 @@ static ecred_err credential_from_object(json_t *root, ecred_credential *c, ecred
         return E;
     if (!json_str(root, "address", "address", c->address, ECRED_ADDRESS_MAX, true, why))
         return E;
-    if ((r = text_field_why(c->address, ECRED_ADDRESS_MAX, false)))
+    if ((r = class_field_why(c->address, ECRED_ADDRESS_MAX, ECRED_TEXT_ADDRESS)))
         return field_fail(why, BAD, "address", r, E);
 
     json_t *housing = json_object_get(root, "housing");
