@@ -4,6 +4,10 @@
  * only its SHA-256, one line per key:
  *
  *   v1 <key id: 8 hex> <sha256 of the key: 64 hex> <role> <fields or ->
+ *   v2 <key id> <sha256> <role> <fields or -> <expires: Unix time or -> <label or ->
+ *
+ * v2 (issue 17) adds an expiry and a label for people (the rest of the line,
+ * printable, no control characters); v1 lines stay valid and never expire.
  *
  * Must never: store or log a key itself; print.
  */
@@ -20,12 +24,15 @@
 #define VKEYS_MAX 1024
 #define VKEY_TEXT_LEN 68       /* "ecv_" + 64 hex */
 #define VKEYS_FILE_MAX ((size_t)1 << 20)
+#define VKEY_LABEL_MAX 63
 
 typedef struct vkey {
     char id[9];                          /* first 4 bytes of the hash, hex: for logs */
     uint8_t hash[32];
     vrole role;
     char fields[VROLE_FIELDS_MAX + 1];   /* agency only, else "" */
+    int64_t expires_at;                  /* 0: never */
+    char label[VKEY_LABEL_MAX + 1];      /* "" when none */
 } vkey;
 
 typedef struct vkeys {
@@ -43,6 +50,12 @@ void vkeys_free(vkeys *k);
 ecred_err vkeys_add(const char *dir, vrole role, const char *fields, char key[VKEY_TEXT_LEN + 1],
                     char id[9]);
 
+/* vkeys_add with a label ("" or NULL for none: printable, no control
+ * characters, at most VKEY_LABEL_MAX bytes, else ECRED_ERR_INPUT) and an
+ * expiry (Unix time, 0: never). */
+ecred_err vkeys_add_labeled(const char *dir, vrole role, const char *fields, const char *label,
+                            int64_t expires_at, char key[VKEY_TEXT_LEN + 1], char id[9]);
+
 /* Remove every key whose id is `id` (8 lower-case hex) from DIR/api-keys,
  * rewriting it atomically (mode 0600) under the cache's writer lock, and say
  * how many went (0: unknown id, the file is left alone). ECRED_ERR_INPUT for
@@ -52,7 +65,8 @@ ecred_err vkeys_remove(const char *dir, const char *id, size_t *removed);
 /* True for a well-formed key id: exactly 8 lower-case hex digits. */
 bool vkeys_id_ok(const char *id);
 
-/* The key whose hash matches the presented text, or NULL. */
+/* The key whose hash matches the presented text and has not expired (by the
+ * clock now), or NULL. */
 const vkey *vkeys_check(const vkeys *k, const char *presented, size_t n);
 
 #endif

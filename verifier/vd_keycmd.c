@@ -9,7 +9,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "apikeys.h"
 #include "cache.h"
@@ -17,11 +19,12 @@
 #include "roles.h"
 #include "vd_main.h"
 
-/* key add --cache DIR --role ROLE [--fields a,b,c]: print a new key once;
+/* key add --cache DIR --role ROLE [--fields a,b,c] [--label TEXT]
+ * [--expires-in DAYS]: print a new key once;
  * exit 2 for a usage error, 1 when the file cannot be written. */
 int vd_cmd_key_add(int argc, char **argv)
 {
-    const char *dir = NULL, *role_s = NULL, *fields = NULL;
+    const char *dir = NULL, *role_s = NULL, *fields = NULL, *label = NULL, *expires = NULL;
     for (int i = 0; i < argc; i += 2) {
         if (i + 1 >= argc) {
             fprintf(stderr, "ecred-verifierd: %s needs a value\n", argv[i]);
@@ -33,6 +36,10 @@ int vd_cmd_key_add(int argc, char **argv)
             role_s = argv[i + 1];
         else if (strcmp(argv[i], "--fields") == 0 && !fields)
             fields = argv[i + 1];
+        else if (strcmp(argv[i], "--label") == 0 && !label)
+            label = argv[i + 1];
+        else if (strcmp(argv[i], "--expires-in") == 0 && !expires)
+            expires = argv[i + 1];
         else {
             fprintf(stderr, "ecred-verifierd: unknown or repeated option %s\n", argv[i]);
             return 2;
@@ -61,8 +68,27 @@ int vd_cmd_key_add(int argc, char **argv)
         fprintf(stderr, "ecred-verifierd: cannot create %s: %s\n", dir, strerror(errno));
         return 1;
     }
+    long long days = 0;
+    if (expires) {
+        char *end = NULL;
+        errno = 0;
+        days = strtoll(expires, &end, 10);
+        if (errno || !end || *end || expires[0] < '0' || expires[0] > '9' || days < 1 || days > 3660) {
+            fprintf(stderr, "ecred-verifierd: --expires-in takes 1..3660 days\n");
+            return 2;
+        }
+    }
+    if (label && (strlen(label) > VKEY_LABEL_MAX || strcmp(label, "-") == 0)) {
+        fprintf(stderr, "ecred-verifierd: --label takes 1..%d printable bytes\n", VKEY_LABEL_MAX);
+        return 2;
+    }
     char key[VKEY_TEXT_LEN + 1], id[9];
-    ecred_err e = vkeys_add(dir, role, fields, key, id);
+    int64_t exp = days ? (int64_t)time(NULL) + (int64_t)days * 86400 : 0;
+    ecred_err e = vkeys_add_labeled(dir, role, fields, label, exp, key, id);
+    if (e == ECRED_ERR_INPUT) {
+        fprintf(stderr, "ecred-verifierd: --label must be printable text without control characters\n");
+        return 2;
+    }
     if (e) {
         fprintf(stderr, "ecred-verifierd: cannot add the key to %s/api-keys: %s\n", dir, ecred_err_message(e));
         return 1;
@@ -73,7 +99,8 @@ int vd_cmd_key_add(int argc, char **argv)
     return 0;
 }
 
-/* key list --cache DIR: one line per key, "ID ROLE FIELDS"; exit 1 when
+/* key list --cache DIR: one line per key, "ID ROLE FIELDS EXPIRES LABEL"
+ * (an expired key's time ends in "!"); exit 1 when
  * the file cannot be read or does not parse. */
 int vd_cmd_key_list(int argc, char **argv)
 {
@@ -92,10 +119,22 @@ int vd_cmd_key_list(int argc, char **argv)
         fprintf(stderr, "ecred-verifierd: %s/api-keys unreadable or malformed: %s\n", dir, ecred_err_message(e));
         return 1;
     }
-    printf("%-8s  %-8s  %s\n", "ID", "ROLE", "FIELDS");
-    for (size_t i = 0; i < k.n; i++)
-        printf("%-8s  %-8s  %s\n", k.keys[i].id, vrole_name(k.keys[i].role),
-               k.keys[i].role == VROLE_AGENCY ? k.keys[i].fields : "(role default)");
+    printf("%-8s  %-8s  %-24s  %-21s  %s\n", "ID", "ROLE", "FIELDS", "EXPIRES", "LABEL");
+    int64_t now = (int64_t)time(NULL);
+    for (size_t i = 0; i < k.n; i++) {
+        char exp[40] = "-";
+        if (k.keys[i].expires_at) {
+            time_t t = (time_t)k.keys[i].expires_at;
+            struct tm tm;
+            gmtime_r(&t, &tm);
+            strftime(exp, sizeof exp, "%Y-%m-%dT%H:%M:%SZ", &tm);
+            if (k.keys[i].expires_at <= now)
+                strcat(exp, "!"); /* expired: refused */
+        }
+        printf("%-8s  %-8s  %-24s  %-21s  %s\n", k.keys[i].id, vrole_name(k.keys[i].role),
+               k.keys[i].role == VROLE_AGENCY ? k.keys[i].fields : "(role default)", exp,
+               k.keys[i].label[0] ? k.keys[i].label : "-");
+    }
     fprintf(stderr, "ecred-verifierd: %zu key%s in %s/api-keys\n", k.n, k.n == 1 ? "" : "s", dir);
     vkeys_free(&k);
     return 0;

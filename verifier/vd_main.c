@@ -43,6 +43,7 @@ static void usage(FILE *f)
           "                       [--root ROOT.pem] [--refresh INTERVAL] [--max-age DURATION]\n"
           "                       [--tls-cert PEM --tls-key PEM] [--max-client-conns N]\n"
           "       ecred-verifierd key add --cache DIR --role police|landlord|agency [--fields a,b,c]\n"
+          "                               [--label TEXT] [--expires-in DAYS]\n"
           "       ecred-verifierd key list --cache DIR\n"
           "       ecred-verifierd key remove --cache DIR ID\n"
           "\n"
