@@ -179,6 +179,36 @@ kill -HUP "$pid"
 sleep 0.5
 check '[ "$(req GET /.well-known/ecred-trust)" = 200 ] && cmp -s "$tmp/body" "$tmp/trust-offline2.cwt"' "a bad trust list replaced the good one on SIGHUP"
 cp "$tmp/trust-offline2.cwt" "$demo/trust.cwt"
+
+# ---- key rotation without hand-editing JSON: overlapping windows, seq up ----
+"$K" gen --out "$tmp/next.key" >/dev/null
+"$K" pub "$tmp/next.key" >"$tmp/next.pub.pem"
+sw=$(( $(date +%s) + 2 * 86400 ))
+"$K" trustlist rotate --root "$tmp/offline-root.key" --current "$demo/trust.cwt" --new-key "$tmp/next.pub.pem" \
+  --switch-at "$(rfc $sw)" --overlap 3 --out "$tmp/trust-rot.cwt" >"$tmp/rot.out"
+"$K" trustlist show --root "$tmp/offline-root.pub.pem" "$tmp/trust-rot.cwt" >"$tmp/rot.json"
+check "python3 - \"\$tmp/rot.json\" $((now + 20)) \"$(rfc $((sw + 3 * 86400)))\" <<'PY'
+import json, sys, datetime
+d = json.load(open(sys.argv[1]))
+ks = d['keys']
+old, new = ks[0], ks[1]
+now = datetime.datetime.now(datetime.timezone.utc)
+nf = datetime.datetime.fromisoformat(new['sign_from'].replace('Z', '+00:00'))
+assert d['seq'] > int(sys.argv[2]), d['seq']
+assert len(ks) == 2 and old['sign_until'] == sys.argv[3], old
+assert nf <= now, nf                      # the new key is trusted before the switch: overlap
+assert new['status_uri_prefix'] == old['status_uri_prefix']
+PY" "trustlist rotate: windows / seq wrong: $(cat "$tmp/rot.json")"
+cp "$tmp/trust-rot.cwt" "$demo/trust.cwt"
+kill -HUP "$pid"
+sleep 0.5
+check '[ "$(req GET /.well-known/ecred-trust)" = 200 ] && cmp -s "$tmp/body" "$tmp/trust-rot.cwt"' "rotated list not served after SIGHUP"
+stop
+# Switch keys inside the overlap: the daemon starts with the new key.
+cp "$demo/signing.key.pem" "$tmp/old-signing.key.pem"
+rm -f "$demo/signing.key.pem" "$demo/signing.pub.pem"
+cp "$tmp/next.key" "$demo/signing.key.pem"; chmod 600 "$demo/signing.key.pem"
+start "$demo" "$p1" --list-size 16 || bad "start with the rotated key failed: $(tail -3 "$tmp/daemon.log")"
 stop
 
 # ======== trap 2: the status URL is checked; the index keeps the opened URIs ========
