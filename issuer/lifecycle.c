@@ -50,9 +50,12 @@
 static ecred_err lc_set(lc_fail *f, ecred_err err, lc_code code, const char *field, const char *why)
 {
     f->code = code;
-    if (field)
-        snprintf(f->detail, sizeof f->detail, "%s: %s", field, why);
-    else
+    /* Cutting a long detail short is intended (the reply's detail is
+     * bounded); looking at the result tells GCC -O2 we know. */
+    if (field) {
+        if (snprintf(f->detail, sizeof f->detail, "%s: %s", field, why) < 0)
+            f->detail[0] = 0;
+    } else
         snprintf(f->detail, sizeof f->detail, "%s", why);
     return err;
 }
