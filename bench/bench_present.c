@@ -193,7 +193,7 @@ int main(int argc, char **argv)
     if (!b.raw_holder || !md)
         die("OpenSSL setup failed");
     b.sha256 = md;
-    ecred_trusted_key tk = {issuer_pub, INT64_MIN, INT64_MAX, ECRED_TYPE_MASK_ALL, NULL};
+    ecred_trusted_key tk = {issuer_pub, INT64_MIN, INT64_MAX, ECRED_TYPE_MASK_ALL, NULL, NULL};
     b.keys.keys = &tk;
     b.keys.n = 1;
     int64_t iat, latest = 0;

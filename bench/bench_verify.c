@@ -419,7 +419,7 @@ int main(int argc, char **argv)
         die("OpenSSL setup failed");
     b.sha256 = md;
     b.pub = pub;
-    ecred_trusted_key tk = {pub, INT64_MIN, INT64_MAX, ECRED_TYPE_MASK_ALL, NULL};
+    ecred_trusted_key tk = {pub, INT64_MIN, INT64_MAX, ECRED_TYPE_MASK_ALL, NULL, NULL};
     b.keys = (ecred_keyset){&tk, 1};
     b.status = (ecred_status_source){slist_lookup, &b, 86400};
     /* A realistic list: the profile's minimum herd, all VALID. */

@@ -150,9 +150,9 @@ ecred_err setup_signing_key(const char *dir, bool may_create, ecred_key **out, i
     return ECRED_OK;
 }
 
-/* Check a verified list: our key listed now, and our status URIs under its
- * prefix. Fills info. Prints why not. */
-static ecred_err check_list(const ecred_trustlist *tl, const ecred_key *sign_key,
+/* Check a verified list: our key listed now, our issuer name, and our status
+ * URIs under its prefix. Fills info. Prints why not. */
+static ecred_err check_list(const ecred_trustlist *tl, const ecred_key *sign_key, const char *iss,
                             const char *status_prefix, const char *trust_path,
                             setup_trust_info *info)
 {
@@ -163,6 +163,14 @@ static ecred_err check_list(const ecred_trustlist *tl, const ecred_key *sign_key
         fprintf(stderr, "ecred-issuerd: %s does not name the signing key for now: %s\n", trust_path,
                 ecred_err_message(e));
         return e;
+    }
+    /* Verifiers accept a credential only under its trust list's iss: a
+     * daemon signing another name would issue credentials no one accepts. */
+    if (strcmp(tl->iss, iss) != 0) {
+        fprintf(stderr, "ecred-issuerd: %s names the issuer \"%s\" but this daemon signs as \"%s\" "
+                        "(--iss): verifiers would refuse every credential\n",
+                trust_path, tl->iss, iss);
+        return ECRED_ERR_TRUST_LIST;
     }
     /* Every list URI is status_prefix + a number: list 1 stands for all. */
     char uri[ECRED_SLIST_URI_MAX + 2];
@@ -183,7 +191,7 @@ static ecred_err check_list(const ecred_trustlist *tl, const ecred_key *sign_key
 
 /* Read trust_path and verify it with root; checks as check_list. */
 static ecred_err verify_installed(const char *trust_path, const ecred_key *root,
-                                  const ecred_key *sign_key, const char *status_prefix,
+                                  const ecred_key *sign_key, const char *iss, const char *status_prefix,
                                   ecred_buf *bytes, setup_trust_info *info, bool *not_by_root)
 {
     *not_by_root = false;
@@ -197,7 +205,7 @@ static ecred_err verify_installed(const char *trust_path, const ecred_key *root,
         *not_by_root = true;
         return e;
     }
-    e = check_list(&tl, sign_key, status_prefix, trust_path, info);
+    e = check_list(&tl, sign_key, iss, status_prefix, trust_path, info);
     ecred_trustlist_free(&tl);
     return e;
 }
@@ -278,7 +286,7 @@ ecred_err setup_trust_list(const char *dir, ecred_key *sign_key, int64_t sign_fr
             fail_msg("cannot load (needed to check the installed trust list)", root_pub, e);
             goto out;
         }
-        e = verify_installed(trust_path, pub, sign_key, status_prefix, &bytes, info, &not_by_root);
+        e = verify_installed(trust_path, pub, sign_key, iss, status_prefix, &bytes, info, &not_by_root);
         if (e && not_by_root)
             fprintf(stderr, "ecred-issuerd: %s does not verify with root.pub.pem: %s\n", trust_path,
                     ecred_err_message(e));
@@ -307,7 +315,7 @@ ecred_err setup_trust_list(const char *dir, ecred_key *sign_key, int64_t sign_fr
     }
     uint64_t held_seq = 0;
     if (have_tl) {
-        e = verify_installed(trust_path, root, sign_key, status_prefix, &bytes, info, &not_by_root);
+        e = verify_installed(trust_path, root, sign_key, iss, status_prefix, &bytes, info, &not_by_root);
         if (e && not_by_root) {
             fprintf(stderr, "ecred-issuerd: %s was not signed by the local %s: installed files and a "
                             "local root disagree. In production move root.key.pem out of the data "

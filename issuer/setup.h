@@ -48,7 +48,8 @@ ecred_err setup_signing_key(const char *dir, bool may_create, ecred_key **out, i
  * directory was empty (the signing key was made by this start), so a local
  * root may be created. status_prefix is the prefix of every status list URI
  * this daemon hands out: it must lie under our entry's status_uri_prefix
- * (trap 2), or start-up is refused with ECRED_ERR_TRUST_LIST. */
+ * (trap 2), and the list must name iss as its issuer, or start-up is refused
+ * with ECRED_ERR_TRUST_LIST. */
 ecred_err setup_trust_list(const char *dir, ecred_key *sign_key, int64_t sign_from,
                            const char *iss, const char *status_prefix, bool demo_allowed,
                            ecred_buf *trust, setup_trust_info *info);

@@ -11,8 +11,8 @@
 #include <string.h>
 
 const svc_apierr verifier_errors[VE_COUNT] = {
-    [VE_NOT_FOUND] = {"not_found", 404, "没有这个地址（POST /v1/verify、GET /healthz、GET /metrics）",
-                      "no such route (POST /v1/verify, GET /healthz, GET /metrics)"},
+    [VE_NOT_FOUND] = {"not_found", 404, "没有这个地址（POST /v1/verify、GET /healthz、GET /metrics、GET /scan）",
+                      "no such route (POST /v1/verify, GET /healthz, GET /metrics, GET /scan)"},
     [VE_METHOD_NOT_ALLOWED] = {"method_not_allowed", 405, "此地址不接受该方法（见 Allow）",
                                "this path does not take that method (see Allow)"},
     [VE_BODY_TOO_LARGE] = {"body_too_large", 413, "请求体超过 8 KiB", "request body over 8 KiB"},
@@ -27,6 +27,15 @@ const svc_apierr verifier_errors[VE_COUNT] = {
                        "the body is empty: send the QR text, or JSON {\"qr\": \"...\"}"},
     [VE_CACHE_UNAVAILABLE] = {"cache_unavailable", 503, "尚无可用的信任数据，请稍后再试（见服务日志）",
                               "no usable synced trust data yet; retry later (see the daemon's log)"},
+    [VE_RATE_LIMITED] = {"rate_limited", 429, "此密钥请求过多，请按 Retry-After 的秒数后再试",
+                         "too many requests with this key; retry after Retry-After seconds"},
+    [VE_UNSUPPORTED_IMAGE] = {"unsupported_image", 415, "照片须为 PNG 或 JPEG", "the photo must be PNG or JPEG"},
+    [VE_IMAGE_TOO_LARGE] = {"image_too_large", 413, "照片超过 4096 像素宽或高，或超过 1200 万像素",
+                            "the photo is over 4096 pixels wide or high, or over 12 megapixels"},
+    [VE_NO_CODE_FOUND] = {"no_code_found", 422, "照片中没有可读的二维码：请在光线好的地方拍下整个二维码",
+                          "no readable QR code in the photo: take it in good light with the whole code in view"},
+    [VE_SCAN_BUSY] = {"scan_busy", 503, "正在处理其他照片，请按 Retry-After 的秒数后再试",
+                      "other photos are being read; retry after Retry-After seconds"},
 };
 
 void vreply_error(svc_req *r, verr_id id, const char *detail)

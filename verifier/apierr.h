@@ -26,6 +26,11 @@ typedef enum verr_id {
     VE_INVALID_KEY,
     VE_EMPTY_BODY,
     VE_CACHE_UNAVAILABLE,
+    VE_RATE_LIMITED,
+    VE_UNSUPPORTED_IMAGE,
+    VE_IMAGE_TOO_LARGE,
+    VE_NO_CODE_FOUND,
+    VE_SCAN_BUSY,
     VE_COUNT
 } verr_id;
 

@@ -100,13 +100,19 @@ static ecred_err build_keys(vcache *c)
     c->n_keys = 0;
     if (!c->trust_ok || c->trust.n_entries == 0)
         return ECRED_OK;
-    ecred_trusted_key *k = calloc(c->trust.n_entries, sizeof *k);
+    /* The trust list's iss is copied behind the array, in the same block:
+     * the keys point at it and a vcache is copied by value. */
+    size_t iss_len = strnlen(c->trust.iss, sizeof c->trust.iss);
+    ecred_trusted_key *k = calloc(1, c->trust.n_entries * sizeof *k + iss_len + 1);
     if (!k)
         return ECRED_ERR_NOMEM;
+    char *iss = (char *)(k + c->trust.n_entries);
+    memcpy(iss, c->trust.iss, iss_len);
     size_t n = 0;
     for (size_t i = 0; i < c->trust.n_entries; i++) {
         ecred_trusted_key tk = ecred_trust_key_of_entry(&c->trust.entries[i]);
         tk.types &= ECRED_TYPE_MASK_ALL; /* credential keys; status list keys: vcache_verify_slist */
+        tk.iss = iss;                    /* a key vouches for its trust list's issuer only */
         if (!tk.types)
             continue;
         k[n++] = tk;
@@ -379,7 +385,7 @@ ecred_err vcache_verify_slist(const ecred_trustlist *tl, const uint8_t *buf, siz
         e = ECRED_ERR_STATUS_LIST;
     else if (ecred_trustlist_find(tl, kid, kid_len, tok.iat, ECRED_TRUST_TYPE_STATUS_LIST,
                                   &allowed) != ECRED_OK ||
-             !ecred_trustlist_uri_allowed(allowed, uri, strlen(uri)))
+             !ecred_trustlist_uri_owned(tl, allowed, uri, strlen(uri)))
         e = ECRED_ERR_KEY_UNKNOWN;
     /* A token from the future would count as fresh for as long as the clocks
      * stay apart and, held, block every correct later token as a rollback. */

@@ -58,7 +58,6 @@ static ecred_err verify_answer(const vd *d, const vkey *key, const ecred_verdict
 
 void h_verify(vd *d, svc_req *r)
 {
-    const vkey *key = r->scope;
     ecred_buf text = ECRED_BUF_INIT;
     vbody_refusal why;
     ecred_err be = vbody_parse(r->body.ptr, r->body.len, svc_header(r, "Content-Type"), &text, &why);
@@ -69,6 +68,14 @@ void h_verify(vd *d, svc_req *r)
             vreply_error(r, VE_INTERNAL, "out of memory");
         return;
     }
+    vd_verify_text(d, r, &text);
+}
+
+void vd_verify_text(vd *d, svc_req *r, ecred_buf *textp)
+{
+    const vkey *key = r->scope;
+    ecred_buf text = *textp;
+    *textp = (ecred_buf)ECRED_BUF_INIT;
     vd_snap *s = vd_snap_get(d);
     int64_t now = (int64_t)time(NULL);
     if (!s) {

@@ -16,5 +16,12 @@ void h_verify(vd *d, svc_req *r);
 void h_healthz(vd *d, svc_req *r);
 void h_metrics(vd *d, svc_req *r);
 void h_page(vd *d, svc_req *r);
+void h_scan_page(vd *d, svc_req *r);
+void h_scan_image(vd *d, svc_req *r);
+
+/* Decide on one QR text (taken over and wiped, whatever happens) with the
+ * current snapshot and reply with the verify answer for r's key: what
+ * POST /v1/verify and POST /v1/scan-image both answer. */
+void vd_verify_text(vd *d, svc_req *r, ecred_buf *text);
 
 #endif

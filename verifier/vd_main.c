@@ -41,7 +41,7 @@ static void usage(FILE *f)
 {
     fputs("usage: ecred-verifierd --cache DIR --issuer URL --listen IPv4:PORT|[IPv6]:PORT\n"
           "                       [--root ROOT.pem] [--refresh INTERVAL] [--max-age DURATION]\n"
-          "                       [--tls-cert PEM --tls-key PEM] [--max-client-conns N]\n"
+          "                       [--tls-cert PEM --tls-key PEM] [--max-client-conns N] [--rate N/min]\n"
           "       ecred-verifierd key add --cache DIR --role police|landlord|agency [--fields a,b,c]\n"
           "                               [--label TEXT] [--expires-in DAYS]\n"
           "       ecred-verifierd key list --cache DIR\n"
@@ -52,6 +52,9 @@ static void usage(FILE *f)
           "issuer at start and every INTERVAL (default 5m); --root is needed only if DIR was\n"
           "never synced. --max-age (default 24h) is the oldest status data that may say VALID.\n"
           "--tls-cert and --tls-key (PEM files, both or neither) serve HTTPS.\n"
+          "--rate N/min (default 120/min, 0: none) limits each API key: a QR text costs 1,\n"
+          "a photo (POST /v1/scan-image) 4; over it the answer is 429 with Retry-After.\n"
+          "The scanner page for phones is GET /scan.\n"
           "key add prints a new API key once; only its SHA-256 is kept in DIR/api-keys.\n"
           "key list shows each key's id, role and fields (never the key); key remove\n"
           "takes the id. A running daemon sees added and removed keys within 1 second\n"
@@ -63,8 +66,9 @@ static void usage(FILE *f)
 }
 
 typedef struct vd_opts {
-    const char *listen, *refresh, *max_age, *tls_cert, *tls_key, *client_conns;
+    const char *listen, *refresh, *max_age, *tls_cert, *tls_key, *client_conns, *rate;
     unsigned per_ip;
+    unsigned per_minute; /* --rate, parsed */
 } vd_opts;
 
 /* Parse the serve command line into d and o; returns 0, or the exit code
@@ -102,6 +106,8 @@ static int parse_args(int argc, char **argv, vd *d, vd_opts *o, bool *done)
             slot = &o->tls_key;
         else if (strcmp(argv[i], "--max-client-conns") == 0)
             slot = &o->client_conns;
+        else if (strcmp(argv[i], "--rate") == 0)
+            slot = &o->rate;
         if (!slot || *slot) {
             usage(stderr);
             fprintf(stderr, "ecred-verifierd: unknown or repeated option %s\n", argv[i]);
@@ -142,6 +148,12 @@ static int parse_args(int argc, char **argv, vd *d, vd_opts *o, bool *done)
         fprintf(stderr, "ecred-verifierd: --refresh and --max-age take durations (90s, 15m, 24h, 7d)\n");
         return 2;
     }
+    o->per_minute = VRATE_DEFAULT;
+    if (o->rate && vrate_parse(o->rate, &o->per_minute) != ECRED_OK) {
+        fprintf(stderr, "ecred-verifierd: --rate takes N/min (0..%u, 0: no limit), e.g. 120/min\n",
+                (unsigned)VRATE_PER_MINUTE_MAX);
+        return 2;
+    }
     if (strlen(d->dir) > VCACHE_PATH_MAX - 64) {
         fprintf(stderr, "ecred-verifierd: --cache path too long\n");
         return 2;
@@ -167,12 +179,18 @@ static int serve(int argc, char **argv)
         fprintf(stderr, "ecred-verifierd: pages: %s\n", err);
         return 1;
     }
+    if (vrate_new(o.per_minute, &d.rate) != ECRED_OK) {
+        fprintf(stderr, "ecred-verifierd: out of memory\n");
+        svc_assets_free(d.assets);
+        return 1;
+    }
     pthread_mutex_init(&d.mu, NULL);
     pthread_mutex_init(&d.keys_mu, NULL);
     pthread_mutex_init(&d.keys_reload_mu, NULL);
     pthread_cond_init(&d.cv, NULL);
     for (size_t i = 0; i < VD_N_REASONS; i++)
         atomic_init(&d.outcomes[i], 0);
+    atomic_init(&d.scans_running, 0);
     /* Block the signals before any thread starts, so only sigwait sees them. */
     sigset_t sigs;
     sigemptyset(&sigs);
@@ -189,6 +207,7 @@ static int serve(int argc, char **argv)
     if (vd_refresh_start(&d, &th) != ECRED_OK) {
         fprintf(stderr, "ecred-verifierd: cannot start the refresh thread\n");
         svc_assets_free(d.assets);
+        vrate_free(d.rate);
         return 1;
     }
     /* 4 threads, 1024 connections (MHD splits the limit among the threads:
@@ -240,6 +259,7 @@ static int serve(int argc, char **argv)
     d.cur = NULL;
     vkeys_free(&d.keys);
     svc_assets_free(d.assets);
+    vrate_free(d.rate);
     if (rc == 0)
         svc_log(SVC_INFO, "stopped", NULL, NULL);
     return rc;

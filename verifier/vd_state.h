@@ -23,6 +23,7 @@
 
 #include "apikeys.h"
 #include "cache.h"
+#include "ratelimit.h"
 #include "svc_assets.h"
 #include "svc_http.h"
 
@@ -32,6 +33,8 @@
 #define VD_CONN_MEMORY ((size_t)32 * 1024) /* caps URL and headers per connection */
 #define VD_CONN_LIMIT 1024u
 #define VD_KEYS_CHECK_MS 1000 /* bound on how long a removed key keeps working */
+#define VD_SCAN_DECODES 2      /* photos decoded at once (POST /v1/scan-image); more wait: 503 */
+#define VD_PHOTO_COST 4        /* rate-limit tokens a photo takes (a text takes 1) */
 
 /* One loaded cache, immutable once published; freed by the last vd_snap_put. */
 typedef struct vd_snap {
@@ -59,6 +62,7 @@ typedef struct vd {
     const char *dir, *issuer, *root;
     int64_t refresh, max_age;
     svc_assets *assets;
+    vrate *rate;              /* per-key limit on verify and scan-image (--rate) */
     /* Snapshot, sync counters, the server (for request counters). */
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -74,6 +78,8 @@ typedef struct vd {
     vd_keys_stamp keys_seen;  /* the file as last loaded (or found malformed) */
     int64_t keys_checked_ms;  /* monotonic time of the last stat */
     bool keys_busy;           /* one request thread checks at a time */
+    /* Photos being decoded now (POST /v1/scan-image). */
+    atomic_uint scans_running;
     /* Verify outcomes by reason slot. */
     atomic_uint_fast64_t outcomes[VD_N_REASONS];
 } vd;

@@ -553,7 +553,7 @@ int main(int argc, char **argv)
         }
         /* Keys named on the command line are trusted for everything, at any
          * time: the operator vouched for them. A trust list narrows this. */
-        trusted[i] = (ecred_trusted_key){keys[i], INT64_MIN, INT64_MAX, ECRED_TYPE_MASK_ALL, NULL};
+        trusted[i] = (ecred_trusted_key){keys[i], INT64_MIN, INT64_MAX, ECRED_TYPE_MASK_ALL, NULL, NULL};
     }
     ecred_verdict v;
     ecred_decide((const char *)text.ptr, text.len, &ks, cache ? &src : NULL, now, &v);

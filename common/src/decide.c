@@ -79,12 +79,13 @@ static ecred_err decide(const char *text, size_t n, const ecred_keyset *keys,
     if (e)
         goto out;
     v->claims_ok = true;
-    /* The key must be trusted for this type, at the time it signed, and for
-     * the status list the credential names (trustpolicy.h): otherwise it is
-     * not a key we trust for this credential. */
-    e = ecred_trust_permits(tk, v->claims.cred.type, v->claims.iat,
-                            v->claims.has_status ? v->claims.status_uri : NULL,
-                            strlen(v->claims.status_uri));
+    /* The key must be trusted for this type, at the time it signed, for the
+     * status list the credential names (and a key with a status prefix only
+     * for credentials naming one), and for the issuer name the credential
+     * claims (trustpolicy.h): otherwise it is not a key we trust for this
+     * credential. */
+    e = ecred_trust_permits_credential(tk, v->claims.cred.type, v->claims.iat, v->claims.iss,
+                                       v->claims.has_status ? v->claims.status_uri : NULL);
     if (e)
         goto out;
     if (now < v->claims.nbf) {

@@ -516,6 +516,21 @@ bool ecred_trustlist_uri_allowed(const ecred_trustlist_entry *entry, const char 
     return entry && ecred_trust_uri_under(entry->status_uri_prefix, uri, n);
 }
 
+bool ecred_trustlist_uri_owned(const ecred_trustlist *list, const ecred_trustlist_entry *entry,
+                               const char *uri, size_t n)
+{
+    if (!list || !ecred_trustlist_uri_allowed(entry, uri, n))
+        return false;
+    size_t mine = strlen(entry->status_uri_prefix);
+    for (size_t i = 0; i < list->n_entries; i++) {
+        const ecred_trustlist_entry *o = &list->entries[i];
+        if (o != entry && (o->types & ECRED_TRUST_BIT_STATUS_LIST) &&
+            strlen(o->status_uri_prefix) > mine && ecred_trustlist_uri_allowed(o, uri, n))
+            return false;
+    }
+    return true;
+}
+
 void ecred_trustlist_free(ecred_trustlist *list)
 {
     if (!list)

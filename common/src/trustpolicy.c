@@ -46,6 +46,39 @@ ecred_err ecred_trust_permits(const ecred_trusted_key *tk, int64_t type, int64_t
     return ECRED_OK;
 }
 
+ecred_err ecred_trust_permits_credential(const ecred_trusted_key *tk, int64_t type, int64_t iat,
+                                         const char *iss, const char *status_uri)
+{
+    ecred_err e = ecred_trust_permits(tk, type, iat, status_uri, status_uri ? strlen(status_uri) : 0);
+    if (e)
+        return e;
+    /* A key whose entry names where its status lists live issues only
+     * revocable credentials: one without a status claim would verify from any
+     * cache forever. */
+    if (!status_uri && tk->status_uri_prefix && tk->status_uri_prefix[0])
+        return ECRED_ERR_KEY_UNKNOWN;
+    return ecred_trust_permits_iss(tk, iss, iss ? strlen(iss) : 0);
+}
+
+ecred_err ecred_trust_permits_iss(const ecred_trusted_key *tk, const char *iss, size_t n)
+{
+    if (!tk)
+        return ECRED_ERR_ARG;
+    if (!tk->iss)
+        return ECRED_OK;
+    return iss && strlen(tk->iss) == n && memcmp(tk->iss, iss, n) == 0 ? ECRED_OK : ECRED_ERR_KEY_UNKNOWN;
+}
+
+bool ecred_trust_prefixes_nest(const char *a, const char *b)
+{
+    if (!a || !b || !a[0] || !b[0])
+        return false;
+    size_t na = strlen(a), nb = strlen(b);
+    if (na == nb)
+        return false;
+    return na < nb ? memcmp(a, b, na) == 0 : memcmp(a, b, nb) == 0;
+}
+
 /* Seconds as int64: a window end past INT64_MAX is "no bound". */
 static int64_t clamp64(uint64_t v)
 {

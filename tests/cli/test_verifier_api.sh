@@ -57,12 +57,12 @@ JSON
 "$K" trustlist sign --root "$tmp/root.key" --in "$tmp/tl.json" --out "$tmp/www/.well-known/ecred-trust" >/dev/null
 printf '{"lists": ["%s"]}\n' "$uri" > "$tmp/www/.well-known/ecred-status-lists"
 "$S" "$tmp/a.key" "$uri" "$tmp/www/status/1" --set 6=1 --set 7=2
-issue() { "$bin/ecred-issue" --key "$tmp/a.key" --in "$src/spec/examples/$1.json" --status-uri "$uri" --status-idx "$2"; }
+issue() { "$bin/ecred-issue" --iss "$base" --key "$tmp/a.key" --in "$src/spec/examples/$1.json" --status-uri "$uri" --status-idx "$2"; }
 c_valid=$(issue permit-rental 5); c_revoked=$(issue permit-rental 6); c_susp=$(issue permit-rental 7)
 c_reg=$(issue registration-own 8)
 uri2="$base/status/2"
-c2_valid=$("$bin/ecred-issue" --key "$tmp/a.key" --in "$src/spec/examples/permit-rental.json" --status-uri "$uri2" --status-idx 5)
-c2_revoked=$("$bin/ecred-issue" --key "$tmp/a.key" --in "$src/spec/examples/permit-rental.json" --status-uri "$uri2" --status-idx 6)
+c2_valid=$("$bin/ecred-issue" --iss "$base" --key "$tmp/a.key" --in "$src/spec/examples/permit-rental.json" --status-uri "$uri2" --status-idx 5)
+c2_revoked=$("$bin/ecred-issue" --iss "$base" --key "$tmp/a.key" --in "$src/spec/examples/permit-rental.json" --status-uri "$uri2" --status-idx 6)
 
 # ---- keys ----
 D="$bin/ecred-verifierd"

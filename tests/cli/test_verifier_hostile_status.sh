@@ -62,7 +62,7 @@ sign() {
   last_iat=$t
   "$S" "$tmp/a.key" "$uri1" "$tmp/www/status/1" --iat "$t" "$@"
 }
-issue() { "$bin/ecred-issue" --key "$tmp/a.key" --in "$src/spec/examples/permit-rental.json" --status-uri "$1" --status-idx "$2"; }
+issue() { "$bin/ecred-issue" --iss "$base" --key "$tmp/a.key" --in "$src/spec/examples/permit-rental.json" --status-uri "$1" --status-idx "$2"; }
 c5=$(issue "$uri1" 5); c6=$(issue "$uri1" 6); c7=$(issue "$uri1" 7)
 
 # ---- 1. the unsigned index cannot undo a revocation ----

@@ -60,9 +60,9 @@ trust 1 "$tmp/www/.well-known/ecred-trust" "a:$((now - 86400)):$far"
 printf '{"lists": ["%s"]}\n' "$uri1" > "$tmp/www/.well-known/ecred-status-lists"
 "$S" "$tmp/a.key" "$uri1" "$tmp/www/status/1" --exp +172800 --set 6=1 --set 7=2
 
-issue() { "$bin/ecred-issue" --key "$tmp/$1.key" --in "$src/spec/examples/permit-rental.json" --status-uri "$uri1" --status-idx "$2" "${@:3}"; }
+issue() { "$bin/ecred-issue" --iss "$base" --key "$tmp/$1.key" --in "$src/spec/examples/permit-rental.json" --status-uri "$uri1" --status-idx "$2" "${@:3}"; }
 c_valid=$(issue a 5); c_revoked=$(issue a 6); c_susp=$(issue a 7)
-c_other=$("$bin/ecred-issue" --key "$tmp/a.key" --in "$src/spec/examples/permit-rental.json" --status-uri "$base/status/9" --status-idx 1)
+c_other=$("$bin/ecred-issue" --iss "$base" --key "$tmp/a.key" --in "$src/spec/examples/permit-rental.json" --status-uri "$base/status/9" --status-idx 1)
 at=(--at "$(rfc $((now + 60)))")  # the example permit's validity: decide inside it
 at=()
 V="$bin/ecred-verify"

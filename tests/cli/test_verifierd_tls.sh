@@ -44,8 +44,8 @@ JSON
 "$K" trustlist sign --root "$tmp/root.key" --in "$tmp/tl.json" --out "$tmp/www/.well-known/ecred-trust" >/dev/null
 printf '{"lists": ["%s"]}\n' "$uri" > "$tmp/www/.well-known/ecred-status-lists"
 "$bin/verifier_slist_sign" "$tmp/a.key" "$uri" "$tmp/www/status/1" --set 6=1
-qr=$("$bin/ecred-issue" --key "$tmp/a.key" --in "$src/spec/examples/permit-rental.json" --status-uri "$uri" --status-idx 5)
-qr_revoked=$("$bin/ecred-issue" --key "$tmp/a.key" --in "$src/spec/examples/permit-rental.json" --status-uri "$uri" --status-idx 6)
+qr=$("$bin/ecred-issue" --iss "$base" --key "$tmp/a.key" --in "$src/spec/examples/permit-rental.json" --status-uri "$uri" --status-idx 5)
+qr_revoked=$("$bin/ecred-issue" --iss "$base" --key "$tmp/a.key" --in "$src/spec/examples/permit-rental.json" --status-uri "$uri" --status-idx 6)
 
 D="$bin/ecred-verifierd"
 cache="$tmp/cache"

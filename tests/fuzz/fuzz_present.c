@@ -89,7 +89,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size == 0)
         return 0;
     setup();
-    ecred_trusted_key tk = {fuzz_issuer_public(), INT64_MIN, INT64_MAX, ECRED_TYPE_MASK_ALL, NULL};
+    ecred_trusted_key tk = {fuzz_issuer_public(), INT64_MIN, INT64_MAX, ECRED_TYPE_MASK_ALL, NULL, NULL};
     ecred_keyset keys = {&tk, 1};
     ecred_buf text = ECRED_BUF_INIT, b45 = ECRED_BUF_INIT;
     ecred_challenge chal = {.nonce = {1, 2, 3, 4}, .nonce_len = 4, .aud = "v", .expires = FUZZ_NOW + 60};

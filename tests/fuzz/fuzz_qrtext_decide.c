@@ -34,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size == 0)
         return 0;
     ecred_trusted_key tk = {fuzz_issuer_public(), INT64_MIN, INT64_MAX, ECRED_TYPE_MASK_ALL,
-                            "https://"};
+                            "https://", NULL};
     ecred_keyset keys = {&tk, 1};
     ecred_status_source src = {fake_lookup, NULL, 86400};
     ecred_verdict v;

@@ -196,7 +196,7 @@ static ecred_err run_trustlist(void)
 /* The whole verify path on a text, raw and compressed (inflate's allocations). */
 static ecred_err decide_on(const ecred_buf *text)
 {
-    ecred_trusted_key tk = {issuer_pub, INT64_MIN, INT64_MAX, ECRED_TYPE_MASK_ALL, NULL};
+    ecred_trusted_key tk = {issuer_pub, INT64_MIN, INT64_MAX, ECRED_TYPE_MASK_ALL, NULL, NULL};
     ecred_keyset ks = {&tk, 1};
     ecred_verdict v;
     return ecred_decide((const char *)text->ptr, text->len, &ks, NULL, NOW, &v);

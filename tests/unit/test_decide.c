@@ -33,7 +33,7 @@ static ecred_key *load_private(const char *rel)
 
 static ecred_keyset keyset_of(ecred_trusted_key *tk, const ecred_key *k)
 {
-    *tk = (ecred_trusted_key){k, INT64_MIN, INT64_MAX, ECRED_TYPE_MASK_ALL, NULL};
+    *tk = (ecred_trusted_key){k, INT64_MIN, INT64_MAX, ECRED_TYPE_MASK_ALL, NULL, NULL};
     return (ecred_keyset){tk, 1};
 }
 
@@ -320,7 +320,7 @@ static void test_validity_and_trust(void)
     ecred_buf text = ECRED_BUF_INIT;
     CHECK_ERR(ecred_issue_sign(issuer_key, &c, ECRED_COMPRESS_AUTO, &text, NULL), ECRED_OK);
     const char *t = (const char *)text.ptr;
-    ecred_trusted_key tk = {issuer_key, INT64_MIN, INT64_MAX, ECRED_TYPE_MASK_ALL, NULL};
+    ecred_trusted_key tk = {issuer_key, INT64_MIN, INT64_MAX, ECRED_TYPE_MASK_ALL, NULL, NULL};
     ecred_keyset ks = {&tk, 1};
     ecred_verdict v;
     int64_t first = ecred_cst_day_start(c.cred.valid_from);

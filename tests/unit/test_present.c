@@ -63,7 +63,7 @@ static ecred_err chal_store_consume(void *ctx, ecred_span nonce, ecred_span aud,
 static void test_vectors(void)
 {
     ecred_buf file = check_read_source_file("spec/vectors/presentations.txt");
-    ecred_trusted_key tk = {issuer_pub, INT64_MIN, INT64_MAX, ECRED_TYPE_MASK_ALL, NULL};
+    ecred_trusted_key tk = {issuer_pub, INT64_MIN, INT64_MAX, ECRED_TYPE_MASK_ALL, NULL, NULL};
     ecred_keyset ks = {&tk, 1};
     char *cur = (char *)file.ptr, *line;
     char group[64] = "";
@@ -156,7 +156,7 @@ static void issue_bound(ecred_buf *text)
 
 static void test_make_and_forgeries(void)
 {
-    ecred_trusted_key tk = {issuer_pub, INT64_MIN, INT64_MAX, ECRED_TYPE_MASK_ALL, NULL};
+    ecred_trusted_key tk = {issuer_pub, INT64_MIN, INT64_MAX, ECRED_TYPE_MASK_ALL, NULL, NULL};
     ecred_keyset ks = {&tk, 1};
     ecred_buf cred = ECRED_BUF_INIT, text = ECRED_BUF_INIT, cose = ECRED_BUF_INIT, t2 = ECRED_BUF_INIT;
     issue_bound(&cred);
@@ -371,7 +371,7 @@ static void *race_thread(void *arg)
 
 static void test_concurrent(void)
 {
-    ecred_trusted_key tk = {issuer_pub, INT64_MIN, INT64_MAX, ECRED_TYPE_MASK_ALL, NULL};
+    ecred_trusted_key tk = {issuer_pub, INT64_MIN, INT64_MAX, ECRED_TYPE_MASK_ALL, NULL, NULL};
     ecred_keyset ks = {&tk, 1};
     ecred_buf cred = ECRED_BUF_INIT;
     ecred_buf texts[N_PRES];

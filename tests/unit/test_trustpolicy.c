@@ -13,7 +13,7 @@ static void test_permits(void)
 {
     const char *uri = "https://jzz.sh.gov.cn/s/3";
     size_t n = strlen(uri);
-    ecred_trusted_key tk = {NULL, 1000, 2000, ECRED_TYPE_MASK_PERMIT, "https://jzz.sh.gov.cn/s/"};
+    ecred_trusted_key tk = {NULL, 1000, 2000, ECRED_TYPE_MASK_PERMIT, "https://jzz.sh.gov.cn/s/", NULL};
     CHECK_ERR(ecred_trust_permits(&tk, ECRED_CRED_TYPE_PERMIT, 1000, uri, n), ECRED_OK);
     CHECK_ERR(ecred_trust_permits(&tk, ECRED_CRED_TYPE_PERMIT, 2000, uri, n), ECRED_OK);
     CHECK_ERR(ecred_trust_permits(&tk, ECRED_CRED_TYPE_PERMIT, 999, uri, n), ECRED_ERR_KEY_UNKNOWN);
@@ -34,7 +34,7 @@ static void test_permits(void)
     tk.status_uri_prefix = ""; /* grants none */
     CHECK_ERR(ecred_trust_permits(&tk, ECRED_CRED_TYPE_PERMIT, 1500, uri, n), ECRED_ERR_KEY_UNKNOWN);
     CHECK_ERR(ecred_trust_permits(NULL, ECRED_CRED_TYPE_PERMIT, 1500, NULL, 0), ECRED_ERR_ARG);
-    ecred_trusted_key open = {NULL, INT64_MIN, INT64_MAX, ECRED_TYPE_MASK_ALL, NULL};
+    ecred_trusted_key open = {NULL, INT64_MIN, INT64_MAX, ECRED_TYPE_MASK_ALL, NULL, NULL};
     CHECK_ERR(ecred_trust_permits(&open, ECRED_CRED_TYPE_REGISTRATION, INT64_MIN, NULL, 0), ECRED_OK);
     CHECK_ERR(ecred_trust_permits(&open, ECRED_CRED_TYPE_REGISTRATION, INT64_MAX, NULL, 0), ECRED_OK);
 }

@@ -91,6 +91,14 @@ ecred_err ecred_trustlist_find(const ecred_trustlist *list, const uint8_t *kid, 
 
 /* True when uri (n bytes) starts with the entry's status URI prefix. */
 bool ecred_trustlist_uri_allowed(const ecred_trustlist_entry *entry, const char *uri, size_t n);
+/* Whether entry may sign the status list at uri given the whole list: the URI
+ * lies under its prefix and no other entry that signs status lists has a
+ * longer prefix covering it. Nested prefixes (a rotation to
+ * ".../status/2026/") would otherwise let the older, shorter-prefix key sign
+ * lists for the newer key's credentials; the most specific prefix owns a URI,
+ * and entries with the same prefix share it. */
+bool ecred_trustlist_uri_owned(const ecred_trustlist *list, const ecred_trustlist_entry *entry,
+                               const char *uri, size_t n);
 
 /* Bit for a wire type value; 0 for a type this version does not know. */
 uint32_t ecred_trustlist_type_bit(int64_t type);

@@ -33,7 +33,10 @@ typedef struct ecred_trusted_key {
     int64_t sign_until;        /* latest iat it may sign, inclusive (INT64_MAX: no bound) */
     unsigned types;            /* ECRED_TYPE_MASK_* */
     const char *status_uri_prefix; /* NULL: any; else status URIs must start with it
-                                    * ("" grants none) */
+                                    * ("" grants none); a non-empty prefix also
+                                    * requires every credential to name a status list */
+    const char *iss;           /* NULL: any; else the credential's iss must equal it
+                                * (the trust list's iss: a key vouches for one issuer) */
 } ecred_trusted_key;
 
 typedef struct ecred_keyset {
@@ -52,6 +55,23 @@ unsigned ecred_trust_type_mask(int64_t type);
  * key we trust for this object); ECRED_ERR_ARG for a NULL tk. */
 ecred_err ecred_trust_permits(const ecred_trusted_key *tk, int64_t type, int64_t iat,
                               const char *status_uri, size_t n);
+
+/* The whole policy for a credential: ecred_trust_permits for its type, iat
+ * and status URI (NULL when it names none), and two rules more: a key with a
+ * non-empty status prefix vouches only for credentials that name a status list
+ * (one without could never be revoked), and only for its issuer's name
+ * (ecred_trust_permits_iss). ECRED_ERR_KEY_UNKNOWN when any fails. */
+ecred_err ecred_trust_permits_credential(const ecred_trusted_key *tk, int64_t type, int64_t iat,
+                                         const char *iss, const char *status_uri);
+
+/* ECRED_OK when tk vouches for the issuer name iss (n bytes): tk->iss is NULL
+ * or equal to it; ECRED_ERR_KEY_UNKNOWN otherwise. */
+ecred_err ecred_trust_permits_iss(const ecred_trusted_key *tk, const char *iss, size_t n);
+
+/* Whether two status URI prefixes nest (one a proper prefix of the other):
+ * then one key could sign lists for the other's credentials, so a trust list
+ * with nested prefixes is refused. Equal prefixes (rotation) do not nest. */
+bool ecred_trust_prefixes_nest(const char *a, const char *b);
 
 /* True when uri (n bytes) starts with the non-empty prefix (NUL-terminated). */
 bool ecred_trust_uri_under(const char *prefix, const char *uri, size_t n);
