@@ -18,6 +18,7 @@
 #include "ecred/credential.h"
 #include "ecred/crypto.h"
 #include "ecred/present.h"
+#include "ecred/version.h"
 
 #define EXIT_USAGE 2
 
@@ -103,14 +104,15 @@ int main(int argc, char **argv)
         {"code", required_argument, NULL, 'c'},  {"compress", required_argument, NULL, 'z'},
         {"cose-out", required_argument, NULL, 'C'}, {"out", required_argument, NULL, 'o'},
         {"pub", required_argument, NULL, 'p'},   {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"version", no_argument, NULL, 'V'},     {NULL, 0, NULL, 0},
     };
     const char *key_path = NULL, *in = NULL, *aud = NULL, *nonce_hex = NULL, *code = NULL;
     const char *cose_path = NULL, *out = NULL, *pub = NULL;
     int64_t iat = (int64_t)time(NULL);
     ecred_compress compress = ECRED_COMPRESS_AUTO;
     int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
         case 'k': key_path = optarg; break;
         case 'i': in = optarg; break;
@@ -143,7 +145,9 @@ int main(int argc, char **argv)
         case 'o': out = optarg; break;
         case 'p': pub = optarg; break;
         case 'h': usage(stdout); return 0;
-        default: usage(stderr); return EXIT_USAGE;
+        case 'V': printf("ecred-present %s\n", ECRED_VERSION); return 0;
+        case ':': return fail(EXIT_USAGE, "option %s needs a value (see --help)", argv[optind - 1]);
+        default: return fail(EXIT_USAGE, "unknown option %s (see --help)", argv[optind - 1]);
         }
     }
     if (optind != argc) {

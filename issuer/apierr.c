@@ -51,6 +51,23 @@ const svc_apierr issuer_errors[IE_COUNT] = {
                                "the status list could not be built; retry"},
     [IE_HISTORY_UNSUPPORTED] = {"history_unsupported", 501, "本服务不提供历史状态列表",
                                 "this server keeps no status list history (?time=)"},
+    [IE_RESIDENT_DISABLED] = {"resident_signin_disabled", 404, "本服务未开启居民登录",
+                              "resident sign-in is not configured on this server"},
+    [IE_NOT_SIGNED_IN] = {"not_signed_in", 401, "请先登录（或登录已过期）",
+                          "sign in first (or your session has ended)"},
+    [IE_CSRF_TOKEN_INVALID] = {"csrf_token_invalid", 403, "页面已过期，请刷新后重试",
+                               "X-CSRF-Token is missing or not this session's; reload and retry"},
+    [IE_LOGIN_EXPIRED] = {"login_expired", 400, "登录已过期或已完成，请重新登录",
+                          "this sign-in has expired or was already used; sign in again"},
+    [IE_ID_TOKEN_REJECTED] = {"id_token_rejected", 401, "身份平台的凭据未通过核验（见 detail）",
+                              "the identity provider's ID token was refused (detail says why)"},
+    [IE_IDENTITY_PROVIDER_UNAVAILABLE] = {"identity_provider_unavailable", 502,
+                                          "身份平台暂不可用，请稍后再试",
+                                          "the identity provider could not be reached; try again later"},
+    [IE_IDENTITY_FROM_SIGNIN] = {"identity_from_signin", 422, "姓名和身份证号来自登录身份，不能填写或修改",
+                                 "name and ID number come from your sign-in and cannot be typed or changed"},
+    [IE_TOO_MANY_LOGINS] = {"too_many_logins", 503, "登录请求过多，请稍后再试",
+                            "too many sign-ins in progress; try again in a minute"},
 };
 
 void ireply_error(svc_req *r, ierr_id id, const char *detail)

@@ -40,6 +40,20 @@ void h_healthz(issuerd *d, reg_db *db, svc_req *r);
 void h_metrics(issuerd *d, reg_db *db, svc_req *r);
 void h_app_list(issuerd *d, reg_db *db, svc_req *r);
 void h_cred_lookup(issuerd *d, reg_db *db, svc_req *r);
+/* The resident's routes (h_resident.c): sign-in and self-service. */
+void h_res_login(issuerd *d, reg_db *db, svc_req *r);
+void h_res_callback(issuerd *d, reg_db *db, svc_req *r);
+void h_res_logout(issuerd *d, reg_db *db, svc_req *r);
+void h_res_me(issuerd *d, reg_db *db, svc_req *r);
+void h_res_app_create(issuerd *d, reg_db *db, svc_req *r);
+void h_res_app_get(issuerd *d, reg_db *db, svc_req *r);
+void h_res_commitment_sign(issuerd *d, reg_db *db, svc_req *r);
+void h_res_cred_current(issuerd *d, reg_db *db, svc_req *r);
+void h_res_cred_get(issuerd *d, reg_db *db, svc_req *r);
+void h_res_cred_qr_svg(issuerd *d, reg_db *db, svc_req *r);
+void h_res_cred_lost(issuerd *d, reg_db *db, svc_req *r);
+void h_res_cred_found(issuerd *d, reg_db *db, svc_req *r);
+void h_res_reminders(issuerd *d, reg_db *db, svc_req *r);
 
 /* ---- helpers shared by handlers (views.c) ---- */
 

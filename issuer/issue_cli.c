@@ -17,6 +17,7 @@
 #include "ecred/crypto.h"
 #include "ecred/qr.h"
 #include "ecred/qrtext.h"
+#include "ecred/version.h"
 
 #define EXIT_USAGE 2
 #define DEFAULT_ISS "https://jzz.sh.gov.cn"
@@ -145,7 +146,7 @@ int main(int argc, char **argv)
         {"iat", required_argument, NULL, 'a'},      {"cti", required_argument, NULL, 'c'},
         {"compress", required_argument, NULL, 'z'}, {"cose-out", required_argument, NULL, 'o'},
         {"render", required_argument, NULL, 'r'},  {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0},
     };
     const char *key_path = NULL, *in_path = NULL, *png = NULL, *svg = NULL, *iss = DEFAULT_ISS;
     const char *status_uri = NULL, *status_idx = NULL, *holder = NULL, *iat_s = NULL, *cti_s = NULL;
@@ -155,7 +156,7 @@ int main(int argc, char **argv)
     ecred_compress mode = ECRED_COMPRESS_AUTO;
     int c;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
         case 'k': key_path = optarg; break;
         case 'i': in_path = optarg; break;
@@ -183,9 +184,9 @@ int main(int argc, char **argv)
             else return fail(EXIT_USAGE, "--compress must be auto, none, dict or zlib, not '%s'", optarg);
             break;
         case 'h': usage(stdout); return 0;
-        default:
-            usage(stderr);
-            return fail(EXIT_USAGE, "unknown or incomplete option %s", argv[optind - 1]);
+        case 'V': printf("ecred-issue %s\n", ECRED_VERSION); return 0;
+        case ':': return fail(EXIT_USAGE, "option %s needs a value (see --help)", argv[optind - 1]);
+        default: return fail(EXIT_USAGE, "unknown option %s (see --help)", argv[optind - 1]);
         }
     }
     if (optind != argc)

@@ -13,6 +13,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "auth.h"
@@ -23,6 +24,10 @@
 #include "svc_http.h"
 #include "registry.h"
 #include "statuspub.h"
+
+struct oidc_provider;
+struct res_store;
+struct notify;
 
 typedef struct issuerd {
     reg_pool *pool;
@@ -42,6 +47,12 @@ typedef struct issuerd {
     _Atomic uint64_t n_status_changes;   /* suspend, resume, revoke committed */
     _Atomic uint64_t n_registry_errors;  /* replies that failed on the registry */
     svc_server *srv;                     /* for request counters; NULL in tests */
+    /* Resident sign-in (NULL when --oidc-issuer is not given: the resident
+     * routes answer resident_signin_disabled). */
+    struct oidc_provider *oidc;
+    struct res_store *residents;
+    bool cookie_secure;                  /* served over TLS: cookies get Secure */
+    struct notify *notify;               /* reminder outbox (NULL without --notify-webhook) */
     /* Tests only (NULL in the daemon): runs just before each credential is
      * signed, to make the signer slow as an HSM can be. */
     void (*test_before_sign)(void);

@@ -22,6 +22,7 @@
  * personal data, or exit with a half-written file (writes are atomic).
  */
 #include <fcntl.h>
+#include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -34,8 +35,13 @@
 #include "ecred/listen.h"
 #include "ecred/slist.h"
 #include "ecred/trustlist.h"
+#include "ecred/version.h"
 #include "issuerd.h"
+#include "notify.h"
+#include "oidc.h"
 #include "ops_cmd.h"
+#include "outcall.h"
+#include "resident.h"
 #include "setup.h"
 #include "svc_log.h"
 
@@ -58,6 +64,12 @@ typedef struct opts {
     const char *role;
     const char *assets;
     const char *registry;      /* registry URL; NULL for sqlite:DATA/registry.sqlite */
+    const char *oidc_issuer;   /* resident sign-in (oidc.h); NULL: off */
+    const char *oidc_client_id;
+    const char *oidc_audience;
+    const char *oidc_redirect;
+    const char *notify_webhook; /* reminder outbox (notify.h); NULL: off */
+    unsigned notify_interval;
     unsigned threads;
     long long client_conns; /* -1: default */
     int64_t status_ttl;
@@ -71,7 +83,10 @@ static void usage(FILE *f)
             "                     [--status-base-url URL] [--iss NAME] [--threads 1..16]\n"
             "                     [--status-ttl SECONDS] [--list-size N] [--assets DIR]\n"
             "                     [--max-client-conns N] [--registry URL]\n"
-            "       ecred-issuerd token add --data DIR --role clerk|officer|admin [--registry URL]\n");
+            "                     [--oidc-issuer URL --oidc-client-id ID [--oidc-audience AUD]\n"
+            "                      [--oidc-redirect-uri URL]] [--notify-webhook URL [--notify-interval S]]\n"
+            "       ecred-issuerd token add --data DIR --role clerk|officer|admin [--registry URL]\n"
+            "       ecred-issuerd init|backup|restore|upgrade|token ... (ecred-issuerd token --help)\n");
 }
 
 /* Strict unsigned parse within [lo, hi]. */
@@ -96,18 +111,38 @@ static bool parse_uint(const char *s, unsigned long long lo, unsigned long long 
  * Prints the reason and returns false on any misuse. */
 static bool parse_opts(int argc, char **argv, int first, bool token, opts *o)
 {
-    for (int i = first; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+    /* getopt_long finds the options (--opt VALUE and --opt=VALUE); the
+     * chain below says which this command takes and checks each value. */
+    static const struct option longopts[] = {
+        {"data", required_argument, NULL, 1},          {"registry", required_argument, NULL, 1},
+        {"role", required_argument, NULL, 1},          {"listen", required_argument, NULL, 1},
+        {"tls-cert", required_argument, NULL, 1},      {"tls-key", required_argument, NULL, 1},
+        {"status-base-url", required_argument, NULL, 1}, {"iss", required_argument, NULL, 1},
+        {"assets", required_argument, NULL, 1},        {"threads", required_argument, NULL, 1},
+        {"max-client-conns", required_argument, NULL, 1}, {"status-ttl", required_argument, NULL, 1},
+        {"list-size", required_argument, NULL, 1},     {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},           {NULL, 0, NULL, 0},
+    };
+    int c, li = 0;
+    opterr = 0;
+    optind = first;
+    while ((c = getopt_long(argc, argv, "+:h", longopts, &li)) != -1) {
+        if (c == 'h') {
             usage(stdout);
             exit(0);
         }
-        if (i + 1 >= argc || strncmp(a, "--", 2) != 0) {
-            fprintf(stderr, "ecred-issuerd: %s: %s\n", a,
-                    strncmp(a, "--", 2) != 0 ? "unexpected argument" : "missing value");
+        if (c == 'V') {
+            printf("ecred-issuerd %s\n", ECRED_VERSION);
+            exit(0);
+        }
+        if (c == ':' || c == '?') {
+            fprintf(stderr, "ecred-issuerd: %s %s (see --help)\n",
+                    c == ':' ? "option needs a value:" : "unknown option", argv[optind - 1]);
             return false;
         }
-        const char *v = argv[++i];
+        char a[32] = "--";
+        strncat(a, longopts[li].name, sizeof a - 3);
+        const char *v = optarg;
         const char **slot = NULL;
         unsigned long long n;
         if (strcmp(a, "--data") == 0)
@@ -128,6 +163,24 @@ static bool parse_opts(int argc, char **argv, int first, bool token, opts *o)
             slot = &o->iss;
         else if (!token && strcmp(a, "--assets") == 0)
             slot = &o->assets;
+        else if (!token && strcmp(a, "--oidc-issuer") == 0)
+            slot = &o->oidc_issuer;
+        else if (!token && strcmp(a, "--oidc-client-id") == 0)
+            slot = &o->oidc_client_id;
+        else if (!token && strcmp(a, "--oidc-audience") == 0)
+            slot = &o->oidc_audience;
+        else if (!token && strcmp(a, "--oidc-redirect-uri") == 0)
+            slot = &o->oidc_redirect;
+        else if (!token && strcmp(a, "--notify-webhook") == 0)
+            slot = &o->notify_webhook;
+        else if (!token && strcmp(a, "--notify-interval") == 0) {
+            if (o->notify_interval || !parse_uint(v, 1, 86400, &n)) {
+                fprintf(stderr, "ecred-issuerd: --notify-interval takes 1..86400 seconds, once\n");
+                return false;
+            }
+            o->notify_interval = (unsigned)n;
+            continue;
+        }
         else if (!token && strcmp(a, "--threads") == 0) {
             if (o->threads || !parse_uint(v, 1, 16, &n)) {
                 fprintf(stderr, "ecred-issuerd: --threads takes 1..16, once\n");
@@ -171,6 +224,10 @@ static bool parse_opts(int argc, char **argv, int first, bool token, opts *o)
         }
         *slot = v;
     }
+    if (optind < argc) {
+        fprintf(stderr, "ecred-issuerd: %s: unexpected argument (see --help)\n", argv[optind]);
+        return false;
+    }
     if (!o->data) {
         fprintf(stderr, "ecred-issuerd: --data DIR is required\n");
         return false;
@@ -181,6 +238,10 @@ static bool parse_opts(int argc, char **argv, int first, bool token, opts *o)
     }
     if (!token && !o->listen) {
         fprintf(stderr, "ecred-issuerd: --listen HOST:PORT is required\n");
+        return false;
+    }
+    if (!token && (o->oidc_issuer != NULL) != (o->oidc_client_id != NULL)) {
+        fprintf(stderr, "ecred-issuerd: --oidc-issuer and --oidc-client-id go together\n");
         return false;
     }
     if (!token && (o->tls_cert != NULL) != (o->tls_key != NULL)) {
@@ -420,6 +481,40 @@ static int cmd_serve(int argc, char **argv)
         fprintf(stderr, "ecred-issuerd: pages: %s\n", err);
         goto out;
     }
+    if (o.oidc_issuer || o.notify_webhook) {
+        if ((e = outcall_global_init()) != ECRED_OK)
+            goto out;
+    }
+    if (o.oidc_issuer) {
+        /* The redirect URI the provider has registered for us; by default
+         * this listener's own callback. */
+        char redirect[OIDC_URL_MAX + 1];
+        snprintf(redirect, sizeof redirect, "%s://%s/v1/resident/callback", o.tls_cert ? "https" : "http",
+                 o.listen);
+        oidc_config oc = {.issuer = o.oidc_issuer,
+                          .client_id = o.oidc_client_id,
+                          .audience = o.oidc_audience,
+                          .redirect_uri = o.oidc_redirect ? o.oidc_redirect : redirect};
+        if ((e = oidc_open(&oc, &d.oidc)) != ECRED_OK || (e = res_store_new(&d.residents)) != ECRED_OK) {
+            fprintf(stderr, "ecred-issuerd: --oidc-issuer must be an https URL (http only on loopback)\n");
+            rc = EXIT_USAGE;
+            goto out;
+        }
+        d.cookie_secure = o.tls_cert != NULL;
+    }
+    if (o.notify_webhook) {
+        char outbox[PATH_CAP];
+        if (!data_path(o.data, "outbox.sqlite", outbox)) {
+            rc = EXIT_USAGE;
+            goto out;
+        }
+        notify_config nc = {o.notify_webhook, outbox, o.notify_interval, d.pool};
+        if ((e = notify_start(&nc, &d.notify)) != ECRED_OK) {
+            fprintf(stderr, "ecred-issuerd: --notify-webhook: %s\n", ecred_err_message(e));
+            rc = EXIT_USAGE;
+            goto out;
+        }
+    }
     d.started_at = (int64_t)time(NULL);
     svc_config cfg = {
         .name = "issuer",
@@ -463,6 +558,9 @@ out:
     /* Stop serving first: in-flight requests finish and commit before the
      * registry closes. */
     svc_stop(srv);
+    notify_stop(d.notify);
+    oidc_close(d.oidc);
+    res_store_free(d.residents);
     svc_assets_free(d.assets);
     statuspub_free(d.pub);
     reg_pool_close(d.pool);

@@ -115,10 +115,10 @@ static bool parse(int argc, char **argv, int first, ops_opts *o, int *rest)
             break;
         case 'h': exit(usage(stdout, 0));
         case ':':
-            fprintf(stderr, "ecred-issuerd: %s: missing value\n", argv[optind - 1]);
+            fprintf(stderr, "ecred-issuerd: option needs a value: %s (see --help)\n", argv[optind - 1]);
             return false;
         default:
-            fprintf(stderr, "ecred-issuerd: %s: unknown option\n", argv[optind - 1]);
+            fprintf(stderr, "ecred-issuerd: unknown option %s (see --help)\n", argv[optind - 1]);
             return false;
         }
     }
@@ -346,6 +346,8 @@ static ecred_err print_token(void *ctx, const reg_token_info *t)
 static int cmd_token(int argc, char **argv)
 {
     const char *sub = argc >= 3 ? argv[2] : "";
+    if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0)
+        return usage(stdout, 0);
     bool add = strcmp(sub, "add") == 0, list = strcmp(sub, "list") == 0,
          remove = strcmp(sub, "remove") == 0;
     if (!add && !list && !remove) {

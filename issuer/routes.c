@@ -49,6 +49,19 @@ ROUTE(h_asset)
 ROUTE(h_app_list)
 ROUTE(h_cred_lookup)
 ROUTE(h_metrics)
+ROUTE(h_res_login)
+ROUTE(h_res_callback)
+ROUTE(h_res_logout)
+ROUTE(h_res_me)
+ROUTE(h_res_app_create)
+ROUTE(h_res_app_get)
+ROUTE(h_res_commitment_sign)
+ROUTE(h_res_cred_current)
+ROUTE(h_res_cred_get)
+ROUTE(h_res_cred_qr_svg)
+ROUTE(h_res_cred_lost)
+ROUTE(h_res_cred_found)
+ROUTE(h_res_reminders)
 
 #define PUBLIC_LIST (SVC_CORS)
 
@@ -73,6 +86,22 @@ const svc_route issuer_routes[] = {
     {"GET", "/.well-known/ecred-status-lists", h_status_index_route, PUBLIC_LIST, 0, 0, "status_index"},
     {"GET", "/healthz", h_healthz_route, 0, 0, 0, "healthz"},
     {"GET", "/metrics", h_metrics_route, 0, 0, 0, "metrics"},
+    /* The resident's routes: public to the guard, the handler checks the
+     * session cookie (and X-CSRF-Token on POST) itself (h_resident.c). */
+    {"GET", "/v1/resident/login", h_res_login_route, 0, 0, 0, "resident_login"},
+    {"GET", "/v1/resident/callback", h_res_callback_route, 0, 0, 0, "resident_callback"},
+    {"POST", "/v1/resident/logout", h_res_logout_route, 0, 0, 0, "resident_logout"},
+    {"GET", "/v1/resident/me", h_res_me_route, SVC_SENSITIVE, 0, 0, "resident_me"},
+    {"POST", "/v1/resident/applications", h_res_app_create_route, SVC_SENSITIVE, 0, 0, "resident_apply"},
+    {"GET", "/v1/resident/applications/{id}", h_res_app_get_route, 0, 0, 0, "resident_application"},
+    {"POST", "/v1/resident/applications/{id}/commitment/sign", h_res_commitment_sign_route, 0, 0, 0,
+     "resident_commitment"},
+    {"GET", "/v1/resident/credential", h_res_cred_current_route, 0, 0, 0, "resident_credential"},
+    {"GET", "/v1/resident/credentials/{id}", h_res_cred_get_route, 0, 0, 0, "resident_credential"},
+    {"GET", "/v1/resident/credentials/{id}/qr.svg", h_res_cred_qr_svg_route, 0, 0, 0, "resident_qr"},
+    {"POST", "/v1/resident/credentials/{id}/report-lost", h_res_cred_lost_route, 0, 0, 0, "resident_lost"},
+    {"POST", "/v1/resident/credentials/{id}/unlock", h_res_cred_found_route, 0, 0, 0, "resident_unlock"},
+    {"GET", "/v1/resident/reminders", h_res_reminders_route, 0, 0, 0, "resident_reminders"},
     {"GET", "/", h_asset_route, 0, 0, 0, "page"},
     {"GET", "/app/{*}", h_asset_route, 0, 0, 0, "page"},
 };

@@ -8,6 +8,7 @@
  * ecred_key_private_save (O_EXCL, 0600: no overwrite), and never print one.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "ecred/buf.h"
 #include "ecred/crypto.h"
 #include "ecred/err.h"
+#include "ecred/version.h"
 
 #ifdef ECRED_HAVE_TRUSTLIST_CMD
 #include "trustlist_cmd.h"
@@ -158,32 +160,27 @@ static int load_any_key(const char *path, ecred_key **out)
  * usage text for --help and returns -1 then; otherwise 0 or an exit code. */
 static int parse_one_file(const char *cmd, int argc, char **argv, const char **file)
 {
-    const char *found = NULL;
-    bool options_done = false;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!options_done && (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)) {
+    static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    int c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+        if (c == 'h') {
             printf("usage: ecred-keys %s FILE\n", cmd);
             return -1;
         }
-        if (!options_done && strcmp(a, "--") == 0) {
-            options_done = true;
-            continue;
-        }
-        if (!options_done && a[0] == '-' && a[1] != 0)
-            return usage_error("unknown option", a);
-        if (found)
-            return usage_error("unexpected extra argument", a);
-        if (a[0] == 0)
-            return usage_error("empty FILE argument", NULL);
-        found = a;
+        return usage_error("unknown option", argv[optind - 1]);
     }
-    if (!found) {
+    if (optind < argc && argv[optind][0] == 0)
+        return usage_error("empty FILE argument", NULL);
+    if (optind + 1 < argc)
+        return usage_error("unexpected extra argument", argv[optind + 1]);
+    if (optind == argc) {
         fprintf(stderr, "ecred-keys: %s: missing FILE\n", cmd);
         fprintf(stderr, "usage: ecred-keys %s FILE\n", cmd);
         return EXIT_USAGE;
     }
-    *file = found;
+    *file = argv[optind];
     return 0;
 }
 
@@ -227,58 +224,37 @@ static int cmd_kid(int argc, char **argv)
     return finish_stdout(0);
 }
 
-/* Take an option's value from "--opt=value" or the next argument; NULL and a
- * usage message if there is none. */
-static const char *option_value(const char *name, int argc, char **argv, int *i)
-{
-    size_t n = strlen(name);
-    const char *a = argv[*i];
-    if (a[n] == '=')
-        return a + n + 1;
-    if (*i + 1 >= argc) {
-        usage_error("option needs a value", name);
-        return NULL;
-    }
-    *i += 1;
-    return argv[*i];
-}
-
-/* Does argument a name option name, alone or as "name=value"? */
-static bool is_option(const char *a, const char *name)
-{
-    size_t n = strlen(name);
-    return strncmp(a, name, n) == 0 && (a[n] == 0 || a[n] == '=');
-}
-
 /* ecred-keys gen --out FILE [--alg ES256|EdDSA] */
 static int cmd_gen(int argc, char **argv)
 {
     static const char gen_usage[] = "usage: ecred-keys gen --out FILE [--alg ES256|EdDSA]\n";
+    static const struct option opts[] = {
+        {"out", required_argument, NULL, 'o'}, {"alg", required_argument, NULL, 'a'},
+        {"help", no_argument, NULL, 'h'},      {NULL, 0, NULL, 0},
+    };
     const char *out = NULL, *alg_name = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            fputs(gen_usage, stdout);
-            return finish_stdout(0);
-        }
-        if (is_option(a, "--out")) {
+    int c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'h': fputs(gen_usage, stdout); return finish_stdout(0);
+        case 'o':
             if (out)
                 return usage_error("--out given twice", NULL);
-            out = option_value("--out", argc, argv, &i);
-            if (!out)
-                return EXIT_USAGE;
-        } else if (is_option(a, "--alg")) {
+            out = optarg;
+            break;
+        case 'a':
             if (alg_name)
                 return usage_error("--alg given twice", NULL);
-            alg_name = option_value("--alg", argc, argv, &i);
-            if (!alg_name)
-                return EXIT_USAGE;
-        } else if (a[0] == '-') {
-            return usage_error("unknown option", a);
-        } else {
-            return usage_error("unexpected argument (did you mean --out?)", a);
+            alg_name = optarg;
+            break;
+        case ':': return usage_error("option needs a value", argv[optind - 1]);
+        default: return usage_error("unknown option", argv[optind - 1]);
         }
     }
+    if (optind < argc)
+        return usage_error("unexpected argument (did you mean --out?)", argv[optind]);
     if (!out || out[0] == 0) {
         fprintf(stderr, "ecred-keys: gen: --out FILE is required\n");
         fputs(gen_usage, stderr);
@@ -330,6 +306,10 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         fputs(usage_text, stdout);
+        return finish_stdout(0);
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("ecred-keys %s\n", ECRED_VERSION);
         return finish_stdout(0);
     }
     if (strcmp(cmd, "gen") == 0)

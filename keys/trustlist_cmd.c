@@ -11,6 +11,7 @@
  */
 #include "trustlist_cmd.h"
 
+#include <getopt.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -319,21 +320,52 @@ static int tl_parse_list(const char *file, json_t *doc, int64_t now, ecred_trust
     return 0;
 }
 
+/* The --NAME VALUE options of one action (argv[0] is the action) with
+ * getopt_long: names[i] fills *slots[i], each at most once; one non-option
+ * argument goes to *file when file is not NULL. Returns -1 to go on, 0 after
+ * --help (usage on stdout), or EXIT_USAGE with a message ("unknown option",
+ * "needs a value", "given twice", "unexpected argument"). */
+static int tl_opts(int argc, char **argv, const char *const *names, const char **const *slots, size_t n,
+                   const char **file)
+{
+    struct option opts[8];
+    size_t k = 0;
+    for (; k < n && k < 6; k++)
+        opts[k] = (struct option){names[k], required_argument, NULL, (int)k + 1};
+    opts[k++] = (struct option){"help", no_argument, NULL, 'h'};
+    opts[k] = (struct option){NULL, 0, NULL, 0};
+    int c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
+        if (c == 'h') {
+            tl_usage(stdout);
+            return 0;
+        }
+        if (c == ':')
+            return tl_fail(EXIT_USAGE, "%s: option %s needs a value", argv[0], argv[optind - 1]);
+        if (c < 1 || (size_t)c > n)
+            return tl_fail(EXIT_USAGE, "%s: unknown option %s (see --help)", argv[0], argv[optind - 1]);
+        if (*slots[c - 1])
+            return tl_fail(EXIT_USAGE, "%s: option --%s given twice", argv[0], names[c - 1]);
+        *slots[c - 1] = optarg;
+    }
+    if (file && optind < argc)
+        *file = argv[optind++];
+    if (optind < argc)
+        return tl_fail(EXIT_USAGE, "%s: unexpected argument \"%s\"", argv[0], argv[optind]);
+    return -1;
+}
+
 /* `trustlist sign --root ROOT.key --in LIST.json --out FILE`: returns the exit code. */
 static int tl_cmd_sign(int argc, char **argv)
 {
     const char *root_path = NULL, *in_path = NULL, *out_path = NULL;
-    for (int i = 0; i < argc; i++) {
-        const char **slot = strcmp(argv[i], "--root") == 0  ? &root_path
-                            : strcmp(argv[i], "--in") == 0  ? &in_path
-                            : strcmp(argv[i], "--out") == 0 ? &out_path
-                                                            : NULL;
-        if (!slot || i + 1 >= argc || *slot) {
-            tl_usage(stderr);
-            return tl_fail(EXIT_USAGE, "sign: unexpected or repeated argument \"%s\"", argv[i]);
-        }
-        *slot = argv[++i];
-    }
+    static const char *const names[] = {"root", "in", "out"};
+    const char **const slots[] = {&root_path, &in_path, &out_path};
+    int orc = tl_opts(argc, argv, names, slots, 3, NULL);
+    if (orc >= 0)
+        return orc;
     if (!root_path || !in_path || !out_path) {
         tl_usage(stderr);
         return tl_fail(EXIT_USAGE, "sign: --root, --in and --out are required");
@@ -453,20 +485,11 @@ static json_t *tl_list_json(const ecred_trustlist *list)
 static int tl_cmd_show(int argc, char **argv)
 {
     const char *root_path = NULL, *at = NULL, *file = NULL;
-    for (int i = 0; i < argc; i++) {
-        const char **slot = strcmp(argv[i], "--root") == 0 ? &root_path
-                            : strcmp(argv[i], "--at") == 0 ? &at
-                                                           : NULL;
-        if (!slot && argv[i][0] != '-' && !file) {
-            file = argv[i];
-            continue;
-        }
-        if (!slot || i + 1 >= argc || *slot) {
-            tl_usage(stderr);
-            return tl_fail(EXIT_USAGE, "show: unexpected or repeated argument \"%s\"", argv[i]);
-        }
-        *slot = argv[++i];
-    }
+    static const char *const names[] = {"root", "at"};
+    const char **const slots[] = {&root_path, &at};
+    int orc = tl_opts(argc, argv, names, slots, 2, &file);
+    if (orc >= 0)
+        return orc;
     if (!root_path || !file) {
         tl_usage(stderr);
         return tl_fail(EXIT_USAGE, "show: --root and a FILE are required");
@@ -530,11 +553,11 @@ int keys_cmd_trustlist(int argc, char **argv)
         return fflush(stdout) == 0 ? 0 : EXIT_IO;
     }
     if (strcmp(argv[0], "sign") == 0)
-        return tl_cmd_sign(argc - 1, argv + 1);
+        return tl_cmd_sign(argc, argv);
     if (strcmp(argv[0], "show") == 0)
-        return tl_cmd_show(argc - 1, argv + 1);
+        return tl_cmd_show(argc, argv);
     if (strcmp(argv[0], "rotate") == 0)
-        return keys_cmd_trustlist_rotate(argc - 1, argv + 1);
+        return keys_cmd_trustlist_rotate(argc, argv);
     tl_usage(stderr);
     return tl_fail(EXIT_USAGE, "unknown action \"%s\" (want sign, show or rotate)", argv[0]);
 }

@@ -15,6 +15,7 @@
  * credentials signed in it (only an old key's *future* is cut), or write a
  * list that does not verify with the root it was read with.
  */
+#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,24 +106,39 @@ int keys_cmd_trustlist_rotate(int argc, char **argv)
 {
     const char *root_path = NULL, *cur_path = NULL, *new_path = NULL, *out_path = NULL,
                *switch_s = NULL, *overlap_s = NULL, *valid_s = NULL, *prefix = NULL;
-    for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+    static const struct option longopts[] = {
+        {"root", required_argument, NULL, 'r'},      {"current", required_argument, NULL, 'c'},
+        {"new-key", required_argument, NULL, 'n'},   {"out", required_argument, NULL, 'o'},
+        {"switch-at", required_argument, NULL, 's'}, {"overlap", required_argument, NULL, 'l'},
+        {"valid-days", required_argument, NULL, 'v'}, {"status-uri-prefix", required_argument, NULL, 'p'},
+        {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
+    };
+    opterr = 0;
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
+        const char **slot = c == 'r'   ? &root_path
+                             : c == 'c' ? &cur_path
+                             : c == 'n' ? &new_path
+                             : c == 'o' ? &out_path
+                             : c == 's' ? &switch_s
+                             : c == 'l' ? &overlap_s
+                             : c == 'v' ? &valid_s
+                             : c == 'p' ? &prefix
+                                        : NULL;
+        if (c == 'h')
             return rot_usage(stdout, 0);
-        const char **slot = strcmp(argv[i], "--root") == 0                ? &root_path
-                             : strcmp(argv[i], "--current") == 0           ? &cur_path
-                             : strcmp(argv[i], "--new-key") == 0           ? &new_path
-                             : strcmp(argv[i], "--out") == 0               ? &out_path
-                             : strcmp(argv[i], "--switch-at") == 0         ? &switch_s
-                             : strcmp(argv[i], "--overlap") == 0           ? &overlap_s
-                             : strcmp(argv[i], "--valid-days") == 0        ? &valid_s
-                             : strcmp(argv[i], "--status-uri-prefix") == 0 ? &prefix
-                                                                           : NULL;
-        if (!slot || i + 1 >= argc || *slot) {
-            fprintf(stderr, "ecred-keys trustlist rotate: %s: %s\n", argv[i],
-                    !slot ? "unknown option" : i + 1 >= argc ? "missing value" : "given twice");
+        if (c == ':' || !slot || *slot) {
+            fprintf(stderr, "ecred-keys trustlist rotate: %s %s\n",
+                    c == ':' ? "option needs a value:" : !slot ? "unknown option" : "given twice:",
+                    argv[optind - 1]);
             return rot_usage(stderr, ROT_EXIT_USAGE);
         }
-        *slot = argv[++i];
+        *slot = optarg;
+    }
+    if (optind < argc) {
+        fprintf(stderr, "ecred-keys trustlist rotate: unexpected argument %s\n", argv[optind]);
+        return rot_usage(stderr, ROT_EXIT_USAGE);
     }
     if (!root_path || !cur_path || !new_path || !out_path) {
         fprintf(stderr, "ecred-keys trustlist rotate: --root, --current, --new-key and --out are required\n");

@@ -3,6 +3,8 @@
  * a stale or missing status is spelled out here once, so the CLI and the API
  * never disagree. Must never: print, include credential fields.
  */
+#include <string.h>
+
 #include "answer.h"
 
 #include <stdio.h>
@@ -92,10 +94,10 @@ json_t *vanswer_status_json(const ecred_verdict *v, const vstatus *st, int64_t n
 void vanswer_status_text(const ecred_verdict *v, const vstatus *st, int64_t now, int64_t max_age,
                          char *out, size_t cap)
 {
-    char t[21] = "", age[32] = "", max[32];
+    char t[26] = "", age[32] = "", max[32];
     vutil_format_age(max_age, max, sizeof max);
     if (st && st->found) {
-        ecred_time_format(st->as_of, t);
+        ecred_time_format_cst(st->as_of, t); /* shown to people: CST */
         vutil_format_age(now - st->as_of, age, sizeof age);
     }
     if (v->status_checked && v->outcome != ECRED_ERR_STATUS_STALE) {
@@ -103,12 +105,15 @@ void vanswer_status_text(const ecred_verdict *v, const vstatus *st, int64_t now,
                  max, st && st->source ? st->source : "cache");
     } else if (v->outcome == ECRED_ERR_STATUS_STALE && st && st->found) {
         if (st->list_expired) {
-            char x[21];
-            ecred_time_format(st->list_exp, x);
+            char x[26];
+            ecred_time_format_cst(st->list_exp, x);
             snprintf(out, cap, "unknown: status data from %s (%s old) expired at %s; sync again", t, age, x);
         } else {
-            snprintf(out, cap, "unknown: status data from %s is %s old, more than the allowed %s; sync again",
-                     t, age, max);
+            /* Fetched just now (--online) and still old: the issuer serves
+             * lists up to their ttl old, so syncing again would not help. */
+            bool fetched = st->source && strncmp(st->source, "online", 6) == 0;
+            snprintf(out, cap, "unknown: status data from %s is %s old, more than the allowed %s; %s", t, age,
+                     max, fetched ? "the issuer's newest list is that old (allow at least its ttl)" : "sync again");
         }
     } else if (st && st->looked_up) {
         snprintf(out, cap, "unavailable: no usable status list for %s in the cache",

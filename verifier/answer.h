@@ -31,7 +31,8 @@ void vanswer_status_write(vjson *w, const ecred_verdict *v, const vstatus *st, i
 /* The same object as a new jansson tree; NULL when out of memory. */
 json_t *vanswer_status_json(const ecred_verdict *v, const vstatus *st, int64_t now, int64_t max_age);
 
-/* One line for people saying what the status is and how old its data is. */
+/* One line for people saying what the status is and how old its data is;
+ * times in China Standard Time (+08:00). */
 void vanswer_status_text(const ecred_verdict *v, const vstatus *st, int64_t now, int64_t max_age,
                          char *out, size_t cap);
 

@@ -605,10 +605,49 @@ out:
     return e;
 }
 
+ecred_err vcache_dir_safe(const char *dir, char *msg, size_t msgcap)
+{
+    static const char *const anchors[] = {"", "root.pub.pem"};
+    uid_t me = geteuid();
+    for (size_t i = 0; i < sizeof anchors / sizeof anchors[0]; i++) {
+        char p[VCACHE_PATH_MAX];
+        if (anchors[i][0] ? !join(p, sizeof p, dir, anchors[i]) : snprintf(p, sizeof p, "%s", dir) >= (int)sizeof p)
+            return ECRED_ERR_TOO_LARGE;
+        struct stat st;
+        if (lstat(p, &st) != 0) {
+            if (anchors[i][0])
+                continue; /* no root yet: sync --root installs it */
+            return ECRED_OK; /* no cache yet: load reports that */
+        }
+        if (anchors[i][0] && S_ISLNK(st.st_mode)) {
+            snprintf(msg, msgcap, "%s is a symlink: the trust anchor must be a plain file", p);
+            return ECRED_ERR_KEY_PERMISSIONS;
+        }
+        /* The cache holds the trust anchor: anyone who can write it (or
+         * replace it) decides which keys are trusted. */
+        if (st.st_uid != me && st.st_uid != 0) {
+            snprintf(msg, msgcap, "%s belongs to uid %u, not to this user (%u) or root: refusing a trust anchor others control",
+                     p, (unsigned)st.st_uid, (unsigned)me);
+            return ECRED_ERR_KEY_PERMISSIONS;
+        }
+        if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+            snprintf(msg, msgcap, "%s is writable by group or others (mode %04o): chmod go-w it",
+                     p, (unsigned)(st.st_mode & 07777));
+            return ECRED_ERR_KEY_PERMISSIONS;
+        }
+    }
+    return ECRED_OK;
+}
+
 ecred_err vcache_load(const char *dir, int64_t now, unsigned mode, vcache *out, char *msg,
                       size_t msgcap)
 {
     msg[0] = 0;
+    ecred_err safe = vcache_dir_safe(dir, msg, msgcap);
+    if (safe) {
+        memset(out, 0, sizeof *out);
+        return safe;
+    }
     /* A concurrent sync removes generations older than the one it replaced:
      * a reader that lost the race reads the new current one. Two tries. */
     ecred_err e = ECRED_ERR_IO;

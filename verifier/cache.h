@@ -86,6 +86,12 @@ typedef struct vcache {
  * ECRED_ERR_IO with msg when DIR holds no synced cache; in STRICT mode the
  * trust list's own error (list_expired, bad signature...). On failure *out
  * is left zeroed. */
+/* Whether DIR and DIR/root.pub.pem (the trust anchor) are safe to trust:
+ * owned by this user or root, not writable by group or others, the anchor
+ * not a symlink. ECRED_ERR_KEY_PERMISSIONS with a reason in msg otherwise.
+ * vcache_load and a sync both ask it first. */
+ecred_err vcache_dir_safe(const char *dir, char *msg, size_t msgcap);
+
 ecred_err vcache_load(const char *dir, int64_t now, unsigned mode, vcache *out, char *msg,
                       size_t msgcap);
 void vcache_free(vcache *c);

@@ -42,14 +42,16 @@ static void persist(vstatus *s, const char *uri, const vcache_list *l)
         vnote_say(s->note, 1, "could not store the fetched list: %s", vutil_escape(msg, em, sizeof em));
 }
 
-/* Refresh uri's list from the issuer when its ttl has passed (or it is not
- * held); leaves the cache as it was on any failure. */
+/* Refresh uri's list from the issuer when its ttl has passed, when it is
+ * older than s->max_age (a caller asking for fresher data than it holds), or
+ * when it is not held; leaves the cache as it was on any failure. */
 static void refresh_online(vstatus *s, const char *uri)
 {
     char eu[VUTIL_ESC_MAX], ee[VUTIL_ESC_MAX];
     vutil_escape(uri, eu, sizeof eu);
     vcache_list *l = vcache_find(s->cache, uri);
-    if (l && l->ok && l->tok.ttl > 0 && s->now - l->fetched_at < l->tok.ttl && s->now < l->tok.exp) {
+    if (l && l->ok && l->tok.ttl > 0 && s->now - l->fetched_at < l->tok.ttl && s->now < l->tok.exp &&
+        (s->max_age <= 0 || s->now - l->tok.iat <= s->max_age)) {
         s->source = "cache";
         return;
     }

@@ -25,6 +25,7 @@ typedef struct vstatus {
     bool online;          /* fetch the credential's list when its ttl has passed */
     const char *dir;      /* online: the cache to store a fresher list in (NULL: memory only) */
     const vnote *note;
+    int64_t max_age;      /* online: also fetch when the held list is older than this (0: ttl only) */
     /* filled by the lookup */
     bool looked_up;
     bool found;           /* a usable list for the uri was held or fetched */

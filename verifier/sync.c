@@ -361,7 +361,12 @@ ecred_err vsync_run_within(const char *dir, const char *issuer, const char *root
                   strerror(errno));
         return ECRED_ERR_IO;
     }
-    ecred_err e = vcache_lock(dir, &lock);
+    ecred_err e = vcache_dir_safe(dir, msg, sizeof msg);
+    if (e) {
+        vnote_say(note, 2, "%s", vutil_escape(msg, eu, sizeof eu));
+        return e;
+    }
+    e = vcache_lock(dir, &lock);
     if (e) {
         vnote_say(note, 2, "cannot lock %s/.lock (another sync still running?)", vutil_escape(dir, eu, sizeof eu));
         return e;

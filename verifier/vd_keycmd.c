@@ -7,9 +7,10 @@
  * a key (apikeys.c keeps only its SHA-256).
  */
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
-#include <string.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -19,31 +20,72 @@
 #include "roles.h"
 #include "vd_main.h"
 
+/* What key add takes besides --cache (NULL members for the other commands). */
+typedef struct key_add_opts {
+    const char *role, *fields, *label, *expires;
+} key_add_opts;
+
+/* The options of the key subcommands (argv[0] is the subcommand's name):
+ * --cache, and --role/--fields/--label/--expires-in where `add` is given.
+ * Returns -1 to go on, or the exit code (0 after --help). Options may be
+ * given once each. */
+static int key_opts(int argc, char **argv, key_add_opts *add, const char *help, const char **dir)
+{
+    static const struct option opts[] = {
+        {"cache", required_argument, NULL, 'c'}, {"role", required_argument, NULL, 'r'},
+        {"fields", required_argument, NULL, 'f'}, {"label", required_argument, NULL, 'l'},
+        {"expires-in", required_argument, NULL, 'e'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+        const char **slot = c == 'c'          ? dir
+                             : !add         ? NULL
+                             : c == 'r'     ? &add->role
+                             : c == 'f'     ? &add->fields
+                             : c == 'l'     ? &add->label
+                             : c == 'e'     ? &add->expires
+                                            : NULL;
+        if (c == 'h') {
+            printf("usage: ecred-verifierd key %s\n", help);
+            return 0;
+        }
+        if (c == ':') {
+            fprintf(stderr, "ecred-verifierd: option %s needs a value\n", argv[optind - 1]);
+            return 2;
+        }
+        if (!slot) {
+            fprintf(stderr, "ecred-verifierd: unknown option %s (usage: key %s)\n", argv[optind - 1], help);
+            return 2;
+        }
+        if (*slot) {
+            fprintf(stderr, "ecred-verifierd: option %s given twice\n", argv[optind - 1]);
+            return 2;
+        }
+        *slot = optarg;
+    }
+    return -1;
+}
+
 /* key add --cache DIR --role ROLE [--fields a,b,c] [--label TEXT]
- * [--expires-in DAYS]: print a new key once;
- * exit 2 for a usage error, 1 when the file cannot be written. */
+ * [--expires-in DAYS]: print a new key once; exit 2 for a usage error, 1
+ * when the file cannot be written. */
 int vd_cmd_key_add(int argc, char **argv)
 {
-    const char *dir = NULL, *role_s = NULL, *fields = NULL, *label = NULL, *expires = NULL;
-    for (int i = 0; i < argc; i += 2) {
-        if (i + 1 >= argc) {
-            fprintf(stderr, "ecred-verifierd: %s needs a value\n", argv[i]);
-            return 2;
-        }
-        if (strcmp(argv[i], "--cache") == 0 && !dir)
-            dir = argv[i + 1];
-        else if (strcmp(argv[i], "--role") == 0 && !role_s)
-            role_s = argv[i + 1];
-        else if (strcmp(argv[i], "--fields") == 0 && !fields)
-            fields = argv[i + 1];
-        else if (strcmp(argv[i], "--label") == 0 && !label)
-            label = argv[i + 1];
-        else if (strcmp(argv[i], "--expires-in") == 0 && !expires)
-            expires = argv[i + 1];
-        else {
-            fprintf(stderr, "ecred-verifierd: unknown or repeated option %s\n", argv[i]);
-            return 2;
-        }
+    const char *dir = NULL;
+    key_add_opts ao = {NULL, NULL, NULL, NULL};
+    int rc = key_opts(argc, argv, &ao,
+                      "add --cache DIR --role police|landlord|agency [--fields a,b,c] [--label TEXT] "
+                      "[--expires-in DAYS]",
+                      &dir);
+    if (rc >= 0)
+        return rc;
+    const char *role_s = ao.role, *fields = ao.fields, *label = ao.label, *expires = ao.expires;
+    if (optind != argc) {
+        fprintf(stderr, "ecred-verifierd: key add takes no argument %s\n", argv[optind]);
+        return 2;
     }
     vrole role;
     if (!dir || !role_s || vrole_parse(role_s, &role) != ECRED_OK) {
@@ -100,15 +142,18 @@ int vd_cmd_key_add(int argc, char **argv)
 }
 
 /* key list --cache DIR: one line per key, "ID ROLE FIELDS EXPIRES LABEL"
- * (an expired key's time ends in "!"); exit 1 when
- * the file cannot be read or does not parse. */
+ * (an expired key's time ends in "!"); exit 1 when the file cannot be read
+ * or does not parse. */
 int vd_cmd_key_list(int argc, char **argv)
 {
-    if (argc != 2 || strcmp(argv[0], "--cache") != 0) {
+    const char *dir = NULL;
+    int rc = key_opts(argc, argv, NULL, "list --cache DIR", &dir);
+    if (rc >= 0)
+        return rc;
+    if (!dir || optind != argc) {
         fprintf(stderr, "ecred-verifierd: usage: key list --cache DIR\n");
         return 2;
     }
-    const char *dir = argv[1];
     if (strlen(dir) > VCACHE_PATH_MAX - 64) {
         fprintf(stderr, "ecred-verifierd: --cache path too long\n");
         return 2;
@@ -145,16 +190,11 @@ int vd_cmd_key_list(int argc, char **argv)
 int vd_cmd_key_remove(int argc, char **argv)
 {
     const char *dir = NULL, *id = NULL;
-    for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--cache") == 0 && i + 1 < argc && !dir)
-            dir = argv[++i];
-        else if (argv[i][0] != '-' && !id)
-            id = argv[i];
-        else {
-            fprintf(stderr, "ecred-verifierd: unknown or repeated argument %s\n", argv[i]);
-            return 2;
-        }
-    }
+    int rc = key_opts(argc, argv, NULL, "remove --cache DIR ID", &dir);
+    if (rc >= 0)
+        return rc;
+    if (optind + 1 == argc)
+        id = argv[optind];
     if (!dir || !id) {
         fprintf(stderr, "ecred-verifierd: usage: key remove --cache DIR ID (ID from key list)\n");
         return 2;

@@ -19,6 +19,7 @@
  * role does not allow, keep or log a scanned credential or any personal
  * field (the access log carries route, status, reason, key id and duration).
  */
+#include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -31,6 +32,7 @@
 #include "vd_main.h"
 #include "vd_state.h"
 #include "ecred/listen.h"
+#include "ecred/version.h"
 #include "vbody.h"
 #include "vutil.h"
 
@@ -76,44 +78,48 @@ typedef struct vd_opts {
 static int parse_args(int argc, char **argv, vd *d, vd_opts *o, bool *done)
 {
     *done = false;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            usage(stdout);
-            *done = true;
-            return 0;
-        }
-        if (i + 1 >= argc) {
-            usage(stderr);
-            fprintf(stderr, "ecred-verifierd: %s needs a value\n", argv[i]);
-            return 2;
-        }
+    static const struct option opts[] = {
+        {"cache", required_argument, NULL, 'c'},     {"issuer", required_argument, NULL, 'u'},
+        {"root", required_argument, NULL, 'r'},      {"listen", required_argument, NULL, 'l'},
+        {"refresh", required_argument, NULL, 'R'},   {"max-age", required_argument, NULL, 'm'},
+        {"tls-cert", required_argument, NULL, 'C'},  {"tls-key", required_argument, NULL, 'K'},
+        {"max-client-conns", required_argument, NULL, 'n'}, {"help", no_argument, NULL, 'h'},
+        {"rate", required_argument, NULL, 'q'},      {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         const char **slot = NULL;
-        if (strcmp(argv[i], "--cache") == 0)
-            slot = &d->dir;
-        else if (strcmp(argv[i], "--issuer") == 0)
-            slot = &d->issuer;
-        else if (strcmp(argv[i], "--root") == 0)
-            slot = &d->root;
-        else if (strcmp(argv[i], "--listen") == 0)
-            slot = &o->listen;
-        else if (strcmp(argv[i], "--refresh") == 0)
-            slot = &o->refresh;
-        else if (strcmp(argv[i], "--max-age") == 0)
-            slot = &o->max_age;
-        else if (strcmp(argv[i], "--tls-cert") == 0)
-            slot = &o->tls_cert;
-        else if (strcmp(argv[i], "--tls-key") == 0)
-            slot = &o->tls_key;
-        else if (strcmp(argv[i], "--max-client-conns") == 0)
-            slot = &o->client_conns;
-        else if (strcmp(argv[i], "--rate") == 0)
-            slot = &o->rate;
-        if (!slot || *slot) {
-            usage(stderr);
-            fprintf(stderr, "ecred-verifierd: unknown or repeated option %s\n", argv[i]);
+        switch (c) {
+        case 'h': usage(stdout); *done = true; return 0;
+        case 'V': printf("ecred-verifierd %s\n", ECRED_VERSION); *done = true; return 0;
+        case ':':
+            fprintf(stderr, "ecred-verifierd: option %s needs a value (see --help)\n", argv[optind - 1]);
+            return 2;
+        case 'c': slot = &d->dir; break;
+        case 'u': slot = &d->issuer; break;
+        case 'r': slot = &d->root; break;
+        case 'l': slot = &o->listen; break;
+        case 'R': slot = &o->refresh; break;
+        case 'm': slot = &o->max_age; break;
+        case 'C': slot = &o->tls_cert; break;
+        case 'K': slot = &o->tls_key; break;
+        case 'n': slot = &o->client_conns; break;
+        case 'q': slot = &o->rate; break;
+        default:
+            fprintf(stderr, "ecred-verifierd: unknown option %s (see --help)\n", argv[optind - 1]);
             return 2;
         }
-        *slot = argv[++i];
+        if (*slot) {
+            fprintf(stderr, "ecred-verifierd: option %s given twice\n", argv[optind - 1]);
+            return 2;
+        }
+        *slot = optarg;
+    }
+    if (optind != argc) {
+        fprintf(stderr, "ecred-verifierd: unexpected argument %s (see --help)\n", argv[optind]);
+        return 2;
     }
     if (!d->dir || !d->issuer || !o->listen) {
         usage(stderr);
@@ -270,11 +276,15 @@ int main(int argc, char **argv)
     svc_log_init("verifier");
     if (argc > 1 && strcmp(argv[1], "key") == 0) {
         if (argc > 2 && strcmp(argv[2], "add") == 0)
-            return vd_cmd_key_add(argc - 3, argv + 3);
+            return vd_cmd_key_add(argc - 2, argv + 2);
         if (argc > 2 && strcmp(argv[2], "list") == 0)
-            return vd_cmd_key_list(argc - 3, argv + 3);
+            return vd_cmd_key_list(argc - 2, argv + 2);
         if (argc > 2 && strcmp(argv[2], "remove") == 0)
-            return vd_cmd_key_remove(argc - 3, argv + 3);
+            return vd_cmd_key_remove(argc - 2, argv + 2);
+        if (argc > 2 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
+            usage(stdout);
+            return 0;
+        }
         usage(stderr);
         return 2;
     }

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ecred/cborin.h"
 #include "ecred/cose.h"
@@ -24,10 +25,12 @@
 #include "ecred/qr.h"
 #include "ecred/qrtext.h"
 #include "ecred/slist.h"
+#include "ecred/version.h"
 
 #include "answer.h"
 #include "cache.h"
 #include "fetch.h"
+#include "roles.h"
 #include "status.h"
 #include "sync.h"
 #include "vutil.h"
@@ -37,12 +40,16 @@
 #define MAX_TRUST_KEYS 64
 #define IMAGE_MAX ((size_t)32 << 20)
 
+/* --json anywhere on the command line: every exit, errors included, prints
+ * one JSON object on stdout, so scripts never parse a bare message. */
+static bool g_json;
+
 static void usage(FILE *f)
 {
     fputs("usage: ecred-verify --trust-key PEM [--trust-key PEM ...] [--at RFC3339] [--json]\n"
-          "                    (TEXT | --image FILE | -)\n"
+          "                    [--role police|landlord|agency [--fields a,b,c]] (TEXT | --image FILE | -)\n"
           "       ecred-verify --cache DIR [--max-age DURATION] [--online] [--at RFC3339] [--json]\n"
-          "                    (TEXT | --image FILE | -)\n"
+          "                    [--role police|landlord|agency [--fields a,b,c]] (TEXT | --image FILE | -)\n"
           "       ecred-verify sync --issuer URL [--root ROOT.pem] --cache DIR [--sync-timeout DURATION]\n"
           "       ecred-verify inspect [--trust-key PEM] (TEXT | --image FILE | -)\n"
           "\n"
@@ -60,8 +67,17 @@ static void usage(FILE *f)
           "                     cache is used under the same --max-age rule\n"
           "  --at RFC3339       decide as of this time instead of now\n"
           "  --image FILE       read the QR code from a PNG or JPEG image\n"
-          "  --json             print the result as JSON\n"
+          "  --json             print the result as JSON (errors too: always one object)\n"
+          "  --role ROLE        show only the fields ROLE may see, as the verify API does:\n"
+          "                     police (all), landlord (name, masked ID number, address,\n"
+          "                     validity), agency (exactly --fields a,b,c)\n"
           "  -h, --help         this help\n"
+          "  --version          print the version\n"
+          "\n"
+          "With --trust-key alone no status is checked: a good credential reads\n"
+          "\"signature valid, status not checked\", never a plain VALID. Times are shown\n"
+          "in China Standard Time (+08:00); --json keeps UTC. Colour only on a terminal,\n"
+          "and never with NO_COLOR set.\n"
           "\n"
           "inspect decodes any PREFIX:+base45 COSE_Sign1 (zlib or not) into JSON; with\n"
           "--trust-key it checks the signature with that key whatever the kid says and\n"
@@ -84,16 +100,46 @@ static void usage(FILE *f)
           f);
 }
 
-/* Print "PROGRAM: message" on stderr and return code, for `return fail(...)`. */
+/* The reason word of an exit code (spec/errors.md), for JSON errors. */
+static const char *exit_reason(int code)
+{
+    static const char *const words[] = {"ok",      "error",         "usage",         "not_our_format",
+                                        "malformed", "unknown_key", "bad_signature", "expired",
+                                        "not_yet_valid", "revoked", "suspended",     "status_stale",
+                                        "status_unavailable"};
+    return code >= 0 && (size_t)code < sizeof words / sizeof words[0] ? words[code] : "error";
+}
+
+/* Print "PROGRAM: message" on stderr and return code, for `return fail(...)`;
+ * with --json also {"outcome": "error", "reason", "message", "exit_code"} on
+ * stdout, so a script always gets one object. */
 __attribute__((format(printf, 2, 3))) static int fail(int code, const char *fmt, ...)
 {
+    char msg[1024];
     va_list ap;
     va_start(ap, fmt);
-    fputs("ecred-verify: ", stderr);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+    char esc[VUTIL_ESC_MAX];
+    fprintf(stderr, "ecred-verify: %s\n", vutil_escape(msg, esc, sizeof esc));
+    if (g_json) {
+        json_t *o = json_pack("{s:s,s:b,s:s,s:s,s:i}", "outcome", "error", "valid", 0, "reason",
+                              exit_reason(code), "message", esc, "exit_code", code);
+        char *t = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+        if (t)
+            puts(t);
+        free(t);
+        json_decref(o);
+    }
     return code;
+}
+
+/* Colour for people: only on a terminal, never with NO_COLOR set
+ * (https://no-color.org) or TERM=dumb. */
+static bool use_colour(void)
+{
+    const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
+    return isatty(STDOUT_FILENO) && !(nc && nc[0]) && !(term && strcmp(term, "dumb") == 0);
 }
 
 /* The QR text from the one input the user named: argument, image or stdin. */
@@ -140,11 +186,64 @@ static const char *housing_label(int h)
     }
 }
 
-static void print_human(const ecred_verdict *v, const vstatus *st, int64_t now, int64_t max_age)
+/* Labels of the role view's fields (verifier/roles.c names). */
+static const char *field_label(const char *k)
+{
+    static const char *const labels[][2] = {
+        {"type", "证件 Credential"},           {"name", "姓名 Name"},
+        {"id_number", "公民身份号码 ID number"}, {"id_number_masked", "身份号码 ID number (masked)"},
+        {"sex", "性别 Sex"},                   {"birth_date", "出生日期 Date of birth"},
+        {"address_division", "居住地区划 Address division"}, {"address", "居住地址 Address"},
+        {"housing", "住房 Housing basis"},     {"hukou_division", "户籍地 Hukou origin"},
+        {"registration_date", "登记日期 Registered"}, {"authority", "签发机关 Authority"},
+        {"valid_from", "有效期起 Valid from"}, {"valid_until", "有效期至 Valid until"},
+        {"endorsement_date", "签注日期 Endorsement"}, {"iss", "签发者 Issuer"},
+        {"iat", "签发时间 Issued at"},         {"exp", "失效时间 Expires at"},
+        {"cti", "序列号 Serial"},
+    };
+    for (size_t i = 0; i < sizeof labels / sizeof labels[0]; i++)
+        if (strcmp(labels[i][0], k) == 0)
+            return labels[i][1];
+    return k;
+}
+
+/* The role's view, one line a field; every value escaped (it comes from the
+ * scanned credential) and times in CST. */
+static void print_view(const json_t *view)
+{
+    const char *k;
+    json_t *val;
+    char esc[VUTIL_ESC_MAX];
+    json_object_foreach((json_t *)view, k, val) {
+        char line[600] = "";
+        if (json_is_object(val)) {
+            const char *basis = json_string_value(json_object_get(val, "basis"));
+            const char *ref = json_string_value(json_object_get(val, "reference"));
+            snprintf(line, sizeof line, "%s%s%s", basis ? basis : "?", ref ? ", ref " : "", ref ? ref : "");
+        } else if (json_is_string(val)) {
+            int64_t t;
+            const char *sv = json_string_value(val);
+            if ((strcmp(k, "iat") == 0 || strcmp(k, "exp") == 0) && ecred_time_parse(sv, &t) == ECRED_OK) {
+                char cst[26];
+                ecred_time_format_cst(t, cst);
+                snprintf(line, sizeof line, "%s", cst);
+            } else {
+                snprintf(line, sizeof line, "%s", sv);
+            }
+        }
+        printf("%s: %s\n", field_label(k), vutil_escape(line, esc, sizeof esc));
+    }
+}
+
+static void print_human(const ecred_verdict *v, const vstatus *st, int64_t now, int64_t max_age,
+                        const json_t *view)
 {
     const char *headline;
+    bool unchecked = v->outcome == ECRED_OK && !st; /* --trust-key alone: no status source */
     switch (v->outcome) {
-    case ECRED_OK: headline = "有效 VALID"; break;
+    case ECRED_OK:
+        headline = unchecked ? "签名有效，状态未检查 SIGNATURE VALID, STATUS NOT CHECKED" : "有效 VALID";
+        break;
     case ECRED_ERR_NOT_OUR_FORMAT: headline = "不是居住证件 NOT A RESIDENCE CREDENTIAL"; break;
     case ECRED_ERR_EXPIRED: headline = "已过期 EXPIRED"; break;
     case ECRED_ERR_NOT_YET_VALID: headline = "尚未生效 NOT YET VALID"; break;
@@ -157,9 +256,20 @@ static void print_human(const ecred_verdict *v, const vstatus *st, int64_t now, 
     case ECRED_ERR_STATUS_UNAVAILABLE: headline = "状态不可用 STATUS UNAVAILABLE"; break;
     default: headline = "无法识别 MALFORMED"; break;
     }
-    printf("结果 Result:            %s\n", headline);
+    const char *on = "", *off = "";
+    if (use_colour()) {
+        /* green only for a checked VALID; yellow for unknown or unchecked */
+        on = v->outcome == ECRED_OK && !unchecked ? "\033[1;32m"
+             : unchecked || v->outcome == ECRED_ERR_STATUS_STALE || v->outcome == ECRED_ERR_STATUS_UNAVAILABLE
+                 ? "\033[1;33m"
+                 : "\033[1;31m";
+        off = "\033[0m";
+    }
+    printf("结果 Result:            %s%s%s\n", on, headline, off);
     printf("原因 Reason:            %s (%s)\n", ecred_err_reason(v->outcome),
-           v->outcome ? ecred_err_message(v->outcome) : "signature, validity and format check out");
+           v->outcome ? ecred_err_message(v->outcome)
+           : unchecked ? "signature, validity and format check out; status not checked (no --cache)"
+                       : "signature, validity and format check out");
     char raw_line[512], line[VUTIL_ESC_MAX], e1[VUTIL_ESC_MAX], e2[VUTIL_ESC_MAX];
     /* Every field below comes from the scanned credential (the status line
      * carries its status URI): escaped, so no QR can drive the terminal. */
@@ -170,9 +280,15 @@ static void print_human(const ecred_verdict *v, const vstatus *st, int64_t now, 
             printf("状态 Status:            %s\n", line);
         return;
     }
+    if (view) {
+        print_view(view);
+        if (line[0])
+            printf("状态 Status:            %s\n", line);
+        return;
+    }
     const ecred_claims *c = &v->claims;
     const ecred_credential *cr = &c->cred;
-    char d1[11], d2[11], t[21];
+    char d1[11], d2[11], t[26];
     printf("证件 Credential:        %s\n", cr->type == ECRED_CRED_TYPE_PERMIT ? "居住证 residence permit"
                                           : "居住登记凭证 residence registration certificate");
     printf("姓名 Name:              %s\n", vutil_escape(cr->name, e1, sizeof e1));
@@ -198,7 +314,7 @@ static void print_human(const ecred_verdict *v, const vstatus *st, int64_t now, 
     }
     char cti[2 * ECRED_CTI_MAX + 1];
     ecred_hex(c->cti, c->cti_len, cti);
-    ecred_time_format(c->iat, t);
+    ecred_time_format_cst(c->iat, t);
     printf("签发 Issued:            %s by %s, serial %s\n", t, vutil_escape(c->iss, e2, sizeof e2), cti);
     if (c->has_cnf)
         printf("持有人密钥 Holder key:  bound (cnf, P-256)\n");
@@ -232,7 +348,10 @@ static json_t *claims_json(const ecred_claims *c)
     return o;
 }
 
-static void print_json(const ecred_verdict *v, const vstatus *st, int64_t now, int64_t max_age)
+/* The verdict as one JSON object (UTC times); with a role, its view of the
+ * credential ("role", "credential") replaces the full "claims". */
+static void print_json(const ecred_verdict *v, const vstatus *st, int64_t now, int64_t max_age, vrole role,
+                       json_t *view)
 {
     char kid[2 * 64 + 1];
     ecred_hex(v->kid, v->kid_len, kid);
@@ -244,8 +363,16 @@ static void print_json(const ecred_verdict *v, const vstatus *st, int64_t now, i
                           "compressed", v->compressed);
     if (!o)
         return;
-    if (v->claims_ok)
+    json_object_set_new(o, "verdict", json_string(v->outcome == ECRED_OK && !st
+                                                        ? "signature valid, status not checked"
+                                                        : v->outcome == ECRED_OK ? "VALID" : ecred_err_reason(v->outcome)));
+    if (role != VROLE_NONE) {
+        json_object_set_new(o, "role", json_string(vrole_name(role)));
+        if (view)
+            json_object_set_new(o, "credential", json_incref(view));
+    } else if (v->claims_ok) {
         json_object_set_new(o, "claims", claims_json(&v->claims));
+    }
     json_object_set_new(o, "status", vanswer_status_json(v, st, now, max_age));
     char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     if (s)
@@ -412,21 +539,22 @@ static int cmd_sync(int argc, char **argv)
     static const struct option opts[] = {
         {"issuer", required_argument, NULL, 'u'}, {"root", required_argument, NULL, 'r'},
         {"cache", required_argument, NULL, 'c'},  {"help", no_argument, NULL, 'h'},
-        {"sync-timeout", required_argument, NULL, 't'}, {NULL, 0, NULL, 0},
+        {"sync-timeout", required_argument, NULL, 't'}, {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
     };
     const char *issuer = NULL, *root = NULL, *cache = NULL, *timeout_s = NULL;
     int c;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
         case 'u': issuer = optarg; break;
         case 'r': root = optarg; break;
         case 'c': cache = optarg; break;
         case 't': timeout_s = optarg; break;
         case 'h': usage(stdout); return 0;
-        default:
-            usage(stderr);
-            return fail(EXIT_USAGE, "unknown or incomplete option %s", argv[optind - 1]);
+        case 'V': printf("ecred-verify %s\n", ECRED_VERSION); return 0;
+        case ':': return fail(EXIT_USAGE, "option %s needs a value (see --help)", argv[optind - 1]);
+        default: return fail(EXIT_USAGE, "unknown option %s (see --help)", argv[optind - 1]);
         }
     }
     if (optind != argc)
@@ -459,8 +587,12 @@ int main(int argc, char **argv)
         {"image", required_argument, NULL, 'i'},     {"json", no_argument, NULL, 'j'},
         {"cache", required_argument, NULL, 'c'},     {"max-age", required_argument, NULL, 'm'},
         {"online", no_argument, NULL, 'o'},          {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"role", required_argument, NULL, 'r'},      {"fields", required_argument, NULL, 'f'},
+        {"version", no_argument, NULL, 'V'},         {NULL, 0, NULL, 0},
     };
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "--json") == 0)
+            g_json = true;
     if (argc > 1 && strcmp(argv[1], "sync") == 0)
         return cmd_sync(argc - 1, argv + 1);
     bool inspect = argc > 1 && strcmp(argv[1], "inspect") == 0;
@@ -470,11 +602,11 @@ int main(int argc, char **argv)
     }
     const char *key_paths[MAX_TRUST_KEYS];
     size_t nkeys = 0;
-    const char *at = NULL, *image = NULL, *cache = NULL, *max_age_s = NULL;
+    const char *at = NULL, *image = NULL, *cache = NULL, *max_age_s = NULL, *role_s = NULL, *fields = NULL;
     bool as_json = false, online = false;
     int c;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
         case 'k':
             if (nkeys == MAX_TRUST_KEYS)
@@ -487,16 +619,26 @@ int main(int argc, char **argv)
         case 'c': cache = optarg; break;
         case 'm': max_age_s = optarg; break;
         case 'o': online = true; break;
+        case 'r': role_s = optarg; break;
+        case 'f': fields = optarg; break;
         case 'h': usage(stdout); return 0;
-        default:
-            usage(stderr);
-            return fail(EXIT_USAGE, "unknown or incomplete option %s", argv[optind - 1]);
+        case 'V': printf("ecred-verify %s\n", ECRED_VERSION); return 0;
+        case ':': return fail(EXIT_USAGE, "option %s needs a value (see --help)", argv[optind - 1]);
+        default: return fail(EXIT_USAGE, "unknown option %s (see --help)", argv[optind - 1]);
         }
     }
+    vrole role = VROLE_NONE;
+    if (role_s && vrole_parse(role_s, &role) != ECRED_OK)
+        return fail(EXIT_USAGE, "--role '%s': police, landlord or agency", role_s);
+    if ((role == VROLE_AGENCY) != (fields != NULL))
+        return fail(EXIT_USAGE, "%s", "--fields a,b,c goes with --role agency, and agency needs it");
+    char badf[80];
+    if (fields && vroles_check_fields(fields, badf, sizeof badf) != ECRED_OK)
+        return fail(EXIT_USAGE, "--fields: '%s' is not a field (see spec/verifier.md 5.2)", badf);
     int rest = argc - optind;
     if ((image && rest != 0) || (!image && rest != 1))
         return fail(EXIT_USAGE, "%s", "give exactly one of TEXT, --image FILE or - (see --help)");
-    if (inspect && (nkeys > 1 || at || as_json || cache || max_age_s || online))
+    if (inspect && (nkeys > 1 || at || as_json || cache || max_age_s || online || role_s))
         return fail(EXIT_USAGE, "%s", "inspect takes at most one --trust-key and no --at/--json/--cache");
     if (!inspect && nkeys == 0 && !cache)
         return fail(EXIT_USAGE, "%s", "--trust-key FILE or --cache DIR is required (see --help)");
@@ -528,7 +670,9 @@ int main(int argc, char **argv)
     vcache vc;
     memset(&vc, 0, sizeof vc);
     vnote note = {cli_note, NULL};
-    vstatus st = {.cache = &vc, .now = now, .online = online, .dir = cache, .note = &note};
+    /* --online fetches when the held list is past its ttl or older than
+     * --max-age, so a short --max-age means "ask the issuer", not "sync again". */
+    vstatus st = {.cache = &vc, .now = now, .online = online, .dir = cache, .note = &note, .max_age = max_age};
     ecred_status_source src = {vstatus_lookup, &st, max_age};
     ecred_keyset ks = {trusted, nkeys};
     if (cache) {
@@ -557,10 +701,16 @@ int main(int argc, char **argv)
     }
     ecred_verdict v;
     ecred_decide((const char *)text.ptr, text.len, &ks, cache ? &src : NULL, now, &v);
+    json_t *view = role != VROLE_NONE ? vroles_view(&v, role, fields) : NULL;
+    if (role != VROLE_NONE && v.claims_ok && !view) {
+        rc = fail(1, "%s", "out of memory"); /* never fall back to showing every field */
+        goto out;
+    }
     if (as_json)
-        print_json(&v, cache ? &st : NULL, now, max_age);
+        print_json(&v, cache ? &st : NULL, now, max_age, role, view);
     else
-        print_human(&v, cache ? &st : NULL, now, max_age);
+        print_human(&v, cache ? &st : NULL, now, max_age, view);
+    json_decref(view);
     rc = ecred_err_exit_code(v.outcome);
 out:
     for (size_t i = 0; i < nkeys; i++)

@@ -210,6 +210,11 @@ ecred_err ecred_credential_validate(const ecred_credential *c, ecred_field_error
         return field_fail(why, BAD, "valid_until", "before valid_from", E);
     if (c->valid_until > ECRED_DAY_MAX)
         return field_fail(why, BAD, "valid_until", "after 2199-12-31", E);
+    /* A credential valid for a lifetime could never be replaced by policy; the
+     * issuing rules of both kinds stay within ten years (spec/credential.md
+     * 4.3), so longer ones are a mistake or a forgery's convenience. */
+    if (c->valid_until - c->valid_from >= ECRED_VALIDITY_DAYS_MAX)
+        return field_fail(why, BAD, "valid_until", "more than ten years after valid_from", E);
     if (c->type == ECRED_CRED_TYPE_PERMIT) {
         if (c->endorsement_date <= c->valid_from)
             return field_fail(why, BAD, "endorsement_date", "not after valid_from", E);

@@ -186,3 +186,11 @@ bool ecred_cst_is_midnight(int64_t t)
 {
     return ecred_cst_day_start(ecred_cst_day_of(t)) == t;
 }
+
+void ecred_time_format_cst(int64_t t, char out[26])
+{
+    char utc[21];
+    ecred_time_format(t + ECRED_CST_OFFSET, utc);
+    memcpy(out, utc, 19); /* the wall clock in CST, then the offset instead of Z */
+    memcpy(out + 19, "+08:00", 7);
+}

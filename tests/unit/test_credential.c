@@ -195,6 +195,14 @@ static void test_dates(void)
     CHECK(t == ecred_cst_day_start(20783) + 36000);
     ecred_time_format(t, out);
     CHECK(strcmp(out, "2026-11-26T02:00:00Z") == 0);
+    char cst[26]; /* the same instant for people: CST, and it parses back */
+    ecred_time_format_cst(t, cst);
+    CHECK(strcmp(cst, "2026-11-26T10:00:00+08:00") == 0);
+    int64_t back;
+    CHECK_ERR(ecred_time_parse(cst, &back), ECRED_OK);
+    CHECK(back == t);
+    ecred_time_format_cst(ecred_cst_day_start(20783) - 1, cst); /* 23:59:59 the day before */
+    CHECK(strcmp(cst, "2026-11-25T23:59:59+08:00") == 0);
     CHECK_ERR(ecred_time_parse("2026-11-26T02:00:00.123Z", &t), ECRED_OK);
     CHECK_ERR(ecred_time_parse("2026-11-26 02:00:00Z", &t), ECRED_ERR_INPUT);
     CHECK_ERR(ecred_time_parse("2026-11-26T02:00:00", &t), ECRED_ERR_INPUT);

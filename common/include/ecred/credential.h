@@ -13,6 +13,10 @@
 #ifndef ECRED_CREDENTIAL_H
 #define ECRED_CREDENTIAL_H
 
+/* Longest validity of either credential type, valid_from to valid_until
+ * inclusive: ten years (3653 days with leap days). */
+#define ECRED_VALIDITY_DAYS_MAX 3653
+
 #include <stdbool.h>
 #include <stdint.h>
 

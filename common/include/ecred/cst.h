@@ -48,5 +48,8 @@ void ecred_date_format(int32_t days, char out[11]);
 ecred_err ecred_time_parse(const char *s, int64_t *t);
 /* UTC RFC 3339 "YYYY-MM-DDTHH:MM:SSZ" (21 bytes incl. NUL). */
 void ecred_time_format(int64_t t, char out[21]);
+/* The same instant as people in China read it: "YYYY-MM-DDTHH:MM:SS+08:00"
+ * (26 bytes incl. NUL). For human output only; machine output stays UTC. */
+void ecred_time_format_cst(int64_t t, char out[26]);
 
 #endif

@@ -1,0 +1,517 @@
+#!/usr/bin/env python3
+"""openapi_contract.py - the OpenAPI documents against the code and the live daemons.
+
+Usage: openapi_contract.py BIN_DIR SOURCE_DIR TMP_DIR
+
+1. Drift, statically: every route of issuer/routes.c and verifier/vd_routes.c
+   (plus OPTIONS for the CORS routes) is an operation of spec/openapi-*.yaml and
+   every operation is a route; the ErrorCode enum of each document is exactly
+   the code column of its spec's error table (spec/api.md, spec/verifier.md);
+   every error code a response allows has that response's HTTP status in the
+   table.
+2. Live: starts ecred-issuerd (tokens for each role) and ecred-verifierd
+   (synced from it, one API key per role), drives every documented operation
+   with successes and refusals, and validates each answer against the
+   document: the status must be documented for the operation, the media type
+   must be one of the response's, a JSON body must validate against the
+   response's schema (so error codes too).  Every operation must be driven.
+
+Must never: touch anything outside TMP_DIR; talk to anything but loopback.
+"""
+import hashlib
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import yaml
+from jsonschema import Draft202012Validator
+
+BIN, SRC, TMP = sys.argv[1], sys.argv[2], os.path.join(sys.argv[3], "openapi_contract.%d" % os.getpid())
+os.makedirs(TMP)
+failures = []
+checked = 0
+
+
+def bad(msg):
+    failures.append(msg)
+    print("FAIL: " + msg, file=sys.stderr)
+
+
+def load(name):
+    with open(os.path.join(SRC, "spec", name), encoding="utf-8") as f:
+        return yaml.safe_load(f)
+
+
+def norm(path):
+    """A path with its parameters blanked, so names need not agree."""
+    return re.sub(r"\{[^}]*\}", "{}", path)
+
+
+# ---------------------------------------------------------------- static checks
+def table_routes(c_file, table):
+    """(METHOD, normalised path) of every row of the route table, plus OPTIONS for CORS rows."""
+    src = open(os.path.join(SRC, c_file), encoding="utf-8").read()
+    body = src[src.index(table + "[] = {"):]
+    body = body[:body.index("\n};")]
+    out = set()
+    for m in re.finditer(r'\{\s*"([A-Z]+)",\s*"([^"]+)",\s*\w+,\s*([^,]+),', body):
+        out.add((m.group(1), norm(m.group(2))))
+        if "CORS" in m.group(3) or "PUBLIC_LIST" in m.group(3):
+            out.add(("OPTIONS", norm(m.group(2))))
+    return out
+
+
+def doc_ops(doc):
+    """{(METHOD, normalised path): (template, operation)} of the document."""
+    out = {}
+    for path, item in doc["paths"].items():
+        route = item.get("x-ecred-route", path)
+        for method, op in item.items():
+            if method in ("get", "post", "put", "delete", "patch", "options", "head"):
+                out[(method.upper(), norm(route))] = (path, op)
+    return out
+
+
+def error_table(md):
+    text = open(os.path.join(SRC, "spec", md), encoding="utf-8").read()
+    block = text.split("<!-- api-errors:begin -->")[1].split("<!-- api-errors:end -->")[0]
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^\| `([a-z_]+)` \| (\d{3}) \|", block, re.M)}
+
+
+def resolve(doc, node):
+    while isinstance(node, dict) and "$ref" in node and len(node) == 1:
+        node = pointer(doc, node["$ref"])
+    return node
+
+
+def pointer(doc, ref):
+    node = doc
+    for part in ref.lstrip("#/").split("/"):
+        node = node[part.replace("~1", "/").replace("~0", "~")]
+    return node
+
+
+def codes_allowed(doc, schema, seen=None):
+    """Error codes a response schema admits (const/enum on `code` anywhere in its allOf/oneOf)."""
+    out = set()
+    schema = resolve(doc, schema)
+    if not isinstance(schema, dict):
+        return out
+    code = schema.get("properties", {}).get("code")
+    if isinstance(code, dict):
+        if "const" in code:
+            out.add(code["const"])
+        out.update(code.get("enum", []))
+    for k in ("allOf", "oneOf", "anyOf"):
+        for sub in schema.get(k, []):
+            if isinstance(sub, dict) and sub.get("$ref", "").endswith("/Error"):
+                continue  # the generic object: any code, narrowed by its siblings
+            out |= codes_allowed(doc, sub)
+    return out
+
+
+def static_checks(doc, c_file, table, md):
+    global checked
+    routes = table_routes(c_file, table)
+    ops = doc_ops(doc)
+    for r in sorted(routes - set(ops)):
+        bad("%s: route %s %s is not in the OpenAPI document" % (c_file, r[0], r[1]))
+    for r in sorted(set(ops) - routes):
+        bad("%s: documented %s %s is not in the route table" % (c_file, r[0], r[1]))
+    table_codes = error_table(md)
+    enum = set(doc["components"]["schemas"]["ErrorCode"]["enum"])
+    for c in sorted(set(table_codes) - enum):
+        bad("%s: error code %s is missing from ErrorCode" % (md, c))
+    for c in sorted(enum - set(table_codes)):
+        bad("%s: ErrorCode %s is not in the error table" % (md, c))
+    for (method, path), (_, op) in ops.items():
+        for status, resp in op["responses"].items():
+            resp = resolve(doc, resp)
+            for mt, content in resp.get("content", {}).items():
+                for code in codes_allowed(doc, content.get("schema", {})):
+                    checked += 1
+                    if code not in table_codes:
+                        bad("%s %s %s: code %s is not in %s" % (method, path, status, code, md))
+                    elif str(table_codes[code]) != str(status):
+                        bad("%s %s answers %s with status %s, the table says %d" %
+                            (method, path, code, status, table_codes[code]))
+    print("%s: %d routes, %d error codes, documented both ways" % (c_file, len(routes), len(table_codes)))
+
+
+# ----------------------------------------------------------------- live checks
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+class Api:
+    """One daemon and its document: send a request, validate the answer."""
+
+    def __init__(self, name, doc, base):
+        self.name, self.doc, self.base = name, doc, base
+        self.ops = {}
+        for path, item in doc["paths"].items():
+            for method, op in item.items():
+                if isinstance(op, dict) and "responses" in op:
+                    rx = "^" + re.sub(r"\\\{[^}]*\\\}", "(.+)" if "x-ecred-route" in item else "([^/]+)",
+                                      re.escape(path)) + "$"
+                    self.ops[(method.upper(), re.compile(rx))] = (path, method, op)
+        self.driven = {}
+
+    def find(self, method, path):
+        path = path.split("?")[0]
+        for (m, rx), v in self.ops.items():
+            if m == method and rx.match(path):
+                # a literal path beats a template (/v1/applications vs /{id})
+                return v
+        return None
+
+    def call(self, method, path, body=None, headers=None, want=None):
+        global checked
+        data = body.encode() if isinstance(body, str) else body
+        req = urllib.request.Request(self.base + path, data=data, method=method, headers=headers or {})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                status, ctype, raw = resp.status, resp.headers.get("Content-Type", ""), resp.read()
+        except urllib.error.HTTPError as e:
+            status, ctype, raw = e.code, e.headers.get("Content-Type", ""), e.read()
+        label = "%s %s %s" % (self.name, method, path[:60])
+        if want is not None and status != want:
+            bad("%s: HTTP %d, the test expected %d: %s" % (label, status, want, raw[:200]))
+        found = self.find(method, path)
+        if not found:
+            bad("%s: no documented operation" % label)
+            return status, raw
+        tpl, m, op = found
+        self.driven.setdefault(op["operationId"], set()).add(status)
+        responses = op["responses"]
+        resp = responses.get(str(status))
+        if resp is None:
+            bad("%s: status %d is not documented (documented: %s)" % (label, status, ", ".join(responses)))
+            return status, raw
+        ref = resp["$ref"] if "$ref" in resp else "#/paths/%s/%s/responses/%d" % (
+            tpl.replace("~", "~0").replace("/", "~1"), m, status)
+        resp = resolve(self.doc, resp)
+        content = resp.get("content", {})
+        mt = ctype.split(";")[0].strip()
+        if not content:
+            if raw:
+                bad("%s: %d documented without a body, got %d bytes" % (label, status, len(raw)))
+            checked += 1
+            return status, raw
+        if mt not in content:
+            bad("%s: %d answered %s, documented %s" % (label, status, mt or "(none)", ", ".join(content)))
+            return status, raw
+        checked += 1
+        if mt.endswith("json") and mt != "application/manifest+json" and \
+                content[mt].get("schema", {}).get("type") != "string":
+            try:
+                inst = json.loads(raw)
+            except ValueError as e:
+                bad("%s: %s body is not JSON: %s" % (label, mt, e))
+                return status, raw
+            sptr = "%s/content/%s/schema" % (ref, mt.replace("~", "~0").replace("/", "~1"))
+            errs = validate(self.doc, sptr, inst)
+            for e in errs[:3]:
+                bad("%s: %d body does not match %s: %s at %s" % (label, status, sptr, e.message[:200],
+                                                              "/".join(map(str, e.absolute_path))))
+            return status, inst
+        return status, raw
+
+    def uncovered(self):
+        for (m, _), (path, _, op) in self.ops.items():
+            if op["operationId"] not in self.driven:
+                bad("%s: operation %s (%s %s) was never driven" % (self.name, op["operationId"], m, path))
+
+
+_validators = {}
+
+
+def validate(doc, ptr, inst):
+    key = (id(doc), ptr)
+    if key not in _validators:
+        try:
+            from referencing import Registry, Resource
+            from referencing.jsonschema import DRAFT202012
+            reg = Registry().with_resource("urn:ecred:doc", Resource(contents=doc, specification=DRAFT202012))
+            _validators[key] = Draft202012Validator({"$ref": "urn:ecred:doc" + ptr}, registry=reg)
+        except ImportError:  # jsonschema < 4.18 (Debian 12's python3-jsonschema)
+            from jsonschema import RefResolver
+            _validators[key] = Draft202012Validator({"$ref": ptr}, resolver=RefResolver("", doc))
+    return list(_validators[key].iter_errors(inst))
+
+
+def wait_for(url, pred, what, proc, log):
+    for _ in range(200):
+        if proc.poll() is not None:
+            break
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if pred(r.status):
+                    return
+        except urllib.error.HTTPError as e:
+            if pred(e.code):
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    sys.exit("%s did not start: %s" % (what, open(log).read()[-800:]))
+
+
+def run(*args):
+    return subprocess.run([os.path.join(BIN, args[0])] + list(args[1:]), check=True,
+                          capture_output=True, text=True).stdout.strip()
+
+
+def example(name, **over):
+    with open(os.path.join(SRC, "spec/examples/api", name + ".json"), encoding="utf-8") as f:
+        d = json.load(f)
+    d.update(over)
+    return json.dumps(d)
+
+
+def live():
+    procs = []
+    try:
+        data = os.path.join(TMP, "data")
+        os.makedirs(data)
+        iport = free_port()
+        ibase = "http://127.0.0.1:%d" % iport
+        ilog = os.path.join(TMP, "issuer.log")
+        procs.append(subprocess.Popen([os.path.join(BIN, "ecred-issuerd"), "--data", data, "--listen",
+                                       "127.0.0.1:%d" % iport, "--list-size", "16"],
+                                      stderr=open(ilog, "w")))
+        wait_for(ibase + "/healthz", lambda s: s == 200, "ecred-issuerd", procs[0], ilog)
+        tok = {r: run("ecred-issuerd", "token", "add", "--data", data, "--role", r)
+               for r in ("clerk", "officer", "admin")}
+        api = Api("issuer", load("openapi-issuer.yaml"), ibase)
+        drive_issuer(api, tok)
+        api.uncovered()
+
+        cache = os.path.join(TMP, "cache")
+        os.makedirs(cache)
+        keys = {r: run("ecred-verifierd", "key", "add", "--cache", cache, "--role", r,
+                       *(["--fields", "name,valid_until"] if r == "agency" else []))
+                for r in ("police", "landlord", "agency")}
+        vport = free_port()
+        vbase = "http://127.0.0.1:%d" % vport
+        vlog = os.path.join(TMP, "verifier.log")
+        procs.append(subprocess.Popen([os.path.join(BIN, "ecred-verifierd"), "--cache", cache, "--issuer", ibase,
+                                       "--root", os.path.join(data, "root.pub.pem"), "--listen",
+                                       "127.0.0.1:%d" % vport], stderr=open(vlog, "w")))
+        wait_for(vbase + "/healthz", lambda s: s == 200, "ecred-verifierd (synced)", procs[1], vlog)
+        vapi = Api("verifier", load("openapi-verifier.yaml"), vbase)
+        drive_verifier(vapi, keys, api.samples)
+        vapi.uncovered()
+    finally:
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def drive_issuer(api, tok):
+    J = {"Content-Type": "application/json"}
+    auth = {r: dict(J, Authorization="Bearer " + t) for r, t in tok.items()}
+    c = api.call
+    # submissions
+    st, app = c("POST", "/v1/applications", example("permit_new"), dict(auth["clerk"], **{"Idempotency-Key": "k1"}),
+                want=201)
+    c("POST", "/v1/applications", example("permit_new"), dict(auth["clerk"], **{"Idempotency-Key": "k1"}), want=200)
+    c("POST", "/v1/applications", example("residence_registration"),
+      dict(auth["clerk"], **{"Idempotency-Key": "k1"}), want=409)
+    c("POST", "/v1/applications", example("permit_new"), dict(auth["clerk"], **{"Idempotency-Key": "bad key!"}),
+      want=400)
+    c("POST", "/v1/applications", "{", auth["clerk"], want=400)
+    c("POST", "/v1/applications", example("permit_new"), J, want=401)
+    c("POST", "/v1/applications", example("permit_new"), dict(J, Authorization="Bearer " + "0" * 64), want=401)
+    c("POST", "/v1/applications", example("permit_new"), auth["officer"], want=403)
+    c("POST", "/v1/applications", example("permit_new", colour="red"), auth["clerk"], want=422)
+    c("POST", "/v1/applications", json.dumps({"kind": "permit_new"}), auth["clerk"], want=422)
+    c("POST", "/v1/applications", '{"a": "' + "x" * 70000 + '"}', auth["clerk"], want=413)
+    aid = app["id"]
+    # reading it
+    c("GET", "/v1/applications/" + aid, None, auth["clerk"], want=200)
+    c("GET", "/v1/applications/" + aid, None, {"X-Tracking-Code": app["tracking_code"]}, want=200)
+    c("GET", "/v1/applications/" + aid, None, {"X-Tracking-Code": "0" * 32}, want=401)
+    c("GET", "/v1/applications/" + aid, None, {}, want=401)
+    c("GET", "/v1/applications/ffffffffffffffff", None, auth["officer"], want=404)
+    # kinship commitment
+    _, rel = c("POST", "/v1/applications", example("permit_new_relative"), auth["clerk"], want=201)
+    c("POST", "/v1/applications/%s/approve" % rel["id"], None, auth["officer"], want=409)
+    c("POST", "/v1/applications/%s/commitment/confirm" % rel["id"], json.dumps({"sha256": "0" * 64}),
+      dict(J, **{"X-Tracking-Code": rel["tracking_code"]}), want=422)
+    c("POST", "/v1/applications/%s/commitment/confirm" % rel["id"], json.dumps({"sha256": rel["commitment"]["sha256"]}),
+      dict(J, **{"X-Tracking-Code": rel["tracking_code"]}), want=200)
+    c("POST", "/v1/applications/%s/commitment/confirm" % aid, json.dumps({"sha256": "0" * 64}), auth["clerk"],
+      want=409)
+    c("POST", "/v1/applications/%s/commitment/confirm" % aid, "[1]", auth["clerk"], want=400)
+    c("POST", "/v1/applications/%s/commitment/confirm" % aid, json.dumps({"sha256": "0" * 64}), auth["officer"],
+      want=403)
+    c("POST", "/v1/applications/ffffffffffffffff/commitment/confirm", json.dumps({"sha256": "0" * 64}),
+      auth["clerk"], want=404)
+    c("POST", "/v1/applications/%s/commitment/confirm" % aid, json.dumps({"sha256": "0" * 64}), J, want=401)
+    # approval
+    c("POST", "/v1/applications/%s/approve" % aid, "{}", auth["officer"], want=422)
+    _, appr = c("POST", "/v1/applications/%s/approve" % aid, None, auth["officer"], want=201)
+    c("POST", "/v1/applications/%s/approve" % aid, None, auth["officer"], want=200)
+    c("POST", "/v1/applications/%s/approve" % aid, None, auth["clerk"], want=403)
+    c("POST", "/v1/applications/%s/approve" % aid, None, {}, want=401)
+    c("POST", "/v1/applications/ffffffffffffffff/approve", None, auth["officer"], want=404)
+    _, relc = c("POST", "/v1/applications/%s/approve" % rel["id"], None, auth["admin"], want=201)
+    # rejection
+    _, rj = c("POST", "/v1/applications", example("residence_registration"), auth["clerk"], want=201)
+    c("POST", "/v1/applications/%s/reject" % rj["id"], "{}", auth["officer"], want=422)
+    c("POST", "/v1/applications/%s/reject" % rj["id"], "nope", auth["officer"], want=400)
+    c("POST", "/v1/applications/%s/reject" % rj["id"], json.dumps({"reason": "x"}), auth["clerk"], want=403)
+    c("POST", "/v1/applications/%s/reject" % rj["id"], json.dumps({"reason": "x"}), J, want=401)
+    c("POST", "/v1/applications/ffffffffffffffff/reject", json.dumps({"reason": "x"}), auth["officer"], want=404)
+    c("POST", "/v1/applications/%s/reject" % rj["id"], json.dumps({"reason": "documents incomplete"}),
+      auth["officer"], want=200)
+    c("POST", "/v1/applications/%s/reject" % rj["id"], json.dumps({"reason": "again"}), auth["officer"], want=409)
+    c("POST", "/v1/applications/%s/approve" % rj["id"], None, auth["officer"], want=409)
+    # credentials
+    cid = appr["credential"]["id"]
+    for suffix in ("", "/qr.png", "/qr.svg"):
+        c("GET", "/v1/credentials/%s%s" % (cid, suffix), None, auth["officer"], want=200)
+        c("GET", "/v1/credentials/%s%s" % (cid, suffix), None, {"X-Tracking-Code": app["tracking_code"]}, want=200)
+        c("GET", "/v1/credentials/%s%s" % (cid, suffix), None, {"X-Tracking-Code": "0" * 32}, want=401)
+        c("GET", "/v1/credentials/%s%s" % (cid, suffix), None, auth["clerk"], want=403)
+        c("GET", "/v1/credentials/ffffffffffffffff%s" % suffix, None, auth["officer"], want=404)
+    rid = relc["credential"]["id"]
+    for action in ("suspend", "resume", "revoke"):
+        u = "/v1/credentials/%s/%s" % (rid, action)
+        c("POST", u, json.dumps({"reason": "x", "extra": 1}), auth["officer"], want=422)
+        c("POST", u, "[", auth["officer"], want=400)
+        c("POST", u, json.dumps({"reason": "x"}), auth["clerk"], want=403)
+        c("POST", u, json.dumps({"reason": "x"}), J, want=401)
+        c("POST", "/v1/credentials/ffffffffffffffff/" + action, json.dumps({"reason": "x"}), auth["officer"], want=404)
+    c("POST", "/v1/credentials/%s/resume" % rid, None, auth["officer"], want=409)
+    c("POST", "/v1/credentials/%s/suspend" % rid, None, auth["officer"], want=200)
+    c("POST", "/v1/credentials/%s/suspend" % rid, None, auth["officer"], want=409)
+    c("POST", "/v1/credentials/%s/resume" % rid, json.dumps({"reason": "found it"}), auth["officer"], want=200)
+    c("POST", "/v1/credentials/%s/revoke" % rid, None, auth["officer"], want=422)
+    c("POST", "/v1/credentials/%s/revoke" % rid, json.dumps({"reason": "moved away"}), auth["officer"], want=200)
+    c("POST", "/v1/credentials/%s/revoke" % rid, json.dumps({"reason": "twice"}), auth["officer"], want=409)
+    # reminders
+    c("GET", "/v1/reminders?within=366", None, auth["officer"], want=200)
+    c("GET", "/v1/reminders?within=400", None, auth["officer"], want=422)
+    c("GET", "/v1/reminders", None, auth["clerk"], want=403)
+    c("GET", "/v1/reminders", None, {}, want=401)
+    # public
+    for u in ("/status/1", "/.well-known/ecred-trust"):
+        req = urllib.request.Request(api.base + u)
+        with urllib.request.urlopen(req, timeout=10) as r:
+            etag = r.headers["ETag"]
+        c("GET", u, None, {}, want=200)
+        c("GET", u, None, {"If-None-Match": etag}, want=304)
+        c("OPTIONS", u, None, {"Origin": "https://example.org", "Access-Control-Request-Method": "GET"}, want=204)
+    c("GET", "/status/99", None, {}, want=404)
+    c("GET", "/status/1?time=1", None, {}, want=501)
+    c("GET", "/.well-known/ecred-status-lists", None, {}, want=200)
+    c("OPTIONS", "/.well-known/ecred-status-lists", None, {"Origin": "https://example.org"}, want=204)
+    c("GET", "/.well-known/ecred-trust?" + "x" * 600, None, {}, want=414)
+    c("GET", "/healthz", None, {}, want=200)
+    c("GET", "/", None, {}, want=200)
+    c("GET", "/app/style.css", None, {}, want=200)
+    c("GET", "/app/no-such-file.js", None, {}, want=404)
+    with urllib.request.urlopen(urllib.request.Request(api.base + "/v1/credentials/%s/qr.png" % cid,
+                                                       headers={"Authorization": "Bearer " + tok["officer"]}),
+                                timeout=10) as r:
+        png = r.read()
+    api.samples = {"valid": appr["credential"]["qr_text"], "revoked": relc["credential"]["qr_text"], "png": png}
+
+
+def blank_png(w, h):
+    """A white PNG with no code in it."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    raw = b"".join(b"\0" + b"\xff" * w for _ in range(h))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0)) +
+            chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def drive_verifier(api, keys, samples):
+    c = api.call
+    B = {r: {"Authorization": "Bearer " + k} for r, k in keys.items()}
+    _, a = c("POST", "/v1/verify", json.dumps({"qr": samples["valid"]}),
+             dict(B["police"], **{"Content-Type": "application/json"}), want=200)
+    if isinstance(a, dict) and "id_number" not in a.get("credential", {}):
+        bad("verifier: police view lacks id_number")
+    _, a = c("POST", "/v1/verify", samples["valid"], dict(B["landlord"], **{"Content-Type": "text/plain"}), want=200)
+    if isinstance(a, dict) and "id_number" in a.get("credential", {}):
+        bad("verifier: landlord view shows id_number")
+    _, a = c("POST", "/v1/verify", samples["valid"], B["agency"], want=200)
+    if isinstance(a, dict) and set(a.get("credential", {})) != {"name", "valid_until"}:
+        bad("verifier: agency view is not its fields: %s" % a.get("credential"))
+    _, a = c("POST", "/v1/verify", samples["revoked"], B["police"], want=200)
+    if isinstance(a, dict) and a.get("reason") != "revoked":
+        bad("verifier: revoked credential answered %s" % a.get("reason"))
+    c("POST", "/v1/verify", "HC1:NCFOXN%TS3DH", B["police"], want=422)
+    c("POST", "/v1/verify", samples["valid"][:-8] + "AAAAAAAA", B["police"], want=422)
+    c("POST", "/v1/verify", "", B["police"], want=400)
+    c("POST", "/v1/verify", '{"qr": 1}', B["police"], want=400)
+    c("POST", "/v1/verify", samples["valid"], {}, want=401)
+    c("POST", "/v1/verify", samples["valid"], {"Authorization": "Bearer ecv_" + "0" * 64}, want=401)
+    c("POST", "/v1/verify", "RC1:" + "A" * 9000, B["police"], want=413)
+    P = {r: dict(h, **{"Content-Type": "image/png"}) for r, h in B.items()}
+    _, a = c("POST", "/v1/scan-image", samples["png"], P["police"], want=200)
+    if isinstance(a, dict) and a.get("reason") != "ok":
+        bad("verifier: scanned PNG answered %s" % a.get("reason"))
+    c("POST", "/v1/scan-image", blank_png(64, 64), P["landlord"], want=422)
+    c("POST", "/v1/scan-image", b"GIF89a" + b"\0" * 64, P["landlord"], want=415)
+    c("POST", "/v1/scan-image", b"", P["landlord"], want=400)
+    c("POST", "/v1/scan-image", blank_png(5000, 1), P["landlord"], want=413)
+    c("POST", "/v1/scan-image", samples["png"], {"Content-Type": "image/png"}, want=401)
+    # the agency key's bucket (120 a minute by default) runs dry: 429
+    for _ in range(40):
+        st, _ = c("POST", "/v1/scan-image", blank_png(8, 8), P["agency"])
+        if st == 429:
+            break
+    else:
+        bad("verifier: no 429 after 40 photos with one key")
+    for _ in range(40):  # a text costs 1: what is left of the bucket goes, then 429
+        if c("POST", "/v1/verify", samples["valid"], B["agency"])[0] == 429:
+            break
+    else:
+        bad("verifier: no 429 on /v1/verify after the bucket ran dry")
+    c("GET", "/scan", None, {}, want=200)
+    c("GET", "/scan/scan.js", None, {}, want=200)
+    c("GET", "/scan/nope.js", None, {}, want=404)
+    c("GET", "/healthz", None, {}, want=200)
+    c("GET", "/healthz?" + "x" * 600, None, {}, want=414)
+    c("GET", "/metrics", None, {}, want=200)
+    c("GET", "/", None, {}, want=200)
+    c("GET", "/web/style.css", None, {}, want=200)
+    c("GET", "/web/nope.js", None, {}, want=404)
+
+
+def main():
+    issuer = load("openapi-issuer.yaml")
+    verifier = load("openapi-verifier.yaml")
+    static_checks(issuer, "issuer/routes.c", "issuer_routes", "api.md")
+    static_checks(verifier, "verifier/vd_routes.c", "vd_routes", "verifier.md")
+    live()
+    print("%d checks, %d failures" % (checked, len(failures)))
+    if not failures and not os.environ.get("KEEP"):
+        subprocess.run(["rm", "-rf", TMP])
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
