@@ -24,8 +24,9 @@ void h_healthz(issuerd *d, reg_db *db, svc_req *r)
     const char *warning = exp - now < (int64_t)HEALTH_WARN_DAYS * 86400 ? "trust list expires soon"
                           : until - now < (int64_t)HEALTH_WARN_DAYS * 86400 ? "signing key window ends soon"
                                                                          : NULL;
-    json_t *o = json_pack("{s:s, s:s, s:I, s:{s:o, s:I}, s:{s:o}}", "status", registry_ok ? "ok" : "unavailable",
-                          "registry", registry_ok ? "ok" : "unavailable", "uptime_seconds",
+    json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:{s:o, s:I}, s:{s:o}}", "status",
+                          registry_ok ? "ok" : "unavailable", "registry", registry_ok ? "ok" : "unavailable",
+                          "backend", reg_backend_name(db), "uptime_seconds",
                           (json_int_t)(now - d->started_at), "trust_list", "expires_at", view_time(exp),
                           "expires_in_seconds", (json_int_t)(exp - now), "signing_key", "window_ends_at",
                           view_time(until));

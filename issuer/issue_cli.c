@@ -39,6 +39,8 @@ static void usage(FILE *f)
           "  --status-uri URI    status list URI (with --status-idx)\n"
           "  --status-idx N      index in that status list\n"
           "  --holder-key FILE   holder device public key (P-256 PEM) to bind (cnf)\n"
+          "  --holder-key-uncompressed  write cnf's y whole (32 bytes), not its sign\n"
+          "                      bit (measurement and interop tests only)\n"
           "  --iat RFC3339       issued-at time (default now)\n"
           "  --cti HEX           credential serial, 1..16 bytes (default 8 random bytes)\n"
           "  --compress MODE     auto (default: the shorter of none and dict), none, dict,\n"
@@ -146,12 +148,13 @@ int main(int argc, char **argv)
         {"iat", required_argument, NULL, 'a'},      {"cti", required_argument, NULL, 'c'},
         {"compress", required_argument, NULL, 'z'}, {"cose-out", required_argument, NULL, 'o'},
         {"render", required_argument, NULL, 'r'},  {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0},
+        {"version", no_argument, NULL, 'V'},
+        {"holder-key-uncompressed", no_argument, NULL, 'U'}, {NULL, 0, NULL, 0},
     };
     const char *key_path = NULL, *in_path = NULL, *png = NULL, *svg = NULL, *iss = DEFAULT_ISS;
     const char *status_uri = NULL, *status_idx = NULL, *holder = NULL, *iat_s = NULL, *cti_s = NULL;
     const char *cose_path = NULL, *render = NULL;
-    bool terminal = false;
+    bool terminal = false, holder_full = false;
     ecred_qr_ecc ecc = ECRED_QR_ECC_M;
     ecred_compress mode = ECRED_COMPRESS_AUTO;
     int c;
@@ -167,6 +170,7 @@ int main(int argc, char **argv)
         case 'u': status_uri = optarg; break;
         case 'x': status_idx = optarg; break;
         case 'H': holder = optarg; break;
+        case 'U': holder_full = true; break;
         case 'a': iat_s = optarg; break;
         case 'c': cti_s = optarg; break;
         case 'o': cose_path = optarg; break;
@@ -262,6 +266,10 @@ int main(int argc, char **argv)
             e = ECRED_ERR_KEY_INVALID;
         if (!e)
             e = ecred_key_ec2_compressed(hk, claims.cnf_x, &claims.cnf_y_sign);
+        /* The uncompressed form is for measurement and interop tests only
+         * (spec/credential.md 4.2: ecred issues the compressed point). */
+        if (!e && holder_full && (e = ecred_key_ec2_uncompressed(hk, claims.cnf_x, claims.cnf_y)) == ECRED_OK)
+            claims.cnf_has_y = true;
         ecred_key_free(hk);
         if (e) {
             rc = fail(EXIT_USAGE, "--holder-key %s: not a readable P-256 public key", holder);

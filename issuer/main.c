@@ -6,10 +6,14 @@
  *                 [--status-base-url URL] [--iss NAME] [--threads N]
  *                 [--status-ttl SECONDS] [--list-size N] [--registry URL]
  *   ecred-issuerd token add --data DIR --role clerk|officer|admin [--registry URL]
+ *   ecred-issuerd migrate --registry URL
+ *   ecred-issuerd registry copy --from URL --to URL
  *
  * --registry names the registry (registry.h): sqlite:PATH (a bare path is
- * sqlite too) or, later, postgres://...; the default is
- * sqlite:DIR/registry.sqlite.
+ * sqlite too) or postgres://... (libpq URI); the default is
+ * sqlite:DIR/registry.sqlite. Opening a registry applies its migrations;
+ * `migrate` does only that (for an operator who upgrades before starting
+ * instances). `registry copy` moves a whole registry into an empty one.
  * The data directory holds registry.sqlite (WAL), signing.key.pem (0600),
  * tracking.secret (0600) and the trust list trust.cwt. On a first start with
  * no trust list it makes a self-contained setup: a root key (root.key.pem,
@@ -86,6 +90,8 @@ static void usage(FILE *f)
             "                     [--oidc-issuer URL --oidc-client-id ID [--oidc-audience AUD]\n"
             "                      [--oidc-redirect-uri URL]] [--notify-webhook URL [--notify-interval S]]\n"
             "       ecred-issuerd token add --data DIR --role clerk|officer|admin [--registry URL]\n"
+            "       ecred-issuerd migrate --registry URL\n"
+            "       ecred-issuerd registry copy --from URL --to URL\n"
             "       ecred-issuerd init|backup|restore|upgrade|token ... (ecred-issuerd token --help)\n");
 }
 
@@ -120,7 +126,10 @@ static bool parse_opts(int argc, char **argv, int first, bool token, opts *o)
         {"status-base-url", required_argument, NULL, 1}, {"iss", required_argument, NULL, 1},
         {"assets", required_argument, NULL, 1},        {"threads", required_argument, NULL, 1},
         {"max-client-conns", required_argument, NULL, 1}, {"status-ttl", required_argument, NULL, 1},
-        {"list-size", required_argument, NULL, 1},     {"help", no_argument, NULL, 'h'},
+        {"list-size", required_argument, NULL, 1},     {"oidc-issuer", required_argument, NULL, 1},
+        {"oidc-client-id", required_argument, NULL, 1}, {"oidc-audience", required_argument, NULL, 1},
+        {"oidc-redirect-uri", required_argument, NULL, 1}, {"notify-webhook", required_argument, NULL, 1},
+        {"notify-interval", required_argument, NULL, 1}, {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},           {NULL, 0, NULL, 0},
     };
     int c, li = 0;
@@ -281,6 +290,15 @@ static bool registry_url(const opts *o, char out[PATH_CAP + 8])
         return false;
     }
     return true;
+}
+
+/* How a registry URL appears in messages: a database URL may carry a
+ * password, so only its scheme is shown; a file path is shown as is. */
+static const char *registry_for_msg(const char *url)
+{
+    if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0)
+        return "(the postgres:// registry)";
+    return url;
 }
 
 /* Print an error about a data file to stderr (daemon start, before serving). */
@@ -448,7 +466,7 @@ static int cmd_serve(int argc, char **argv)
         goto out;
     }
     if ((e = reg_pool_open_url(url, threads, &d.pool)) != ECRED_OK) {
-        fail_msg("cannot open registry", url, e);
+        fail_msg("cannot open registry", registry_for_msg(url), e);
         goto out;
     }
     if (o.list_size) {
@@ -574,6 +592,88 @@ out:
     return rc;
 }
 
+/* Check a registry URL given on the command line; false (and why) if this
+ * build cannot open it. Never prints the URL: it may carry a password. */
+static bool url_usable(const char *opt, const char *url)
+{
+    const char *why = reg_url_check(url);
+    if (why)
+        fprintf(stderr, "ecred-issuerd: %s: %s\n", opt, why);
+    return why == NULL;
+}
+
+/* ecred-issuerd migrate --registry URL: open (which migrates) and report. */
+static int cmd_migrate(int argc, char **argv)
+{
+    if (argc == 3 && (strcmp(argv[2], "-h") == 0 || strcmp(argv[2], "--help") == 0)) {
+        usage(stdout);
+        return 0;
+    }
+    if (argc != 4 || strcmp(argv[2], "--registry") != 0) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (!url_usable("--registry", argv[3]))
+        return EXIT_USAGE;
+    reg_db *db = NULL;
+    int64_t version = 0;
+    ecred_err e = reg_open_url(argv[3], &db);
+    if (!e)
+        e = reg_schema_version(db, &version);
+    if (e) {
+        fprintf(stderr, "ecred-issuerd: migrate: cannot open or migrate the registry: %s\n",
+                ecred_err_message(e));
+        reg_close(db);
+        return EXIT_FAIL;
+    }
+    printf("registry (%s) at schema version %lld\n", reg_backend_name(db), (long long)version);
+    reg_close(db);
+    return 0;
+}
+
+/* ecred-issuerd registry copy --from URL --to URL. */
+static int cmd_registry_copy(int argc, char **argv)
+{
+    if (argc == 4 && (strcmp(argv[3], "-h") == 0 || strcmp(argv[3], "--help") == 0)) {
+        usage(stdout);
+        return 0;
+    }
+    const char *from = NULL, *to = NULL;
+    for (int i = 3; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "--from") == 0 && !from)
+            from = argv[i + 1];
+        else if (strcmp(argv[i], "--to") == 0 && !to)
+            to = argv[i + 1];
+        else
+            from = to = NULL, i = argc;
+    }
+    if (argc != 7 || !from || !to) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (!url_usable("--from", from) || !url_usable("--to", to))
+        return EXIT_USAGE;
+    reg_copy_stats st;
+    memset(&st, 0, sizeof st);
+    ecred_err e = reg_copy(from, to, &st);
+    if (e == ECRED_ERR_EXISTS) {
+        fprintf(stderr, "ecred-issuerd: registry copy: the destination is not empty; nothing copied\n");
+        return EXIT_FAIL;
+    }
+    if (e) {
+        fprintf(stderr, "ecred-issuerd: registry copy failed, the destination is unchanged: %s\n",
+                ecred_err_message(e));
+        return EXIT_FAIL;
+    }
+    printf("copied: %llu tokens, %llu applications, %llu idempotency keys, %llu commitments,"
+           " %llu status lists, %llu credentials, %llu status events, %llu list tokens\n",
+           (unsigned long long)st.tokens, (unsigned long long)st.applications,
+           (unsigned long long)st.idempotency, (unsigned long long)st.commitments,
+           (unsigned long long)st.lists, (unsigned long long)st.credentials,
+           (unsigned long long)st.events, (unsigned long long)st.list_tokens);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     /* SQLite creates registry.sqlite (and its -wal/-shm) under the umask; the
@@ -581,6 +681,15 @@ int main(int argc, char **argv)
      * or others unless we say so (public files get an explicit fchmod). */
     umask(077);
     svc_log_init("issuer");
+    if (argc >= 2 && strcmp(argv[1], "migrate") == 0)
+        return cmd_migrate(argc, argv);
+    if (argc >= 2 && strcmp(argv[1], "registry") == 0) {
+        if (argc < 3 || strcmp(argv[2], "copy") != 0) {
+            fprintf(stderr, "ecred-issuerd: the registry command is: registry copy --from URL --to URL\n");
+            return EXIT_USAGE;
+        }
+        return cmd_registry_copy(argc, argv);
+    }
     bool handled = false;
     int code = ops_cmd_run(argc, argv, &handled);
     if (handled)

@@ -29,8 +29,14 @@ static const reg_ops *reg_url_backend(const char *url, const char **location, co
         return &reg_sqlite_ops;
     }
     if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0) {
-        *why = "not built with PostgreSQL support yet";
+#ifdef ECRED_HAVE_PG
+        /* libpq takes the whole URI (host, port, user, dbname, parameters). */
+        *location = url;
+        return &reg_pg_ops;
+#else
+        *why = "not built with PostgreSQL support (install libpq-dev and rebuild)";
         return NULL;
+#endif
     }
     /* A scheme is letters, digits, '+', '-', '.' before ':'; anything else is
      * a bare path (kept for compatibility: a bare path is sqlite). */
@@ -96,6 +102,11 @@ void reg_pool_close(reg_pool *p)
 {
     if (p)
         p->ops->pool_close(p);
+}
+
+const char *reg_backend_name(reg_db *db)
+{
+    return db->ops->name;
 }
 
 void reg_pool_write_stats(reg_pool *p, uint64_t *items, uint64_t *commits)
@@ -207,6 +218,11 @@ void reg_credential_free(reg_credential *c)
     free(c->credential_json);
     c->qr_text = NULL;
     c->credential_json = NULL;
+}
+
+void reg_list_token_free(reg_list_token *t)
+{
+    ecred_buf_free(&t->token);
 }
 
 void reg_status_events_free(reg_status_event *ev, size_t n)
@@ -379,4 +395,122 @@ ecred_err reg_reminders(reg_db *db, int32_t from_day, int32_t to_day,
                         void *ctx)
 {
     return db->ops->reminders(db, from_day, to_day, fn, ctx);
+}
+
+ecred_err reg_list_token_get(reg_db *db, int64_t list_id, reg_list_token *out)
+{
+    return db->ops->list_token_get(db, list_id, out);
+}
+
+ecred_err reg_list_token_put(reg_db *db, const reg_list_token *t)
+{
+    return db->ops->list_token_put(db, t);
+}
+
+ecred_err reg_schema_version(reg_db *db, int64_t *version)
+{
+    return db->ops->schema_version(db, version);
+}
+
+/* ---- registry copy ---- */
+
+/* Rows per table, in REG_COPY_TABLES order. */
+enum {
+#define X(name, cols, n) REG_T_##name,
+    REG_COPY_TABLES
+#undef X
+    REG_T_COUNT
+};
+
+static const char *const reg_copy_names[] = {
+#define X(name, cols, n) #name,
+    REG_COPY_TABLES
+#undef X
+};
+
+static const size_t reg_copy_ncols[] = {
+#define X(name, cols, n) n,
+    REG_COPY_TABLES
+#undef X
+};
+
+typedef struct reg_copy_ctx {
+    reg_db *to;              /* NULL: only count */
+    uint64_t counts[REG_T_COUNT];
+} reg_copy_ctx;
+
+/* dump callback: count the row and, when copying, load it into the destination. */
+static ecred_err reg_copy_row(void *arg, const char *table, const reg_value *cols, size_t n)
+{
+    reg_copy_ctx *c = arg;
+    size_t t = 0;
+    while (t < REG_T_COUNT && strcmp(reg_copy_names[t], table) != 0)
+        t++;
+    if (t == REG_T_COUNT || n != reg_copy_ncols[t])
+        return ECRED_ERR_INTERNAL; /* a backend dumped what REG_COPY_TABLES does not list */
+    c->counts[t]++;
+    return c->to ? c->to->ops->load_row(c->to, table, cols, n) : ECRED_OK;
+}
+
+/* Count every row of db (in one read snapshot). */
+static ecred_err reg_copy_count(reg_db *db, reg_copy_ctx *c)
+{
+    memset(c, 0, sizeof *c);
+    ecred_err e = db->ops->begin_read(db);
+    if (!e)
+        e = db->ops->dump(db, reg_copy_row, c);
+    db->ops->rollback(db);
+    return e;
+}
+
+ecred_err reg_copy(const char *from_url, const char *to_url, reg_copy_stats *stats)
+{
+    reg_db *from = NULL, *to = NULL;
+    reg_copy_ctx c, check;
+    bool empty = false;
+    ecred_err e = reg_open_url(from_url, &from);
+    if (!e)
+        e = reg_open_url(to_url, &to);
+    if (!e)
+        e = to->ops->is_empty(to, &empty);
+    if (!e && !empty)
+        e = ECRED_ERR_EXISTS; /* never merge into a registry in use: indices could collide */
+    if (e)
+        goto out;
+    memset(&c, 0, sizeof c);
+    c.to = to;
+    /* The source is read in one snapshot, the destination written in one
+     * transaction: a copy is all or nothing. */
+    if ((e = from->ops->begin_read(from)) != ECRED_OK)
+        goto out;
+    if ((e = to->ops->begin_write(to)) == ECRED_OK) {
+        e = from->ops->dump(from, reg_copy_row, &c);
+        if (!e)
+            e = to->ops->load_finish(to);
+        if (!e)
+            e = to->ops->commit(to);
+    }
+    to->ops->rollback(to);
+    from->ops->rollback(from);
+    if (e)
+        goto out;
+    /* Read the destination back: every row arrived. */
+    if ((e = reg_copy_count(to, &check)) != ECRED_OK)
+        goto out;
+    if (memcmp(check.counts, c.counts, sizeof c.counts) != 0) {
+        e = ECRED_ERR_INTERNAL;
+        goto out;
+    }
+    stats->tokens = c.counts[REG_T_tokens];
+    stats->applications = c.counts[REG_T_applications];
+    stats->idempotency = c.counts[REG_T_idempotency];
+    stats->commitments = c.counts[REG_T_commitments];
+    stats->lists = c.counts[REG_T_status_lists];
+    stats->credentials = c.counts[REG_T_credentials];
+    stats->events = c.counts[REG_T_status_events];
+    stats->list_tokens = c.counts[REG_T_list_tokens];
+out:
+    reg_close(to);
+    reg_close(from);
+    return e;
 }

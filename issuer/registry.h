@@ -8,7 +8,9 @@
  *
  *   sqlite:PATH  (or a bare PATH)  registry_sqlite.c: one file, WAL,
  *                                  synchronous=FULL, BEGIN IMMEDIATE writers
- *   postgres://...                 not built yet (reg_url_check says so)
+ *   postgres://... postgresql://... registry_pg.c: libpq, READ COMMITTED
+ *                                  writes retried on serialization failure,
+ *                                  synchronous_commit=on, versioned migrations
  *
  * CONTRACT - what every backend guarantees, across threads AND across
  * processes or issuer instances sharing one database:
@@ -26,8 +28,10 @@
  *    fails with ECRED_ERR_EXISTS). Indices are drawn at random (herd privacy),
  *    lists hold at least REG_LIST_SIZE_DEFAULT entries in production.
  * 4. Retries. A backend whose isolation can abort a transaction for a
- *    serialization failure or deadlock (PostgreSQL SERIALIZABLE) retries the
- *    WHOLE write itself inside reg_write, at most REG_WRITE_RETRIES times,
+ *    serialization failure or deadlock, or whose write lost a race to
+ *    another instance (PostgreSQL at READ COMMITTED: a conditional UPDATE
+ *    that found the row changed, an idempotency key inserted meanwhile),
+ *    retries the WHOLE write itself inside reg_write, at most REG_WRITE_RETRIES times,
  *    before returning ECRED_ERR_IO; the caller never sees the abort. So a
  *    reg_write_fn may run more than once: it must be idempotent and have no
  *    side effect outside the database (no signing, no I/O, no counters; it
@@ -105,6 +109,9 @@ typedef ecred_err (*reg_write_fn)(reg_db *db, void *ctx);
  * succeeded but its transaction did not commit (the commit's error): then
  * nothing of fn is durable and whatever fn produced must not be handed out. */
 ecred_err reg_write(reg_db *db, reg_write_fn fn, void *ctx, bool *fn_failed);
+
+/* The backend's name ("sqlite", "postgres"), for /healthz and messages. */
+const char *reg_backend_name(reg_db *db);
 
 /* Group commit counters of a pool: writes run through reg_write and the
  * transactions that committed them (items/commits = mean batch size). */
@@ -334,5 +341,41 @@ ecred_err reg_applications_by_state(reg_db *db, const char *state, int64_t after
 /* Credentials of an ID number, newest first, at most limit. */
 ecred_err reg_credentials_for(reg_db *db, const char *id_number, unsigned limit,
                               ecred_err (*fn)(void *ctx, const reg_credential *c), void *ctx);
+/* ---- signed status list tokens, shared by every issuer instance ---- */
+/* The token a list is served with (statuspub.c): the list's generation it was
+ * built from and its iat. Stored so that every instance on one registry
+ * serves the same bytes for a generation and a token never goes back in
+ * generation or iat (a verifier refuses an older iat). */
+typedef struct reg_list_token {
+    int64_t list_id;
+    int64_t generation;
+    int64_t iat;
+    ecred_buf token;         /* owned */
+} reg_list_token;
+
+void reg_list_token_free(reg_list_token *t);
+/* The stored token of a list; ECRED_ERR_KEY_UNKNOWN when none was stored yet. */
+ecred_err reg_list_token_get(reg_db *db, int64_t list_id, reg_list_token *out);
+/* Store t for its list only if it is newer than the stored one (higher
+ * generation, or the same generation and a later iat); ECRED_ERR_EXISTS when
+ * the stored token is as new or newer (the caller serves that one). A write:
+ * run it inside reg_write. */
+ecred_err reg_list_token_put(reg_db *db, const reg_list_token *t);
+
+/* ---- moving a registry ---- */
+typedef struct reg_copy_stats {
+    uint64_t tokens, applications, idempotency, commitments, lists, credentials, events,
+        list_tokens;
+} reg_copy_stats;
+
+/* Copy everything of the registry at from_url into the EMPTY registry at
+ * to_url in one destination transaction: rows keep their ids, lists their
+ * ids, sizes, fill and generations, events their order. ECRED_ERR_EXISTS when
+ * the destination holds anything; on any error the destination is unchanged.
+ * Counts of what was copied (checked against the destination) in *stats. */
+ecred_err reg_copy(const char *from_url, const char *to_url, reg_copy_stats *stats);
+
+/* Schema version of the registry (migrations applied at open). */
+ecred_err reg_schema_version(reg_db *db, int64_t *version);
 
 #endif

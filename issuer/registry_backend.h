@@ -18,6 +18,31 @@
 
 #include "registry.h"
 
+/* One column of a copied row (reg_copy). Text and blobs are borrowed. */
+typedef struct reg_value {
+    enum { REG_V_NULL, REG_V_INT, REG_V_TEXT, REG_V_BLOB } kind;
+    int64_t i;
+    const void *p;
+    size_t len;
+} reg_value;
+
+typedef ecred_err (*reg_row_fn)(void *ctx, const char *table, const reg_value *cols, size_t n);
+
+/* The tables a registry copy moves, in load order (parents first), each with
+ * its columns in dump order. Both backends dump and load exactly these. */
+#define REG_COPY_TABLES                                                                      \
+    X(tokens, "hash, role, created_at", 3)                                                    \
+    X(applications, "id, kind, state, id_number, credential_json, replaces, commitment_ref,"  \
+                    " submitted_at, submitted_by, decided_at, decided_by, reject_reason,"    \
+                    " credential_id, issued_at", 14)                                         \
+    X(idempotency, "key, request_hash, application_id, created_at", 4)                       \
+    X(commitments, "ref, application_id, text, sha256, created_at, confirmed_at", 6)          \
+    X(status_lists, "id, size, used, generation", 4)                                         \
+    X(credentials, "id, application_id, type, id_number, list_id, idx, status, qr_text,"      \
+                   " credential_json, valid_until, endorsement_date, issued_at, replaced_by", 13) \
+    X(status_events, "seq, credential_id, old_status, new_status, action, reason, actor, at", 8) \
+    X(list_tokens, "list_id, generation, iat, token", 4)
+
 typedef struct reg_ops {
     const char *name; /* "sqlite": for messages */
     /* location is the URL without its scheme (a file path for sqlite). */
@@ -95,6 +120,20 @@ typedef struct reg_ops {
                                        ecred_err (*fn)(void *ctx, const reg_application *a), void *ctx);
     ecred_err (*credentials_for)(reg_db *db, const char *id_number, unsigned limit,
                                  ecred_err (*fn)(void *ctx, const reg_credential *c), void *ctx);
+
+    /* Appended for issue 15 (PostgreSQL; several instances). */
+    ecred_err (*list_token_get)(reg_db *db, int64_t list_id, reg_list_token *out);
+    ecred_err (*list_token_put)(reg_db *db, const reg_list_token *t);
+    /* Registry copy: dump calls fn for every row of every table in the order
+     * of REG_COPY_TABLES, columns as listed there; load_row inserts one such
+     * row inside the destination's write transaction; load_finish checks and
+     * completes what the rows imply (counters, sequences) in that transaction;
+     * is_empty tells whether the registry holds no row at all. */
+    ecred_err (*dump)(reg_db *db, reg_row_fn fn, void *ctx);
+    ecred_err (*load_row)(reg_db *db, const char *table, const reg_value *cols, size_t n);
+    ecred_err (*load_finish)(reg_db *db);
+    ecred_err (*is_empty)(reg_db *db, bool *empty);
+    ecred_err (*schema_version)(reg_db *db, int64_t *version);
 } reg_ops;
 
 struct reg_db {
@@ -107,5 +146,9 @@ struct reg_pool {
 
 /* The SQLite backend (registry_sqlite.c). */
 extern const reg_ops reg_sqlite_ops;
+#ifdef ECRED_HAVE_PG
+/* The PostgreSQL backend (registry_pg.c). */
+extern const reg_ops reg_pg_ops;
+#endif
 
 #endif

@@ -139,7 +139,11 @@ static const char reg_schema[] =
     " seq INTEGER PRIMARY KEY AUTOINCREMENT, credential_id TEXT NOT NULL,"
     " old_status INTEGER NOT NULL, new_status INTEGER NOT NULL, action TEXT NOT NULL,"
     " reason TEXT, actor TEXT NOT NULL, at INTEGER NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS status_events_by_credential ON status_events(credential_id, seq);";
+    "CREATE INDEX IF NOT EXISTS status_events_by_credential ON status_events(credential_id, seq);"
+    /* Added with the PostgreSQL backend: older files get it at their next open. */
+    "CREATE TABLE IF NOT EXISTS list_tokens("
+    " list_id INTEGER PRIMARY KEY REFERENCES status_lists(id), generation INTEGER NOT NULL,"
+    " iat INTEGER NOT NULL, token BLOB NOT NULL);";
 
 /* Schema migrations, one per version step, applied in order inside the
  * opening transaction: migrations[k] takes version k+1 to k+2. Append only;
@@ -1453,6 +1457,214 @@ static ecred_err sq_reminders(reg_db *base, int32_t from_day, int32_t to_day,
     return e;
 }
 
+/* ---- stored status list tokens ---- */
+
+static ecred_err sq_list_token_get(reg_db *base, int64_t list_id, reg_list_token *out)
+{
+    sq_db *db = sq_db_of(base);
+    sqlite3_stmt *st = reg_prep(db, "SELECT generation, iat, token FROM list_tokens WHERE list_id = ?");
+    if (!st)
+        return ECRED_ERR_IO;
+    sqlite3_bind_int64(st, 1, list_id);
+    ecred_err e = ECRED_OK;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        size_t n = (size_t)sqlite3_column_bytes(st, 2);
+        const void *p = sqlite3_column_blob(st, 2);
+        if (n == 0 || n > ECRED_SLIST_TOKEN_MAX || !p) {
+            e = ECRED_ERR_IO;
+        } else {
+            reg_list_token t;
+            memset(&t, 0, sizeof t);
+            t.list_id = list_id;
+            t.generation = sqlite3_column_int64(st, 0);
+            t.iat = sqlite3_column_int64(st, 1);
+            if ((e = ecred_buf_set(&t.token, p, n)) == ECRED_OK)
+                *out = t;
+        }
+    } else {
+        e = rc == SQLITE_DONE ? ECRED_ERR_KEY_UNKNOWN : reg_map(rc);
+    }
+    sqlite3_finalize(st);
+    return e;
+}
+
+static ecred_err sq_list_token_put(reg_db *base, const reg_list_token *t)
+{
+    sq_db *db = sq_db_of(base);
+    if (!t->token.len || t->token.len > ECRED_SLIST_TOKEN_MAX)
+        return ECRED_ERR_ARG;
+    /* Only forward: a newer generation, or the same one signed later. */
+    sqlite3_stmt *st = reg_prep(
+        db, "INSERT INTO list_tokens(list_id, generation, iat, token) VALUES(?,?,?,?)"
+            " ON CONFLICT(list_id) DO UPDATE SET generation = excluded.generation,"
+            " iat = excluded.iat, token = excluded.token"
+            " WHERE list_tokens.generation < excluded.generation OR"
+            " (list_tokens.generation = excluded.generation AND list_tokens.iat < excluded.iat)");
+    if (!st)
+        return ECRED_ERR_IO;
+    sqlite3_bind_int64(st, 1, t->list_id);
+    sqlite3_bind_int64(st, 2, t->generation);
+    sqlite3_bind_int64(st, 3, t->iat);
+    sqlite3_bind_blob(st, 4, t->token.ptr, (int)t->token.len, SQLITE_TRANSIENT);
+    ecred_err e = reg_step_done(st);
+    if (!e && sqlite3_changes(db->h) != 1)
+        e = ECRED_ERR_EXISTS;
+    sqlite3_finalize(st);
+    return e;
+}
+
+/* ---- registry copy (reg_copy) ---- */
+
+static ecred_err sq_dump(reg_db *base, reg_row_fn fn, void *ctx)
+{
+    sq_db *db = sq_db_of(base);
+    /* rowid order keeps insertion order: events by seq, credentials by issue. */
+    static const char *const sql[] = {
+#define X(name, cols, n) "SELECT " cols " FROM " #name " ORDER BY rowid",
+        REG_COPY_TABLES
+#undef X
+    };
+    static const char *const names[] = {
+#define X(name, cols, n) #name,
+        REG_COPY_TABLES
+#undef X
+    };
+    ecred_err e = ECRED_OK;
+    for (size_t t = 0; !e && t < sizeof sql / sizeof sql[0]; t++) {
+        sqlite3_stmt *st = reg_prep(db, sql[t]);
+        if (!st)
+            return ECRED_ERR_IO;
+        int ncol = sqlite3_column_count(st), rc;
+        reg_value v[16];
+        if (ncol > 16) {
+            sqlite3_finalize(st);
+            return ECRED_ERR_INTERNAL;
+        }
+        while (!e && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+            for (int i = 0; i < ncol; i++) {
+                memset(&v[i], 0, sizeof v[i]);
+                switch (sqlite3_column_type(st, i)) {
+                case SQLITE_INTEGER:
+                    v[i].kind = REG_V_INT;
+                    v[i].i = sqlite3_column_int64(st, i);
+                    break;
+                case SQLITE_TEXT:
+                    v[i].kind = REG_V_TEXT;
+                    v[i].p = sqlite3_column_text(st, i);
+                    v[i].len = (size_t)sqlite3_column_bytes(st, i);
+                    break;
+                case SQLITE_BLOB:
+                    v[i].kind = REG_V_BLOB;
+                    v[i].p = sqlite3_column_blob(st, i);
+                    v[i].len = (size_t)sqlite3_column_bytes(st, i);
+                    break;
+                case SQLITE_NULL:
+                    v[i].kind = REG_V_NULL;
+                    break;
+                default:
+                    e = ECRED_ERR_IO; /* a float: not a row we wrote */
+                }
+            }
+            if (!e)
+                e = fn(ctx, names[t], v, (size_t)ncol);
+        }
+        if (!e && rc != SQLITE_DONE)
+            e = reg_map(rc);
+        sqlite3_finalize(st);
+    }
+    return e;
+}
+
+static ecred_err sq_load_row(reg_db *base, const char *table, const reg_value *cols, size_t n)
+{
+    sq_db *db = sq_db_of(base);
+    static const char *const sql[] = {
+#define X(name, cols, n) "INSERT INTO " #name "(" cols ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?",
+        REG_COPY_TABLES
+#undef X
+    };
+    static const char *const names[] = {
+#define X(name, cols, n) #name,
+        REG_COPY_TABLES
+#undef X
+    };
+    size_t t = 0;
+    while (t < sizeof names / sizeof names[0] && strcmp(names[t], table) != 0)
+        t++;
+    if (t == sizeof names / sizeof names[0] || n == 0 || n > 16)
+        return ECRED_ERR_ARG;
+    /* The VALUES list cut to n placeholders: "?," is two bytes each. */
+    char q[1024];
+    const char *v = strstr(sql[t], "VALUES(");
+    int len = snprintf(q, sizeof q, "%.*s%.*s)", (int)(v - sql[t] + 7), sql[t], (int)(2 * n - 1),
+                       v + 7);
+    if (len <= 0 || (size_t)len >= sizeof q)
+        return ECRED_ERR_INTERNAL;
+    sqlite3_stmt *st = reg_prep(db, q);
+    if (!st)
+        return ECRED_ERR_IO;
+    for (size_t i = 0; i < n; i++) {
+        int k = (int)i + 1;
+        if (cols[i].len > (size_t)ECRED_SLIST_TOKEN_MAX) {
+            sqlite3_finalize(st);
+            return ECRED_ERR_TOO_LARGE;
+        }
+        switch (cols[i].kind) {
+        case REG_V_INT: sqlite3_bind_int64(st, k, cols[i].i); break;
+        case REG_V_TEXT: sqlite3_bind_text(st, k, cols[i].p, (int)cols[i].len, SQLITE_TRANSIENT); break;
+        case REG_V_BLOB: sqlite3_bind_blob(st, k, cols[i].p, (int)cols[i].len, SQLITE_TRANSIENT); break;
+        default: sqlite3_bind_null(st, k);
+        }
+    }
+    ecred_err e = reg_step_done(st);
+    sqlite3_finalize(st);
+    return e;
+}
+
+static ecred_err sq_load_finish(reg_db *base)
+{
+    sq_db *db = sq_db_of(base);
+    /* A list's fill must be what its credentials say, or indices could be
+     * handed out twice or a list never roll over. */
+    sqlite3_stmt *st = reg_prep(db, "SELECT COUNT(*) FROM status_lists l WHERE used <>"
+                                    " (SELECT COUNT(*) FROM credentials c WHERE c.list_id = l.id)");
+    if (!st)
+        return ECRED_ERR_IO;
+    int rc = sqlite3_step(st);
+    ecred_err e = rc == SQLITE_ROW ? (sqlite3_column_int64(st, 0) ? ECRED_ERR_INTERNAL : ECRED_OK)
+                                   : reg_map(rc);
+    sqlite3_finalize(st);
+    return e;
+}
+
+static ecred_err sq_is_empty(reg_db *base, bool *empty)
+{
+    sq_db *db = sq_db_of(base);
+    sqlite3_stmt *st = reg_prep(
+        db, "SELECT (SELECT COUNT(*) FROM tokens) + (SELECT COUNT(*) FROM applications) +"
+            " (SELECT COUNT(*) FROM idempotency) + (SELECT COUNT(*) FROM commitments) +"
+            " (SELECT COUNT(*) FROM status_lists) + (SELECT COUNT(*) FROM credentials) +"
+            " (SELECT COUNT(*) FROM status_events) + (SELECT COUNT(*) FROM list_tokens)");
+    if (!st)
+        return ECRED_ERR_IO;
+    int rc = sqlite3_step(st);
+    ecred_err e = ECRED_OK;
+    if (rc == SQLITE_ROW)
+        *empty = sqlite3_column_int64(st, 0) == 0;
+    else
+        e = reg_map(rc);
+    sqlite3_finalize(st);
+    return e;
+}
+
+static ecred_err sq_schema_version(reg_db *base, int64_t *version)
+{
+    /* The version recorded in schema_version (reg_migrate ran at open). */
+    *version = sq_db_of(base)->schema_now;
+    return ECRED_OK;
+}
+
 /* ---- operations (issue 17) ---- */
 
 static void sq_schema_info(reg_db *base, int *found, int *now)
@@ -1823,4 +2035,11 @@ const reg_ops reg_sqlite_ops = {
     .list_max_id = sq_list_max_id,
     .applications_by_state = sq_applications_by_state,
     .credentials_for = sq_credentials_for,
+    .list_token_get = sq_list_token_get,
+    .list_token_put = sq_list_token_put,
+    .dump = sq_dump,
+    .load_row = sq_load_row,
+    .load_finish = sq_load_finish,
+    .is_empty = sq_is_empty,
+    .schema_version = sq_schema_version,
 };

@@ -1,16 +1,19 @@
 /*
  * statuspub.c - status list tokens built from the registry on demand and
- * cached per list (see statuspub.h).
+ * stored in it per list (see statuspub.h), so every issuer instance on one
+ * registry serves the same bytes for a generation.
  *
- * The cache lock is held while a list is rebuilt so two requests never sign
- * the same generation twice; readers of the registry never block its writers
- * (WAL), so this cannot stall an approval.
+ * The lock is held while a list is rebuilt so two requests of one instance
+ * never sign the same generation twice; readers of the registry never block
+ * its writers (WAL, MVCC), so this cannot stall an approval.
  *
  * Must never: serve a token older than the registry state it was asked about
- * by more than the ttl, hold a list's bits anywhere but in the token, or sign
- * two tokens of one list with the same iat: verifiers refuse other bytes at
- * an iat they already hold (a replay from before a change in that second),
- * so each rebuild takes max(now, last iat + 1).
+ * by more than the ttl, serve bytes the registry did not store (unless it
+ * cannot write at all: see the full-disk case below), hold a list's
+ * bits anywhere but in the token, or sign two tokens of one list with the
+ * same iat: verifiers refuse other bytes at an iat they already hold (a
+ * replay from before a change in that second), so each rebuild takes
+ * max(now, stored iat + 1), whichever instance stored it.
  */
 #include "statuspub.h"
 
@@ -22,28 +25,15 @@
 
 #include "ecred/slist.h"
 
-#define STATUSPUB_CACHE_MAX 64
-
-typedef struct statuspub_entry {
-    int64_t list_id;
-    int64_t generation;
-    int64_t iat;
-    ecred_buf token;
-    char etag[STATUSPUB_ETAG_MAX];
-} statuspub_entry;
-
 struct statuspub {
     pthread_mutex_t mu;
     ecred_key *key;
     char prefix[ECRED_SLIST_URI_MAX + 1];
     int64_t ttl;
     int64_t lifetime;
-    statuspub_entry cache[STATUSPUB_CACHE_MAX];
-    size_t ncache;
-    /* Floor for a list with no cache entry: the highest iat of an evicted
-     * entry (its list's last iat is lost), at first the second this object
-     * was made in (a restarted issuer may have signed in that second). */
-    int64_t evicted_iat;
+    /* Floor for a list with no stored token yet: the second this object was
+     * made in (a restarted issuer may have signed in that second). */
+    int64_t floor_iat;
 };
 
 ecred_err statuspub_new(ecred_key *key, const char *base_url, int64_t ttl, int64_t lifetime,
@@ -65,7 +55,7 @@ ecred_err statuspub_new(ecred_key *key, const char *base_url, int64_t ttl, int64
     p->key = ecred_key_ref(key);
     p->ttl = ttl;
     p->lifetime = lifetime;
-    p->evicted_iat = (int64_t)time(NULL);
+    p->floor_iat = (int64_t)time(NULL);
     *out = p;
     return ECRED_OK;
 }
@@ -74,8 +64,6 @@ void statuspub_free(statuspub *p)
 {
     if (!p)
         return;
-    for (size_t i = 0; i < p->ncache; i++)
-        ecred_buf_free(&p->cache[i].token);
     ecred_key_free(p->key);
     pthread_mutex_destroy(&p->mu);
     free(p);
@@ -131,75 +119,103 @@ static ecred_err statuspub_build(statuspub *p, reg_db *db, const reg_list_info *
     return e;
 }
 
+/* The quoted ETag of token bytes: 32 hex digits of their SHA-256, so every
+ * instance serving the same bytes sends the same tag. */
+static void statuspub_etag(const ecred_buf *tok, char etag[STATUSPUB_ETAG_MAX])
+{
+    uint8_t h[32];
+    char hx[65];
+    ecred_sha256(tok->ptr, tok->len, h);
+    ecred_hex(h, 16, hx);
+    etag[0] = '"';
+    memcpy(etag + 1, hx, 32);
+    etag[33] = '"';
+    etag[34] = 0;
+}
+
+/* reg_write body: store the token unless a newer one is there. */
+static ecred_err statuspub_store(reg_db *db, void *ctx)
+{
+    return reg_list_token_put(db, ctx);
+}
+
 ecred_err statuspub_get(statuspub *p, reg_db *db, int64_t list_id, int64_t now, ecred_buf *out,
                         char etag[STATUSPUB_ETAG_MAX])
 {
+    /* Within an instance one build at a time; across instances the store
+     * below decides which build of a generation is served. */
     pthread_mutex_lock(&p->mu);
-    ecred_buf fresh = ECRED_BUF_INIT;
+    reg_list_token stored, fresh;
+    memset(&stored, 0, sizeof stored);
+    memset(&fresh, 0, sizeof fresh);
     reg_list_info info;
-    /* One read transaction: the generation and the entries come from the same snapshot. */
+    bool have = false;
+    /* One read transaction: the generation, the stored token and the entries
+     * come from the same snapshot. */
     ecred_err e = reg_begin_read(db);
     if (!e)
         e = reg_list_info_get(db, list_id, &info);
+    if (!e) {
+        e = reg_list_token_get(db, list_id, &stored);
+        have = e == ECRED_OK;
+        if (e == ECRED_ERR_KEY_UNKNOWN)
+            e = ECRED_OK;
+    }
     if (e)
         goto out;
-    statuspub_entry *ent = NULL;
-    for (size_t i = 0; i < p->ncache; i++)
-        if (p->cache[i].list_id == list_id)
-            ent = &p->cache[i];
-    /* An iat ahead of now is one we stepped forward ourselves (below): that
-     * token is fresh, not stale. */
-    if (ent && ent->generation == info.generation && now - ent->iat < p->ttl)
+    /* Fresh enough: the stored token is of this generation and younger than
+     * the ttl (an iat ahead of our clock is another instance's: fresh too). */
+    if (have && stored.generation == info.generation && now - stored.iat < p->ttl) {
+        reg_rollback(db);
         goto serve;
-    /* Strictly increasing per list. A list whose entry was evicted lost its
-     * last iat: the highest evicted one stands in (only matters when the
-     * cache churned within the current second). */
-    int64_t iat = now;
-    if (ent && ent->iat >= iat)
-        iat = ent->iat + 1;
-    else if (!ent && p->evicted_iat >= iat)
-        iat = p->evicted_iat + 1;
-    if ((e = statuspub_build(p, db, &info, iat, &fresh)) != ECRED_OK)
-        goto out;
-    if (!ent) {
-        if (p->ncache < STATUSPUB_CACHE_MAX) {
-            ent = &p->cache[p->ncache++];
-        } else {
-            /* Evict the oldest build: lists are few, this is rare. */
-            ent = &p->cache[0];
-            for (size_t i = 1; i < p->ncache; i++)
-                if (p->cache[i].iat < ent->iat)
-                    ent = &p->cache[i];
-            if (ent->iat > p->evicted_iat)
-                p->evicted_iat = ent->iat;
-            ecred_buf_free(&ent->token);
-        }
-        memset(ent, 0, sizeof *ent);
     }
-    ecred_buf_free(&ent->token);
-    ent->token = fresh;
-    fresh.ptr = NULL;
-    fresh.len = fresh.cap = 0;
-    ent->list_id = list_id;
-    ent->generation = info.generation;
-    ent->iat = iat;
-    {
-        uint8_t h[32];
-        char hx[65];
-        ecred_sha256(ent->token.ptr, ent->token.len, h);
-        ecred_hex(h, 16, hx); /* 32 hex digits: the quoted tag fits STATUSPUB_ETAG_MAX */
-        ent->etag[0] = '"';
-        memcpy(ent->etag + 1, hx, 32);
-        ent->etag[33] = '"';
-        ent->etag[34] = 0;
+    /* Strictly increasing per list, whichever instance's clock signed the
+     * stored one: a verifier refuses an older iat, and other bytes at an iat
+     * it holds. */
+    fresh.list_id = list_id;
+    fresh.generation = info.generation;
+    fresh.iat = now;
+    if (have && stored.iat >= fresh.iat)
+        fresh.iat = stored.iat + 1;
+    else if (!have && p->floor_iat >= fresh.iat)
+        fresh.iat = p->floor_iat + 1;
+    e = statuspub_build(p, db, &info, fresh.iat, &fresh.token);
+    reg_rollback(db);
+    if (e)
+        goto out;
+    bool fn_failed = false;
+    e = reg_write(db, statuspub_store, &fresh, &fn_failed);
+    if (e == ECRED_ERR_EXISTS && fn_failed) {
+        /* Another instance stored this generation (or a newer one) first:
+         * serve its bytes, never ours, so all instances agree. */
+        reg_list_token_free(&stored);
+        memset(&stored, 0, sizeof stored);
+        e = reg_list_token_get(db, list_id, &stored);
+        if (e)
+            goto out;
+    } else if (e) {
+        /* The registry reads but does not write (a full disk): the statuses
+         * in these bytes are committed ones, and a verifier must learn of a
+         * revocation even now, so serve them unstored. The price, only
+         * while writes fail: another instance may serve other bytes for
+         * this generation. */
+        reg_list_token_free(&stored);
+        stored = fresh;
+        memset(&fresh, 0, sizeof fresh);
+        e = ECRED_OK;
+    } else {
+        reg_list_token_free(&stored);
+        stored = fresh;
+        memset(&fresh, 0, sizeof fresh);
     }
 serve:
-    if ((e = ecred_buf_set(out, ent->token.ptr, ent->token.len)) != ECRED_OK)
+    if ((e = ecred_buf_set(out, stored.token.ptr, stored.token.len)) != ECRED_OK)
         goto out;
-    memcpy(etag, ent->etag, STATUSPUB_ETAG_MAX);
+    statuspub_etag(&stored.token, etag);
 out:
     reg_rollback(db);
-    ecred_buf_free(&fresh);
+    reg_list_token_free(&stored);
+    reg_list_token_free(&fresh);
     pthread_mutex_unlock(&p->mu);
     return e;
 }

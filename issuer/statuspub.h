@@ -3,9 +3,16 @@
  * serves at the URIs its credentials carry.
  *
  * A token is rebuilt when the registry's generation counter of its list moved
- * (every status change bumps it in the same transaction) or when the cached
- * token is older than its ttl; otherwise the cached bytes and ETag are served.
- * So a change is visible at the next request after its COMMIT.
+ * (every status change bumps it in the same transaction) or when the stored
+ * token is older than its ttl; otherwise the stored bytes are served. The
+ * signed token is stored in the registry (reg_list_token_put, only ever
+ * forward in generation and iat) and served once stored (or, while the
+ * registry cannot write, unstored: statuses first): when two
+ * instances build the same generation, the first store wins and the other
+ * serves the winner's bytes. So a change is visible at the next request
+ * after its COMMIT, every instance serves the same bytes and ETag for a
+ * generation, and no instance serves a token older than one already served
+ * (spec/api.md, "One token per generation").
  */
 #ifndef ECRED_ISSUER_STATUSPUB_H
 #define ECRED_ISSUER_STATUSPUB_H

@@ -359,6 +359,26 @@ bool vcache_uri_trusted(const ecred_trustlist *tl, const char *uri)
     return false;
 }
 
+/* vfetch's redirect check: the target is under a trusted status prefix. */
+static bool slist_hop_ok(void *ctx, const char *url)
+{
+    return vcache_uri_trusted(ctx, url);
+}
+
+ecred_err vcache_fetch_slist(const ecred_trustlist *tl, const char *uri, const char *etag, long timeout_ms,
+                             vfetch *out, char *err, size_t errcap)
+{
+    const vfetch_opts o = {.etag = etag,
+                           .max = ECRED_SLIST_TOKEN_MAX,
+                           .timeout_ms = timeout_ms,
+                           .accept = ECRED_SLIST_TYP,
+                           .content_type = ECRED_SLIST_TYP,
+                           .max_redirects = VCACHE_SLIST_REDIRECTS,
+                           .url_ok = slist_hop_ok,
+                           .ctx = (void *)(uintptr_t)tl};
+    return vfetch_get_opts(uri, &o, out, err, errcap);
+}
+
 ecred_err vcache_verify_slist(const ecred_trustlist *tl, const uint8_t *buf, size_t n,
                               const char *uri, int64_t now, ecred_slist_token *out)
 {

@@ -177,6 +177,16 @@ ecred_err vcache_marks_store(const char *dir, const vcache_marks *m);
 /* True when some trust entry may sign status lists under uri. */
 bool vcache_uri_trusted(const ecred_trustlist *tl, const char *uri);
 
+/* Fetch the status list token at uri the way the draft asks (section 8):
+ * Accept: application/statuslist+cwt, any 2xx whose Content-Type is that
+ * type, at most VCACHE_SLIST_REDIRECTS redirects, none from https to http and
+ * each to a URL still under a status prefix of tl. The token's sub is still
+ * compared with uri (the credential's), never with the final URL. As
+ * vfetch_get_opts otherwise. */
+#define VCACHE_SLIST_REDIRECTS 3
+ecred_err vcache_fetch_slist(const ecred_trustlist *tl, const char *uri, const char *etag, long timeout_ms,
+                             vfetch *out, char *err, size_t errcap);
+
 /* Set trust to a verified list (taken: *tl is zeroed), with its bytes (raw
  * taken) and rebuild the credential keys. */
 ecred_err vcache_set_trust(vcache *c, ecred_trustlist *tl, ecred_buf *raw, const char *etag,

@@ -62,7 +62,8 @@ static void refresh_online(vstatus *s, const char *uri)
     char err[256];
     vfetch f;
     memset(&f, 0, sizeof f);
-    ecred_err e = vfetch_get(uri, l && l->ok ? l->etag : NULL, ECRED_SLIST_TOKEN_MAX, &f, err, sizeof err);
+    ecred_err e = vcache_fetch_slist(&s->cache->trust, uri, l && l->ok ? l->etag : NULL,
+                                     VFETCH_TOTAL_TIMEOUT * 1000L, &f, err, sizeof err);
     if (e) {
         vnote_say(s->note, 1, "status list %s: issuer unreachable (%s); using the cache", eu,
                   vutil_escape(err, ee, sizeof ee));
@@ -133,8 +134,10 @@ ecred_err vstatus_lookup(void *ctx, const char *uri, uint64_t idx, unsigned *sta
     s->fetched_at = l->fetched_at;
     s->list_expired = l->tok.exp != 0 && s->now >= l->tok.exp;
     unsigned v = 0;
-    if (idx > SIZE_MAX || ecred_slist_get(&l->tok.list, (size_t)idx, &v) != ECRED_OK)
-        return ECRED_ERR_STATUS_LIST;
+    /* The list verified, so an index it does not have is the credential's
+     * fault (draft section 8.3: MUST be rejected), never "unavailable". */
+    if (idx >= l->tok.list.count || ecred_slist_get(&l->tok.list, (size_t)idx, &v) != ECRED_OK)
+        return ECRED_ERR_STATUS_INDEX;
     /* Past exp the list may not vouch for VALID any more (statuslist.md 4.7),
      * whatever --max-age allows; a revocation or suspension is still news. */
     if (s->list_expired && v == ECRED_STATUS_VALID)

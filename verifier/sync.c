@@ -223,8 +223,8 @@ static ecred_err sync_list(sync_ctx *x, const char *uri, ecred_err *refused)
     }
     vcache_list *ol = vcache_find(x->old, uri);
     /* As for the trust list: a copy that no longer verifies is fetched whole. */
-    e = vfetch_get_within(uri, ol && ol->ok ? ol->etag : NULL, ECRED_SLIST_TOKEN_MAX, time_left_ms(x), &f, err,
-                          sizeof err);
+    e = vcache_fetch_slist(&x->nc->trust, uri, ol && ol->ok ? ol->etag : NULL, time_left_ms(x), &f, err,
+                           sizeof err);
     if (e) {
         vnote_say(x->note, 2, "status list %s: %s", eu, vutil_escape(err, ee, sizeof ee));
         goto refused;

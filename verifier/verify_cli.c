@@ -51,7 +51,7 @@ static void usage(FILE *f)
           "       ecred-verify --cache DIR [--max-age DURATION] [--online] [--at RFC3339] [--json]\n"
           "                    [--role police|landlord|agency [--fields a,b,c]] (TEXT | --image FILE | -)\n"
           "       ecred-verify sync --issuer URL [--root ROOT.pem] --cache DIR [--sync-timeout DURATION]\n"
-          "       ecred-verify inspect [--trust-key PEM] (TEXT | --image FILE | -)\n"
+          "       ecred-verify inspect [--trust-key PEM] [--external-aad HEX] (TEXT | --image FILE | -)\n"
           "\n"
           "Verifies a residence credential (居住登记凭证 / 居住证) from its QR text, a photo or\n"
           "screenshot of the QR (PNG or JPEG), or standard input.\n"
@@ -81,7 +81,12 @@ static void usage(FILE *f)
           "\n"
           "inspect decodes any PREFIX:+base45 COSE_Sign1 (zlib or not) into JSON; with\n"
           "--trust-key it checks the signature with that key whatever the kid says and\n"
-          "exits 0 only when it holds.\n"
+          "exits 0 only when it holds. RC1: text is judged by ecred's strict rules; any\n"
+          "other prefix by other ecosystems' (untagged, kid or alg unprotected, a label\n"
+          "in both buckets, ES384/ES512/PS256/RS256/EdDSA on P-384/P-521/Ed448/RSA\n"
+          "keys), and \"relaxed\" names each rule that was relaxed. The holder key is\n"
+          "shown as an uncompressed COSE_Key and a JWK. --external-aad adds an\n"
+          "application's external_aad (hex) to the signed structure.\n"
           "\n"
           "sync fetches the trust list (checked against ROOT.pem, which the cache keeps\n"
           "after the first sync) and every status list of the issuer (checked against\n"
@@ -96,7 +101,7 @@ static void usage(FILE *f)
           "   3 not_our_format     4 malformed               5 unknown_key\n"
           "   6 bad_signature      7 expired                 8 not_yet_valid\n"
           "   9 revoked           10 suspended              11 status_stale\n"
-          "  12 status_unavailable\n",
+          "  12 status_unavailable 18 status_index_invalid\n",
           f);
 }
 
@@ -254,6 +259,7 @@ static void print_human(const ecred_verdict *v, const vstatus *st, int64_t now, 
     case ECRED_ERR_SUSPENDED: headline = "已挂失 SUSPENDED"; break;
     case ECRED_ERR_STATUS_STALE: headline = "状态未知 STATUS UNKNOWN (stale data)"; break;
     case ECRED_ERR_STATUS_UNAVAILABLE: headline = "状态不可用 STATUS UNAVAILABLE"; break;
+    case ECRED_ERR_STATUS_INDEX: headline = "状态索引无效 STATUS INDEX OUTSIDE ITS LIST"; break;
     default: headline = "无法识别 MALFORMED"; break;
     }
     const char *on = "", *off = "";
@@ -466,7 +472,78 @@ static json_t *cbor_bytes_json(ecred_span s)
     return j;
 }
 
-static int cmd_inspect(const char *text, size_t n, const char *key_path)
+/* base64url without padding (RFC 7515 appendix C), as JWK wants. */
+static json_t *b64url_json(const uint8_t *p, size_t n)
+{
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    char out[4 * 64 / 3 + 4];
+    size_t o = 0;
+    if (n > 64)
+        return NULL;
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0) | (i + 2 < n ? p[i + 2] : 0);
+        out[o++] = tab[(v >> 18) & 63];
+        out[o++] = tab[(v >> 12) & 63];
+        if (i + 1 < n)
+            out[o++] = tab[(v >> 6) & 63];
+        if (i + 2 < n)
+            out[o++] = tab[v & 63];
+    }
+    out[o] = 0;
+    return json_string(out);
+}
+
+/* The credential's holder key (cnf) in the forms integrators' libraries
+ * take: the uncompressed COSE_Key (many COSE libraries cannot import the
+ * compressed point ecred issues), its CBOR bytes, and a JWK (RFC 7517). */
+static json_t *holder_key_json(const ecred_claims *c)
+{
+    ecred_key *k = NULL;
+    uint8_t x[32], y[32];
+    if (ecred_key_from_ec2(c->cnf_x, c->cnf_has_y ? c->cnf_y : NULL, c->cnf_has_y ? 32 : 0, c->cnf_y_sign, &k) !=
+            ECRED_OK ||
+        ecred_key_ec2_uncompressed(k, x, y) != ECRED_OK) {
+        ecred_key_free(k);
+        return json_pack("{s:s}", "error", "not a point on P-256");
+    }
+    char kid[2 * ECRED_KID_LEN + 1];
+    ecred_hex(ecred_key_kid(k), ECRED_KID_LEN, kid);
+    ecred_key_free(k);
+    /* {1: 2, -1: 1, -2: x, -3: y}: kty EC2, crv P-256, in deterministic order. */
+    uint8_t cbor[8 + 32 + 3 + 32];
+    static const uint8_t head[] = {0xa4, 0x01, 0x02, 0x20, 0x01, 0x21, 0x58, 0x20};
+    memcpy(cbor, head, sizeof head);
+    memcpy(cbor + sizeof head, x, 32);
+    cbor[sizeof head + 32] = 0x22;
+    cbor[sizeof head + 33] = 0x58;
+    cbor[sizeof head + 34] = 0x20;
+    memcpy(cbor + sizeof head + 35, y, 32);
+    return json_pack("{s:s,s:s,s:{s:i,s:i,s:o,s:o},s:o,s:{s:s,s:s,s:o,s:o}}", "form",
+                     c->cnf_has_y ? "uncompressed" : "compressed", "spki_kid", kid, "cose_key", "1", 2, "-1", 1,
+                     "-2", hex_json(x, 32), "-3", hex_json(y, 32), "cose_key_cbor",
+                     hex_json(cbor, sizeof head + 35 + 32), "jwk", "kty", "EC", "crv", "P-256", "x",
+                     b64url_json(x, 32), "y", b64url_json(y, 32));
+}
+
+/* Why each relaxed rule matters, for the warnings array. */
+static const char *relaxed_warning(unsigned bit)
+{
+    switch (bit) {
+    case ECRED_COSE_RELAXED_UNTAGGED: return "untagged COSE_Sign1: read as one because inspect is told it is one";
+    case ECRED_COSE_RELAXED_ALG_UNPROTECTED: return "alg is in the unprotected bucket: not covered by the signature";
+    case ECRED_COSE_RELAXED_LABEL_IN_BOTH: return "a label is in both buckets: the protected value was used (RFC 9052 section 3)";
+    case ECRED_COSE_RELAXED_KID_UNPROTECTED: return "kid is in the unprotected bucket: anyone may change it without breaking the signature";
+    case ECRED_COSE_RELAXED_OTHER_ALG: return "an algorithm ecred never issues";
+    case ECRED_COSE_RELAXED_CURVE: return "the ECDSA hash is not the one RFC 9053 pairs with the key's curve";
+    case ECRED_COSE_RELAXED_EMPTY_PROTECTED: return "the protected bucket is an empty map (a0): signed as no protected attributes";
+    default: return "";
+    }
+}
+
+/* Decode any PREFIX:+base45 COSE_Sign1 and, with a key, check it. "RC1:"
+ * text is judged by our own strict rules; anything else by the relaxed ones
+ * (ecred_cose_relax), and the output names every rule that was relaxed. */
+static int cmd_inspect(const char *text, size_t n, const char *key_path, ecred_span aad)
 {
     ecred_buf cose = ECRED_BUF_INIT;
     ecred_cose_sign1 msg;
@@ -475,25 +552,31 @@ static int cmd_inspect(const char *text, size_t n, const char *key_path)
     int rc;
     ecred_key *key = NULL;
     if (key_path) {
-        ecred_err ke = ecred_key_public_load(key_path, &key);
+        ecred_err ke = ecred_key_public_any_load(key_path, &key);
         if (ke)
-            return fail(EXIT_USAGE, "--trust-key %s: not a readable P-256/Ed25519 public key or certificate", key_path);
+            return fail(EXIT_USAGE, "--trust-key %s: not a readable EC (P-256/384/521), Ed25519/Ed448 or RSA (2048+) public key or certificate", key_path);
     }
+    const char *colon = memchr(text, ':', n);
+    /* Our own format stays strict in inspect too: it shows what a verifier
+     * would refuse instead of explaining it away. */
+    bool strict = n >= 4 && memcmp(text, "RC1:", 4) == 0;
+    static const ecred_cose_relax relaxed = {true, true, true, true}, none = {false, false, false, false};
     ecred_err e = ecred_qrtext_decode(text, n, true, &cose, &compressed);
     if (!e)
-        e = ecred_cose_sign1_decode(cose.ptr, cose.len, NULL, &msg);
+        e = ecred_cose_sign1_decode_relaxed(cose.ptr, cose.len, NULL, strict ? &none : &relaxed, &msg);
     if (e) {
         fprintf(stderr, "ecred-verify inspect: %s (%s)\n", ecred_err_message(e), ecred_err_name(e));
         rc = ecred_err_exit_code(e);
         goto out;
     }
-    const char *colon = memchr(text, ':', n);
     json_t *o = json_object();
     json_object_set_new(o, "prefix", json_stringn(text, colon ? (size_t)(colon - text) + 1 : 0));
+    json_object_set_new(o, "rules", json_string(strict ? "strict (RC1)" : "relaxed (other ecosystems)"));
     json_object_set_new(o, "sizes", json_pack("{s:I,s:I,s:I,s:I,s:b}", "text", (json_int_t)n, "cose",
                                               (json_int_t)cose.len, "protected",
                                               (json_int_t)msg.protected_bytes.len, "payload",
                                               (json_int_t)msg.payload.len, "compressed", compressed));
+    json_object_set_new(o, "alg", json_integer(msg.alg));
     json_object_set_new(o, "protected", cbor_bytes_json(msg.protected_bytes));
     json_object_set_new(o, "kid", hex_json(msg.kid, msg.kid_len));
     json_object_set_new(o, "kid_protected", json_boolean(msg.kid_protected));
@@ -501,17 +584,31 @@ static int cmd_inspect(const char *text, size_t n, const char *key_path)
     json_object_set_new(o, "signature", hex_json(msg.signature.ptr, msg.signature.len));
     ecred_claims claims;
     ecred_err ce = ecred_claims_decode(msg.payload.ptr, msg.payload.len, &claims);
-    if (ce == ECRED_OK)
+    if (ce == ECRED_OK) {
         json_object_set_new(o, "ecred_claims", claims_json(&claims));
-    else
+        if (claims.has_cnf)
+            json_object_set_new(o, "holder_key", holder_key_json(&claims));
+    } else {
         json_object_set_new(o, "ecred_claims_error", json_string(ecred_err_name(ce)));
+    }
     rc = 0;
     if (key) {
-        e = ecred_cose_sign1_verify(&msg, key);
-        json_object_set_new(o, "signature_check", json_pack("{s:s,s:s}", "result", e ? "fail" : "ok",
-                                                            "reason", ecred_err_reason(e)));
+        e = strict ? ecred_cose_sign1_verify(&msg, key) : ecred_cose_sign1_verify_relaxed(&msg, key, aad);
+        if (strict && aad.len)
+            e = ECRED_ERR_INPUT; /* RC1 has no external_aad */
+        json_object_set_new(o, "signature_check",
+                            json_pack("{s:s,s:s,s:s,s:s}", "result", e ? "fail" : "ok", "reason", ecred_err_reason(e),
+                                      "detail", ecred_err_name(e), "key", ecred_key_kind_name(ecred_key_get_kind(key))));
         rc = ecred_err_exit_code(e);
     }
+    json_t *rel = json_array(), *warn = json_array();
+    for (unsigned bit = 1; bit <= ECRED_COSE_RELAXED_ALL; bit <<= 1)
+        if (msg.relaxed & bit) {
+            json_array_append_new(rel, json_string(ecred_cose_relaxed_name(bit)));
+            json_array_append_new(warn, json_string(relaxed_warning(bit)));
+        }
+    json_object_set_new(o, "relaxed", rel);
+    json_object_set_new(o, "warnings", warn);
     char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     if (s)
         puts(s);
@@ -588,7 +685,8 @@ int main(int argc, char **argv)
         {"cache", required_argument, NULL, 'c'},     {"max-age", required_argument, NULL, 'm'},
         {"online", no_argument, NULL, 'o'},          {"help", no_argument, NULL, 'h'},
         {"role", required_argument, NULL, 'r'},      {"fields", required_argument, NULL, 'f'},
-        {"version", no_argument, NULL, 'V'},         {NULL, 0, NULL, 0},
+        {"version", no_argument, NULL, 'V'},         {"external-aad", required_argument, NULL, 'x'},
+        {NULL, 0, NULL, 0},
     };
     for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
         if (strcmp(argv[i], "--json") == 0)
@@ -603,6 +701,7 @@ int main(int argc, char **argv)
     const char *key_paths[MAX_TRUST_KEYS];
     size_t nkeys = 0;
     const char *at = NULL, *image = NULL, *cache = NULL, *max_age_s = NULL, *role_s = NULL, *fields = NULL;
+    const char *aad_hex = NULL;
     bool as_json = false, online = false;
     int c;
     opterr = 0;
@@ -621,6 +720,7 @@ int main(int argc, char **argv)
         case 'o': online = true; break;
         case 'r': role_s = optarg; break;
         case 'f': fields = optarg; break;
+        case 'x': aad_hex = optarg; break;
         case 'h': usage(stdout); return 0;
         case 'V': printf("ecred-verify %s\n", ECRED_VERSION); return 0;
         case ':': return fail(EXIT_USAGE, "option %s needs a value (see --help)", argv[optind - 1]);
@@ -636,6 +736,8 @@ int main(int argc, char **argv)
     if (fields && vroles_check_fields(fields, badf, sizeof badf) != ECRED_OK)
         return fail(EXIT_USAGE, "--fields: '%s' is not a field (see spec/verifier.md 5.2)", badf);
     int rest = argc - optind;
+    if (aad_hex && !inspect)
+        return fail(EXIT_USAGE, "%s", "--external-aad is for inspect");
     if ((image && rest != 0) || (!image && rest != 1))
         return fail(EXIT_USAGE, "%s", "give exactly one of TEXT, --image FILE or - (see --help)");
     if (inspect && (nkeys > 1 || at || as_json || cache || max_age_s || online || role_s))
@@ -660,7 +762,15 @@ int main(int argc, char **argv)
     if (rc)
         return rc;
     if (inspect) {
-        rc = cmd_inspect((const char *)text.ptr, text.len, nkeys ? key_paths[0] : NULL);
+        uint8_t aad[256];
+        size_t aad_len = aad_hex ? strlen(aad_hex) / 2 : 0;
+        if (aad_hex && (strlen(aad_hex) % 2 || aad_len > sizeof aad ||
+                        ecred_unhex(aad_hex, strlen(aad_hex), aad, aad_len) != ECRED_OK)) {
+            ecred_buf_free(&text);
+            return fail(EXIT_USAGE, "--external-aad '%s' is not hex of at most 256 bytes", aad_hex);
+        }
+        rc = cmd_inspect((const char *)text.ptr, text.len, nkeys ? key_paths[0] : NULL,
+                         ecred_span_of(aad_len ? aad : NULL, aad_len));
         ecred_buf_free(&text);
         return rc;
     }

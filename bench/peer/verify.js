@@ -7,7 +7,7 @@
  * raw crypto.verify of the same Sig_structure. It never touches the network;
  * every loop is bounded by a CPU-time budget.
  *
- * usage: node verify.js --texts FILE --key PUB.pem --dict rc1-dictionary.hex
+ * usage: node verify.js --texts FILE --key PUB.pem --dict rc1-dictionary-v2.hex
  *                       [--seconds S] [--reps N]
  * prints: PEER|<verifications per CPU second>|<raw verify per CPU second>|<ratio>
  */

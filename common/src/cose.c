@@ -13,6 +13,7 @@
  */
 #include "ecred/cose.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include "ecred/cborcur.h"
@@ -47,7 +48,16 @@ static ecred_err append_bstr(ecred_buf *b, const uint8_t *p, size_t n)
 
 /* Sig_structure = ["Signature1", body_protected, external_aad = h'', payload],
  * appended to b (RFC 9052 section 4.4). */
+static ecred_err sig_structure_append_aad(ecred_buf *b, ecred_span prot, ecred_span aad, ecred_span payload);
+
 static ecred_err sig_structure_append(ecred_buf *b, ecred_span prot, ecred_span payload)
+{
+    return sig_structure_append_aad(b, prot, ecred_span_of(NULL, 0), payload);
+}
+
+/* The same with an application's external_aad (RFC 9052 section 4.3): ours
+ * is always empty; another ecosystem's may not be. */
+static ecred_err sig_structure_append_aad(ecred_buf *b, ecred_span prot, ecred_span aad, ecred_span payload)
 {
     unsigned char head[9];
     ecred_err err = append_head(b, head, cbor_encode_array_start(4, head, sizeof head));
@@ -59,7 +69,7 @@ static ecred_err sig_structure_append(ecred_buf *b, ecred_span prot, ecred_span 
     if (err == ECRED_OK)
         err = append_bstr(b, prot.ptr, prot.len);
     if (err == ECRED_OK)
-        err = append_bstr(b, NULL, 0);
+        err = append_bstr(b, aad.ptr, aad.len);
     if (err == ECRED_OK)
         err = append_bstr(b, payload.ptr, payload.len);
     return err;
@@ -117,11 +127,14 @@ static bool label_equal(const cose_label *a, const cose_label *b)
            (a->text.len == 0 || memcmp(a->text.ptr, b->text.ptr, a->text.len) == 0);
 }
 
-/* What the header walk found about alg. */
+/* What the header walk found about alg, and which rules it was told to
+ * relax and did (inspect only; all false for our own formats). */
 struct alg_seen {
     bool present;
     bool supported;
     int alg;
+    const ecred_cose_relax *allow;
+    unsigned relaxed; /* ECRED_COSE_RELAXED_* */
 };
 
 /* One bucket's labels, kept for the duplicate and disjointness checks. */
@@ -145,8 +158,11 @@ static ecred_err read_value(ecred_cborcur *cur, const cose_label *label, bool is
         return ecred_cborcur_skip(cur, NULL) == ECRED_OK ? ECRED_OK : ECRED_ERR_COSE_HEADER;
     if (label->num == COSE_LABEL_CRIT)
         return ECRED_ERR_COSE_HEADER; /* we understand no extension that needs it */
-    if (label->num == COSE_LABEL_ALG && !is_protected)
-        return ECRED_ERR_COSE_HEADER;
+    if (label->num == COSE_LABEL_ALG && !is_protected) {
+        if (!alg->allow->alg_unprotected)
+            return ECRED_ERR_COSE_HEADER;
+        alg->relaxed |= ECRED_COSE_RELAXED_ALG_UNPROTECTED;
+    }
     /* Every value we act on is a single head (int, text or bstr): a container
      * or a tag is the wrong type, refused before it is read any further. */
     if (ecred_cborcur_head(cur, &h) != ECRED_OK)
@@ -160,9 +176,12 @@ static ecred_err read_value(ecred_cborcur *cur, const cose_label *label, bool is
         if (is_uint || h.major == ECRED_CBOR_MAJOR_NEGINT) {
             /* An integer out of int64 range is present but unsupported. */
             if (ecred_cbor_head_int(&h, &a) &&
-                (a == ECRED_COSE_ALG_ES256 || a == ECRED_COSE_ALG_EDDSA)) {
+                (a == ECRED_COSE_ALG_ES256 || a == ECRED_COSE_ALG_EDDSA ||
+                 (alg->allow->other_algs && a >= INT32_MIN && a <= INT32_MAX))) {
                 alg->supported = true;
                 alg->alg = (int)a;
+                if (a != ECRED_COSE_ALG_ES256 && a != ECRED_COSE_ALG_EDDSA)
+                    alg->relaxed |= ECRED_COSE_RELAXED_OTHER_ALG;
             }
         } else if (!is_text) {
             return ECRED_ERR_COSE_HEADER; /* alg is int / tstr (RFC 9052 3.1) */
@@ -177,6 +196,8 @@ static ecred_err read_value(ecred_cborcur *cur, const cose_label *label, bool is
         memcpy(m->kid, h.str.ptr, h.str.len);
         m->kid_len = h.str.len;
         m->kid_protected = is_protected;
+        if (!is_protected)
+            alg->relaxed |= ECRED_COSE_RELAXED_KID_UNPROTECTED;
         return ECRED_OK;
     default: /* COSE_LABEL_TYP */
         if (is_uint)
@@ -212,10 +233,21 @@ static ecred_err read_bucket(ecred_cborcur *cur, size_t pairs, bool is_protected
         for (size_t i = 0; i < b->n; i++)
             if (label_equal(&b->labels[i], l))
                 return ECRED_ERR_COSE_HEADER;
+        bool in_other = false;
         for (size_t i = 0; other && i < other->n; i++)
             if (label_equal(&other->labels[i], l))
-                return ECRED_ERR_COSE_HEADER;
+                in_other = true;
         b->n++;
+        if (in_other) {
+            /* RFC 9052 section 3: a label in both buckets SHOULD be refused;
+             * if not, the protected value is the one that counts. */
+            if (!alg->allow->label_in_both)
+                return ECRED_ERR_COSE_HEADER;
+            alg->relaxed |= ECRED_COSE_RELAXED_LABEL_IN_BOTH;
+            if (ecred_cborcur_skip(cur, NULL) != ECRED_OK)
+                return ECRED_ERR_COSE_HEADER;
+            continue;
+        }
         if ((err = read_value(cur, l, is_protected, m, alg)) != ECRED_OK)
             return err;
     }
@@ -234,10 +266,18 @@ static bool is_null(const ecred_cbor_head *h)
     return h->major == ECRED_CBOR_MAJOR_SIMPLE && h->info == ECRED_CBOR_SIMPLE_NULL;
 }
 
+static const ecred_cose_relax strict_rules = {false, false, false, false};
+
 ecred_err ecred_cose_sign1_decode(const uint8_t *buf, size_t n, const ecred_cbor_limits *lim,
                                   ecred_cose_sign1 *out)
 {
-    if (!out)
+    return ecred_cose_sign1_decode_relaxed(buf, n, lim, &strict_rules, out);
+}
+
+ecred_err ecred_cose_sign1_decode_relaxed(const uint8_t *buf, size_t n, const ecred_cbor_limits *lim,
+                                          const ecred_cose_relax *allow, ecred_cose_sign1 *out)
+{
+    if (!out || !allow)
         return ECRED_ERR_ARG;
     memset(out, 0, sizeof *out);
     if (!buf && n > 0)
@@ -256,16 +296,23 @@ ecred_err ecred_cose_sign1_decode(const uint8_t *buf, size_t n, const ecred_cbor
     ecred_cborcur cur, pcur;
     ecred_cbor_head h, prot, payload, sig, unprot;
     ecred_span unprot_item;
-    struct alg_seen alg = {false, false, 0};
+    struct alg_seen alg = {false, false, 0, allow, 0};
     bucket buckets[2]; /* [0] protected, [1] unprotected */
     buckets[0].n = buckets[1].n = 0;
 
     /* Structure: 18([bstr, map, bstr / nil, bstr]), tag in either head form. */
     if ((err = ecred_cborcur_init(&cur, buf, n, lim)) != ECRED_OK)
         return err;
-    if (!next_head(&cur, &h) || h.major != ECRED_CBOR_MAJOR_TAG || h.arg != ECRED_COSE_TAG_SIGN1)
+    if (!next_head(&cur, &h))
         return ECRED_ERR_COSE_STRUCTURE;
-    if (!next_head(&cur, &h) || h.major != ECRED_CBOR_MAJOR_ARRAY || h.arg != 4)
+    if (h.major == ECRED_CBOR_MAJOR_ARRAY && allow->untagged) {
+        /* COSE_Sign1 untagged, where the context says what it is (RFC 9052
+         * section 2): the array head is already read. */
+        alg.relaxed |= ECRED_COSE_RELAXED_UNTAGGED;
+    } else if (h.major != ECRED_CBOR_MAJOR_TAG || h.arg != ECRED_COSE_TAG_SIGN1 || !next_head(&cur, &h)) {
+        return ECRED_ERR_COSE_STRUCTURE;
+    }
+    if (h.major != ECRED_CBOR_MAJOR_ARRAY || h.arg != 4)
         return ECRED_ERR_COSE_STRUCTURE;
     if (!next_head(&cur, &prot) || prot.major != ECRED_CBOR_MAJOR_BYTES)
         return ECRED_ERR_COSE_STRUCTURE;
@@ -317,8 +364,47 @@ ecred_err ecred_cose_sign1_decode(const uint8_t *buf, size_t n, const ecred_cbor
     }
     m.signature = sig.str;
     m.total_len = n;
+    m.relaxed = alg.relaxed;
     *out = m;
     return ECRED_OK;
+}
+
+ecred_err ecred_cose_sign1_verify_relaxed(ecred_cose_sign1 *msg, const ecred_key *key, ecred_span external_aad)
+{
+    if (!msg || !key || msg->total_len == 0 || (!external_aad.ptr && external_aad.len))
+        return ECRED_ERR_ARG;
+    if (msg->detached)
+        return ECRED_ERR_COSE_STRUCTURE;
+    if (!ecred_alg_supported(msg->alg))
+        return ECRED_ERR_ALG_UNSUPPORTED;
+    ecred_buf tbs = ECRED_BUF_INIT;
+    bool curve = false;
+    ecred_span prot = msg->protected_bytes;
+    if (prot.len == 1 && prot.ptr[0] == 0xa0) {
+        prot = ecred_span_of(NULL, 0);
+        msg->relaxed |= ECRED_COSE_RELAXED_EMPTY_PROTECTED;
+    }
+    ecred_err err = sig_structure_append_aad(&tbs, prot, external_aad, msg->payload);
+    if (err == ECRED_OK)
+        err = ecred_verify_cose_alg(key, msg->alg, tbs.ptr, tbs.len, msg->signature.ptr, msg->signature.len, &curve);
+    if (curve)
+        msg->relaxed |= ECRED_COSE_RELAXED_CURVE;
+    ecred_buf_free(&tbs);
+    return err;
+}
+
+const char *ecred_cose_relaxed_name(unsigned bit)
+{
+    switch (bit) {
+    case ECRED_COSE_RELAXED_UNTAGGED: return "untagged";
+    case ECRED_COSE_RELAXED_ALG_UNPROTECTED: return "alg_unprotected";
+    case ECRED_COSE_RELAXED_LABEL_IN_BOTH: return "label_in_both_buckets";
+    case ECRED_COSE_RELAXED_KID_UNPROTECTED: return "kid_unprotected";
+    case ECRED_COSE_RELAXED_OTHER_ALG: return "other_alg";
+    case ECRED_COSE_RELAXED_CURVE: return "curve_not_paired_with_hash";
+    case ECRED_COSE_RELAXED_EMPTY_PROTECTED: return "empty_protected_map_signed_as_empty";
+    default: return "unknown";
+    }
 }
 
 void ecred_cose_sign1_clear(ecred_cose_sign1 *msg)

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "ecred/cborcur.h"
+#include "ecred/crypto.h"
 #include "ecred/cborin.h"
 #include "ecred/textclass.h"
 #include "ecred/utf8.h"
@@ -563,7 +564,9 @@ fail:
 }
 
 /* cnf: {1 (COSE_Key): {1 kty: 2 EC2, -1 crv: 1 P-256, -2 x, -3 y-sign bool}}
- * (RFC 8747 section 3.2; compressed point per RFC 9053 section 7.1.1). */
+ * (RFC 8747 section 3.2; compressed point per RFC 9053 section 7.1.1), or
+ * with -3 y as a 32-byte bstr when the claims ask for the uncompressed form
+ * (spec/credential.md section 4.3: ecred issues the compressed one). */
 static cbor_item_t *build_cnf(const ecred_claims *c)
 {
     cbor_item_t *key = cbor_new_definite_map(4);
@@ -572,7 +575,8 @@ static cbor_item_t *build_cnf(const ecred_claims *c)
         goto fail;
     if (put_int(key, 1, 2) || put_int(key, -1, 1) ||
         ecred_cbor_map_put(key, ecred_cbor_int(-2), ecred_cbor_bytes(c->cnf_x, 32)) ||
-        ecred_cbor_map_put(key, ecred_cbor_int(-3), cbor_build_bool(c->cnf_y_sign)))
+        ecred_cbor_map_put(key, ecred_cbor_int(-3),
+                           c->cnf_has_y ? ecred_cbor_bytes(c->cnf_y, 32) : cbor_build_bool(c->cnf_y_sign)))
         goto fail;
     if (ecred_cbor_map_put(cnf, ecred_cbor_int(1), key)) {
         key = NULL;
@@ -808,29 +812,53 @@ static ecred_err decode_status(ecred_span st, ecred_claims *c)
     return ECRED_OK;
 }
 
-/* cnf: {1: {1 kty: 2, -1 crv: 1, -2 x: bstr .size 32, -3 y-sign: bool}}, every
- * member required (see build_cnf). */
+/* cnf: {1: COSE_Key} with COSE_Key = {1 kty: 2, -1 crv: 1, -2 x: bstr .size
+ * 32, -3 y: bool (compressed) / bstr .size 32, ? 2 kid: bstr, ? 3 alg: -7}
+ * (RFC 9052 section 7.1 allows kid and alg in a key; alg, when present,
+ * must be the only algorithm ecred verifies holder signatures with). kty,
+ * crv, x and y are required; any other label is refused. A y sent whole
+ * must make a point on the curve with x: it is checked here, not assumed. */
 static ecred_err decode_cnf(ecred_span cnf, ecred_claims *c)
 {
     static const int64_t cnf_keys[] = {1};
-    static const int64_t key_keys[] = {1, -1, -2, -3};
-    ecred_span cv[1], kv[4];
+    static const int64_t key_keys[] = {1, -1, -2, -3, 2, 3};
+    ecred_span cv[1], kv[6];
     ecred_cborcur cur;
     size_t pairs;
     if (!open_map(cnf, &cur, &pairs) || !keys_allowed(&cur, pairs, cnf_keys, 1, cv) ||
-        !open_map(cv[0], &cur, &pairs) || !keys_allowed(&cur, pairs, key_keys, 4, kv))
+        !open_map(cv[0], &cur, &pairs) || !keys_allowed(&cur, pairs, key_keys, 6, kv))
         return ECRED_ERR_CLAIMS;
     int64_t v;
-    ecred_cbor_head x, y;
-    bool y_sign;
+    ecred_cbor_head x, y, kid;
+    bool y_sign = false, has_y = false;
     if (!get_int(kv[0], 2, 2, &v) || !get_int(kv[1], 1, 1, &v))
         return ECRED_ERR_CLAIMS;
     if (!value_head(kv[2], &x) || x.major != ECRED_CBOR_MAJOR_BYTES || x.str.len != 32)
         return ECRED_ERR_CLAIMS;
-    if (!value_head(kv[3], &y) || !ecred_cbor_head_bool(&y, &y_sign))
+    if (!value_head(kv[3], &y))
         return ECRED_ERR_CLAIMS;
+    if (y.major == ECRED_CBOR_MAJOR_BYTES && y.str.len == 32) {
+        has_y = true;
+        y_sign = (y.str.ptr[31] & 1) != 0;
+    } else if (!ecred_cbor_head_bool(&y, &y_sign)) {
+        return ECRED_ERR_CLAIMS;
+    }
+    if (kv[4].ptr && (!value_head(kv[4], &kid) || kid.major != ECRED_CBOR_MAJOR_BYTES || kid.str.len == 0 ||
+                      kid.str.len > 64))
+        return ECRED_ERR_CLAIMS;
+    if (kv[5].ptr && !get_int(kv[5], ECRED_COSE_ALG_ES256, ECRED_COSE_ALG_ES256, &v))
+        return ECRED_ERR_CLAIMS;
+    if (has_y) {
+        ecred_key *k = NULL;
+        ecred_err e = ecred_key_from_ec2(x.str.ptr, y.str.ptr, 32, false, &k);
+        ecred_key_free(k);
+        if (e)
+            return e == ECRED_ERR_NOMEM ? e : ECRED_ERR_CLAIMS;
+        memcpy(c->cnf_y, y.str.ptr, 32);
+    }
     memcpy(c->cnf_x, x.str.ptr, 32);
     c->cnf_y_sign = y_sign;
+    c->cnf_has_y = has_y;
     c->has_cnf = true;
     return ECRED_OK;
 }

@@ -28,11 +28,14 @@
 #include <openssl/params.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 struct ecred_key {
     EVP_PKEY *pkey;
-    int alg;                       /* ECRED_COSE_ALG_ES256 or ECRED_COSE_ALG_EDDSA */
+    int alg;                       /* ECRED_COSE_ALG_ES256 or ECRED_COSE_ALG_EDDSA; 0 for
+                                    * a key loaded only to inspect (other kinds) */
+    ecred_key_kind kind;
     bool has_private;
     int refs;                      /* touched only through __atomic builtins */
     uint8_t kid[ECRED_KID_LEN];
@@ -162,18 +165,49 @@ static int key_cose_alg(EVP_PKEY *pkey)
 
 /* Take ownership of pkey (freed on failure too), check its type, make its SPKI
  * canonical and compute the kid once. *out written only on success. */
-static ecred_err key_wrap(EVP_PKEY *pkey, bool has_private, ecred_key **out)
+/* The kind of any key ecred can verify with for inspect: a named-curve EC
+ * key on P-256/384/521, Ed25519, Ed448, or RSA of 2048 bits or more (a
+ * shorter modulus is no signature worth reporting as valid). */
+static ecred_key_kind key_kind(EVP_PKEY *pkey)
+{
+    if (EVP_PKEY_is_a(pkey, "ED25519"))
+        return ECRED_KEY_ED25519;
+    if (EVP_PKEY_is_a(pkey, "ED448"))
+        return ECRED_KEY_ED448;
+    if (EVP_PKEY_is_a(pkey, "RSA"))
+        return EVP_PKEY_get_bits(pkey) >= 2048 ? ECRED_KEY_RSA : ECRED_KEY_NONE;
+    if (!EVP_PKEY_is_a(pkey, "EC"))
+        return ECRED_KEY_NONE;
+    char name[64], encoding[32];
+    size_t len = 0;
+    if (EVP_PKEY_get_group_name(pkey, name, sizeof name, &len) != 1)
+        return ECRED_KEY_NONE;
+    if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_EC_ENCODING, encoding, sizeof encoding, &len) == 1 &&
+        strcmp(encoding, OSSL_PKEY_EC_ENCODING_GROUP) != 0)
+        return ECRED_KEY_NONE;
+    if (strcmp(name, "prime256v1") == 0 || strcmp(name, "P-256") == 0)
+        return ECRED_KEY_P256;
+    if (strcmp(name, "secp384r1") == 0 || strcmp(name, "P-384") == 0)
+        return ECRED_KEY_P384;
+    if (strcmp(name, "secp521r1") == 0 || strcmp(name, "P-521") == 0)
+        return ECRED_KEY_P521;
+    return ECRED_KEY_NONE;
+}
+
+/* As key_wrap, and any_kind admits the inspect-only kinds of key_kind. */
+static ecred_err key_wrap_kind(EVP_PKEY *pkey, bool has_private, bool any_kind, ecred_key **out)
 {
     ecred_err e = ECRED_OK;
     unsigned char *der = NULL;
     ecred_key *key = NULL;
 
     int alg = key_cose_alg(pkey);
-    if (alg == 0) {
+    ecred_key_kind kind = key_kind(pkey);
+    if ((alg == 0 && !any_kind) || kind == ECRED_KEY_NONE) {
         e = ECRED_ERR_KEY_INVALID;
         goto done;
     }
-    if (alg == ECRED_COSE_ALG_ES256) {
+    if (EVP_PKEY_is_a(pkey, "EC")) {
         /* A point that arrived compressed would otherwise be re-encoded
          * compressed, and the same key would have two kids. */
         if (EVP_PKEY_set_utf8_string_param(pkey, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
@@ -199,6 +233,7 @@ static ecred_err key_wrap(EVP_PKEY *pkey, bool has_private, ecred_key **out)
     memcpy(key->kid, digest, ECRED_KID_LEN);
     key->pkey = pkey;
     key->alg = alg;
+    key->kind = kind;
     key->has_private = has_private;
     key->refs = 1;
     *out = key;
@@ -210,6 +245,11 @@ done:
     if (e)
         ERR_clear_error();
     return e;
+}
+
+static ecred_err key_wrap(EVP_PKEY *pkey, bool has_private, ecred_key **out)
+{
+    return key_wrap_kind(pkey, has_private, false, out);
 }
 
 ecred_err ecred_key_generate(int cose_alg, ecred_key **out)
@@ -447,6 +487,64 @@ ecred_err ecred_key_public_from_bytes(const uint8_t *buf, size_t n, ecred_key **
     if (!pkey)
         return crypto_fail(ECRED_ERR_KEY_INVALID);
     return key_wrap(pkey, false, out);
+}
+
+ecred_err ecred_key_public_any_from_bytes(const uint8_t *buf, size_t n, ecred_key **out)
+{
+    if (!buf || !out)
+        return ECRED_ERR_ARG;
+    if (n > ECRED_KEY_FILE_MAX)
+        return ECRED_ERR_TOO_LARGE;
+    if (n == 0)
+        return ECRED_ERR_KEY_INVALID;
+    EVP_PKEY *pkey = looks_like_pem(buf, n) ? public_from_pem(buf, n) : public_from_der(buf, n);
+    if (!pkey)
+        return crypto_fail(ECRED_ERR_KEY_INVALID);
+    return key_wrap_kind(pkey, false, true, out);
+}
+
+ecred_err ecred_key_public_any_load(const char *path, ecred_key **out)
+{
+    if (!path || !out)
+        return ECRED_ERR_ARG;
+    ecred_buf b = ECRED_BUF_INIT;
+    ecred_err e = ecred_read_file(path, ECRED_KEY_FILE_MAX, &b);
+    if (!e)
+        e = ecred_key_public_any_from_bytes(b.ptr ? b.ptr : (const uint8_t *)"", b.len, out);
+    ecred_buf_free(&b);
+    return e;
+}
+
+ecred_key_kind ecred_key_get_kind(const ecred_key *key) { return key ? key->kind : ECRED_KEY_NONE; }
+
+const char *ecred_key_kind_name(ecred_key_kind k)
+{
+    switch (k) {
+    case ECRED_KEY_P256: return "EC P-256";
+    case ECRED_KEY_P384: return "EC P-384";
+    case ECRED_KEY_P521: return "EC P-521";
+    case ECRED_KEY_ED25519: return "OKP Ed25519";
+    case ECRED_KEY_ED448: return "OKP Ed448";
+    case ECRED_KEY_RSA: return "RSA";
+    default: return "none";
+    }
+}
+
+ecred_err ecred_key_ec2_uncompressed(const ecred_key *key, uint8_t x[32], uint8_t y[32])
+{
+    if (!key || !x || !y)
+        return ECRED_ERR_ARG;
+    if (key->alg != ECRED_COSE_ALG_ES256)
+        return ECRED_ERR_KEY_ALG_MISMATCH;
+    uint8_t point[1 + 2 * P256_COORD_LEN];
+    size_t len = 0;
+    /* key_wrap forced the uncompressed form, so the point reads back whole. */
+    if (EVP_PKEY_get_octet_string_param(key->pkey, OSSL_PKEY_PARAM_PUB_KEY, point, sizeof point, &len) != 1 ||
+        len != sizeof point || point[0] != 0x04)
+        return crypto_fail(ECRED_ERR_CRYPTO);
+    memcpy(x, point + 1, P256_COORD_LEN);
+    memcpy(y, point + 1 + P256_COORD_LEN, P256_COORD_LEN);
+    return ECRED_OK;
 }
 
 ecred_err ecred_key_public_load(const char *path, ecred_key **out)
@@ -777,4 +875,119 @@ ecred_err ecred_verify(const ecred_key *key, const uint8_t *msg, size_t n, const
     if (key->alg == ECRED_COSE_ALG_ES256)
         return verify_es256(key, tbs, n, sig);
     return verify_eddsa(key, tbs, n, sig);
+}
+
+/* ---- verification by COSE algorithm, for inspect (other ecosystems) ---- */
+
+/* What a COSE signature algorithm needs: its digest, its scheme, and for
+ * ECDSA the curve whose size RFC 9053 section 2.1 ties it to. */
+typedef struct alg_info {
+    int cose_alg;
+    const char *digest;        /* NULL for EdDSA (no pre-hash) */
+    enum { SCHEME_ECDSA, SCHEME_EDDSA, SCHEME_PSS, SCHEME_PKCS1 } scheme;
+    ecred_key_kind curve;      /* ECDSA: the curve the algorithm is defined with */
+} alg_info;
+
+static const alg_info alg_table[] = {
+    {ECRED_COSE_ALG_ES256, "SHA256", SCHEME_ECDSA, ECRED_KEY_P256},
+    {ECRED_COSE_ALG_ES384, "SHA384", SCHEME_ECDSA, ECRED_KEY_P384},
+    {ECRED_COSE_ALG_ES512, "SHA512", SCHEME_ECDSA, ECRED_KEY_P521},
+    {ECRED_COSE_ALG_EDDSA, NULL, SCHEME_EDDSA, ECRED_KEY_NONE},
+    {ECRED_COSE_ALG_PS256, "SHA256", SCHEME_PSS, ECRED_KEY_RSA},
+    {ECRED_COSE_ALG_PS384, "SHA384", SCHEME_PSS, ECRED_KEY_RSA},
+    {ECRED_COSE_ALG_PS512, "SHA512", SCHEME_PSS, ECRED_KEY_RSA},
+    {ECRED_COSE_ALG_RS256, "SHA256", SCHEME_PKCS1, ECRED_KEY_RSA},
+    {ECRED_COSE_ALG_RS384, "SHA384", SCHEME_PKCS1, ECRED_KEY_RSA},
+    {ECRED_COSE_ALG_RS512, "SHA512", SCHEME_PKCS1, ECRED_KEY_RSA},
+};
+
+static const alg_info *alg_find(int cose_alg)
+{
+    for (size_t i = 0; i < sizeof alg_table / sizeof alg_table[0]; i++)
+        if (alg_table[i].cose_alg == cose_alg)
+            return &alg_table[i];
+    return NULL;
+}
+
+bool ecred_alg_supported(int cose_alg) { return alg_find(cose_alg) != NULL; }
+
+/* Bytes of one ECDSA scalar on the key's curve. */
+static size_t ec_scalar_len(ecred_key_kind k)
+{
+    return k == ECRED_KEY_P256 ? 32 : k == ECRED_KEY_P384 ? 48 : k == ECRED_KEY_P521 ? 66 : 0;
+}
+
+/* COSE r||s (each half len bytes) to a DER ECDSA-Sig-Value via BIGNUMs;
+ * *der owned by the caller (OPENSSL_free). */
+static ecred_err ecdsa_raw_to_der_any(const uint8_t *sig, size_t half, unsigned char **der, int *der_len)
+{
+    ECDSA_SIG *es = ECDSA_SIG_new();
+    BIGNUM *r = BN_bin2bn(sig, (int)half, NULL), *sv = BN_bin2bn(sig + half, (int)half, NULL);
+    if (!es || !r || !sv || ECDSA_SIG_set0(es, r, sv) != 1) {
+        BN_free(r);
+        BN_free(sv);
+        ECDSA_SIG_free(es);
+        return crypto_fail(ECRED_ERR_NOMEM);
+    }
+    *der = NULL;
+    *der_len = i2d_ECDSA_SIG(es, der);
+    ECDSA_SIG_free(es);
+    return *der_len > 0 ? ECRED_OK : crypto_fail(ECRED_ERR_CRYPTO);
+}
+
+ecred_err ecred_verify_cose_alg(const ecred_key *key, int cose_alg, const uint8_t *msg, size_t n,
+                                const uint8_t *sig, size_t sig_len, bool *curve_relaxed)
+{
+    if (!key || (!msg && n) || (!sig && sig_len) || !curve_relaxed)
+        return ECRED_ERR_ARG;
+    *curve_relaxed = false;
+    const alg_info *a = alg_find(cose_alg);
+    if (!a)
+        return ECRED_ERR_ALG_UNSUPPORTED;
+    bool ec = key->kind == ECRED_KEY_P256 || key->kind == ECRED_KEY_P384 || key->kind == ECRED_KEY_P521;
+    bool okp = key->kind == ECRED_KEY_ED25519 || key->kind == ECRED_KEY_ED448;
+    if ((a->scheme == SCHEME_ECDSA && !ec) || (a->scheme == SCHEME_EDDSA && !okp) ||
+        ((a->scheme == SCHEME_PSS || a->scheme == SCHEME_PKCS1) && key->kind != ECRED_KEY_RSA))
+        return ECRED_ERR_KEY_ALG_MISMATCH;
+    const uint8_t *tbs = msg ? msg : (const uint8_t *)"";
+    unsigned char *der = NULL;
+    int der_len = 0;
+    const uint8_t *vsig = sig;
+    size_t vlen = sig_len;
+    ecred_err e = ECRED_OK;
+    if (a->scheme == SCHEME_ECDSA) {
+        /* The hash is the header's; the curve is the key's (RFC 9053 only
+         * suggests pairing them): r||s take the key's scalar size. */
+        size_t half = ec_scalar_len(key->kind);
+        if (sig_len != 2 * half)
+            return ECRED_ERR_SIGNATURE_INVALID;
+        *curve_relaxed = key->kind != a->curve;
+        if ((e = ecdsa_raw_to_der_any(sig, half, &der, &der_len)) != ECRED_OK)
+            return e;
+        vsig = der;
+        vlen = (size_t)der_len;
+    }
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    EVP_PKEY_CTX *pctx = NULL;
+    if (!ctx || EVP_DigestVerifyInit_ex(ctx, &pctx, a->digest, NULL, NULL, key->pkey, NULL) != 1) {
+        e = crypto_fail(ECRED_ERR_CRYPTO);
+        goto done;
+    }
+    if (a->scheme == SCHEME_PSS &&
+        (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
+         EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1 ||
+         EVP_PKEY_CTX_set_rsa_mgf1_md_name(pctx, a->digest, NULL) != 1)) {
+        e = crypto_fail(ECRED_ERR_CRYPTO);
+        goto done;
+    }
+    if (a->scheme == SCHEME_PKCS1 && EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) != 1) {
+        e = crypto_fail(ECRED_ERR_CRYPTO);
+        goto done;
+    }
+    /* Setup went through: anything but 1 is a verdict on the signature. */
+    e = EVP_DigestVerify(ctx, vsig, vlen, tbs, n) == 1 ? ECRED_OK : crypto_fail(ECRED_ERR_SIGNATURE_INVALID);
+done:
+    EVP_MD_CTX_free(ctx);
+    OPENSSL_free(der);
+    return e;
 }

@@ -22,8 +22,10 @@ static ecred_err check_status(const ecred_status_source *src, int64_t now, ecred
     unsigned st = 0;
     int64_t as_of = 0;
     ecred_err e = src->lookup(src->ctx, v->claims.status_uri, v->claims.status_idx, &st, &as_of);
+    /* An index past the list's end is the draft's "MUST be rejected": a
+     * verdict on the credential, not missing data. */
     if (e)
-        return e == ECRED_ERR_STATUS_STALE ? e : ECRED_ERR_STATUS_UNAVAILABLE;
+        return e == ECRED_ERR_STATUS_STALE || e == ECRED_ERR_STATUS_INDEX ? e : ECRED_ERR_STATUS_UNAVAILABLE;
     v->status_checked = true;
     v->status = st;
     v->status_as_of = as_of;

@@ -46,6 +46,7 @@ static const struct err_row err_table[] = {
     {ECRED_ERR_STATUS_STALE, "status_stale", "status_stale", "status unknown: status data is stale", 11, 200},
     {ECRED_ERR_STATUS_UNAVAILABLE, "status_unavailable", "status_unavailable", "status list unavailable", 12, 200},
     {ECRED_ERR_LIST_EXPIRED, "list_expired", "list_expired", "status or trust list has expired", 12, 422},
+    {ECRED_ERR_STATUS_INDEX, "status_index", "status_index_invalid", "the credential's status index is outside its status list: rejected", 18, 200},
     {ECRED_ERR_NOMEM, "nomem", "internal", "out of memory", 1, 500},
     {ECRED_ERR_IO, "io", "io_error", "input/output error", 1, 500},
     {ECRED_ERR_EXISTS, "exists", "exists", "file exists; refusing to overwrite", 1, 409},

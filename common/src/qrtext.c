@@ -1,6 +1,6 @@
 /*
  * qrtext.c - the text a QR code carries: "RC1:" + base45 of a COSE_Sign1,
- * optionally zlib-compressed with the RC1 preset dictionary
+ * optionally zlib-compressed with an RC1 preset dictionary
  * (spec/credential.md section 2). The text <-> COSE-bytes layer only: it
  * must never know about claims or keys (the issue path is issue.c).
  *
@@ -16,37 +16,66 @@
 #include "ecred/zcap.h"
 
 /*
- * The RC1 preset dictionary: byte sequences that recur in every credential,
+ * The RC1 preset dictionaries: byte sequences that recur in every credential,
  * in increasing order of how often they recur, because deflate codes nearer
- * matches (the dictionary's end) more cheaply. Fixed forever for RC1: a
- * change needs a new prefix. spec/rc1-dictionary.hex is the same bytes, and
- * a unit test keeps the two equal.
+ * matches (the dictionary's end) more cheaply. A zlib stream names its
+ * dictionary by DICTID (Adler-32), so a dictionary is versioned by it: v1
+ * (spec/rc1-dictionary.hex) assumed status lists at `/s/N`, which
+ * ecred-issuerd never served; v2 (spec/rc1-dictionary-v2.hex) is v1 with the
+ * URI the daemon really writes, `/status/N`. Issuers write v2; verifiers read
+ * both for ever (credentials issued with v1 stay readable). A unit test keeps
+ * each equal to its .hex file.
  */
-static const uint8_t rc1_dictionary[] =
-    /* Shanghai district police branches: the issuing authorities. */
-    "上海市公安局浦东分局上海市公安局黄浦分局上海市公安局静安分局上海市公安局徐汇分局"
-    "上海市公安局长宁分局上海市公安局普陀分局上海市公安局虹口分局上海市公安局杨浦分局"
-    "上海市公安局宝山分局上海市公安局闵行分局上海市公安局嘉定分局上海市公安局金山分局"
-    "上海市公安局松江分局上海市公安局青浦分局上海市公安局奉贤分局上海市公安局崇明分局"
-    /* Words of Shanghai street addresses. */
+#define RC1_DICT_HEAD                                                                              \
+    /* Shanghai district police branches: the issuing authorities. */                             \
+    "上海市公安局浦东分局上海市公安局黄浦分局上海市公安局静安分局上海市公安局徐汇分局"             \
+    "上海市公安局长宁分局上海市公安局普陀分局上海市公安局虹口分局上海市公安局杨浦分局"             \
+    "上海市公安局宝山分局上海市公安局闵行分局上海市公安局嘉定分局上海市公安局金山分局"             \
+    "上海市公安局松江分局上海市公安局青浦分局上海市公安局奉贤分局上海市公安局崇明分局"             \
+    /* Words of Shanghai street addresses. */                                                       \
     "街道镇村新村小区公寓大厦花园苑中路东路西路南路北路大道支路弄号楼室幢单元层"
-    /* The reference deployment's issuer and status list URIs. */
-    "https://jzz.sh.gov.cn/s/"
-    /* Structure: the COSE_Sign1 head with ES256 and an 8-byte kid, the
-     * claims map head, status claim, cnf with a compressed P-256 key, the
-     * credential claim head. */
-    "\xd2\x84\x4d\xa2\x01\x26\x04\x48"
-    "\x08\xa1\x01\xa4\x01\x02\x20\x01\x21\x58\x20"
-    "\x22\xf5\x22\xf4"
-    "\x19\xff\xff\xa1\x6b" "status_list" "\xa2\x63" "idx" "\x1a\x00" "\x63" "uri" "\x78\x1a"
-    "https://jzz.sh.gov.cn/s/"
-    "\x3a\x00\x01\x00\x00\xab\x01\x02\x02"
-    "\x04\x1a\x00\x04\x83\x03\x19\x05\x05\x06\x1a\x07\x48\x40\x58\x01";
+/* Structure: the COSE_Sign1 head with ES256 and an 8-byte kid, the claims
+ * map head, status claim, cnf with a compressed P-256 key, the credential
+ * claim head. */
+#define RC1_DICT_STRUCT                                                                            \
+    "\xd2\x84\x4d\xa2\x01\x26\x04\x48"                                                             \
+    "\x08\xa1\x01\xa4\x01\x02\x20\x01\x21\x58\x20"                                                 \
+    "\x22\xf5\x22\xf4"                                                                             \
+    "\x19\xff\xff\xa1\x6b" "status_list" "\xa2\x63" "idx" "\x1a\x00" "\x63" "uri"
+#define RC1_DICT_TAIL "\x3a\x00\x01\x00\x00\xab\x01\x02\x02" \
+                      "\x04\x1a\x00\x04\x83\x03\x19\x05\x05\x06\x1a\x07\x48\x40\x58\x01"
+
+/* v1: the reference deployment's URIs as first (wrongly) assumed. */
+static const uint8_t rc1_dictionary[] =
+    RC1_DICT_HEAD "https://jzz.sh.gov.cn/s/" RC1_DICT_STRUCT "\x78\x1a" "https://jzz.sh.gov.cn/s/" RC1_DICT_TAIL;
+/* v2: text(30) "https://jzz.sh.gov.cn/status/N", as ecred-issuerd writes. */
+static const uint8_t rc1_dictionary_v2[] =
+    RC1_DICT_HEAD "https://jzz.sh.gov.cn/status/" RC1_DICT_STRUCT "\x78\x1e"
+                  "https://jzz.sh.gov.cn/status/" RC1_DICT_TAIL;
 
 ecred_span ecred_rc1_dictionary(void)
 {
     /* sizeof includes the literal's terminating NUL, which is not part of it. */
     return ecred_span_of(rc1_dictionary, sizeof rc1_dictionary - 1);
+}
+
+ecred_span ecred_rc1_dictionary_v2(void)
+{
+    return ecred_span_of(rc1_dictionary_v2, sizeof rc1_dictionary_v2 - 1);
+}
+
+/* The dictionary a zlib stream names: v2 when its FDICT DICTID is v2's, v1
+ * otherwise (a stream naming neither then fails in ecred_zlib_inflate, as
+ * one naming no dictionary inflates without it). */
+static ecred_span dictionary_for(const uint8_t *z, size_t n)
+{
+    ecred_span v2 = ecred_rc1_dictionary_v2();
+    if (n >= 6 && (z[1] & 0x20)) {
+        uint32_t id = (uint32_t)z[2] << 24 | (uint32_t)z[3] << 16 | (uint32_t)z[4] << 8 | z[5];
+        if (id == ecred_zlib_dictid(v2))
+            return v2;
+    }
+    return ecred_rc1_dictionary();
 }
 
 #define PREFIX_LEN (sizeof ECRED_QRTEXT_PREFIX - 1)
@@ -81,7 +110,7 @@ ecred_err ecred_qrtext_encode(const uint8_t *cose, size_t n, ecred_compress mode
     if (e)
         goto out;
     if (mode != ECRED_COMPRESS_NONE) {
-        ecred_span dict = mode == ECRED_COMPRESS_PLAIN ? ecred_span_of(NULL, 0) : ecred_rc1_dictionary();
+        ecred_span dict = mode == ECRED_COMPRESS_PLAIN ? ecred_span_of(NULL, 0) : ecred_rc1_dictionary_v2();
         e = ecred_zlib_compress(cose, n, 9, dict, &z);
         if (e)
             goto out;
@@ -135,9 +164,10 @@ ecred_err ecred_qrtext_decode(const char *text, size_t n, bool any_prefix, ecred
         goto fail;
     }
     if (bin.ptr[0] == 0x78) {
-        /* zlib: inflate with the RC1 dictionary available; a stream that asks
-         * for another dictionary fails inside ecred_zlib_inflate. */
-        e = ecred_zlib_inflate(bin.ptr, bin.len, ECRED_COSE_MAX, ecred_rc1_dictionary(), &out);
+        /* zlib: inflate with the RC1 dictionary the stream names (v1 or v2);
+         * a stream that asks for another dictionary fails inside
+         * ecred_zlib_inflate. */
+        e = ecred_zlib_inflate(bin.ptr, bin.len, ECRED_COSE_MAX, dictionary_for(bin.ptr, bin.len), &out);
         if (e)
             goto fail;
         z = true;

@@ -114,7 +114,7 @@ static ecred_err slist_put(cbor_item_t *map, cbor_item_t *key, cbor_item_t *valu
     return ecred_cbor_map_put(map, key, value);
 }
 
-/* Build the {"bits": n, "lst": zlib9(bytes)} item; *out owned by the caller. */
+/* Build the {"lst": zlib9(bytes), "bits": n} item; *out owned by the caller. */
 static ecred_err slist_build_item(const ecred_slist *l, cbor_item_t **out)
 {
     ecred_buf z = ECRED_BUF_INIT;
@@ -127,12 +127,14 @@ static ecred_err slist_build_item(const ecred_slist *l, cbor_item_t **out)
         e = ECRED_ERR_NOMEM;
         goto done;
     }
-    /* The draft's examples put "bits" before "lst" (a2 64 'bits' .. 63 'lst' ..);
-     * that is also the deterministic order (shorter encoded key first). */
-    e = slist_put(map, ecred_cbor_text("bits", 4), ecred_cbor_int((int64_t)l->bits));
+    /* Deterministic order (RFC 8949 section 4.2.1: bytewise on the encoded
+     * keys): 63 'lst' sorts before 64 'bits'. The draft's examples put
+     * "bits" first; readers accept either, and a deterministic encoding is
+     * what lets several issuer instances produce the same bytes (ETags). */
+    e = slist_put(map, ecred_cbor_text("lst", 3), ecred_cbor_bytes(z.ptr, z.len));
     if (e)
         goto done;
-    e = slist_put(map, ecred_cbor_text("lst", 3), ecred_cbor_bytes(z.ptr, z.len));
+    e = slist_put(map, ecred_cbor_text("bits", 4), ecred_cbor_int((int64_t)l->bits));
     if (e)
         goto done;
     *out = map;
@@ -318,7 +320,8 @@ static ecred_err slist_claim_int(const cbor_item_t *claims, int64_t key, bool *p
 static ecred_err slist_claims_decode(ecred_span payload, int64_t now, ecred_slist_token *tok)
 {
     cbor_item_t *claims = NULL, *sub = NULL, *list_item = NULL;
-    bool has_iat = false, has_exp = false, has_ttl = false;
+    bool has_iat = false, has_exp = false, has_ttl = false, has_nbf = false;
+    int64_t nbf = 0;
     ecred_err e = ecred_cbor_decode(payload.ptr, payload.len, &slist_claims_limits, &claims);
     if (e)
         return e;
@@ -331,7 +334,8 @@ static ecred_err slist_claims_decode(ecred_span payload, int64_t now, ecred_slis
         (e = ecred_cbor_map_get_int(claims, ECRED_CWT_STATUS_LIST, &list_item)) != ECRED_OK ||
         (e = slist_claim_int(claims, ECRED_CWT_IAT, &has_iat, &tok->iat)) != ECRED_OK ||
         (e = slist_claim_int(claims, ECRED_CWT_EXP, &has_exp, &tok->exp)) != ECRED_OK ||
-        (e = slist_claim_int(claims, ECRED_CWT_TTL, &has_ttl, &tok->ttl)) != ECRED_OK)
+        (e = slist_claim_int(claims, ECRED_CWT_TTL, &has_ttl, &tok->ttl)) != ECRED_OK ||
+        (e = slist_claim_int(claims, ECRED_CWT_NBF, &has_nbf, &nbf)) != ECRED_OK)
         goto done;
 
     /* sub is compared with the credential's uri as a C string, so it must be
@@ -358,6 +362,12 @@ static ecred_err slist_claims_decode(ecred_span payload, int64_t now, ecred_slis
         tok->ttl = 0;
     if (has_exp && now >= 0 && now >= tok->exp) {
         e = ECRED_ERR_LIST_EXPIRED;
+        goto done;
+    }
+    /* RFC 8392 nbf: a list that says it is not yet in force vouches for
+     * nothing (ecred never issues nbf; another issuer's list may). */
+    if (has_nbf && now >= 0 && now < nbf) {
+        e = ECRED_ERR_NOT_YET_VALID;
         goto done;
     }
     memcpy(tok->uri, cbor_string_handle(sub), sub_len);

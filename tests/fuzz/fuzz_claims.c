@@ -31,7 +31,8 @@ static int claims_equal(const ecred_claims *a, const ecred_claims *b)
             (a->status_idx == b->status_idx && strcmp(a->status_uri, b->status_uri) == 0)) &&
            a->has_cnf == b->has_cnf &&
            (!a->has_cnf ||
-            (memcmp(a->cnf_x, b->cnf_x, sizeof a->cnf_x) == 0 && a->cnf_y_sign == b->cnf_y_sign)) &&
+            (memcmp(a->cnf_x, b->cnf_x, sizeof a->cnf_x) == 0 && a->cnf_y_sign == b->cnf_y_sign &&
+             a->cnf_has_y == b->cnf_has_y && (!a->cnf_has_y || memcmp(a->cnf_y, b->cnf_y, 32) == 0))) &&
            credential_equal(&a->cred, &b->cred);
 }
 

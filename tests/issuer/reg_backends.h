@@ -4,9 +4,12 @@
  * ECRED_TEST_REGISTRIES lists the registries to test, separated by spaces:
  * "sqlite:" (the default) gives each case a fresh SQLite file in the test
  * tmp directory; any other URL is passed to the cases as is, and its backend
- * must start each case empty (a PostgreSQL run points it at a scratch
- * database). A URL this build cannot open is reported and skipped, not
- * failed: the list may name a backend before it is built.
+ * must start each case empty: a postgres:// URL names a scratch database
+ * whose public schema is dropped and recreated before each case
+ * (tests/pg/CMakeLists.txt gives each test its own database on the private
+ * cluster of scripts/pg-test-cluster). A URL this build cannot open is
+ * reported and skipped, not failed: the list may name a backend before it
+ * is built.
  *
  * Must never: touch a database it was not given, or name a backend in a case.
  */
@@ -20,6 +23,10 @@
 
 #include "registry.h"
 
+#ifdef ECRED_HAVE_PG
+#include <libpq-fe.h>
+#endif
+
 typedef struct reg_case {
     const char *name;
     void (*run)(const char *url); /* reports through CHECK */
@@ -30,6 +37,20 @@ static void reg_case_url(const char *backend, const char *test, const char *cnam
                          size_t cap)
 {
     if (strcmp(backend, "sqlite:") != 0) {
+#ifdef ECRED_HAVE_PG
+        if (strncmp(backend, "postgres", 8) == 0) {
+            /* Empty the scratch database: the case starts from no schema, so
+             * the migrations run too. A failure shows up as the case's open
+             * failing. */
+            PGconn *c = PQconnectdb(backend);
+            PGresult *r = PQexec(c, "SET client_min_messages = warning;"
+                                    " DROP SCHEMA public CASCADE; CREATE SCHEMA public;");
+            if (PQresultStatus(r) != PGRES_COMMAND_OK)
+                printf("reset of the scratch database failed: %s", PQerrorMessage(c));
+            PQclear(r);
+            PQfinish(c);
+        }
+#endif
         snprintf(out, cap, "%s", backend);
         return;
     }

@@ -124,6 +124,64 @@ static void case_idempotency(const char *url)
     reg_close(db);
 }
 
+/* Stored status list tokens only move forward (generation, then iat), and
+ * a whole registry copies into an empty one (and not into a used one). */
+static void case_list_tokens_and_copy(const char *url)
+{
+    reg_db *db = NULL;
+    CHECK_ERR(reg_open_url(url, &db), ECRED_OK);
+    if (!db)
+        return;
+    int64_t lid = 0, idx = 0;
+    CHECK_ERR(reg_begin_write(db), ECRED_OK);
+    CHECK_ERR(reg_index_allocate(db, &lid, &idx), ECRED_OK);
+    CHECK_ERR(reg_commit(db), ECRED_OK);
+    reg_list_token t, got;
+    memset(&t, 0, sizeof t);
+    memset(&got, 0, sizeof got);
+    CHECK_ERR(reg_list_token_get(db, lid, &got), ECRED_ERR_KEY_UNKNOWN);
+    t.list_id = lid;
+    t.generation = 3;
+    t.iat = 1000;
+    CHECK_ERR(ecred_buf_set(&t.token, "token-g3", 8), ECRED_OK);
+    CHECK_ERR(reg_list_token_put(db, &t), ECRED_OK);
+    CHECK_ERR(reg_list_token_put(db, &t), ECRED_ERR_EXISTS);     /* the same again */
+    t.generation = 2;
+    t.iat = 2000;
+    CHECK_ERR(reg_list_token_put(db, &t), ECRED_ERR_EXISTS);     /* an older generation */
+    t.generation = 3;
+    t.iat = 1001;
+    CHECK_ERR(ecred_buf_set(&t.token, "token-g3b", 9), ECRED_OK);
+    CHECK_ERR(reg_list_token_put(db, &t), ECRED_OK);              /* same generation, later */
+    CHECK_ERR(reg_list_token_get(db, lid, &got), ECRED_OK);
+    CHECK(got.generation == 3 && got.iat == 1001 && got.token.len == 9 &&
+          memcmp(got.token.ptr, "token-g3b", 9) == 0);
+    reg_list_token_free(&got);
+    reg_list_token_free(&t);
+    uint8_t h[32] = {9};
+    CHECK_ERR(reg_token_add(db, h, "clerk", 1), ECRED_OK);
+    reg_close(db);
+
+    /* Copy into a fresh SQLite file, then refuse a second copy into it. */
+    char to[700];
+    reg_case_url("sqlite:", "unit_registry", "copy_target", to, sizeof to);
+    reg_copy_stats st;
+    memset(&st, 0, sizeof st);
+    CHECK_ERR(reg_copy(url, to, &st), ECRED_OK);
+    CHECK(st.tokens == 1 && st.lists == 1 && st.list_tokens == 1 && st.credentials == 0);
+    CHECK_ERR(reg_copy(url, to, &st), ECRED_ERR_EXISTS);
+    reg_db *copy = NULL;
+    CHECK_ERR(reg_open_url(to, &copy), ECRED_OK);
+    if (copy) {
+        char role[16];
+        CHECK_ERR(reg_token_role(copy, h, role), ECRED_OK);
+        CHECK_ERR(reg_list_token_get(copy, lid, &got), ECRED_OK);
+        CHECK(got.generation == 3 && got.iat == 1001 && got.token.len == 9);
+        reg_list_token_free(&got);
+        reg_close(copy);
+    }
+}
+
 /* A credential row at (list_id, idx) for choose/claim, inserted in the
  * caller's write transaction. */
 static ecred_err insert_at(reg_db *db, int n, int64_t list_id, int64_t idx)
@@ -402,6 +460,7 @@ int main(void)
         {"choose_claim", case_choose_claim},
         {"allocation_and_status", case_allocation_and_status},
         {"operations", case_operations},
+        {"list_tokens_and_copy", case_list_tokens_and_copy},
     };
     reg_run_cases("unit_registry", cases, sizeof cases / sizeof cases[0]);
     return check_finish();

@@ -245,6 +245,19 @@ static void test_errors_and_bodies(void)
     CHECK(svc_json_body(&r, &o) != ECRED_OK && r.status == 413);
     ecred_buf_free(&r.reply);
 
+    /* The out-of-memory reply (a body that cannot be copied): exactly the
+     * JSON, no trailing NUL on the wire (the old verifier sent one byte more
+     * than its body, issue 11). The length alone makes the copy fail. */
+    memset(&r, 0, sizeof r);
+    svc_reply_bytes(&r, 200, "text/plain", "x", ECRED_BUF_MAX + 1);
+    CHECK(r.status == 500 && strcmp(r.content_type, "application/json") == 0);
+    CHECK(r.reply.len > 2 && r.reply.ptr[r.reply.len - 1] == '}' &&
+          memchr(r.reply.ptr, 0, r.reply.len) == NULL);
+    json_t *oom = json_loadb((const char *)r.reply.ptr, r.reply.len, 0, NULL);
+    CHECK(oom && strcmp(json_string_value(json_object_get(oom, "code")), "internal") == 0);
+    json_decref(oom);
+    ecred_buf_free(&r.reply);
+
     /* Every layer row has a code, a status and both hints. */
     for (size_t i = 0; i < SVC_E_COUNT; i++)
         CHECK(svc_layer_errors[i].code && svc_layer_errors[i].status >= 400 && svc_layer_errors[i].hint_zh &&

@@ -15,6 +15,13 @@ Usage: openapi_contract.py BIN_DIR SOURCE_DIR TMP_DIR
    document: the status must be documented for the operation, the media type
    must be one of the response's, a JSON body must validate against the
    response's schema (so error codes too).  Every operation must be driven.
+3. Residents: the resident routes answer resident_signin_disabled on that
+   issuer; a second issuer signs in through the test OpenID provider
+   (tests/oidc/idp.mjs, node + tests/oidc/node_modules from
+   scripts/setup-test-tools) by the real code flow with PKCE, and every
+   resident operation is driven with its successes and refusals. Without
+   node or the provider this part is skipped with a NOTE (the resident routes
+   are then driven for their disabled answer only).
 
 Must never: touch anything outside TMP_DIR; talk to anything but loopback.
 """
@@ -22,12 +29,15 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
+import http.cookiejar
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import yaml
@@ -146,6 +156,16 @@ def static_checks(doc, c_file, table, md):
 
 
 # ----------------------------------------------------------------- live checks
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A 3xx is an answer to validate, never followed."""
+
+    def redirect_request(self, *args, **kw):
+        return None
+
+
+OPENER = urllib.request.build_opener(NoRedirect)
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -167,6 +187,7 @@ class Api:
                                       re.escape(path)) + "$"
                     self.ops[(method.upper(), re.compile(rx))] = (path, method, op)
         self.driven = {}
+        self.headers = {}  # the last answer's headers
 
     def find(self, method, path):
         path = path.split("?")[0]
@@ -181,10 +202,12 @@ class Api:
         data = body.encode() if isinstance(body, str) else body
         req = urllib.request.Request(self.base + path, data=data, method=method, headers=headers or {})
         try:
-            with urllib.request.urlopen(req, timeout=30) as resp:
+            with OPENER.open(req, timeout=30) as resp:
                 status, ctype, raw = resp.status, resp.headers.get("Content-Type", ""), resp.read()
+                self.headers = resp.headers
         except urllib.error.HTTPError as e:
             status, ctype, raw = e.code, e.headers.get("Content-Type", ""), e.read()
+            self.headers = e.headers
         label = "%s %s %s" % (self.name, method, path[:60])
         if want is not None and status != want:
             bad("%s: HTTP %d, the test expected %d: %s" % (label, status, want, raw[:200]))
@@ -296,6 +319,8 @@ def live():
                for r in ("clerk", "officer", "admin")}
         api = Api("issuer", load("openapi-issuer.yaml"), ibase)
         drive_issuer(api, tok)
+        drive_resident_disabled(api)
+        drive_resident(api, procs)
         api.uncovered()
 
         cache = os.path.join(TMP, "cache")
@@ -309,7 +334,7 @@ def live():
         procs.append(subprocess.Popen([os.path.join(BIN, "ecred-verifierd"), "--cache", cache, "--issuer", ibase,
                                        "--root", os.path.join(data, "root.pub.pem"), "--listen",
                                        "127.0.0.1:%d" % vport], stderr=open(vlog, "w")))
-        wait_for(vbase + "/healthz", lambda s: s == 200, "ecred-verifierd (synced)", procs[1], vlog)
+        wait_for(vbase + "/healthz", lambda s: s == 200, "ecred-verifierd (synced)", procs[-1], vlog)
         vapi = Api("verifier", load("openapi-verifier.yaml"), vbase)
         drive_verifier(vapi, keys, api.samples)
         vapi.uncovered()
@@ -443,6 +468,238 @@ def drive_issuer(api, tok):
                                 timeout=10) as r:
         png = r.read()
     api.samples = {"valid": appr["credential"]["qr_text"], "revoked": relc["credential"]["qr_text"], "png": png}
+
+
+RESIDENT_GET = ("/v1/resident/login", "/v1/resident/callback?code=x&state=y", "/v1/resident/me",
+                "/v1/resident/applications/0000000000000000", "/v1/resident/credential",
+                "/v1/resident/credentials/0000000000000000", "/v1/resident/credentials/0000000000000000/qr.svg",
+                "/v1/resident/reminders")
+RESIDENT_POST = ("/v1/resident/logout", "/v1/resident/applications",
+                 "/v1/resident/applications/0000000000000000/commitment/sign",
+                 "/v1/resident/credentials/0000000000000000/report-lost",
+                 "/v1/resident/credentials/0000000000000000/unlock")
+
+
+def drive_resident_disabled(api):
+    """An issuer without --oidc-issuer: every resident route says so."""
+    for u in RESIDENT_GET:
+        _, b = api.call("GET", u, None, {}, want=404)
+        if isinstance(b, dict) and b.get("code") != "resident_signin_disabled":
+            bad("issuer GET %s without OIDC answered %s" % (u, b.get("code")))
+    for u in RESIDENT_POST:
+        api.call("POST", u, "{}", {"Content-Type": "application/json"}, want=404)
+
+
+def drive_resident(main_api, procs):
+    """A second issuer with resident sign-in through the test OpenID provider."""
+    oidc = os.path.join(SRC, "tests/oidc")
+    node = shutil.which("node")
+    if not node or not os.path.isdir(os.path.join(oidc, "node_modules/oidc-provider")):
+        print("NOTE: node or tests/oidc/node_modules missing (scripts/setup-test-tools): "
+              "resident routes driven only for resident_signin_disabled")
+        return
+    data = os.path.join(TMP, "rdata")
+    os.makedirs(data)
+    pport, iport = free_port(), free_port()
+    base, idp = "http://127.0.0.1:%d" % pport, "http://127.0.0.1:%d" % iport
+    rlog = os.path.join(TMP, "resident-issuer.log")
+    iss = subprocess.Popen([os.path.join(BIN, "ecred-issuerd"), "--data", data, "--listen", "127.0.0.1:%d" % pport,
+                            "--list-size", "16", "--oidc-issuer", idp, "--oidc-client-id", "ecred-resident"],
+                           stderr=open(rlog, "w"))
+    procs.append(iss)
+    try:
+        wait_for(base + "/healthz", lambda s: s == 200, "ecred-issuerd --oidc-issuer", iss, rlog)
+    except SystemExit as e:  # a daemon that cannot enable sign-in is a failure, not a skip
+        bad(str(e).strip())
+        return
+    officer = {"Authorization": "Bearer " + run("ecred-issuerd", "token", "add", "--data", data, "--role", "officer")}
+    api = Api("issuer(resident)", main_api.doc, base)
+    api.samples = None
+    c = api.call
+    H = {"Accept": "text/html"}
+    # The provider is not up yet: discovery fails (a failure is not cached).
+    c("GET", "/v1/resident/login", None, {}, want=502)
+    c("GET", "/v1/resident/login", None, H, want=303)
+    if api.headers.get("Location") != "/app/signin.html?error=identity_provider_unavailable":
+        bad("login failure for a browser went to %s" % api.headers.get("Location"))
+    plog = os.path.join(TMP, "idp.log")
+    idpp = subprocess.Popen([node, os.path.join(oidc, "idp.mjs"), str(iport), base + "/v1/resident/callback"],
+                            stdout=open(plog, "w"), stderr=subprocess.STDOUT)
+    procs.append(idpp)
+    wait_for(idp + "/.well-known/openid-configuration", lambda s: s == 200, "test OpenID provider", idpp, plog)
+
+    # before sign-in
+    J = {"Content-Type": "application/json"}
+    for u in RESIDENT_GET[2:]:
+        c("GET", u, None, {}, want=401)
+    for u in RESIDENT_POST:
+        c("POST", u, None, {"Cookie": "ecred_resident=" + "A" * 43}, want=401)
+    c("GET", "/v1/resident/callback?code=abc&state=" + "A" * 43, None, {}, want=400)
+    c("GET", "/v1/resident/callback?code=abc", None, {}, want=400)
+    c("GET", "/v1/resident/callback?code=x&state=y", None, H, want=303)
+
+    def begin():
+        """GET /v1/resident/login: the provider's authorization URL and the state in it."""
+        c("GET", "/v1/resident/login", None, {}, want=302)
+        loc = api.headers.get("Location", "")
+        if not loc.startswith(idp + "/auth?") or "code_challenge_method=S256" not in loc:
+            bad("login redirect: %s" % loc[:200])
+        return loc, urllib.parse.parse_qs(urllib.parse.urlparse(loc).query).get("state", [""])[0]
+
+    def login(user):
+        """The code flow as a browser runs it; returns the session's Cookie header."""
+        jar = urllib.request.build_opener(NoRedirect, urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+
+        def hop(url, form=None):
+            data = urllib.parse.urlencode(form).encode() if form else None
+            try:
+                with jar.open(urllib.request.Request(url, data=data), timeout=10) as r:
+                    loc = r.headers.get("Location")
+            except urllib.error.HTTPError as e:
+                loc = e.headers.get("Location")
+            if not loc:
+                sys.exit("test OpenID provider: no redirect from %s: %s" % (url, open(plog).read()[-800:]))
+            return urllib.parse.urljoin(url, loc)
+        u, _ = begin()
+        u = hop(u)                                                         # -> interaction (login)
+        u = hop(u, {"prompt": "login", "login": user, "password": "x"})    # -> /auth/UID
+        u = hop(u)                                                         # -> interaction (consent)
+        u = hop(u, {"prompt": "consent"})                                  # -> /auth/UID
+        u = hop(u)                                                         # -> our callback with the code
+        if not u.startswith(base + "/v1/resident/callback?"):
+            bad("no callback: %s" % u[:200])
+        c("GET", u[len(base):], None, {}, want=200)
+        m = re.match(r"(ecred_resident=[A-Za-z0-9_-]{43});", api.headers.get("Set-Cookie", ""))
+        if not m:
+            bad("callback set no session cookie: %s" % api.headers.get("Set-Cookie"))
+            return {}, u
+        c("GET", u[len(base):], None, {}, want=400)  # the state was used once
+        return {"Cookie": m.group(1)}, u
+
+    # the provider answers error= (the resident declined): the state is used up
+    _, st = begin()
+    c("GET", "/v1/resident/callback?error=access_denied&state=" + st, None, {}, want=401)
+    _, st = begin()
+    c("GET", "/v1/resident/callback?error=access_denied&state=" + st, None, H, want=303)
+
+    A, _ = login("alice")
+    B, _ = login("bob")
+    _, me = c("GET", "/v1/resident/me", None, A, want=200)
+    if not isinstance(me, dict) or me.get("id_number") != "340102199003072518":
+        bad("resident me: %s" % me)
+        return
+    if me.get("prefill") is not None:
+        bad("resident me: prefill before any credential: %s" % me.get("prefill"))
+    _, meb = c("GET", "/v1/resident/me", None, B, want=200)
+    HA = dict(A, **J, **{"X-CSRF-Token": me["csrf_token"]})
+    HB = dict(B, **J, **{"X-CSRF-Token": meb["csrf_token"]})
+
+    # apply
+    with open(os.path.join(SRC, "spec/examples/api/permit_new_relative.json"), encoding="utf-8") as f:
+        body = json.load(f)
+    del body["credential"]["name"], body["credential"]["id_number"]
+    apply = json.dumps(body)
+    c("GET", "/v1/resident/credential", None, A, want=404)  # none issued yet
+    c("POST", "/v1/resident/applications", apply, dict(A, **J), want=403)
+    c("POST", "/v1/resident/applications", apply, dict(A, **J, **{"X-CSRF-Token": meb["csrf_token"]}), want=403)
+    typed = json.loads(apply)
+    typed["credential"]["name"] = "张三"
+    _, e = c("POST", "/v1/resident/applications", json.dumps(typed), HA, want=422)
+    if isinstance(e, dict) and e.get("code") != "identity_from_signin":
+        bad("typed name answered %s" % e.get("code"))
+    c("POST", "/v1/resident/applications", '{"kind":', HA, want=400)
+    c("POST", "/v1/resident/applications", apply, dict(HA, **{"Idempotency-Key": "bad key!"}), want=400)
+    c("POST", "/v1/resident/applications", json.dumps({"kind": "permit_new", "owner": "x"}), HA, want=422)
+    c("POST", "/v1/resident/applications", '{"a": "' + "x" * 70000 + '"}', HA, want=413)
+    c("POST", "/v1/resident/applications", json.dumps(dict(body, replaces="0000000000000000")), HA, want=404)
+    _, app = c("POST", "/v1/resident/applications", apply, dict(HA, **{"Idempotency-Key": "phone-1"}), want=201)
+    c("POST", "/v1/resident/applications", apply, dict(HA, **{"Idempotency-Key": "phone-1"}), want=200)
+    other = dict(body, kinship={"relative_name": "李国强", "relationship": "母亲"})
+    c("POST", "/v1/resident/applications", json.dumps(other), dict(HA, **{"Idempotency-Key": "phone-1"}), want=409)
+    with open(os.path.join(SRC, "spec/examples/api/residence_registration.json"), encoding="utf-8") as f:
+        reg = json.load(f)
+    del reg["credential"]["name"], reg["credential"]["id_number"]
+    _, plain = c("POST", "/v1/resident/applications", json.dumps(reg), HA, want=201)
+    aid = app["id"]
+    # reading it, the commitment
+    c("GET", "/v1/resident/applications/" + aid, None, A, want=200)
+    c("GET", "/v1/resident/applications/" + aid, None, B, want=404)
+    c("GET", "/v1/resident/applications/nothex", None, A, want=404)
+    sign = "/v1/resident/applications/%s/commitment/sign" % aid
+    sha = json.dumps({"sha256": app["commitment"]["sha256"]})
+    c("POST", sign, sha, dict(A, **J), want=403)
+    c("POST", sign, sha, HB, want=404)
+    c("POST", sign, "[", HA, want=400)
+    c("POST", sign, json.dumps({"sha256": "0" * 64}), HA, want=422)
+    c("POST", sign, "{}", HA, want=422)
+    c("POST", sign, '{"a": "' + "x" * 70000 + '"}', HA, want=413)
+    if isinstance(plain, dict) and "id" in plain:
+        c("POST", "/v1/resident/applications/%s/commitment/sign" % plain["id"], sha, HA, want=409)
+    else:
+        bad("resident application without kinship: %s" % plain)
+    c("POST", sign, sha, HA, want=200)
+    _, appr = c("POST", "/v1/applications/%s/approve" % aid, None, officer, want=201)
+    cid = appr["credential"]["id"]
+    # the credential
+    _, cur = c("GET", "/v1/resident/credential", None, A, want=200)
+    if isinstance(cur, dict) and cur.get("id") != cid:
+        bad("current credential %s, issued %s" % (cur.get("id"), cid))
+    c("GET", "/v1/resident/credential", None, B, want=404)
+    c("GET", "/v1/resident/credentials/" + cid, None, A, want=200)
+    c("GET", "/v1/resident/credentials/" + cid, None, B, want=404)
+    c("GET", "/v1/resident/credentials/%s/qr.svg" % cid, None, A, want=200)
+    c("GET", "/v1/resident/credentials/%s/qr.svg" % cid, None, B, want=404)
+    _, me2 = c("GET", "/v1/resident/me", None, A, want=200)
+    if isinstance(me2, dict) and (me2.get("latest_credential_id") != cid or not me2.get("prefill")):
+        bad("resident me after issuance: %s" % me2)
+    c("GET", "/v1/resident/reminders", None, A, want=200)
+    # report lost, unlock
+    lost, found = "/v1/resident/credentials/%s/report-lost" % cid, "/v1/resident/credentials/%s/unlock" % cid
+    c("POST", lost, None, A, want=403)
+    c("POST", lost, None, HB, want=404)
+    c("POST", lost, '{"x": 1}', HA, want=422)
+    c("POST", lost, "x" * 70000, HA, want=413)
+    c("POST", found, None, HA, want=409)  # not suspended
+    _, s = c("POST", lost, None, HA, want=200)
+    if isinstance(s, dict) and s.get("status") != "suspended":
+        bad("report-lost left %s" % s.get("status"))
+    c("POST", lost, None, HA, want=409)
+    c("POST", found, None, dict(A, **J), want=403)
+    c("POST", found, None, HB, want=404)
+    c("POST", found, '{"x": 1}', HA, want=422)
+    c("POST", found, "x" * 70000, HA, want=413)
+    c("POST", found, None, HA, want=200)
+    c("POST", "/v1/credentials/%s/suspend" % cid, None, officer, want=200)
+    c("POST", found, None, HA, want=409)  # the office's suspension is the office's to lift
+    # sign out
+    c("POST", "/v1/resident/logout", None, A, want=403)
+    c("POST", "/v1/resident/logout", None, HA, want=200)
+    c("GET", "/v1/resident/me", None, A, want=401)
+    c("GET", "/v1/resident/me", None, B, want=200)
+    # the provider goes away between the login and the callback: the code exchange fails
+    _, st1 = begin()
+    _, st2 = begin()
+    idpp.terminate()
+    idpp.wait(10)
+    c("GET", "/v1/resident/callback?code=x&state=" + st1, None, {}, want=502)
+    c("GET", "/v1/resident/callback?code=x&state=" + st2, None, H, want=303)
+    if api.headers.get("Location") != "/app/signin.html?error=identity_provider_unavailable":
+        bad("callback failure for a browser went to %s" % api.headers.get("Location"))
+    # RES_LOGINS_MAX pending logins: the next is refused (discovery is cached)
+    for _ in range(1100):
+        try:
+            with OPENER.open(base + "/v1/resident/login", timeout=10) as r:
+                st = r.status
+        except urllib.error.HTTPError as e:
+            st = e.code
+        if st != 302:
+            break
+    c("GET", "/v1/resident/login", None, {}, want=503)
+    c("GET", "/v1/resident/login", None, H, want=303)
+    for op, sts in api.driven.items():
+        main_api.driven.setdefault(op, set()).update(sts)
+    print("resident routes driven through the test OpenID provider: %d operations" %
+          sum(1 for op in api.driven if op.startswith("resident")))
 
 
 def blank_png(w, h):

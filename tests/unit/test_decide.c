@@ -394,6 +394,10 @@ static void test_status(void)
     fs.result = ECRED_ERR_STATUS_UNAVAILABLE;
     CHECK_ERR(ecred_decide(t, text.len, &ks, &src, NOW, &v), ECRED_ERR_STATUS_UNAVAILABLE);
     CHECK(!v.status_checked);
+    /* An index outside the list is its own rejection, not "unavailable". */
+    fs.result = ECRED_ERR_STATUS_INDEX;
+    CHECK_ERR(ecred_decide(t, text.len, &ks, &src, NOW, &v), ECRED_ERR_STATUS_INDEX);
+    CHECK(strcmp(ecred_err_reason(v.outcome), "status_index_invalid") == 0 && ecred_err_exit_code(v.outcome) == 18);
     ecred_buf_free(&text);
 }
 

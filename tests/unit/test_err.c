@@ -14,7 +14,7 @@ static const ecred_err all[] = {
     ECRED_ERR_EXPIRED, ECRED_ERR_NOT_YET_VALID, ECRED_ERR_REVOKED, ECRED_ERR_SUSPENDED,
     ECRED_ERR_STATUS_STALE, ECRED_ERR_STATUS_UNAVAILABLE, ECRED_ERR_LIST_EXPIRED, ECRED_ERR_NOMEM,
     ECRED_ERR_IO, ECRED_ERR_EXISTS, ECRED_ERR_ARG, ECRED_ERR_BUFFER_SMALL, ECRED_ERR_INTERNAL,
-    ECRED_ERR_UNSUPPORTED,
+    ECRED_ERR_UNSUPPORTED, ECRED_ERR_STATUS_INDEX,
 };
 #define N_ALL (sizeof all / sizeof all[0])
 
@@ -48,6 +48,7 @@ int main(void)
         {ECRED_ERR_SUSPENDED, "suspended", 10},
         {ECRED_ERR_STATUS_STALE, "status_stale", 11},
         {ECRED_ERR_STATUS_UNAVAILABLE, "status_unavailable", 12},
+        {ECRED_ERR_STATUS_INDEX, "status_index_invalid", 18},
     };
     for (size_t i = 0; i < sizeof outcomes / sizeof outcomes[0]; i++) {
         CHECK(strcmp(ecred_err_reason(outcomes[i].e), outcomes[i].reason) == 0);

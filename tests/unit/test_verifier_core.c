@@ -350,7 +350,9 @@ static void test_cache_and_status(const char *dir)
     CHECK(st == ECRED_STATUS_VALID && as_of == now - 3600 && s.found && !s.list_expired);
     CHECK_ERR(vstatus_lookup(&s, URI, 7, &st, &as_of), ECRED_OK);
     CHECK(st == ECRED_STATUS_SUSPENDED);
-    CHECK_ERR(vstatus_lookup(&s, URI, 5000, &st, &as_of), ECRED_ERR_STATUS_LIST);
+    /* An index the list does not have rejects the credential (draft: MUST). */
+    CHECK_ERR(vstatus_lookup(&s, URI, 5000, &st, &as_of), ECRED_ERR_STATUS_INDEX);
+    CHECK_ERR(vstatus_lookup(&s, URI, UINT64_MAX, &st, &as_of), ECRED_ERR_STATUS_INDEX);
     CHECK_ERR(vstatus_lookup(&s, PREFIX "9", 1, &st, &as_of), ECRED_ERR_STATUS_UNAVAILABLE);
     /* Past the list's exp: VALID is stale, a suspension is still news. */
     s.now = now + 7200;
@@ -446,6 +448,17 @@ static void test_cache_hardening(const char *dir)
     CHECK(got.trust_etag[0] == 0 && got.n_lists == 1 && got.lists[0].etag[0] == 0);
     CHECK(got.trust_fetched_at >= 0 && got.lists[0].fetched_at >= 0 && got.synced_at < ((int64_t)1 << 40));
     CHECK(!vfetch_etag_ok("\"a\"\r\nX: 1") && !vfetch_etag_ok("") && vfetch_etag_ok("W/\"abc\""));
+    /* Redirect hops: https never down to http; only http(s). */
+    CHECK(vfetch_redirect_allowed("http://a/s/1", "https://a/s/1"));
+    CHECK(vfetch_redirect_allowed("http://a/s/1", "http://b/s/1"));
+    CHECK(vfetch_redirect_allowed("https://a/s/1", "https://b/s/1"));
+    CHECK(!vfetch_redirect_allowed("https://a/s/1", "http://a/s/1"));
+    CHECK(!vfetch_redirect_allowed("https://a/s/1", "ftp://a/s/1"));
+    CHECK(!vfetch_redirect_allowed("http://a/s/1", "file:///etc/passwd"));
+    CHECK(vfetch_media_type_is("application/statuslist+cwt", "application/statuslist+cwt"));
+    CHECK(vfetch_media_type_is("Application/StatusList+CWT ; x=1", "application/statuslist+cwt"));
+    CHECK(!vfetch_media_type_is("application/statuslist+cwtx", "application/statuslist+cwt"));
+    CHECK(!vfetch_media_type_is("", "application/statuslist+cwt"));
 
     /* The trust list vouches for keys only before its exp. */
     CHECK_ERR(vcache_check_trust(&got, now), ECRED_OK);

@@ -3,6 +3,10 @@
 files from ROOT on 127.0.0.1 (an OS-chosen port, written to PORT_FILE) with a
 strong ETag and If-None-Match -> 304, logging "PATH STATUS" lines to LOG.
 A path containing "slow" waits 30 s first (to kill a sync mid-way).
+Files under status/ are served as application/statuslist+cwt. Beside a file
+F, F.ctype holds another Content-Type to send ("-" for none), F.code another
+2xx status; a file F.redirect holding "CODE URL" answers GET F with that
+redirect. The request's Accept header is logged to LOG.accept as "PATH VALUE".
 Must never: listen on anything but loopback.
 usage: static_server.py ROOT PORT_FILE LOG"""
 import hashlib
@@ -25,7 +29,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         if "slow" in self.path:
             time.sleep(30)
+        with open(log + ".accept", "a") as f:
+            f.write(f"{self.path} {self.headers.get('Accept', '-')}\n")
         path = os.path.normpath(os.path.join(root, self.path.lstrip("/")))
+        if path.startswith(os.path.abspath(root)) and os.path.isfile(path + ".redirect"):
+            code, url = open(path + ".redirect").read().split()
+            self._log(int(code))
+            self.send_response(int(code))
+            self.send_header("Location", url)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         if not path.startswith(os.path.abspath(root)) or not os.path.isfile(path):
             self._log(404)
             self.send_response(404)
@@ -40,8 +54,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("ETag", etag)
             self.end_headers()
             return
-        self._log(200)
-        self.send_response(200)
+        code = 200
+        if os.path.isfile(path + ".code"):
+            code = int(open(path + ".code").read())
+        ctype = "application/statuslist+cwt" if "/status/" in self.path else None
+        if os.path.isfile(path + ".ctype"):
+            ctype = open(path + ".ctype").read().strip()
+            ctype = None if ctype == "-" else ctype
+        self._log(code)
+        self.send_response(code)
+        if ctype:
+            self.send_header("Content-Type", ctype)
         self.send_header("ETag", etag)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()

@@ -41,7 +41,29 @@ typedef struct ecred_cose_sign1 {
     ecred_span signature;
     size_t total_len;                        /* bytes consumed (== input length); 0 when
                                               * not decoded */
+    unsigned relaxed;                        /* ECRED_COSE_RELAXED_* bits a relaxed
+                                              * decode or verify used; kid_unprotected
+                                              * is reported by the strict decode too */
 } ecred_cose_sign1;
+
+/* Rules `inspect` may relax to read other ecosystems' COSE_Sign1 as their
+ * own specifications do. Never used on RC1/RP1/status/trust lists, which
+ * stay strict (all false: ecred_cose_sign1_decode). */
+typedef struct ecred_cose_relax {
+    bool untagged;        /* the context says it is a COSE_Sign1: no tag 18 needed */
+    bool alg_unprotected; /* alg (1) in the unprotected bucket */
+    bool label_in_both;   /* a label in both buckets: the protected value wins */
+    bool other_algs;      /* any integer alg (checked at verify: ES384/512, PS*, RS*) */
+} ecred_cose_relax;
+
+#define ECRED_COSE_RELAXED_UNTAGGED 0x01u
+#define ECRED_COSE_RELAXED_ALG_UNPROTECTED 0x02u
+#define ECRED_COSE_RELAXED_LABEL_IN_BOTH 0x04u
+#define ECRED_COSE_RELAXED_KID_UNPROTECTED 0x08u /* not signed: anyone may swap it */
+#define ECRED_COSE_RELAXED_OTHER_ALG 0x10u
+#define ECRED_COSE_RELAXED_CURVE 0x20u           /* ECDSA hash on another curve than RFC 9053 pairs */
+#define ECRED_COSE_RELAXED_EMPTY_PROTECTED 0x40u /* h'a0' signed as h'' (RFC 9052 4.4) */
+#define ECRED_COSE_RELAXED_ALL 0x7fu
 
 /* Parse a tagged COSE_Sign1 occupying exactly n bytes (caps from
  * ecred_cbor_limits_small unless lim given; pass NULL for the default),
@@ -55,6 +77,22 @@ typedef struct ecred_cose_sign1 {
  * *out is zeroed on failure. */
 ecred_err ecred_cose_sign1_decode(const uint8_t *buf, size_t n, const ecred_cbor_limits *lim,
                                   ecred_cose_sign1 *out);
+/* ecred_cose_sign1_decode with the rules in *allow relaxed; out->relaxed
+ * says which were needed. Errors as ecred_cose_sign1_decode. */
+ecred_err ecred_cose_sign1_decode_relaxed(const uint8_t *buf, size_t n, const ecred_cbor_limits *lim,
+                                          const ecred_cose_relax *allow, ecred_cose_sign1 *out);
+/* Verify a (relaxed-)decoded message with any key kind by its alg
+ * (ecred_verify_cose_alg) over ["Signature1", protected, external_aad,
+ * payload]; adds ECRED_COSE_RELAXED_CURVE to msg->relaxed when it applied.
+ * A protected bucket that is an empty map (the bytes a0) is signed as "no
+ * protected attributes", a zero-length bstr, as RFC 9052 section 4.4 says
+ * and the COSE WG examples expect (ECRED_COSE_RELAXED_EMPTY_PROTECTED).
+ * Errors as ecred_verify_cose_alg, and ECRED_ERR_COSE_STRUCTURE for a
+ * detached payload. */
+ecred_err ecred_cose_sign1_verify_relaxed(ecred_cose_sign1 *msg, const ecred_key *key, ecred_span external_aad);
+/* Stable name of one ECRED_COSE_RELAXED_* bit ("untagged", ...). */
+const char *ecred_cose_relaxed_name(unsigned bit);
+
 /* Zero a decoded message (it owns nothing; kept so callers can drop a message
  * the same way whatever it holds). NULL is fine. */
 void ecred_cose_sign1_clear(ecred_cose_sign1 *msg);

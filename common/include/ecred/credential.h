@@ -72,9 +72,12 @@ typedef struct ecred_claims {
     bool has_status;
     uint64_t status_idx;
     char status_uri[ECRED_URI_MAX + 1];
-    bool has_cnf;                           /* holder device key (P-256, compressed) */
+    bool has_cnf;                           /* holder device key (P-256) */
     uint8_t cnf_x[32];
-    bool cnf_y_sign;
+    bool cnf_y_sign;                        /* always set (from y when y was sent whole) */
+    bool cnf_has_y;                         /* y came (or goes) as a 32-byte bstr, not a
+                                             * sign bit: the uncompressed form */
+    uint8_t cnf_y[32];
     ecred_credential cred;
 } ecred_claims;
 

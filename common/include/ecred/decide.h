@@ -15,7 +15,8 @@
 
 /* Where status comes from. lookup returns ECRED_OK and the 2-bit status and the
  * time the status data was issued (the list's iat), ECRED_ERR_STATUS_UNAVAILABLE
- * when it has no list for uri, or another error. NULL lookup: status is not
+ * when it has no list for uri, ECRED_ERR_STATUS_INDEX when idx is outside the list
+ * (passed through as the outcome), or another error. NULL lookup: status is not
  * checked and the verdict says so. */
 typedef struct ecred_status_source {
     ecred_err (*lookup)(void *ctx, const char *uri, uint64_t idx, unsigned *status,

@@ -45,6 +45,8 @@ typedef enum ecred_err {
     ECRED_ERR_STATUS_STALE = 64,       /* status data older than the allowed age */
     ECRED_ERR_STATUS_UNAVAILABLE = 65, /* no status list for the credential's uri */
     ECRED_ERR_LIST_EXPIRED = 66,       /* a status or trust list past its exp */
+    ECRED_ERR_STATUS_INDEX = 67,       /* the credential's status idx is outside its list:
+                                        * the draft says MUST reject (not "unknown") */
 
     /* Internal and I/O (80..99). */
     ECRED_ERR_NOMEM = 80,

@@ -17,12 +17,17 @@
 typedef enum {
     ECRED_COMPRESS_AUTO = 0, /* the shorter of raw and zlib+dictionary */
     ECRED_COMPRESS_NONE = 1,
-    ECRED_COMPRESS_DICT = 2, /* zlib level 9 with the RC1 preset dictionary */
+    ECRED_COMPRESS_DICT = 2, /* zlib level 9 with the RC1 preset dictionary (v2) */
     ECRED_COMPRESS_PLAIN = 3 /* zlib level 9 without dictionary (measured only) */
 } ecred_compress;
 
-/* The RC1 preset dictionary (fixed forever for RC1; spec/rc1-dictionary.hex). */
+/* The RC1 preset dictionary v1 (fixed forever; spec/rc1-dictionary.hex,
+ * DICTID 0x4e46cab8): still read, no longer written. */
 ecred_span ecred_rc1_dictionary(void);
+/* v2 (spec/rc1-dictionary-v2.hex): v1 with the status list URI ecred-issuerd
+ * serves (`/status/N`, not `/s/N`). ecred_qrtext_encode writes it; decode
+ * reads v1 and v2 by the stream's DICTID. */
+ecred_span ecred_rc1_dictionary_v2(void);
 
 /* COSE bytes -> "RC1:..." text (NUL-terminated). */
 ecred_err ecred_qrtext_encode(const uint8_t *cose, size_t n, ecred_compress mode, ecred_buf *text);

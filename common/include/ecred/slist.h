@@ -6,7 +6,8 @@
  * map {"bits": uint, "lst": bstr = zlib(level 9) of the packed bytes
  * [, "aggregation_uri": tstr]} and carried in a status list token: a COSE_Sign1
  * (tag 18) with typ "application/statuslist+cwt" whose CWT payload holds
- * sub (2) = the list's URI, iat (6), exp (4), ttl (65534), status_list (65533).
+ * sub (2) = the list's URI, iat (6), exp (4), ttl (65534), status_list (65533);
+ * a verifier also honours nbf (5) when another issuer sets it.
  */
 #ifndef ECRED_SLIST_H
 #define ECRED_SLIST_H
@@ -47,8 +48,10 @@ void ecred_slist_free(ecred_slist *l);
 ecred_err ecred_slist_set(ecred_slist *l, size_t idx, unsigned value);
 ecred_err ecred_slist_get(const ecred_slist *l, size_t idx, unsigned *value);
 
-/* {"bits", "lst"} map, keys in that order as the draft's examples; lst is zlib
- * level 9 (reproduces the draft's vectors byte for byte). out replaced on success. */
+/* {"lst", "bits"} map in deterministic key order (RFC 8949 4.2.1: 63 'lst'
+ * before 64 'bits'; the draft's examples put bits first, so its vectors are
+ * reproduced with the two entries swapped); lst is zlib level 9. out replaced
+ * on success. */
 ecred_err ecred_slist_encode(const ecred_slist *l, ecred_buf *out);
 /* Decode a {"bits","lst"[,"aggregation_uri"]} map: bits in {1,2,4,8}, lst
  * inflated with the cap max_entries*bits/8, count = inflated bytes*8/bits.
@@ -78,7 +81,8 @@ ecred_err ecred_slist_token_sign(const ecred_key *key, const ecred_slist_token *
                                  ecred_buf *out);
 /* Decode and verify a token with key: checks tag 18, typ, signature over the
  * received bytes, required claims sub/iat/status_list, and exp against now
- * (ECRED_ERR_LIST_EXPIRED when now >= exp; now < 0 skips the check).
+ * (ECRED_ERR_LIST_EXPIRED when now >= exp), nbf against now
+ * (ECRED_ERR_NOT_YET_VALID when now < nbf); now < 0 skips both checks.
  * Wrong or missing typ: ECRED_ERR_STATUS_LIST. Missing or mistyped claims (sub
  * text of 1..ECRED_SLIST_URI_MAX bytes without NUL, iat/exp integers, ttl a
  * positive integer): ECRED_ERR_CLAIMS; status_list errors as ecred_slist_decode.
