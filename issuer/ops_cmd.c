@@ -323,6 +323,19 @@ static int cmd_upgrade(int argc, char **argv)
         return rc;
     int found = 0, now = 0;
     reg_schema_info(db, &found, &now);
+    if (now == 0) {
+        /* A backend that does not report what it found (PostgreSQL records
+         * each applied migration in schema_migrations): say where it is. */
+        int64_t v = 0;
+        ecred_err e = reg_schema_version(db, &v);
+        reg_close(db);
+        if (e) {
+            fprintf(stderr, "ecred-issuerd: upgrade: %s\n", ecred_err_message(e));
+            return EXIT_FAIL;
+        }
+        printf("registry schema v%lld: up to date\n", (long long)v);
+        return 0;
+    }
     reg_close(db);
     if (found == 0)
         printf("registry created at schema v%d\n", now);

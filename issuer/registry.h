@@ -270,7 +270,9 @@ ecred_err reg_reminders(reg_db *db, int32_t from_day, int32_t to_day,
 
 /* ---- operations (issue 17) ---- */
 
-/* The schema this build writes. Opening a registry migrates an older one
+/* The SQLite file's schema version this build writes (PostgreSQL numbers
+ * its own migrations in registry_pg.c; 3 there adds the same columns).
+ * Opening a registry migrates an older one
  * step by step (each step in one transaction) and refuses a newer one with
  * ECRED_ERR_UNSUPPORTED. Version 1 is the schema
  * before versions were recorded; 2 adds status_lists.uri/closed, token
@@ -278,7 +280,8 @@ ecred_err reg_reminders(reg_db *db, int32_t from_day, int32_t to_day,
 #define REG_SCHEMA_VERSION 2
 
 /* The version the registry had when this connection opened it (before any
- * migration) and the version it has now. */
+ * migration) and the version it has now; both 0 from a backend that does not
+ * report them (then reg_schema_version). */
 void reg_schema_info(reg_db *db, int *found, int *now);
 
 /* Lists opened from now on record prefix + their id as their URI (at most

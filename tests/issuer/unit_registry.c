@@ -391,9 +391,10 @@ static void case_operations(const char *url)
     CHECK_ERR(reg_open_url(url, &db), ECRED_OK);
     if (!db)
         return;
-    int found = -1, now = -1;
-    reg_schema_info(db, &found, &now);
-    CHECK(now == REG_SCHEMA_VERSION && (found == 0 || found == REG_SCHEMA_VERSION));
+    /* Each backend numbers its own migrations; a fresh registry has them all. */
+    int64_t version = 0;
+    CHECK_ERR(reg_schema_version(db, &version), ECRED_OK);
+    CHECK(version >= 2);
 
     uint8_t h1[32] = {7}, h2[32] = {8}, h3[32] = {9};
     char role[16];
