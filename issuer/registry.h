@@ -271,7 +271,7 @@ ecred_err reg_reminders(reg_db *db, int32_t from_day, int32_t to_day,
 /* ---- operations (issue 17) ---- */
 
 /* The SQLite file's schema version this build writes (PostgreSQL numbers
- * its own migrations in registry_pg.c; 3 there adds the same columns).
+ * its own migrations in registry_pg.c; 4 there adds the same columns).
  * Opening a registry migrates an older one
  * step by step (each step in one transaction) and refuses a newer one with
  * ECRED_ERR_UNSUPPORTED. Version 1 is the schema
