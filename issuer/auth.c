@@ -37,6 +37,8 @@ const char *auth_role_name(unsigned role)
 typedef struct token_add_job {
     const uint8_t *hash;
     const char *role;
+    const char *label;
+    int64_t expires_at;
     int64_t now;
 } token_add_job;
 
@@ -44,10 +46,16 @@ typedef struct token_add_job {
 static ecred_err token_add_write(reg_db *db, void *ctx)
 {
     const token_add_job *j = ctx;
-    return reg_token_add(db, j->hash, j->role, j->now);
+    return reg_token_add_labeled(db, j->hash, j->role, j->label, j->expires_at, j->now);
 }
 
 ecred_err auth_token_create(reg_db *db, const char *role, char out[AUTH_TOKEN_HEX + 1])
+{
+    return auth_token_create_labeled(db, role, "", 0, out);
+}
+
+ecred_err auth_token_create_labeled(reg_db *db, const char *role, const char *label,
+                                    int64_t expires_at, char out[AUTH_TOKEN_HEX + 1])
 {
     if (!auth_role_from_name(role))
         return ECRED_ERR_INPUT;
@@ -59,7 +67,7 @@ ecred_err auth_token_create(reg_db *db, const char *role, char out[AUTH_TOKEN_HE
     ecred_hex(tok, sizeof tok, hex);
     /* Hash the text form: that is what a client presents. */
     ecred_sha256((const uint8_t *)hex, AUTH_TOKEN_HEX, hash);
-    token_add_job job = {hash, role, (int64_t)time(NULL)};
+    token_add_job job = {hash, role, label, expires_at, (int64_t)time(NULL)};
     bool failed = false;
     e = reg_write(db, token_add_write, &job, &failed);
     if (e)

@@ -34,6 +34,10 @@ const char *auth_role_name(unsigned role);
 /* Make a token for role, store its hash, write the hex token (NUL-terminated)
  * into out. ECRED_ERR_INPUT for an unknown role. */
 ecred_err auth_token_create(reg_db *db, const char *role, char out[AUTH_TOKEN_HEX + 1]);
+/* The same with a label for people ("" for none) and an expiry (Unix time,
+ * 0: never); the token stops working at expires_at. */
+ecred_err auth_token_create_labeled(reg_db *db, const char *role, const char *label,
+                                    int64_t expires_at, char out[AUTH_TOKEN_HEX + 1]);
 
 /* Resolve the value of an Authorization header ("Bearer <hex>"). On success
  * *role is the token's role bit and actor names the token without revealing it

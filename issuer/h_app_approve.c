@@ -5,6 +5,7 @@
  *
  * Must never: reply with a credential before its row is committed.
  */
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -29,6 +30,12 @@ void h_app_approve(issuerd *d, reg_db *db, svc_req *r)
     if (e != ECRED_OK) {
         view_reply_lc_fail(r, e, &fail, NULL);
         return;
+    }
+    if (!replayed) {
+        char loc[64];
+        snprintf(loc, sizeof loc, "/v1/credentials/%s", c.id);
+        svc_add_header(r, "Location", loc);
+        atomic_fetch_add_explicit(&d->n_approvals, 1, memory_order_relaxed);
     }
     json_t *cv = view_credential(d, db, &c, false);
     reg_credential_free(&c);

@@ -5,6 +5,7 @@
  *
  * Must never: create a second application for a repeated Idempotency-Key.
  */
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -88,6 +89,11 @@ void h_app_create(issuerd *d, reg_db *db, svc_req *r)
     reg_application_free(&a);
     if (view)
         json_object_set_new(view, "replayed", json_boolean(replayed));
+    if (!replayed) {
+        char loc[64];
+        snprintf(loc, sizeof loc, "/v1/applications/%s", app_id);
+        svc_add_header(r, "Location", loc);
+    }
     svc_reply_json(r, replayed ? 200 : 201, view);
 out:
     json_decref(body);

@@ -29,6 +29,7 @@ static void h_cred_status(issuerd *d, reg_db *db, svc_req *r, const char *action
         view_reply_lc_fail(r, e, &fail, "no such credential");
         return;
     }
+    atomic_fetch_add_explicit(&d->n_status_changes, 1, memory_order_relaxed);
     reg_credential c;
     if (reg_credential_get(db, r->param, &c) != ECRED_OK) {
         ireply_error(r, IE_REGISTRY_UNAVAILABLE, "the registry could not be read");

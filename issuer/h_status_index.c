@@ -3,10 +3,13 @@
  * every status list this issuer serves, {"lists": ["BASE/status/1", ...]},
  * so a verifier can sync them all without seeing any credential.
  *
+ * Each URI is the one the list was opened with (the registry records it).
  * List ids are the registry's row ids, which start at 1 and have no gaps
  * (lists are never deleted), so the walk stops at the first missing id.
  * Must never: reveal anything about credentials (only list URIs).
  */
+#include <string.h>
+
 #include "ecred/slist.h"
 #include "handlers.h"
 
@@ -25,7 +28,11 @@ void h_status_index(issuerd *d, reg_db *db, svc_req *r)
         if (e == ECRED_ERR_KEY_UNKNOWN)
             break;
         char uri[ECRED_SLIST_URI_MAX + 1];
-        if (!e)
+        /* The URI the list was opened with (issue 17 trap 2), never one
+         * rebuilt from the URL this daemon runs with now. */
+        if (!e && info.uri[0] && strlen(info.uri) < sizeof uri)
+            memcpy(uri, info.uri, strlen(info.uri) + 1);
+        else if (!e)
             e = statuspub_uri(d->pub, id, uri, sizeof uri);
         if (e) {
             json_decref(lists);

@@ -42,6 +42,9 @@ void h_healthz(issuerd *d, reg_db *db, svc_req *r);
 void h_audit_checkpoint(issuerd *d, reg_db *db, svc_req *r);
 void h_audit_consistency(issuerd *d, reg_db *db, svc_req *r);
 void h_audit_inclusion(issuerd *d, reg_db *db, svc_req *r);
+void h_metrics(issuerd *d, reg_db *db, svc_req *r);
+void h_app_list(issuerd *d, reg_db *db, svc_req *r);
+void h_cred_lookup(issuerd *d, reg_db *db, svc_req *r);
 /* The resident's routes (h_resident.c): sign-in and self-service. */
 void h_res_login(issuerd *d, reg_db *db, svc_req *r);
 void h_res_callback(issuerd *d, reg_db *db, svc_req *r);

@@ -606,6 +606,8 @@ static ecred_err lc_approve_prepare(issuerd *d, reg_db *db, const char *app_id, 
         return e;
     }
     int64_t list_id = 0, idx = 0;
+    reg_list_info list_info;
+    char list_uri[REG_URI_MAX + 1] = "";
     if (strcmp(app->state, "issued") == 0) {
         e = reg_credential_get(db, app->credential_id, issued);
         reg_rollback(db);
@@ -649,6 +651,9 @@ static ecred_err lc_approve_prepare(issuerd *d, reg_db *db, const char *app_id, 
     *holder_gen = holder.generation;
     if ((e = reg_index_choose(db, &list_id, &idx)) != ECRED_OK)
         e = lc_internal(fail, e);
+    /* A list keeps the URI it was opened with (issue 17 trap 2). */
+    if (!e && reg_list_info_get(db, list_id, &list_info) == ECRED_OK && list_info.uri[0])
+        snprintf(list_uri, sizeof list_uri, "%s", list_info.uri);
 read_done:
     /* The read ends before signing: a slow signer holds no snapshot or lock. */
     reg_rollback(db);
@@ -674,7 +679,9 @@ read_done:
         memcpy(claims.cnf_x, holder.x, sizeof claims.cnf_x);
         claims.cnf_y_sign = holder.y_sign;
     }
-    if ((e = statuspub_uri(d->pub, list_id, claims.status_uri, sizeof claims.status_uri)) != ECRED_OK)
+    if (list_uri[0] && strlen(list_uri) < sizeof claims.status_uri)
+        memcpy(claims.status_uri, list_uri, strlen(list_uri) + 1);
+    else if ((e = statuspub_uri(d->pub, list_id, claims.status_uri, sizeof claims.status_uri)) != ECRED_OK)
         return lc_internal(fail, e);
     if (d->test_before_sign)
         d->test_before_sign();

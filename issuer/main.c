@@ -5,7 +5,9 @@
  *   ecred-issuerd --data DIR --listen HOST:PORT [--tls-cert PEM --tls-key PEM]
  *                 [--status-base-url URL] [--iss NAME] [--threads N]
  *                 [--status-ttl SECONDS] [--list-size N] [--registry URL]
- *   ecred-issuerd token add --data DIR --role clerk|officer|admin [--registry URL]
+ *                 [--signing-key REF] [--root-key REF] [--pin-file FILE]
+ *                 [--next-key REF --switch-at UNIX_SECONDS]
+ *   ecred-issuerd init|backup|restore|upgrade|token ... (ops_cmd.c)
  *   ecred-issuerd audit verify --data DIR [--registry URL] [--checkpoint FILE [--key PEM]]
  *   ecred-issuerd migrate --registry URL
  *   ecred-issuerd registry copy --from URL --to URL
@@ -15,13 +17,14 @@
  * sqlite:DIR/registry.sqlite. Opening a registry applies its migrations;
  * `migrate` does only that (for an operator who upgrades before starting
  * instances). `registry copy` moves a whole registry into an empty one.
- * The data directory holds registry.sqlite (WAL), signing.key.pem (0600),
- * tracking.secret (0600) and the trust list trust.cwt. On a first start with
- * no trust list it makes a self-contained setup: a root key (root.key.pem,
- * 0600) whose public key goes to root.pub.pem, and a trust list signed by it
- * naming the signing key. While root.key.pem is present the list is re-signed
- * at every start; in production the root stays offline, trust.cwt is made
- * with ecred-keys and installed, and is served as is.
+ * The data directory holds registry.sqlite (WAL), signing.key.pem (0600,
+ * unless --signing-key names a key elsewhere or in a PKCS#11 token),
+ * signing.key.meta, tracking.secret (0600) and the trust list trust.cwt.
+ * setup.c makes and checks them (the issue 17 traps: a local root is made
+ * only on the first start of an empty data directory and never replaces an
+ * installed trust.cwt or root.pub.pem). SIGHUP is one handler: the staged
+ * next key's switch moved to now (re-signing first when the root is at
+ * hand), the trust list reloaded, TLS files re-read.
  *
  * Must never: overwrite a key file, print a token more than once, log
  * personal data, or exit with a half-written file (writes are atomic).
@@ -45,8 +48,10 @@
 #include "issuerd.h"
 #include "notify.h"
 #include "oidc.h"
+#include "ops_cmd.h"
 #include "outcall.h"
 #include "resident.h"
+#include "setup.h"
 #include "svc_log.h"
 
 /* The pages under issuer/web/, embedded at build time (service/embed.cmake). */
@@ -55,8 +60,8 @@ extern const size_t issuer_assets_count;
 
 #define EXIT_USAGE 2
 #define EXIT_FAIL 1
+#define TRUST_WARN_DAYS 30
 #define PATH_CAP 4096
-#define TRUST_LIFETIME (365 * 86400)
 
 typedef struct opts {
     const char *data;
@@ -101,7 +106,8 @@ static void usage(FILE *f)
             "                      [--oidc-redirect-uri URL]] [--notify-webhook URL [--notify-interval S]]\n"
             "       ecred-issuerd token add --data DIR --role clerk|officer|admin [--registry URL]\n"
             "       ecred-issuerd migrate --registry URL\n"
-            "       ecred-issuerd registry copy --from URL --to URL\n");
+            "       ecred-issuerd registry copy --from URL --to URL\n"
+            "       ecred-issuerd init|backup|restore|upgrade|token ... (ecred-issuerd token --help)\n");
 }
 
 /* Strict unsigned parse within [lo, hi]. */
@@ -379,234 +385,108 @@ static ecred_err load_tracking_secret(const char *dir, uint8_t out[AUTH_SECRET_B
     return e;
 }
 
-/* Load the signing key, making it (and its public PEM) on first start. */
-static ecred_err load_signing_key(const char *dir, const char *ref, ecred_key **out,
-                                  int64_t *created)
+/* Log loudly while the served trust list is within TRUST_WARN_DAYS of its
+ * exp (or past it): verifiers refuse every credential once it expires. */
+static void trust_expiry_warn(issuerd *d)
 {
-    char path[PATH_CAP], pub[PATH_CAP];
-    if (!data_path(dir, "signing.key.pem", path) || !data_path(dir, "signing.pub.pem", pub))
-        return ECRED_ERR_TOO_LARGE;
-    ecred_err e;
-    if (ref && ecred_key_ref_is_store(ref)) {
-        /* A token key is made with ecred-keys gen (inside the token), never
-         * here; its public half is rewritten so it always matches. */
-        if ((e = ecred_key_open(ref, out)) != ECRED_OK) {
-            fail_msg("cannot open the signing key", ref, e);
-            return e;
-        }
-        *created = (int64_t)time(NULL);
-        ecred_buf pem = ECRED_BUF_INIT;
-        if ((e = ecred_key_public_pem(*out, &pem)) == ECRED_OK)
-            e = ecred_write_file_atomic(pub, pem.ptr, strnlen((const char *)pem.ptr, pem.len), 0644);
-        ecred_buf_free(&pem);
-        if (e)
-            fail_msg("cannot write", pub, e);
-        return e;
-    }
-    if (ref && snprintf(path, sizeof path, "%s", ref) >= (int)sizeof path)
-        return ECRED_ERR_TOO_LARGE;
-    if (!file_exists(path)) {
-        ecred_key *k = NULL;
-        if ((e = ecred_key_generate(ECRED_COSE_ALG_ES256, &k)) == ECRED_OK)
-            e = ecred_key_private_save(k, path);
-        ecred_key_free(k);
-        if (e) {
-            fail_msg("cannot create", path, e);
-            return e;
-        }
-        svc_log(SVC_INFO, "created signing key", "file", "signing.key.pem");
-    }
-    if ((e = ecred_key_open(path, out)) != ECRED_OK) {
-        fail_msg("cannot load", path, e);
-        return e;
-    }
-    struct stat st;
-    *created = lstat(path, &st) == 0 ? (int64_t)st.st_mtime : (int64_t)time(NULL);
-    if (!file_exists(pub)) {
-        ecred_buf pem = ECRED_BUF_INIT;
-        if ((e = ecred_key_public_pem(*out, &pem)) == ECRED_OK)
-            e = ecred_write_file_atomic(pub, pem.ptr, strnlen((const char *)pem.ptr, pem.len), 0644);
-        ecred_buf_free(&pem);
-        if (e) {
-            fail_msg("cannot write", pub, e);
-            return e;
-        }
-    }
-    return ECRED_OK;
+    int64_t exp = 0, until = 0;
+    issuerd_trust_info(d, &exp, &until);
+    int64_t left = exp - (int64_t)time(NULL);
+    if (left > (int64_t)TRUST_WARN_DAYS * 86400)
+        return;
+    char days[32];
+    snprintf(days, sizeof days, "%lld", (long long)(left / 86400));
+    svc_log(left > 0 ? SVC_WARNING : SVC_ERROR,
+            left > 0 ? "TRUST LIST EXPIRES SOON: sign and install a new trust.cwt (ecred-keys trustlist rotate), then SIGHUP"
+                     : "TRUST LIST HAS EXPIRED: verifiers refuse every credential; install a new trust.cwt, then SIGHUP",
+            "days_left", days);
 }
 
-/* Sign a fresh trust list with the local root (self-contained setup). */
-static ecred_err make_trust_list(const char *dir, const char *root_ref, issuerd *d,
-                                 int64_t key_created, ecred_key *next, int64_t switch_at)
+/* What the served trust list says of a key rotation: the next key
+ * (referenced) and the second it takes over; NULL, 0 when none. Set at start
+ * from --next-key/--switch-at, the switch moved to now by a SIGHUP. It stays
+ * after the switch, so a later re-signed list still names the key that
+ * signed until then. */
+typedef struct rotation {
+    ecred_key *next;
+    int64_t switch_at;
+} rotation;
+
+/* Whether a root key is at hand (self-contained set-up): --root-key or
+ * DIR/root.key.pem. */
+static bool have_local_root(const opts *o)
 {
-    char root_path[PATH_CAP], root_pub[PATH_CAP], trust_path[PATH_CAP];
-    if (!data_path(dir, "root.key.pem", root_path) || !data_path(dir, "root.pub.pem", root_pub) ||
-        !data_path(dir, "trust.cwt", trust_path))
-        return ECRED_ERR_TOO_LARGE;
-    if (root_ref && snprintf(root_path, sizeof root_path, "%s", root_ref) >= (int)sizeof root_path)
-        return ECRED_ERR_TOO_LARGE;
-    ecred_err e;
-    ecred_key *root = NULL;
-    ecred_buf pem = ECRED_BUF_INIT;
-    if (!ecred_key_ref_is_store(root_path) && !file_exists(root_path)) {
-        if ((e = ecred_key_generate(ECRED_COSE_ALG_ES256, &root)) == ECRED_OK)
-            e = ecred_key_private_save(root, root_path);
-        ecred_key_free(root);
-        root = NULL;
-        if (e) {
-            fail_msg("cannot create", root_path, e);
-            return e;
-        }
-        svc_log(SVC_INFO, "created root key (keep it offline in production)", "file", "root.key.pem");
-    }
-    if ((e = ecred_key_open(root_path, &root)) != ECRED_OK) {
-        fail_msg("cannot load", root_path, e);
-        return e;
-    }
-    /* root.pub.pem is what verifiers are given; rewrite it so it always
-     * matches the root that signs (atomic, public). */
-    if ((e = ecred_key_public_pem(root, &pem)) == ECRED_OK)
-        e = ecred_write_file_atomic(root_pub, pem.ptr, strnlen((const char *)pem.ptr, pem.len), 0644);
-    if (e) {
-        fail_msg("cannot write", root_pub, e);
-        goto out;
-    }
+    char root_path[PATH_CAP];
+    return o->root_key || (data_path(o->data, "root.key.pem", root_path) && file_exists(root_path));
+}
+
+/* SIGHUP, one handler for the key switch and the reload:
+ *
+ * 1. The operator's "switch now", when a next key is staged and its switch
+ *    is still ahead. The next key may sign only inside a trust-list window,
+ *    so with the root at hand the list is re-signed with the switch moved to
+ *    now first (signers may promote the next key the moment its time is
+ *    now), and the switch follows at the main loop's next look; with an
+ *    offline root the installed list decides and the timed switch stands.
+ * 2. The trust list is re-read (checked as at start; the old one stays on
+ *    any error; a local root re-signs it, never replacing an installed list
+ *    it did not sign) and, with TLS, the certificate and key. libmicrohttpd
+ *    reads its certificate only when a daemon starts (the GnuTLS
+ *    certificate callback would tie us to one TLS backend), so the listener
+ *    is restarted: requests in flight finish, connections open at that
+ *    moment are closed, and a connect in the few milliseconds between stop
+ *    and start is refused. Tokens live in the registry and need no reload
+ *    (a removed token fails at once). */
+static void reload(issuerd *d, const opts *o, int64_t key_created, rotation *rot,
+                   const svc_config *cfg, svc_server **srv)
+{
     int64_t now = (int64_t)time(NULL);
-    /* The signing key, and during a rotation the next one: the current key
-     * signs until the switch second, the next from it, so every signature
-     * either makes falls inside its key's window. */
-    ecred_trustlist_entry ents[2];
-    memset(ents, 0, sizeof ents);
-    ecred_trustlist_entry *ent = &ents[0];
-    size_t n_ents = 1;
-    ent->key = d->sign_key;
-    ent->sign_from = (uint64_t)(key_created > 3600 ? key_created - 3600 : 0);
-    ent->sign_until = (uint64_t)(now + TRUST_LIFETIME);
-    ent->types = ECRED_TRUST_BITS_ALL;
-    snprintf(ent->status_uri_prefix, sizeof ent->status_uri_prefix, "%s", statuspub_prefix(d->pub));
-    if (next) {
-        ents[1] = ents[0];
-        ents[1].key = next;
-        ents[1].sign_from = (uint64_t)switch_at;
-        ents[0].sign_until = (uint64_t)switch_at;
-        n_ents = 2;
-    }
-    ecred_trustlist tl;
-    memset(&tl, 0, sizeof tl);
-    snprintf(tl.iss, sizeof tl.iss, "%s", d->iss);
-    tl.iat = (uint64_t)now;
-    tl.exp = (uint64_t)(now + TRUST_LIFETIME);
-    tl.seq = (uint64_t)now; /* a later start signs a higher sequence: no rollback */
-    tl.n_entries = n_ents;
-    tl.entries = ents;
-    ecred_buf signed_list = ECRED_BUF_INIT;
-    if ((e = ecred_trustlist_sign(root, &tl, &signed_list)) != ECRED_OK) {
-        ecred_buf_free(&signed_list);
-        fail_msg("cannot sign the trust list for", trust_path, e);
-        goto out;
-    }
-    pthread_mutex_lock(&d->trust_mu);
-    ecred_buf_free(&d->trust_list);
-    d->trust_list = signed_list;
-    pthread_mutex_unlock(&d->trust_mu);
-    if ((e = ecred_write_file_atomic(trust_path, d->trust_list.ptr, d->trust_list.len, 0644)) != ECRED_OK)
-        fail_msg("cannot write", trust_path, e);
-out:
-    ecred_buf_free(&pem);
-    ecred_key_free(root);
-    return e;
-}
-
-/* The trust list: re-signed with a local root, else the installed one. */
-static ecred_err load_trust_list(const char *dir, const char *root_ref, issuerd *d,
-                                 int64_t key_created)
-{
-    char root_path[PATH_CAP], trust_path[PATH_CAP], root_pub[PATH_CAP];
-    if (!data_path(dir, "root.key.pem", root_path) || !data_path(dir, "trust.cwt", trust_path) ||
-        !data_path(dir, "root.pub.pem", root_pub))
-        return ECRED_ERR_TOO_LARGE;
-    bool installed = file_exists(trust_path);
-    if (root_ref || file_exists(root_path) || (!installed && !file_exists(root_pub))) {
-        int64_t switch_at = 0;
-        ecred_key *next = d->keys ? keyring_next(d->keys, &switch_at) : NULL;
-        ecred_err me = make_trust_list(dir, root_ref, d, key_created, next, switch_at);
-        ecred_key_free(next);
-        return me;
-    }
-    if (!installed) {
-        fprintf(stderr, "ecred-issuerd: %s is missing: install the trust list made with "
-                        "ecred-keys (the root key is offline)\n", trust_path);
-        return ECRED_ERR_IO;
-    }
-    ecred_err e = ecred_read_file(trust_path, ECRED_TRUSTLIST_MAX_BYTES, &d->trust_list);
-    if (e) {
-        fail_msg("cannot read", trust_path, e);
-        return e;
-    }
-    /* Check that the installed list verifies and names our key, so a wrong
-     * file is caught at start and not by every verifier. Without a usable
-     * root.pub.pem there is nothing to check it with: refuse (api.md), never
-     * serve an unchecked list. */
-    ecred_key *root = NULL;
-    if ((e = ecred_key_public_load(root_pub, &root)) != ECRED_OK) {
-        fail_msg("cannot load (needed to check the installed trust list)", root_pub, e);
-        return e;
-    }
-    ecred_trustlist tl;
-    const ecred_trustlist_entry *ent;
-    e = ecred_trustlist_verify(d->trust_list.ptr, d->trust_list.len, root, (int64_t)time(NULL), &tl);
-    if (!e) {
-        e = ecred_trustlist_find(&tl, ecred_key_kid(d->sign_key), ECRED_KID_LEN,
-                                 (int64_t)time(NULL), ECRED_TRUST_TYPE_PERMIT, &ent);
-        /* Verifiers accept a credential only under its trust list's iss: a
-         * daemon signing another name would issue credentials no one accepts. */
-        if (!e && strcmp(tl.iss, d->iss) != 0) {
-            fprintf(stderr, "ecred-issuerd: %s names the issuer \"%s\" but this daemon signs as \"%s\" "
-                            "(--iss): verifiers would refuse every credential\n",
-                    trust_path, tl.iss, d->iss);
-            e = ECRED_ERR_TRUST_LIST;
-        }
-        ecred_trustlist_free(&tl);
-    }
-    ecred_key_free(root);
-    if (e) {
-        fprintf(stderr, "ecred-issuerd: %s does not verify with root.pub.pem or does not "
-                        "name the signing key now: %s\n", trust_path, ecred_err_message(e));
-        return e;
-    }
-    return ECRED_OK;
-}
-
-/* SIGHUP: the operator's "switch now". The next key may sign only inside a
- * trust-list window, so with the root at hand (self-contained setup) the list
- * is re-signed with the switch moved to now first, and the switch follows at
- * the next look; with an offline root the installed list decides and the
- * timed switch stands. */
-static void switch_now(issuerd *d, const opts *o)
-{
     int64_t at = 0;
     ecred_key *next = keyring_next(d->keys, &at);
+    bool move = false;
     if (!next) {
-        svc_log(SVC_WARNING, "SIGHUP: no next signing key staged", NULL, NULL);
-        return;
-    }
-    char root_path[PATH_CAP];
-    bool have_root = o->root_key || (data_path(o->data, "root.key.pem", root_path) &&
-                                     file_exists(root_path));
-    int64_t now = (int64_t)time(NULL);
-    if (!have_root) {
-        svc_log(SVC_WARNING, "SIGHUP: the root is offline; the next key takes over at the "
-                             "switch time of the installed trust list", NULL, NULL);
+        svc_log(SVC_INFO, "SIGHUP: no next signing key staged", NULL, NULL);
     } else if (at > now) {
-        /* Publish first, then move the switch: signers may promote the next
-         * key the moment its time is now. */
-        if (make_trust_list(o->data, o->root_key, d, d->key_created, next, now) != ECRED_OK)
-            svc_log(SVC_ERROR, "SIGHUP: cannot re-sign the trust list; switch not moved", NULL,
-                    NULL);
+        if (have_local_root(o))
+            move = true;
         else
+            svc_log(SVC_WARNING, "SIGHUP: the root is offline; the next key takes over at the "
+                                 "switch time of the installed trust list", NULL, NULL);
+    }
+    setup_trust_info ti;
+    ecred_buf fresh = ECRED_BUF_INIT;
+    ecred_err e = setup_trust_list(o->data, o->root_key, d->sign_key, key_created, move ? next : rot->next,
+                                   move ? now : rot->switch_at, d->iss, statuspub_prefix(d->pub), false,
+                                   &fresh, &ti);
+    if (e == ECRED_OK) {
+        /* Publish first, then move the switch. */
+        issuerd_trust_replace(d, &fresh, ti.exp, ti.sign_until);
+        svc_log(SVC_INFO, "reloaded the trust list", "file", "trust.cwt");
+        if (move) {
             keyring_set_next(d->keys, next, now);
+            rot->switch_at = now;
+        }
+    } else {
+        svc_log(SVC_ERROR, "trust list reload refused; still serving the previous one (see stderr)",
+                "file", "trust.cwt");
+        if (move)
+            svc_log(SVC_ERROR, "SIGHUP: cannot re-sign the trust list; switch not moved", NULL, NULL);
     }
     ecred_key_free(next);
+    ecred_buf_free(&fresh);
+    trust_expiry_warn(d);
+    if (!o->tls_cert)
+        return;
+    char err[256] = "";
+    issuerd_set_server(d, NULL);
+    svc_stop(*srv);
+    *srv = NULL;
+    if (svc_start(cfg, srv, err, sizeof err) != ECRED_OK) {
+        svc_log(SVC_ERROR, "cannot restart the listener with the new TLS files; not serving", "why", err);
+        return;
+    }
+    issuerd_set_server(d, *srv);
+    svc_log(SVC_INFO, "restarted the listener with re-read TLS files", "listen", o->listen);
 }
 
 /* Log a key switch and append it to the audit log (the kid only). */
@@ -623,44 +503,6 @@ static void key_switched(issuerd *d)
     if (e)
         svc_log(SVC_ERROR, "cannot append the key change to the audit log", "error",
                 ecred_err_name(e));
-}
-
-static int cmd_token_add(int argc, char **argv)
-{
-    opts o;
-    memset(&o, 0, sizeof o);
-    if (!parse_opts(argc, argv, 3, true, &o)) {
-        usage(stderr);
-        return EXIT_USAGE;
-    }
-    if (!auth_role_from_name(o.role)) {
-        fprintf(stderr, "ecred-issuerd: --role must be clerk, officer or admin\n");
-        return EXIT_USAGE;
-    }
-    struct stat st;
-    if (stat(o.data, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        fprintf(stderr, "ecred-issuerd: --data %s is not a directory\n", o.data);
-        return EXIT_USAGE;
-    }
-    char path[PATH_CAP + 8];
-    if (!registry_url(&o, path))
-        return EXIT_USAGE;
-    reg_db *db = NULL;
-    ecred_err e = reg_open_url(path, &db);
-    if (e) {
-        fail_msg("cannot open registry", registry_for_msg(path), e);
-        return EXIT_FAIL;
-    }
-    char tok[AUTH_TOKEN_HEX + 1];
-    e = auth_token_create(db, o.role, tok);
-    reg_close(db);
-    if (e) {
-        fail_msg("cannot store token in", registry_for_msg(path), e);
-        return EXIT_FAIL;
-    }
-    printf("%s\n", tok);
-    ecred_wipe(tok, sizeof tok);
-    return 0;
 }
 
 /* `audit verify --data DIR [--registry URL] [--checkpoint FILE --key PUB.pem]`:
@@ -792,15 +634,20 @@ static int cmd_serve(int argc, char **argv)
         return EXIT_USAGE;
     }
 
+    /* One daemon per data directory; restore refuses while it runs. */
+    int lock = ops_lock_data(o.data, "serve");
+    if (lock < 0)
+        return EXIT_FAIL;
     int rc = EXIT_FAIL;
     issuerd d;
     memset(&d, 0, sizeof d);
+    pthread_mutex_init(&d.trust_mu, NULL);
     snprintf(d.iss, sizeof d.iss, "%s", o.iss ? o.iss : "ecred-issuer");
     audit_pub audit;
     audit_pub_init(&audit, d.iss);
     d.audit = &audit;
-    pthread_mutex_init(&d.trust_mu, NULL);
     svc_server *srv = NULL;
+    rotation rot = {NULL, 0};
     int64_t key_created = 0;
     ecred_err e;
     unsigned threads = o.threads ? o.threads : 4;
@@ -837,7 +684,9 @@ static int cmd_serve(int argc, char **argv)
     }
     if (o.pin_file && setenv("ECRED_PKCS11_PIN_FILE", o.pin_file, 1) != 0)
         goto out;
-    if ((e = load_signing_key(o.data, o.signing_key, &d.sign_key, &key_created)) != ECRED_OK)
+    bool key_made = false;
+    if ((e = setup_signing_key(o.data, o.signing_key, true, &d.sign_key, &key_created, &key_made)) !=
+        ECRED_OK)
         goto out;
     if ((e = keyring_new(d.sign_key, &d.keys)) != ECRED_OK)
         goto out;
@@ -848,7 +697,8 @@ static int cmd_serve(int argc, char **argv)
             goto out;
         }
         keyring_set_next(d.keys, next, o.switch_at);
-        ecred_key_free(next);
+        rot.next = next; /* the reference is rot's now */
+        rot.switch_at = o.switch_at;
     }
     if ((e = statuspub_new(d.sign_key, base, o.status_ttl ? o.status_ttl : STATUSPUB_TTL_DEFAULT,
                            STATUSPUB_LIFETIME_DEFAULT, &d.pub)) != ECRED_OK) {
@@ -858,8 +708,13 @@ static int cmd_serve(int argc, char **argv)
     }
     statuspub_set_keyring(d.pub, d.keys);
     d.key_created = key_created;
-    if ((e = load_trust_list(o.data, o.root_key, &d, key_created)) != ECRED_OK)
+    /* New lists record the URI they are opened with (issue 17 trap 2). */
+    reg_pool_set_status_prefix(d.pool, statuspub_prefix(d.pub));
+    setup_trust_info ti;
+    if ((e = setup_trust_list(o.data, o.root_key, d.sign_key, key_created, rot.next, rot.switch_at, d.iss,
+                              statuspub_prefix(d.pub), key_made, &d.trust_list, &ti)) != ECRED_OK)
         goto out;
+    issuerd_set_trust_info(&d, ti.exp, ti.sign_until);
 
     char err[256] = "";
     if ((e = svc_assets_open(issuer_assets, issuer_assets_count, o.assets, &d.assets, err, sizeof err)) !=
@@ -921,9 +776,12 @@ static int cmd_serve(int argc, char **argv)
         fprintf(stderr, "ecred-issuerd: %s\n", err);
         goto out;
     }
+    issuerd_set_server(&d, srv);
     svc_log(SVC_INFO, "listening", "listen", o.listen);
+    trust_expiry_warn(&d);
     int sig = 0;
     uint64_t seen_generation = keyring_generation(d.keys);
+    int64_t warned_at = (int64_t)time(NULL);
     for (;;) {
         /* Wake every second: a staged key takes over at its switch time even
          * when no request asks for a key (status lists, the audit entry). */
@@ -932,8 +790,14 @@ static int cmd_serve(int argc, char **argv)
         if (sig == SIGTERM || sig == SIGINT)
             break;
         if (sig == SIGHUP)
-            switch_now(&d, &o);
-        ecred_key_free(keyring_for(d.keys, (int64_t)time(NULL)));
+            reload(&d, &o, key_created, &rot, &cfg, &srv);
+        int64_t now = (int64_t)time(NULL);
+        /* Repeat the trust list expiry warning hourly. */
+        if (now - warned_at >= 3600) {
+            warned_at = now;
+            trust_expiry_warn(&d);
+        }
+        ecred_key_free(keyring_for(d.keys, now));
         uint64_t g = keyring_generation(d.keys);
         if (g != seen_generation) {
             seen_generation = g;
@@ -957,7 +821,9 @@ out:
     keyring_free(d.keys);
     ecred_key_free(d.sign_key);
     ecred_buf_free(&d.trust_list);
+    ecred_key_free(rot.next);
     ecred_wipe(d.tracking_secret, sizeof d.tracking_secret);
+    close(lock);
     if (rc == 0)
         svc_log(SVC_INFO, "stopped", NULL, NULL);
     return rc;
@@ -1052,17 +918,6 @@ int main(int argc, char **argv)
      * or others unless we say so (public files get an explicit fchmod). */
     umask(077);
     svc_log_init("issuer");
-    if (argc >= 2 && strcmp(argv[1], "token") == 0) {
-        if (argc >= 3 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
-            usage(stdout);
-            return 0;
-        }
-        if (argc < 3 || strcmp(argv[2], "add") != 0) {
-            fprintf(stderr, "ecred-issuerd: the token command is: token add --data DIR --role ROLE\n");
-            return EXIT_USAGE;
-        }
-        return cmd_token_add(argc, argv);
-    }
     if (argc >= 2 && strcmp(argv[1], "audit") == 0) {
         if (argc < 3 || strcmp(argv[2], "verify") != 0) {
             fprintf(stderr, "ecred-issuerd: the audit command is: audit verify --data DIR\n");
@@ -1079,5 +934,9 @@ int main(int argc, char **argv)
         }
         return cmd_registry_copy(argc, argv);
     }
+    bool handled = false;
+    int code = ops_cmd_run(argc, argv, &handled);
+    if (handled)
+        return code;
     return cmd_serve(argc, argv);
 }

@@ -127,6 +127,96 @@ void reg_pool_set_list_size(reg_pool *p, uint32_t size)
     p->ops->pool_set_list_size(p, size);
 }
 
+/* ---- operations (issue 17): optional ops answer ECRED_ERR_UNSUPPORTED ---- */
+
+void reg_schema_info(reg_db *db, int *found, int *now)
+{
+    *found = *now = 0;
+    if (db->ops->schema_info)
+        db->ops->schema_info(db, found, now);
+}
+
+void reg_set_status_prefix(reg_db *db, const char *prefix)
+{
+    if (db->ops->set_status_prefix)
+        db->ops->set_status_prefix(db, prefix);
+}
+
+void reg_pool_set_status_prefix(reg_pool *p, const char *prefix)
+{
+    if (p->ops->pool_set_status_prefix)
+        p->ops->pool_set_status_prefix(p, prefix);
+}
+
+ecred_err reg_token_add_labeled(reg_db *db, const uint8_t hash[32], const char *role,
+                                const char *label, int64_t expires_at, int64_t now)
+{
+    ecred_err e;
+    if (!db->ops->token_add_labeled)
+        e = (label && *label) || expires_at ? ECRED_ERR_UNSUPPORTED : db->ops->token_add(db, hash, role, now);
+    else
+        e = db->ops->token_add_labeled(db, hash, role, label ? label : "", expires_at, now);
+    if (e)
+        return e;
+    /* The token's hash prefix (as in actor labels), never the token. */
+    char prefix[9];
+    ecred_hex(hash, 4, prefix);
+    return reg_audit_append(db, "token-add", prefix, "operator", now);
+}
+
+ecred_err reg_tokens_list(reg_db *db, ecred_err (*fn)(void *ctx, const reg_token_info *t), void *ctx)
+{
+    return db->ops->tokens_list ? db->ops->tokens_list(db, fn, ctx) : ECRED_ERR_UNSUPPORTED;
+}
+
+ecred_err reg_token_remove(reg_db *db, const char *id, int64_t now)
+{
+    if (!db->ops->token_remove)
+        return ECRED_ERR_UNSUPPORTED;
+    ecred_err e = db->ops->token_remove(db, id);
+    if (e)
+        return e;
+    /* The id is the hash prefix token-add recorded: the pair can be matched. */
+    char prefix[9];
+    for (int i = 0; i < 8; i++)
+        prefix[i] = (char)(id[i] >= 'A' && id[i] <= 'F' ? id[i] - 'A' + 'a' : id[i]);
+    prefix[8] = 0;
+    return reg_audit_append(db, "token-remove", prefix, "operator", now);
+}
+
+ecred_err reg_backup(reg_db *db, const char *path, int64_t now)
+{
+    return db->ops->backup ? db->ops->backup(db, path, now) : ECRED_ERR_UNSUPPORTED;
+}
+
+ecred_err reg_restore(reg_db *db, const char *from_path, int64_t min_next_list, int64_t now,
+                      reg_restore_report *rep)
+{
+    return db->ops->restore ? db->ops->restore(db, from_path, min_next_list, now, rep)
+                            : ECRED_ERR_UNSUPPORTED;
+}
+
+ecred_err reg_list_max_id(reg_db *db, int64_t *max)
+{
+    return db->ops->list_max_id ? db->ops->list_max_id(db, max) : ECRED_ERR_UNSUPPORTED;
+}
+
+ecred_err reg_applications_by_state(reg_db *db, const char *state, int64_t after_at,
+                                    const char *after_id, unsigned limit,
+                                    ecred_err (*fn)(void *ctx, const reg_application *a), void *ctx)
+{
+    return db->ops->applications_by_state
+               ? db->ops->applications_by_state(db, state, after_at, after_id, limit, fn, ctx)
+               : ECRED_ERR_UNSUPPORTED;
+}
+
+ecred_err reg_credentials_for(reg_db *db, const char *id_number, unsigned limit,
+                              ecred_err (*fn)(void *ctx, const reg_credential *c), void *ctx)
+{
+    return db->ops->credentials_for ? db->ops->credentials_for(db, id_number, limit, fn, ctx)
+                                    : ECRED_ERR_UNSUPPORTED;
+}
+
 /* ---- the row structs ---- */
 
 void reg_application_free(reg_application *a)

@@ -243,11 +243,17 @@ ecred_err reg_index_choose(reg_db *db, int64_t *list_id, int64_t *idx);
  * credential insert in the same write is what reserves it. */
 ecred_err reg_index_claim(reg_db *db, int64_t list_id, int64_t idx);
 
+#define REG_URI_MAX 255
+
 typedef struct reg_list_info {
     int64_t id;
     uint32_t size;
     uint32_t used;
     int64_t generation;
+    /* The URI the list was opened with (its credentials carry it); "" for a
+     * list opened before URIs were recorded (the caller uses its own). */
+    char uri[REG_URI_MAX + 1];
+    bool closed;             /* takes no new credentials (closed by a restore) */
 } reg_list_info;
 
 /* ECRED_ERR_KEY_UNKNOWN for a list that does not exist. */
@@ -284,7 +290,7 @@ ecred_err reg_reminders(reg_db *db, int32_t from_day, int32_t to_day,
 typedef struct reg_audit_entry {
     uint64_t seq;           /* 1, 2, 3, ... without gaps */
     int64_t at;             /* Unix seconds */
-    char action[16];        /* issue | reissue | suspend | resume | revoke | token-add | key-change */
+    char action[16];        /* issue | reissue | suspend | resume | revoke | token-add | token-remove | key-change */
     char subject[33];       /* credential id, token hash prefix or kid (hex) */
     char actor[16];         /* role: officer, clerk, admin, staff, operator, holder, system */
     uint8_t prev[32];       /* hash of entry seq - 1; zeros for seq 1 */
@@ -305,6 +311,85 @@ ecred_err reg_audit_scan(reg_db *db, ecred_err (*fn)(void *ctx, const reg_audit_
 void reg_audit_entry_hash(const reg_audit_entry *e, uint8_t out[32]);
 /* Benchmarks only: stop appending audit entries in this process. */
 void reg_audit_disable_for_bench(void);
+/* ---- operations (issue 17) ---- */
+
+/* The SQLite file's schema version this build writes (PostgreSQL numbers
+ * its own migrations in registry_pg.c; 6 there adds the same columns).
+ * Opening a registry migrates an older one
+ * step by step (each step in one transaction) and refuses a newer one with
+ * ECRED_ERR_UNSUPPORTED. Version 1 is the schema
+ * before versions were recorded; 2 adds status_lists.uri/closed, token
+ * labels and expiry, registry_meta. */
+#define REG_SCHEMA_VERSION 2
+
+/* The version the registry had when this connection opened it (before any
+ * migration) and the version it has now; both 0 from a backend that does not
+ * report them (then reg_schema_version). */
+void reg_schema_info(reg_db *db, int *found, int *now);
+
+/* Lists opened from now on record prefix + their id as their URI (at most
+ * REG_URI_MAX bytes in all; longer prefixes are ignored). */
+void reg_set_status_prefix(reg_db *db, const char *prefix);
+void reg_pool_set_status_prefix(reg_pool *p, const char *prefix);
+
+/* ---- staff tokens ---- */
+#define REG_TOKEN_LABEL_MAX 63
+typedef struct reg_token_info {
+    char id[9];              /* first 8 hex of the token's hash (as in logs: token:ID) */
+    char role[16];
+    char label[REG_TOKEN_LABEL_MAX + 1];
+    int64_t created_at;
+    int64_t expires_at;      /* 0: never */
+} reg_token_info;
+
+/* reg_token_add with a label ("" for none) and an expiry (0: never). A token
+ * past its expiry is unknown to reg_token_role. Appends the token-add audit
+ * entry as reg_token_add does (call it inside reg_write). */
+ecred_err reg_token_add_labeled(reg_db *db, const uint8_t hash[32], const char *role,
+                                const char *label, int64_t expires_at, int64_t now);
+/* Every token, oldest first. */
+ecred_err reg_tokens_list(reg_db *db, ecred_err (*fn)(void *ctx, const reg_token_info *t), void *ctx);
+/* Remove the token whose id (8 hex) is id: ECRED_ERR_KEY_UNKNOWN when none,
+ * ECRED_ERR_EXISTS when the id names more than one (nothing removed). Like
+ * reg_token_add it appends its audit entry (token-remove): call it inside
+ * reg_write so the removal and its entry commit together. */
+ecred_err reg_token_remove(reg_db *db, const char *id, int64_t now);
+
+/* ---- backup and restore ---- */
+/* A consistent copy of the registry, taken online, to a NEW file at path
+ * (created 0600, never overwritten: ECRED_ERR_EXISTS), stamped with now as
+ * its backup time. */
+ecred_err reg_backup(reg_db *db, const char *path, int64_t now);
+
+typedef struct reg_restore_report {
+    int64_t taken_at;        /* the backup's time */
+    int64_t last_issued_at;  /* newest credential in the backup (0: none) */
+    int64_t closed_first;    /* lists open at backup time, now closed: [first, last] */
+    int64_t closed_last;     /* (0, 0 when none was open) */
+    int64_t skipped_first;   /* list ids reserved as closed placeholders: [first, last] */
+    int64_t skipped_last;    /* (lists that may have been opened after the backup) */
+    int found_version;       /* schema version of the backup */
+} reg_restore_report;
+
+/* Replace this registry's contents with the backup at from_path, migrate it,
+ * then close every list that was open at backup time and reserve every list
+ * id below min_next_list as a closed placeholder, so no status index handed
+ * out after the backup is ever handed out again. One connection, nothing
+ * else may use the registry meanwhile. */
+ecred_err reg_restore(reg_db *db, const char *from_path, int64_t min_next_list, int64_t now,
+                      reg_restore_report *rep);
+/* The highest list id (0 when none). */
+ecred_err reg_list_max_id(reg_db *db, int64_t *max);
+
+/* ---- counter staff ---- */
+/* Applications in state, oldest first (submitted_at, then id), strictly after
+ * the cursor (after_at, after_id; 0 and "" from the start), at most limit. */
+ecred_err reg_applications_by_state(reg_db *db, const char *state, int64_t after_at,
+                                    const char *after_id, unsigned limit,
+                                    ecred_err (*fn)(void *ctx, const reg_application *a), void *ctx);
+/* Credentials of an ID number, newest first, at most limit. */
+ecred_err reg_credentials_for(reg_db *db, const char *id_number, unsigned limit,
+                              ecred_err (*fn)(void *ctx, const reg_credential *c), void *ctx);
 /* ---- signed status list tokens, shared by every issuer instance ---- */
 /* The token a list is served with (statuspub.c): the list's generation it was
  * built from and its iat. Stored so that every instance on one registry

@@ -114,6 +114,24 @@ typedef struct reg_ops {
     /* Optional (NULL: "staff"): the role of the token whose hash starts with
      * the 8 hex digits of an actor label. */
     ecred_err (*token_role_by_prefix)(reg_db *db, const char prefix[8], char role[16]);
+    /* Issue 17: operations. Optional ones may be NULL (the dispatcher
+     * answers ECRED_ERR_UNSUPPORTED, or does nothing for setters). */
+    void (*schema_info)(reg_db *db, int *found, int *now);
+    void (*set_status_prefix)(reg_db *db, const char *prefix);
+    void (*pool_set_status_prefix)(reg_pool *p, const char *prefix);
+    ecred_err (*token_add_labeled)(reg_db *db, const uint8_t hash[32], const char *role,
+                                   const char *label, int64_t expires_at, int64_t now);
+    ecred_err (*tokens_list)(reg_db *db, ecred_err (*fn)(void *ctx, const reg_token_info *t), void *ctx);
+    ecred_err (*token_remove)(reg_db *db, const char *id);
+    ecred_err (*backup)(reg_db *db, const char *path, int64_t now);
+    ecred_err (*restore)(reg_db *db, const char *from_path, int64_t min_next_list, int64_t now,
+                         reg_restore_report *rep);
+    ecred_err (*list_max_id)(reg_db *db, int64_t *max);
+    ecred_err (*applications_by_state)(reg_db *db, const char *state, int64_t after_at,
+                                       const char *after_id, unsigned limit,
+                                       ecred_err (*fn)(void *ctx, const reg_application *a), void *ctx);
+    ecred_err (*credentials_for)(reg_db *db, const char *id_number, unsigned limit,
+                                 ecred_err (*fn)(void *ctx, const reg_credential *c), void *ctx);
 
     /* Appended for issue 15 (PostgreSQL; several instances). */
     ecred_err (*list_token_get)(reg_db *db, int64_t list_id, reg_list_token *out);

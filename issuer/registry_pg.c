@@ -66,6 +66,7 @@ struct pg_db {
     bool in_tx;
     bool rerun;                /* the running write lost a race: reg_write runs it again */
     pg_pool *pool;             /* the pool it belongs to (write stats); NULL outside one */
+    char status_prefix[REG_URI_MAX + 1]; /* new lists record prefix + id; "" none */
     /* Statements prepared on this session, by the address of their SQL text
      * (string literals of this file): parsed and planned once per session,
      * not once per call. Emptied when the session is replaced. */
@@ -164,6 +165,15 @@ static const pg_migration pg_migrations[] = {
      * list-entries query's own, so the planner can prove it applies. */
     {5,
      "CREATE INDEX credentials_nonvalid ON credentials(list_id, idx, status) WHERE status <> 0;"},
+    /* Issue 17: the URI each list was opened with (the status index is built
+     * from it), token labels and expiry, the officer's work queue. Numbered 6:
+     * main's audit log (3), holder bindings (4) and the non-VALID index (5)
+     * came first. */
+    {6,
+     "ALTER TABLE status_lists ADD COLUMN uri text;"
+     "ALTER TABLE tokens ADD COLUMN label text NOT NULL DEFAULT '';"
+     "ALTER TABLE tokens ADD COLUMN expires_at bigint;"
+     "CREATE INDEX applications_by_state ON applications(state, submitted_at, id);"},
 };
 
 /* ---- statements ---- */
@@ -699,7 +709,10 @@ static ecred_err pg_token_role(reg_db *base, const uint8_t hash[32], char role[1
     pg_params p = {0};
     pp_bytes(&p, hash, 32);
     PGresult *r = NULL;
-    ecred_err e = pg_run(pg_db_of(base), "SELECT role FROM tokens WHERE hash = $1", &p, &r);
+    ecred_err e = pg_run(pg_db_of(base),
+                         "SELECT role FROM tokens WHERE hash = $1 AND (expires_at IS NULL"
+                         " OR expires_at > extract(epoch FROM now()))",
+                         &p, &r);
     if (!e) {
         if (PQntuples(r) == 1)
             pg_copy(r, 0, 0, role, 16);
@@ -1237,8 +1250,16 @@ static ecred_err pg_open_list(pg_db *db, int64_t id, uint32_t size)
     pg_params p = {0};
     pp_int(&p, id);
     pp_int(&p, size);
+    /* The URI the list is opened with (issue 17 trap 2); NULL without a prefix. */
+    char uri[REG_URI_MAX + 1] = "";
+    if (db->status_prefix[0]) {
+        int n = snprintf(uri, sizeof uri, "%s%lld", db->status_prefix, (long long)id);
+        if (n <= 0 || (size_t)n >= sizeof uri)
+            return ECRED_ERR_TOO_LARGE;
+    }
+    pp_text_or_null(&p, uri);
     /* Two instances opening the same next list: the primary key lets one win. */
-    return pg_run(db, "INSERT INTO status_lists(id, size) VALUES($1,$2)", &p, NULL);
+    return pg_run(db, "INSERT INTO status_lists(id, size, uri) VALUES($1,$2,$3)", &p, NULL);
 }
 
 static ecred_err pg_index_allocate(reg_db *base, int64_t *list_id, int64_t *idx)
@@ -1312,7 +1333,7 @@ static ecred_err pg_list_info_get(reg_db *base, int64_t list_id, reg_list_info *
     PGresult *r = NULL;
     ecred_err e = pg_run(pg_db_of(base),
                          "SELECT id, size, (SELECT COALESCE(SUM(n), 0) FROM status_list_used u"
-                         " WHERE u.list_id = l.id), generation FROM status_lists l WHERE id = $1",
+                         " WHERE u.list_id = l.id), generation, uri FROM status_lists l WHERE id = $1",
                          &p, &r);
     if (e)
         return e;
@@ -1327,6 +1348,8 @@ static ecred_err pg_list_info_get(reg_db *base, int64_t list_id, reg_list_info *
             out->size = (uint32_t)size;
             out->used = (uint32_t)used;
             out->generation = pg_int(r, 0, 3);
+            pg_copy(r, 0, 4, out->uri, sizeof out->uri);
+            out->closed = false; /* restore (which closes lists) is SQLite's; PostgreSQL restores with its own tools */
         }
     }
     PQclear(r);
@@ -1774,6 +1797,147 @@ static ecred_err pg_token_role_by_prefix(reg_db *base, const char prefix[8], cha
     return e;
 }
 
+/* ---- operations (issue 17) ---- */
+
+static void pg_set_status_prefix(reg_db *base, const char *prefix)
+{
+    pg_db *db = pg_db_of(base);
+    if (prefix && strlen(prefix) + 20 < sizeof db->status_prefix)
+        snprintf(db->status_prefix, sizeof db->status_prefix, "%s", prefix);
+}
+
+static void pg_pool_set_status_prefix(reg_pool *base, const char *prefix)
+{
+    pg_pool *p = pg_pool_of(base);
+    pthread_mutex_lock(&p->mu);
+    for (unsigned i = 0; i < p->nall; i++)
+        pg_set_status_prefix(&p->all[i]->base, prefix);
+    pthread_mutex_unlock(&p->mu);
+}
+
+static ecred_err pg_token_add_labeled(reg_db *base, const uint8_t hash[32], const char *role,
+                                      const char *label, int64_t expires_at, int64_t now)
+{
+    pg_params p = {0};
+    pp_bytes(&p, hash, 32);
+    pp_text(&p, role);
+    pp_int(&p, now);
+    pp_text(&p, label);
+    if (expires_at)
+        pp_int(&p, expires_at);
+    else
+        pp_text(&p, NULL);
+    return pg_run(pg_db_of(base),
+                  "INSERT INTO tokens(hash, role, created_at, label, expires_at) VALUES($1,$2,$3,$4,$5)",
+                  &p, NULL);
+}
+
+static ecred_err pg_tokens_list(reg_db *base, ecred_err (*fn)(void *ctx, const reg_token_info *t), void *ctx)
+{
+    PGresult *r = NULL;
+    ecred_err e = pg_run(pg_db_of(base),
+                         "SELECT encode(substring(hash FROM 1 FOR 4), 'hex'), role, label, created_at,"
+                         " COALESCE(expires_at, 0) FROM tokens ORDER BY created_at, hash",
+                         NULL, &r);
+    for (int i = 0; !e && i < PQntuples(r); i++) {
+        reg_token_info t;
+        memset(&t, 0, sizeof t);
+        pg_copy(r, i, 0, t.id, sizeof t.id);
+        pg_copy(r, i, 1, t.role, sizeof t.role);
+        pg_copy(r, i, 2, t.label, sizeof t.label);
+        t.created_at = pg_int(r, i, 3);
+        t.expires_at = pg_int(r, i, 4);
+        e = fn(ctx, &t);
+    }
+    PQclear(r);
+    return e;
+}
+
+static ecred_err pg_token_remove(reg_db *base, const char *id)
+{
+    uint8_t want[4];
+    if (!id || strlen(id) != 8 || ecred_unhex(id, 8, want, sizeof want) != ECRED_OK)
+        return ECRED_ERR_KEY_UNKNOWN;
+    pg_db *db = pg_db_of(base);
+    pg_params p = {0};
+    pp_bytes(&p, want, 4);
+    PGresult *r = NULL;
+    ecred_err e = pg_run(db, "SELECT COUNT(*) FROM tokens WHERE substring(hash FROM 1 FOR 4) = $1", &p, &r);
+    int64_t n = !e && PQntuples(r) == 1 ? pg_int(r, 0, 0) : -1;
+    PQclear(r);
+    if (e)
+        return e;
+    if (n <= 0)
+        return n == 0 ? ECRED_ERR_KEY_UNKNOWN : ECRED_ERR_IO;
+    if (n > 1)
+        return ECRED_ERR_EXISTS;
+    return pg_run(db, "DELETE FROM tokens WHERE substring(hash FROM 1 FOR 4) = $1", &p, NULL);
+}
+
+static ecred_err pg_list_max_id(reg_db *base, int64_t *max)
+{
+    PGresult *r = NULL;
+    ecred_err e = pg_run(pg_db_of(base), "SELECT COALESCE(MAX(id), 0) FROM status_lists", NULL, &r);
+    *max = !e && PQntuples(r) == 1 ? pg_int(r, 0, 0) : 0;
+    PQclear(r);
+    return e;
+}
+
+static ecred_err pg_applications_by_state(reg_db *base, const char *state, int64_t after_at,
+                                          const char *after_id, unsigned limit,
+                                          ecred_err (*fn)(void *ctx, const reg_application *a), void *ctx)
+{
+    pg_db *db = pg_db_of(base);
+    pg_params p = {0};
+    pp_text(&p, state);
+    pp_int(&p, after_at);
+    pp_text(&p, after_id ? after_id : "");
+    pp_int(&p, limit);
+    PGresult *r = NULL;
+    /* Ids only, oldest first: each row is then read as reg_application_get
+     * reads one (one row format for the whole backend). */
+    ecred_err e = pg_run(db,
+                         "SELECT id FROM applications WHERE state = $1 AND (submitted_at > $2 OR"
+                         " (submitted_at = $2 AND id > $3)) ORDER BY submitted_at, id LIMIT $4",
+                         &p, &r);
+    for (int i = 0; !e && i < PQntuples(r); i++) {
+        char id[REG_ID_LEN + 1];
+        pg_copy(r, i, 0, id, sizeof id);
+        reg_application a;
+        if ((e = pg_application_get(base, id, &a)) != ECRED_OK)
+            break;
+        e = fn(ctx, &a);
+        reg_application_free(&a);
+    }
+    PQclear(r);
+    return e;
+}
+
+static ecred_err pg_credentials_for(reg_db *base, const char *id_number, unsigned limit,
+                                    ecred_err (*fn)(void *ctx, const reg_credential *c), void *ctx)
+{
+    pg_db *db = pg_db_of(base);
+    pg_params p = {0};
+    pp_text(&p, id_number);
+    pp_int(&p, limit);
+    PGresult *r = NULL;
+    ecred_err e = pg_run(db,
+                         "SELECT id FROM credentials WHERE id_number = $1 ORDER BY issued_at DESC, seq DESC"
+                         " LIMIT $2",
+                         &p, &r);
+    for (int i = 0; !e && i < PQntuples(r); i++) {
+        char id[REG_ID_LEN + 1];
+        pg_copy(r, i, 0, id, sizeof id);
+        reg_credential c;
+        if ((e = pg_credential_get(base, id, &c)) != ECRED_OK)
+            break;
+        e = fn(ctx, &c);
+        reg_credential_free(&c);
+    }
+    PQclear(r);
+    return e;
+}
+
 const reg_ops reg_pg_ops = {
     .name = "postgres",
     .open = pg_open,
@@ -1827,4 +1991,12 @@ const reg_ops reg_pg_ops = {
     .token_role_by_prefix = pg_token_role_by_prefix,
     .holder_get = pg_holder_get,
     .holder_put = pg_holder_put,
+    .set_status_prefix = pg_set_status_prefix,
+    .pool_set_status_prefix = pg_pool_set_status_prefix,
+    .token_add_labeled = pg_token_add_labeled,
+    .tokens_list = pg_tokens_list,
+    .token_remove = pg_token_remove,
+    .list_max_id = pg_list_max_id,
+    .applications_by_state = pg_applications_by_state,
+    .credentials_for = pg_credentials_for,
 };

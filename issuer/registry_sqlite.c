@@ -19,10 +19,13 @@
  */
 #include "registry_backend.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -36,6 +39,9 @@
 /* Writes per group commit at most: bounds how long the first of a batch
  * waits for the others (each runs its SQL; approvals sign before they queue). */
 #define REG_BATCH_MAX 64
+#define REG_STR2(x) #x
+#define REG_STR(x) REG_STR2(x)
+#define REG_SCHEMA_VERSION_TEXT REG_STR(REG_SCHEMA_VERSION)
 
 typedef struct sq_db sq_db;
 typedef struct sq_pool sq_pool;
@@ -47,6 +53,8 @@ struct sq_db {
     pthread_mutex_t *write_mu; /* the pool's writer lock; NULL outside a pool */
     bool holds_write;          /* write_mu is held by this connection's transaction */
     sq_pool *pool;            /* the pool whose writer runs reg_write; NULL outside one */
+    char status_prefix[REG_URI_MAX + 1]; /* new lists record prefix + id; "" none */
+    int schema_found, schema_now;        /* versions at open, after migration */
 };
 
 /* This backend's connection behind a reg_db of its own (base is first). */
@@ -148,6 +156,63 @@ static const char reg_schema[] =
      * get it at their next open. */
     "CREATE INDEX IF NOT EXISTS credentials_nonvalid ON credentials(list_id, idx, status) WHERE status <> 0;";
 
+/* Schema migrations, one per version step, applied in order inside the
+ * opening transaction: migrations[k] takes version k+1 to k+2. Append only;
+ * an applied step is never edited (registries in the field ran it). */
+static const char *const reg_migrations[] = {
+    /* 1 -> 2 (issue 17): the URI each list was opened with, lists a restore
+     * closed, token labels and expiry, backup/restore records, the work
+     * queue's index. */
+    "ALTER TABLE status_lists ADD COLUMN uri TEXT;"
+    "ALTER TABLE status_lists ADD COLUMN closed INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE tokens ADD COLUMN label TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE tokens ADD COLUMN expires_at INTEGER;"
+    "CREATE TABLE registry_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE INDEX applications_by_state ON applications(state, submitted_at, id);",
+};
+#define REG_N_MIGRATIONS (sizeof reg_migrations / sizeof reg_migrations[0])
+_Static_assert(REG_N_MIGRATIONS + 1 == REG_SCHEMA_VERSION, "one migration per schema version step");
+
+/* Inside a write transaction: create the version-1 tables if missing, then
+ * migrate to REG_SCHEMA_VERSION. *found: 0 for a new registry, else the
+ * version it had. ECRED_ERR_UNSUPPORTED for a registry newer than this build. */
+static ecred_err reg_migrate(sqlite3 *h, int *found)
+{
+    sqlite3_stmt *st = NULL;
+    bool fresh = true;
+    if (sqlite3_prepare_v2(h, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'applications'",
+                           -1, &st, NULL) != SQLITE_OK)
+        return ECRED_ERR_IO;
+    fresh = sqlite3_step(st) != SQLITE_ROW;
+    sqlite3_finalize(st);
+    if (sqlite3_exec(h, reg_schema, NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(h, "CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL);", NULL,
+                     NULL, NULL) != SQLITE_OK)
+        return ECRED_ERR_IO;
+    int version = 1; /* no row: the schema before versions were recorded */
+    if (sqlite3_prepare_v2(h, "SELECT MAX(version) FROM schema_version", -1, &st, NULL) != SQLITE_OK)
+        return ECRED_ERR_IO;
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+        version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    *found = fresh ? 0 : version;
+    if (version > REG_SCHEMA_VERSION || version < 1)
+        return ECRED_ERR_UNSUPPORTED;
+    for (int v = version; v < REG_SCHEMA_VERSION; v++)
+        if (sqlite3_exec(h, reg_migrations[v - 1], NULL, NULL, NULL) != SQLITE_OK)
+            return ECRED_ERR_IO;
+    if (version != REG_SCHEMA_VERSION || !fresh) {
+        if (sqlite3_exec(h, "DELETE FROM schema_version; INSERT INTO schema_version VALUES(" 
+                            REG_SCHEMA_VERSION_TEXT ");", NULL, NULL, NULL) != SQLITE_OK)
+            return ECRED_ERR_IO;
+    } else if (sqlite3_exec(h, "INSERT INTO schema_version SELECT " REG_SCHEMA_VERSION_TEXT
+                               " WHERE NOT EXISTS (SELECT 1 FROM schema_version);",
+                            NULL, NULL, NULL) != SQLITE_OK) {
+        return ECRED_ERR_IO;
+    }
+    return ECRED_OK;
+}
+
 /* Map an SQLite result to our enum: constraint violations are the caller's
  * "exists", everything else is I/O. */
 static ecred_err reg_map(int rc)
@@ -241,10 +306,12 @@ static ecred_err sq_conn_open(const char *path, sq_db **out)
         goto out;
     if (sqlite3_exec(db->h, "BEGIN IMMEDIATE;", NULL, NULL, NULL) != SQLITE_OK)
         goto out;
-    if (sqlite3_exec(db->h, reg_schema, NULL, NULL, NULL) != SQLITE_OK) {
+    if ((e = reg_migrate(db->h, &db->schema_found)) != ECRED_OK) {
         sqlite3_exec(db->h, "ROLLBACK;", NULL, NULL, NULL);
         goto out;
     }
+    e = ECRED_ERR_IO;
+    db->schema_now = REG_SCHEMA_VERSION;
     if (sqlite3_exec(db->h, "COMMIT;", NULL, NULL, NULL) != SQLITE_OK)
         goto out;
     *out = db;
@@ -573,7 +640,8 @@ static ecred_err sq_token_add(reg_db *base, const uint8_t hash[32], const char *
 static ecred_err sq_token_role(reg_db *base, const uint8_t hash[32], char role[16])
 {
     sq_db *db = sq_db_of(base);
-    sqlite3_stmt *st = reg_prep(db, "SELECT role FROM tokens WHERE hash = ?");
+    sqlite3_stmt *st = reg_prep(db, "SELECT role FROM tokens WHERE hash = ? AND (expires_at IS NULL"
+                                    " OR expires_at > CAST(strftime('%s', 'now') AS INTEGER))");
     if (!st)
         return ECRED_ERR_IO;
     sqlite3_bind_blob(st, 1, hash, 32, SQLITE_TRANSIENT);
@@ -611,24 +679,17 @@ static ecred_err sq_application_insert(reg_db *base, const reg_application *a)
     return e;
 }
 
-static ecred_err sq_application_get(reg_db *base, const char *id, reg_application *out)
+#define REG_APP_COLUMNS                                                                    \
+    "SELECT id, kind, state, id_number, credential_json, replaces, commitment_ref,"         \
+    " submitted_at, submitted_by, decided_at, decided_by, reject_reason,"                    \
+    " credential_id, issued_at FROM applications "
+
+/* One application row of REG_APP_COLUMNS into *out (owned by the caller). */
+static ecred_err reg_application_row(sqlite3_stmt *st, reg_application *out)
 {
-    sq_db *db = sq_db_of(base);
-    sqlite3_stmt *st = reg_prep(
-        db, "SELECT id, kind, state, id_number, credential_json, replaces, commitment_ref,"
-            " submitted_at, submitted_by, decided_at, decided_by, reject_reason,"
-            " credential_id, issued_at FROM applications WHERE id = ?");
-    if (!st)
-        return ECRED_ERR_IO;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
     reg_application a;
     memset(&a, 0, sizeof a);
     ecred_err e = ECRED_OK;
-    int rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        e = rc == SQLITE_DONE ? ECRED_ERR_KEY_UNKNOWN : reg_map(rc);
-        goto out;
-    }
     reg_col_copy(st, 0, a.id, sizeof a.id);
     reg_col_copy(st, 1, a.kind, sizeof a.kind);
     reg_col_copy(st, 2, a.state, sizeof a.state);
@@ -653,6 +714,22 @@ static ecred_err sq_application_get(reg_db *base, const char *id, reg_applicatio
     memset(&a, 0, sizeof a);
 out:
     reg_application_free(&a);
+    return e;
+}
+
+static ecred_err sq_application_get(reg_db *base, const char *id, reg_application *out)
+{
+    sq_db *db = sq_db_of(base);
+    sqlite3_stmt *st = reg_prep(db, REG_APP_COLUMNS "WHERE id = ?");
+    if (!st)
+        return ECRED_ERR_IO;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+    ecred_err e;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        e = reg_application_row(st, out);
+    else
+        e = rc == SQLITE_DONE ? ECRED_ERR_KEY_UNKNOWN : reg_map(rc);
     sqlite3_finalize(st);
     return e;
 }
@@ -1103,11 +1180,31 @@ out:
 
 /* ---- status lists and index allocation ---- */
 
+/* Record the URI a list is opened with (issue 17 trap 2): the status index
+ * is built from it, never from whatever URL the daemon runs with later. */
+static ecred_err reg_list_record_uri(sq_db *db, int64_t list_id)
+{
+    if (!db->status_prefix[0])
+        return ECRED_OK;
+    char uri[REG_URI_MAX + 1];
+    int n = snprintf(uri, sizeof uri, "%s%lld", db->status_prefix, (long long)list_id);
+    if (n <= 0 || (size_t)n >= sizeof uri)
+        return ECRED_ERR_TOO_LARGE;
+    sqlite3_stmt *st = reg_prep(db, "UPDATE status_lists SET uri = ? WHERE id = ?");
+    if (!st)
+        return ECRED_ERR_IO;
+    sqlite3_bind_text(st, 1, uri, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, list_id);
+    ecred_err e = reg_step_done(st);
+    sqlite3_finalize(st);
+    return e;
+}
+
 /* The open list (the newest with room), opening a new one when none has room. */
 static ecred_err reg_open_list(sq_db *db, int64_t *list_id, uint32_t *size)
 {
     sqlite3_stmt *st = reg_prep(db, "SELECT id, size FROM status_lists WHERE used < size"
-                                    " ORDER BY id DESC LIMIT 1");
+                                    " AND closed = 0 ORDER BY id DESC LIMIT 1");
     if (!st)
         return ECRED_ERR_IO;
     ecred_err e = ECRED_OK;
@@ -1134,7 +1231,7 @@ static ecred_err reg_open_list(sq_db *db, int64_t *list_id, uint32_t *size)
         return e;
     *list_id = sqlite3_last_insert_rowid(db->h);
     *size = db->list_size;
-    return ECRED_OK;
+    return reg_list_record_uri(db, *list_id);
 }
 
 /* Whether idx in list_id is already taken by a credential. */
@@ -1254,8 +1351,8 @@ static ecred_err sq_index_allocate(reg_db *base, int64_t *list_id, int64_t *idx)
  * room (then *next_id is the id the next list will get). */
 static ecred_err reg_find_open_list(sq_db *db, int64_t *list_id, uint32_t *size, int64_t *next_id)
 {
-    sqlite3_stmt *st = reg_prep(db, "SELECT (SELECT id FROM status_lists WHERE used < size ORDER BY id DESC LIMIT 1),"
-                                    " (SELECT size FROM status_lists WHERE used < size ORDER BY id DESC LIMIT 1),"
+    sqlite3_stmt *st = reg_prep(db, "SELECT (SELECT id FROM status_lists WHERE used < size AND closed = 0 ORDER BY id DESC LIMIT 1),"
+                                    " (SELECT size FROM status_lists WHERE used < size AND closed = 0 ORDER BY id DESC LIMIT 1),"
                                     " (SELECT COALESCE(MAX(id), 0) + 1 FROM status_lists)");
     if (!st)
         return ECRED_ERR_IO;
@@ -1331,7 +1428,7 @@ static ecred_err sq_index_claim(reg_db *base, int64_t list_id, int64_t idx)
         sqlite3_bind_int64(st, 2, db->list_size);
         e = reg_step_done(st);
         sqlite3_finalize(st);
-        return e;
+        return e ? e : reg_list_record_uri(db, list_id);
     }
     /* Only the open list takes new credentials: an older list that still
      * has room would break the roll-over order, a full one has no room. */
@@ -1347,7 +1444,7 @@ static ecred_err sq_list_info_get(reg_db *base, int64_t list_id, reg_list_info *
 {
     sq_db *db = sq_db_of(base);
     sqlite3_stmt *st =
-        reg_prep(db, "SELECT id, size, used, generation FROM status_lists WHERE id = ?");
+        reg_prep(db, "SELECT id, size, used, generation, uri, closed FROM status_lists WHERE id = ?");
     if (!st)
         return ECRED_ERR_IO;
     sqlite3_bind_int64(st, 1, list_id);
@@ -1362,6 +1459,8 @@ static ecred_err sq_list_info_get(reg_db *base, int64_t list_id, reg_list_info *
             out->size = (uint32_t)size;
             out->used = (uint32_t)used;
             out->generation = sqlite3_column_int64(st, 3);
+            reg_col_copy(st, 4, out->uri, sizeof out->uri);
+            out->closed = sqlite3_column_int(st, 5) != 0;
         }
     } else {
         e = rc == SQLITE_DONE ? ECRED_ERR_KEY_UNKNOWN : reg_map(rc);
@@ -1631,9 +1730,8 @@ static ecred_err sq_is_empty(reg_db *base, bool *empty)
 
 static ecred_err sq_schema_version(reg_db *base, int64_t *version)
 {
-    (void)base;
-    /* SQLite's schema is created with IF NOT EXISTS at every open. */
-    *version = 1;
+    /* The version recorded in schema_version (reg_migrate ran at open). */
+    *version = sq_db_of(base)->schema_now;
     return ECRED_OK;
 }
 
@@ -1734,6 +1832,325 @@ static ecred_err sq_token_role_by_prefix(reg_db *base, const char prefix[8], cha
     return e;
 }
 
+/* ---- operations (issue 17) ---- */
+
+static void sq_schema_info(reg_db *base, int *found, int *now)
+{
+    sq_db *db = sq_db_of(base);
+    *found = db->schema_found;
+    *now = db->schema_now;
+}
+
+static void sq_set_status_prefix(reg_db *base, const char *prefix)
+{
+    sq_db *db = sq_db_of(base);
+    if (prefix && strlen(prefix) + 20 < sizeof db->status_prefix)
+        snprintf(db->status_prefix, sizeof db->status_prefix, "%s", prefix);
+}
+
+static void sq_pool_set_status_prefix(reg_pool *base, const char *prefix)
+{
+    sq_pool *p = sq_pool_of(base);
+    pthread_mutex_lock(&p->mu);
+    for (unsigned i = 0; i < p->nall; i++)
+        sq_set_status_prefix(&p->all[i]->base, prefix);
+    pthread_mutex_unlock(&p->mu);
+    pthread_mutex_lock(&p->queue_mu);
+    sq_set_status_prefix(&p->writer->base, prefix);
+    pthread_mutex_unlock(&p->queue_mu);
+}
+
+static ecred_err sq_token_add_labeled(reg_db *base, const uint8_t hash[32], const char *role,
+                                      const char *label, int64_t expires_at, int64_t now)
+{
+    sq_db *db = sq_db_of(base);
+    sqlite3_stmt *st = reg_prep(db, "INSERT INTO tokens(hash, role, created_at, label, expires_at)"
+                                    " VALUES(?,?,?,?,?)");
+    if (!st)
+        return ECRED_ERR_IO;
+    sqlite3_bind_blob(st, 1, hash, 32, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, role, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 3, now);
+    sqlite3_bind_text(st, 4, label, -1, SQLITE_TRANSIENT);
+    if (expires_at)
+        sqlite3_bind_int64(st, 5, expires_at);
+    else
+        sqlite3_bind_null(st, 5);
+    ecred_err e = reg_step_done(st);
+    sqlite3_finalize(st);
+    return e;
+}
+
+static ecred_err sq_tokens_list(reg_db *base, ecred_err (*fn)(void *ctx, const reg_token_info *t),
+                                void *ctx)
+{
+    sq_db *db = sq_db_of(base);
+    sqlite3_stmt *st = reg_prep(db, "SELECT hash, role, label, created_at, expires_at FROM tokens"
+                                    " ORDER BY created_at, rowid");
+    if (!st)
+        return ECRED_ERR_IO;
+    ecred_err e = ECRED_OK;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        reg_token_info t;
+        memset(&t, 0, sizeof t);
+        if (sqlite3_column_bytes(st, 0) != 32) {
+            e = ECRED_ERR_IO;
+            break;
+        }
+        ecred_hex(sqlite3_column_blob(st, 0), 4, t.id);
+        reg_col_copy(st, 1, t.role, sizeof t.role);
+        reg_col_copy(st, 2, t.label, sizeof t.label);
+        t.created_at = sqlite3_column_int64(st, 3);
+        t.expires_at = sqlite3_column_int64(st, 4);
+        if ((e = fn(ctx, &t)) != ECRED_OK)
+            break;
+    }
+    if (!e && rc != SQLITE_DONE && rc != SQLITE_ROW)
+        e = reg_map(rc);
+    sqlite3_finalize(st);
+    return e;
+}
+
+static ecred_err sq_token_remove(reg_db *base, const char *id)
+{
+    sq_db *db = sq_db_of(base);
+    uint8_t want[4];
+    if (!id || strlen(id) != 8 || ecred_unhex(id, 8, want, sizeof want) != ECRED_OK)
+        return ECRED_ERR_KEY_UNKNOWN;
+    /* The id is the hash's first 4 bytes: compare them as a blob prefix. */
+    sqlite3_stmt *st = reg_prep(db, "SELECT COUNT(*) FROM tokens WHERE substr(hash, 1, 4) = ?");
+    if (!st)
+        return ECRED_ERR_IO;
+    sqlite3_bind_blob(st, 1, want, 4, SQLITE_TRANSIENT);
+    int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    sqlite3_finalize(st);
+    if (n < 0)
+        return ECRED_ERR_IO;
+    if (n == 0)
+        return ECRED_ERR_KEY_UNKNOWN;
+    if (n > 1)
+        return ECRED_ERR_EXISTS;
+    st = reg_prep(db, "DELETE FROM tokens WHERE substr(hash, 1, 4) = ?");
+    if (!st)
+        return ECRED_ERR_IO;
+    sqlite3_bind_blob(st, 1, want, 4, SQLITE_TRANSIENT);
+    ecred_err e = reg_step_done(st);
+    sqlite3_finalize(st);
+    return e;
+}
+
+/* Copy all of src's main database into dst's (the online backup API: one
+ * step holds one read snapshot of src, so the copy is consistent). */
+static ecred_err reg_copy_db(sqlite3 *dst, sqlite3 *src)
+{
+    sqlite3_backup *b = sqlite3_backup_init(dst, "main", src, "main");
+    if (!b)
+        return ECRED_ERR_IO;
+    int rc = sqlite3_backup_step(b, -1);
+    int rc2 = sqlite3_backup_finish(b);
+    return rc == SQLITE_DONE && rc2 == SQLITE_OK ? ECRED_OK : reg_map(rc == SQLITE_DONE ? rc2 : rc);
+}
+
+static ecred_err sq_backup(reg_db *base, const char *path, int64_t now)
+{
+    sq_db *db = sq_db_of(base);
+    /* Made here, 0600 and exclusive, before SQLite opens it: the copy holds
+     * personal data and an existing file is never overwritten. */
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return errno == EEXIST ? ECRED_ERR_EXISTS : ECRED_ERR_IO;
+    close(fd);
+    sqlite3 *dst = NULL;
+    ecred_err e = ECRED_ERR_IO;
+    if (sqlite3_open_v2(path, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
+        goto out;
+    if ((e = reg_copy_db(dst, db->h)) != ECRED_OK)
+        goto out;
+    /* One self-contained file (no -wal beside it), stamped with its time. */
+    char sql[160];
+    snprintf(sql, sizeof sql,
+             "PRAGMA journal_mode=DELETE; INSERT OR REPLACE INTO registry_meta VALUES('backup_taken_at', '%lld');",
+             (long long)now);
+    e = sqlite3_exec(dst, sql, NULL, NULL, NULL) == SQLITE_OK ? ECRED_OK : ECRED_ERR_IO;
+out:
+    if (dst && sqlite3_close(dst) != SQLITE_OK && !e)
+        e = ECRED_ERR_IO;
+    if (!e) {
+        fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0 || fsync(fd) != 0)
+            e = ECRED_ERR_IO;
+        if (fd >= 0)
+            close(fd);
+    }
+    if (e)
+        unlink(path);
+    return e;
+}
+
+/* One integer from a one-row query (0 for NULL); false on error. */
+static bool reg_query_int(sqlite3 *h, const char *sql, int64_t *out)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK)
+        return false;
+    bool ok = sqlite3_step(st) == SQLITE_ROW;
+    if (ok)
+        *out = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return ok;
+}
+
+static ecred_err sq_list_max_id(reg_db *base, int64_t *max)
+{
+    sq_db *db = sq_db_of(base);
+    *max = 0;
+    return reg_query_int(db->h, "SELECT COALESCE(MAX(id), 0) FROM status_lists", max) ? ECRED_OK
+                                                                                       : ECRED_ERR_IO;
+}
+
+static ecred_err sq_restore(reg_db *base, const char *from_path, int64_t min_next_list, int64_t now,
+                            reg_restore_report *rep)
+{
+    sq_db *db = sq_db_of(base);
+    memset(rep, 0, sizeof *rep);
+    sqlite3 *src = NULL;
+    ecred_err e = ECRED_ERR_IO;
+    if (sqlite3_open_v2(from_path, &src, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
+        goto out;
+    int64_t v = 0;
+    /* Refuse anything that is not a registry before touching ours. */
+    if (!reg_query_int(src, "SELECT COUNT(*) FROM sqlite_master WHERE name IN ('status_lists','credentials')", &v) ||
+        v != 2) {
+        e = ECRED_ERR_INPUT;
+        goto out;
+    }
+    if ((e = reg_copy_db(db->h, src)) != ECRED_OK)
+        goto out;
+    if (sqlite3_exec(db->h, "BEGIN IMMEDIATE;", NULL, NULL, NULL) != SQLITE_OK) {
+        e = ECRED_ERR_IO;
+        goto out;
+    }
+    if ((e = reg_migrate(db->h, &rep->found_version)) != ECRED_OK)
+        goto rollback;
+    db->schema_found = rep->found_version;
+    e = ECRED_ERR_IO;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db->h, "SELECT value FROM registry_meta WHERE key = 'backup_taken_at'", -1, &st,
+                           NULL) != SQLITE_OK)
+        goto rollback;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        rep->taken_at = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    if (!reg_query_int(db->h, "SELECT COALESCE(MAX(issued_at), 0) FROM credentials", &rep->last_issued_at) ||
+        !reg_query_int(db->h, "SELECT COALESCE(MIN(id), 0) FROM status_lists WHERE used < size AND closed = 0",
+                       &rep->closed_first) ||
+        !reg_query_int(db->h, "SELECT COALESCE(MAX(id), 0) FROM status_lists WHERE used < size AND closed = 0",
+                       &rep->closed_last))
+        goto rollback;
+    /* Every list open at backup time may have handed out indices after it:
+     * none of them takes a new credential again (issue 17 trap 3). */
+    if (sqlite3_exec(db->h, "UPDATE status_lists SET closed = 1 WHERE used < size AND closed = 0;", NULL,
+                     NULL, NULL) != SQLITE_OK)
+        goto rollback;
+    int64_t max = 0;
+    if (!reg_query_int(db->h, "SELECT COALESCE(MAX(id), 0) FROM status_lists", &max))
+        goto rollback;
+    /* Lists opened after the backup are unknown to it: reserve their ids as
+     * closed, so the list index stays gap-free and no id is opened twice. */
+    if (min_next_list > max + 1) {
+        if (sqlite3_prepare_v2(db->h, "INSERT INTO status_lists(id, size, used, closed) VALUES(?, ?, 0, 1)",
+                               -1, &st, NULL) != SQLITE_OK)
+            goto rollback;
+        for (int64_t id = max + 1; id < min_next_list; id++) {
+            sqlite3_reset(st);
+            sqlite3_bind_int64(st, 1, id);
+            sqlite3_bind_int64(st, 2, db->list_size);
+            if (sqlite3_step(st) != SQLITE_DONE) {
+                sqlite3_finalize(st);
+                goto rollback;
+            }
+        }
+        sqlite3_finalize(st);
+        rep->skipped_first = max + 1;
+        rep->skipped_last = min_next_list - 1;
+    }
+    char sql[200];
+    snprintf(sql, sizeof sql,
+             "INSERT OR REPLACE INTO registry_meta VALUES('restored_at', '%lld');"
+             "DELETE FROM registry_meta WHERE key = 'backup_taken_at';",
+             (long long)now);
+    if (sqlite3_exec(db->h, sql, NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(db->h, "COMMIT;", NULL, NULL, NULL) != SQLITE_OK)
+        goto rollback;
+    e = ECRED_OK;
+    goto out;
+rollback:
+    if (!e)
+        e = ECRED_ERR_IO;
+    sqlite3_exec(db->h, "ROLLBACK;", NULL, NULL, NULL);
+out:
+    sqlite3_close(src);
+    return e;
+}
+
+static ecred_err sq_applications_by_state(reg_db *base, const char *state, int64_t after_at,
+                                          const char *after_id, unsigned limit,
+                                          ecred_err (*fn)(void *ctx, const reg_application *a), void *ctx)
+{
+    sq_db *db = sq_db_of(base);
+    sqlite3_stmt *st = reg_prep(db, REG_APP_COLUMNS "WHERE state = ? AND (submitted_at > ? OR"
+                                    " (submitted_at = ? AND id > ?)) ORDER BY submitted_at, id LIMIT ?");
+    if (!st)
+        return ECRED_ERR_IO;
+    sqlite3_bind_text(st, 1, state, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, after_at);
+    sqlite3_bind_int64(st, 3, after_at);
+    sqlite3_bind_text(st, 4, after_id ? after_id : "", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 5, limit);
+    ecred_err e = ECRED_OK;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        reg_application a;
+        if ((e = reg_application_row(st, &a)) != ECRED_OK)
+            break;
+        e = fn(ctx, &a);
+        reg_application_free(&a);
+        if (e)
+            break;
+    }
+    if (!e && rc != SQLITE_DONE)
+        e = reg_map(rc);
+    sqlite3_finalize(st);
+    return e;
+}
+
+static ecred_err sq_credentials_for(reg_db *base, const char *id_number, unsigned limit,
+                                    ecred_err (*fn)(void *ctx, const reg_credential *c), void *ctx)
+{
+    sq_db *db = sq_db_of(base);
+    sqlite3_stmt *st = reg_prep(db, REG_CRED_COLUMNS "WHERE id_number = ? ORDER BY issued_at DESC, rowid DESC LIMIT ?");
+    if (!st)
+        return ECRED_ERR_IO;
+    sqlite3_bind_text(st, 1, id_number, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, limit);
+    ecred_err e = ECRED_OK;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        reg_credential c;
+        if ((e = reg_credential_row(st, &c)) != ECRED_OK)
+            break;
+        e = fn(ctx, &c);
+        reg_credential_free(&c);
+        if (e)
+            break;
+    }
+    if (!e && rc != SQLITE_DONE)
+        e = reg_map(rc);
+    sqlite3_finalize(st);
+    return e;
+}
+
 const reg_ops reg_sqlite_ops = {
     .name = "sqlite",
     .open = sq_open,
@@ -1774,6 +2191,17 @@ const reg_ops reg_sqlite_ops = {
     .list_info_get = sq_list_info_get,
     .list_entries = sq_list_entries,
     .reminders = sq_reminders,
+    .schema_info = sq_schema_info,
+    .set_status_prefix = sq_set_status_prefix,
+    .pool_set_status_prefix = sq_pool_set_status_prefix,
+    .token_add_labeled = sq_token_add_labeled,
+    .tokens_list = sq_tokens_list,
+    .token_remove = sq_token_remove,
+    .backup = sq_backup,
+    .restore = sq_restore,
+    .list_max_id = sq_list_max_id,
+    .applications_by_state = sq_applications_by_state,
+    .credentials_for = sq_credentials_for,
     .list_token_get = sq_list_token_get,
     .list_token_put = sq_list_token_put,
     .dump = sq_dump,

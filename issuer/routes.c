@@ -51,6 +51,9 @@ ROUTE(h_asset)
 ROUTE(h_audit_checkpoint)
 ROUTE(h_audit_consistency)
 ROUTE(h_audit_inclusion)
+ROUTE(h_app_list)
+ROUTE(h_cred_lookup)
+ROUTE(h_metrics)
 ROUTE(h_res_login)
 ROUTE(h_res_callback)
 ROUTE(h_res_logout)
@@ -71,6 +74,7 @@ ROUTE(h_res_reminders)
 
 const svc_route issuer_routes[] = {
     {"POST", "/v1/applications", h_app_create_route, SVC_SENSITIVE, CLERK, 0, "applications"},
+    {"GET", "/v1/applications", h_app_list_route, 0, OFFICER, 0, "application_queue"},
     {"GET", "/v1/applications/{id}", h_app_get_route, 0, STAFF | TRACKING, 0, "application"},
     {"POST", "/v1/applications/{id}/approve", h_app_approve_route, 0, OFFICER, 0, "approve"},
     {"POST", "/v1/applications/{id}/reject", h_app_reject_route, 0, OFFICER, 0, "reject"},
@@ -82,6 +86,7 @@ const svc_route issuer_routes[] = {
      * handler refuses any token and checks the tracking code itself. */
     {"POST", "/v1/applications/{id}/holder-key", h_app_holder_key_route, SVC_SENSITIVE, TRACKING, 0,
      "holder_key"},
+    {"GET", "/v1/credentials", h_cred_lookup_route, 0, OFFICER, 0, "credential_lookup"},
     {"GET", "/v1/credentials/{id}", h_cred_get_route, 0, OFFICER | TRACKING, 0, "credential"},
     {"GET", "/v1/credentials/{id}/qr.png", h_cred_qr_png_route, 0, OFFICER | TRACKING, 0, "qr_png"},
     {"GET", "/v1/credentials/{id}/qr.svg", h_cred_qr_svg_route, 0, OFFICER | TRACKING, 0, "qr_svg"},
@@ -96,6 +101,7 @@ const svc_route issuer_routes[] = {
     {"GET", "/v1/audit/consistency", h_audit_consistency_route, PUBLIC_LIST, 0, 0, "audit_consistency"},
     {"GET", "/v1/audit/inclusion", h_audit_inclusion_route, PUBLIC_LIST, 0, 0, "audit_inclusion"},
     {"GET", "/healthz", h_healthz_route, 0, 0, 0, "healthz"},
+    {"GET", "/metrics", h_metrics_route, 0, 0, 0, "metrics"},
     /* The resident's routes: public to the guard, the handler checks the
      * session cookie (and X-CSRF-Token on POST) itself (h_resident.c). */
     {"GET", "/v1/resident/login", h_res_login_route, 0, 0, 0, "resident_login"},
@@ -160,6 +166,10 @@ bool routes_guard(svc_req *r)
 void routes_release(svc_req *r)
 {
     issuerd *d = r->app;
+    /* Registry errors for /metrics: every reply that failed on the registry. */
+    if (r->error_code && (strcmp(r->error_code, "registry_unavailable") == 0 ||
+                          strcmp(r->error_code, "status_unavailable") == 0))
+        atomic_fetch_add_explicit(&d->n_registry_errors, 1, memory_order_relaxed);
     if (r->scope)
         reg_pool_put(d->pool, r->scope);
     r->scope = NULL;

@@ -103,7 +103,13 @@ static ecred_err statuspub_build(statuspub *p, reg_db *db, const reg_list_info *
     int64_t now = iat;
     ecred_slist_token tok;
     memset(&tok, 0, sizeof tok);
-    ecred_err e = statuspub_uri(p, info->id, tok.uri, sizeof tok.uri);
+    /* The URI the list was opened with (its credentials carry it); our own
+     * only for a list from before URIs were recorded. */
+    ecred_err e = ECRED_OK;
+    if (info->uri[0] && strlen(info->uri) < sizeof tok.uri)
+        memcpy(tok.uri, info->uri, strlen(info->uri) + 1);
+    else
+        e = statuspub_uri(p, info->id, tok.uri, sizeof tok.uri);
     if (e)
         return e;
     tok.iat = now;

@@ -91,7 +91,11 @@ json_t *view_application(issuerd *d, reg_db *db, const reg_application *a, bool 
 json_t *view_credential(issuerd *d, reg_db *db, const reg_credential *c, bool with_events)
 {
     char uri[ECRED_URI_MAX + 1];
-    if (statuspub_uri(d->pub, c->list_id, uri, sizeof uri) != ECRED_OK)
+    /* The URI the list was opened with (what the credential carries). */
+    reg_list_info info;
+    if (reg_list_info_get(db, c->list_id, &info) == ECRED_OK && info.uri[0] && strlen(info.uri) < sizeof uri)
+        memcpy(uri, info.uri, strlen(info.uri) + 1);
+    else if (statuspub_uri(d->pub, c->list_id, uri, sizeof uri) != ECRED_OK)
         return NULL;
     json_t *fields = json_loads(c->credential_json, 0, NULL);
     if (!fields)

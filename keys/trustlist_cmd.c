@@ -69,6 +69,8 @@ static void tl_usage(FILE *to)
 {
     fputs("usage: ecred-keys trustlist sign --root ROOT.key --in LIST.json --out FILE\n"
           "       ecred-keys trustlist show --root ROOT.pub.pem [--at YYYY-MM-DDTHH:MM:SSZ] FILE\n"
+          "       ecred-keys trustlist rotate --root ROOT.key --current TRUST.cwt --new-key NEW.pub.pem\n"
+          "                                   --out FILE [--switch-at TIME] [--overlap DAYS]\n"
           "The list format and the JSON input are described in spec/trustlist.md.\n",
           to);
 }
@@ -554,6 +556,8 @@ int keys_cmd_trustlist(int argc, char **argv)
         return tl_cmd_sign(argc, argv);
     if (strcmp(argv[0], "show") == 0)
         return tl_cmd_show(argc, argv);
+    if (strcmp(argv[0], "rotate") == 0)
+        return keys_cmd_trustlist_rotate(argc, argv);
     tl_usage(stderr);
-    return tl_fail(EXIT_USAGE, "unknown action \"%s\" (want sign or show)", argv[0]);
+    return tl_fail(EXIT_USAGE, "unknown action \"%s\" (want sign, show or rotate)", argv[0]);
 }

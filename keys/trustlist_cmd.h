@@ -12,4 +12,7 @@
  * I/O, otherwise ecred_err_exit_code of the verification result. */
 int keys_cmd_trustlist(int argc, char **argv);
 
+/* `trustlist rotate` (trustlist_rotate.c): argv[0] is "rotate", options follow. */
+int keys_cmd_trustlist_rotate(int argc, char **argv);
+
 #endif

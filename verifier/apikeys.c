@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cache.h"
 #include "ecred/buf.h"
@@ -29,23 +30,68 @@ static ecred_err key_policy(vrole role, const char *setting, ecred_holder_policy
     return ecred_present_policy(vrole_name(role), setting && setting[0] ? setting : NULL, out);
 }
 
-/* Parse one line "v1 ID HASH ROLE FIELDS [holder=SETTING]" into *k. */
+/* A label we write and accept: printable bytes (UTF-8 allowed), no control
+ * characters, not "-" alone (that means none), not a holder setting, within
+ * the cap. */
+static bool label_ok(const char *l)
+{
+    size_t n = strlen(l);
+    if (n > VKEY_LABEL_MAX || strcmp(l, "-") == 0 || strncmp(l, "holder=", 7) == 0)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)l[i] < 0x20 || l[i] == 0x7f)
+            return false;
+    return true;
+}
+
+/* Parse one line "v1 ID HASH ROLE FIELDS [holder=SETTING]" or "v2 ID HASH
+ * ROLE FIELDS EXPIRES [holder=SETTING] LABEL" into *k. */
 static ecred_err parse_line(char *line, vkey *k)
 {
     char *save = NULL;
-    char *ver = strtok_r(line, " ", &save), *id = strtok_r(NULL, " ", &save),
-         *hash = strtok_r(NULL, " ", &save), *role = strtok_r(NULL, " ", &save),
-         *fields = strtok_r(NULL, " ", &save), *holder = strtok_r(NULL, " ", &save),
-         *extra = strtok_r(NULL, " ", &save);
+    char *ver = strtok_r(line, " ", &save);
+    bool v2 = ver && strcmp(ver, "v2") == 0;
+    char *id = strtok_r(NULL, " ", &save), *hash = strtok_r(NULL, " ", &save),
+         *role = strtok_r(NULL, " ", &save), *fields = strtok_r(NULL, " ", &save);
+    char *expires = v2 ? strtok_r(NULL, " ", &save) : NULL;
+    char *holder = NULL, *label = NULL, *extra = NULL;
+    if (v2) {
+        /* An optional holder token, then the label: the rest of the line,
+         * spaces included. */
+        if (save && strncmp(save, "holder=", 7) == 0)
+            holder = strtok_r(NULL, " ", &save);
+        label = save;
+    } else {
+        holder = strtok_r(NULL, " ", &save);
+        extra = strtok_r(NULL, " ", &save);
+    }
     if (holder && strncmp(holder, "holder=", 7) != 0)
         return ECRED_ERR_INPUT;
-    if (!ver || strcmp(ver, "v1") != 0 || !id || strlen(id) != 8 || !hash || !role || !fields || extra)
+    if (!ver || (!v2 && strcmp(ver, "v1") != 0) || !id || strlen(id) != 8 || !hash || !role || !fields ||
+        extra || (v2 && (!expires || !label || !*label)))
         return ECRED_ERR_INPUT;
     memset(k, 0, sizeof *k);
     memcpy(k->id, id, 9);
     if (ecred_unhex(hash, strlen(hash), k->hash, sizeof k->hash) != ECRED_OK ||
         vrole_parse(role, &k->role) != ECRED_OK)
         return ECRED_ERR_INPUT;
+    if (v2) {
+        if (strcmp(expires, "-") != 0) {
+            size_t n = strlen(expires);
+            if (n == 0 || n > 12)
+                return ECRED_ERR_INPUT;
+            for (size_t i = 0; i < n; i++) {
+                if (expires[i] < '0' || expires[i] > '9')
+                    return ECRED_ERR_INPUT;
+                k->expires_at = k->expires_at * 10 + (expires[i] - '0');
+            }
+        }
+        if (strcmp(label, "-") != 0) {
+            if (!label_ok(label))
+                return ECRED_ERR_INPUT;
+            memcpy(k->label, label, strlen(label) + 1);
+        }
+    }
     if (k->role == VROLE_AGENCY) {
         char bad[80];
         if (vroles_check_fields(fields, bad, sizeof bad) != ECRED_OK)
@@ -114,30 +160,48 @@ void vkeys_free(vkeys *k)
 static bool has_id(const ecred_buf *b, const char *id)
 {
     char pat[16];
-    snprintf(pat, sizeof pat, "v1 %.8s ", id);
     const char *t = b->ptr ? (const char *)b->ptr : "";
-    for (const char *hit = strstr(t, pat); hit; hit = strstr(hit + 1, pat))
-        if (hit == t || hit[-1] == '\n')
-            return true;
+    for (int v = 1; v <= 2; v++) {
+        snprintf(pat, sizeof pat, "v%d %.8s ", v, id);
+        for (const char *hit = strstr(t, pat); hit; hit = strstr(hit + 1, pat))
+            if (hit == t || hit[-1] == '\n')
+                return true;
+    }
     return false;
 }
 
 ecred_err vkeys_add(const char *dir, vrole role, const char *fields, char key[VKEY_TEXT_LEN + 1], char id[9])
 {
-    return vkeys_add_holder(dir, role, fields, NULL, key, id);
+    return vkeys_add_full(dir, role, fields, NULL, NULL, 0, key, id);
 }
 
 ecred_err vkeys_add_holder(const char *dir, vrole role, const char *fields, const char *holder,
                            char key[VKEY_TEXT_LEN + 1], char id[9])
 {
+    return vkeys_add_full(dir, role, fields, holder, NULL, 0, key, id);
+}
+
+ecred_err vkeys_add_labeled(const char *dir, vrole role, const char *fields, const char *label,
+                            int64_t expires_at, char key[VKEY_TEXT_LEN + 1], char id[9])
+{
+    return vkeys_add_full(dir, role, fields, NULL, label, expires_at, key, id);
+}
+
+ecred_err vkeys_add_full(const char *dir, vrole role, const char *fields, const char *holder,
+                         const char *label, int64_t expires_at, char key[VKEY_TEXT_LEN + 1], char id[9])
+{
     ecred_holder_policy pol;
     if (key_policy(role, holder, &pol) != ECRED_OK || (holder && strlen(holder) > 11))
+        return ECRED_ERR_INPUT;
+    if (label && *label && !label_ok(label))
+        return ECRED_ERR_INPUT;
+    if (expires_at < 0)
         return ECRED_ERR_INPUT;
     char p[VCACHE_PATH_MAX];
     if (!keys_path(dir, p, sizeof p))
         return ECRED_ERR_INPUT;
     uint8_t raw[32], h[32];
-    char text[VKEY_TEXT_LEN + 1], hx[65], line[VROLE_FIELDS_MAX + 128];
+    char text[VKEY_TEXT_LEN + 1], hx[65], line[VROLE_FIELDS_MAX + VKEY_LABEL_MAX + 160];
     ecred_buf b = ECRED_BUF_INIT;
     int lock = -1;
     ecred_err e;
@@ -174,9 +238,18 @@ ecred_err vkeys_add_holder(const char *dir, vrole role, const char *fields, cons
             break;
     }
     if (!e) {
-        snprintf(line, sizeof line, "v1 %.8s %s %s %s%s%s\n", hx, hx, vrole_name(role),
-                 role == VROLE_AGENCY ? fields : "-", holder && holder[0] ? " holder=" : "",
-                 holder && holder[0] ? holder : "");
+        const char *hs = holder && holder[0] ? " holder=" : "", *hv = holder && holder[0] ? holder : "";
+        /* Keys without label and expiry keep the v1 line older builds read. */
+        if ((label && *label) || expires_at) {
+            char exp[24] = "-";
+            if (expires_at)
+                snprintf(exp, sizeof exp, "%lld", (long long)expires_at);
+            snprintf(line, sizeof line, "v2 %.8s %s %s %s %s%s%s %s\n", hx, hx, vrole_name(role),
+                     role == VROLE_AGENCY ? fields : "-", exp, hs, hv, label && *label ? label : "-");
+        } else {
+            snprintf(line, sizeof line, "v1 %.8s %s %s %s%s%s\n", hx, hx, vrole_name(role),
+                     role == VROLE_AGENCY ? fields : "-", hs, hv);
+        }
         e = ecred_buf_append(&b, line, strlen(line));
     }
     if (!e && b.len > VKEYS_FILE_MAX)
@@ -233,7 +306,7 @@ ecred_err vkeys_remove(const char *dir, const char *id, size_t *removed)
     while (!e && pos < in.len) {
         const uint8_t *nl = memchr(in.ptr + pos, '\n', in.len - pos);
         size_t len = nl ? (size_t)(nl - (in.ptr + pos)) : in.len - pos;
-        char line[VROLE_FIELDS_MAX + 128];
+        char line[VROLE_FIELDS_MAX + VKEY_LABEL_MAX + 160];
         vkey k;
         if (len >= sizeof line) {
             e = ECRED_ERR_INPUT;
@@ -274,5 +347,9 @@ const vkey *vkeys_check(const vkeys *k, const char *presented, size_t n)
     for (size_t i = 0; i < k->n; i++)
         if (vutil_equal_ct(h, k->keys[i].hash, sizeof h))
             hit = &k->keys[i];
+    /* An expired key is refused like an unknown one (the daemon's reply is
+     * the same 401: nothing to learn about which keys once existed). */
+    if (hit && hit->expires_at && hit->expires_at <= (int64_t)time(NULL))
+        return NULL;
     return hit;
 }

@@ -4,10 +4,13 @@
  * only its SHA-256, one line per key:
  *
  *   v1 <key id: 8 hex> <sha256 of the key: 64 hex> <role> <fields or -> [holder=SETTING]
+ *   v2 <key id> <sha256> <role> <fields or -> <expires: Unix time or -> [holder=SETTING] <label or ->
  *
- * The optional last token raises the key's holder policy above its role's
- * default (ecred_present_policy: optional, required, challenge); files
- * written before it existed stay valid.
+ * The optional holder token raises the key's holder policy above its role's
+ * default (ecred_present_policy: optional, required, challenge). v2 (issue
+ * 17) adds an expiry and a label for people (the rest of the line, printable,
+ * no control characters, not starting with "holder="); v1 lines stay valid
+ * and never expire. Keys without label and expiry are written as v1 lines.
  *
  * Must never: store or log a key itself; print.
  */
@@ -25,6 +28,7 @@
 #define VKEYS_MAX 1024
 #define VKEY_TEXT_LEN 68       /* "ecv_" + 64 hex */
 #define VKEYS_FILE_MAX ((size_t)1 << 20)
+#define VKEY_LABEL_MAX 63
 
 typedef struct vkey {
     char id[9];                          /* first 4 bytes of the hash, hex: for logs */
@@ -33,6 +37,8 @@ typedef struct vkey {
     char fields[VROLE_FIELDS_MAX + 1];   /* agency only, else "" */
     char holder[12];                     /* the holder setting, "" for the role's default */
     ecred_holder_policy policy;          /* from role and setting, fixed at load */
+    int64_t expires_at;                  /* 0: never */
+    char label[VKEY_LABEL_MAX + 1];      /* "" when none */
 } vkey;
 
 typedef struct vkeys {
@@ -54,6 +60,16 @@ ecred_err vkeys_add(const char *dir, vrole role, const char *fields, char key[VK
 ecred_err vkeys_add_holder(const char *dir, vrole role, const char *fields, const char *holder,
                            char key[VKEY_TEXT_LEN + 1], char id[9]);
 
+/* vkeys_add with a label ("" or NULL for none: printable, no control
+ * characters, at most VKEY_LABEL_MAX bytes, else ECRED_ERR_INPUT) and an
+ * expiry (Unix time, 0: never). */
+ecred_err vkeys_add_labeled(const char *dir, vrole role, const char *fields, const char *label,
+                            int64_t expires_at, char key[VKEY_TEXT_LEN + 1], char id[9]);
+/* All of it: a holder setting (NULL or "": the role's default), a label and
+ * an expiry, as vkeys_add_holder and vkeys_add_labeled check them. */
+ecred_err vkeys_add_full(const char *dir, vrole role, const char *fields, const char *holder,
+                         const char *label, int64_t expires_at, char key[VKEY_TEXT_LEN + 1], char id[9]);
+
 /* Remove every key whose id is `id` (8 lower-case hex) from DIR/api-keys,
  * rewriting it atomically (mode 0600) under the cache's writer lock, and say
  * how many went (0: unknown id, the file is left alone). ECRED_ERR_INPUT for
@@ -63,7 +79,8 @@ ecred_err vkeys_remove(const char *dir, const char *id, size_t *removed);
 /* True for a well-formed key id: exactly 8 lower-case hex digits. */
 bool vkeys_id_ok(const char *id);
 
-/* The key whose hash matches the presented text, or NULL. */
+/* The key whose hash matches the presented text and has not expired (by the
+ * clock now), or NULL. */
 const vkey *vkeys_check(const vkeys *k, const char *presented, size_t n);
 
 #endif

@@ -47,6 +47,7 @@ static void usage(FILE *f)
           "                       [--verifier-id ID] [--skew DURATION] [--replay-cap N]\n"
           "       ecred-verifierd key add --cache DIR --role police|landlord|agency [--fields a,b,c]\n"
           "                               [--holder optional|required|challenge]\n"
+          "                               [--label TEXT] [--expires-in DAYS]\n"
           "       ecred-verifierd key list --cache DIR\n"
           "       ecred-verifierd key remove --cache DIR ID\n"
           "\n"

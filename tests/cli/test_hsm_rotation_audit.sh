@@ -85,12 +85,14 @@ data=$tmp/data
 clerk=$("$bin/ecred-issuerd" token add --data "$data" --role clerk)
 officer=$("$bin/ecred-issuerd" token add --data "$data" --role officer)
 # start_issuer SWITCH_IN: the daemon on token keys, the next key taking over
-# SWITCH_IN seconds after it starts.
+# SWITCH_IN seconds after it starts. A restart keeps the first start's port:
+# the trust list names the status URL prefix, and the daemon refuses to hand
+# out status URIs outside it (issue 17 trap 2).
 start_issuer() {
   local switch_in=$1
   local port
   for _ in $(seq 1 10); do
-    port=$(free_port)
+    port=${PORT:-$(free_port)}
     switch_at=$(($(date +%s) + switch_in))
     "$bin/ecred-issuerd" --data "$data" --listen "127.0.0.1:$port" --pin-file "$tmp/pin" \
       --signing-key "$k1" --root-key "$kr" --next-key "$k2" --switch-at "$switch_at" \

@@ -154,7 +154,7 @@ expect 414 GET "/v1/reminders?within=30&pad=$(head -c 600 /dev/zero | tr '\0' a)
 body_has '"code":"uri_too_long"'
 expect 414 GET "/.well-known/ecred-trust?pad=$(head -c 600 /dev/zero | tr '\0' a)"
 expect 404 GET /v1/nothing "${C[@]}"
-expect 405 GET /v1/applications "${C[@]}"
+expect 405 GET /v1/applications/0123456789abcdef/approve "${C[@]}"
 expect 400 POST /v1/applications "${C[@]}" -H "Idempotency-Key: has space" --data-binary @"$ex/permit_new.json"
 python3 - "$ex/permit_new.json" "$tmp" <<'EOF'
 import json, sys

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # ecred-issuerd over TLS: with --tls-cert/--tls-key it serves HTTPS only, the
 # status URIs in credentials and the trust list use https, a plain-HTTP client
-# gets no answer, and a cert without its key is a usage error.
+# gets no answer, a cert without its key is a usage error, and SIGHUP
+# switches to a renewed certificate.
 # Args: BIN_DIR SOURCE_DIR TMP_DIR.
 set -euo pipefail
 bin=$1 src=$2 tmp=$3/issuerd_tls.$$
@@ -59,6 +60,23 @@ check '[ "$code" = 200 ]' "status list over TLS: HTTP $code"
 check '"$bin/slist_dump" "$tmp/list.cwt" "$data/signing.pub.pem" | grep -q "^uri $base/status/1\$"' "status list sub is not the https URI"
 code=$(curl -s -m 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/.well-known/ecred-trust" || true)
 check '[ "$code" != 200 ]' "plain HTTP answered on the TLS port"
+
+# SIGHUP re-reads the certificate and key (issue 17): the listener restarts
+# with the new pair, and the old certificate is no longer what it serves.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=127.0.0.1 \
+  -keyout "$tmp/tls2.key" -out "$tmp/tls2.crt" >/dev/null 2>&1
+cp "$tmp/tls.crt" "$tmp/tls1.crt"
+cp "$tmp/tls2.crt" "$tmp/tls.crt"; cp "$tmp/tls2.key" "$tmp/tls.key"
+kill -HUP "$pid"
+served=""
+for _ in $(seq 1 50); do
+  if curl -s -m 2 --cacert "$tmp/tls2.crt" -o /dev/null "$base/healthz"; then served=new; break; fi
+  sleep 0.1
+done
+check '[ "$served" = new ]' "SIGHUP did not switch to the new certificate"
+code=$(curl -s -m 5 --cacert "$tmp/tls1.crt" -o /dev/null -w '%{http_code}' "$base/healthz" || true)
+check '[ "$code" != 200 ]' "the old certificate is still served after SIGHUP"
+check 'grep -q "restarted the listener" "$tmp/daemon.log"' "no log line for the TLS reload"
 
 kill -TERM "$pid"; rc=0; wait "$pid" || rc=$?; pid=""
 check '[ $rc -eq 0 ]' "SIGTERM exit $rc"

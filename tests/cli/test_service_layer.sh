@@ -93,8 +93,8 @@ done
 code=$(curl -s -m 10 -D "$tmp/h" -o "$tmp/body" -w '%{http_code}' -X DELETE "$base/.well-known/ecred-trust")
 check '[ "$code" = 405 ]' "DELETE trust list: $code"
 check '[ "$(hdr "$tmp/h" allow)" = "GET, HEAD, OPTIONS" ]' "Allow on trust list: $(hdr "$tmp/h" allow)"
-code=$(curl -s -m 10 -D "$tmp/h" -o "$tmp/body" -w '%{http_code}' "$base/v1/applications")
-check '[ "$code" = 405 ] && [ "$(hdr "$tmp/h" allow)" = POST ]' "GET /v1/applications: $code Allow $(hdr "$tmp/h" allow)"
+code=$(curl -s -m 10 -D "$tmp/h" -o "$tmp/body" -w '%{http_code}' "$base/v1/applications/0123456789abcdef/approve")
+check '[ "$code" = 405 ] && [ "$(hdr "$tmp/h" allow)" = POST ]' "GET .../approve: $code Allow $(hdr "$tmp/h" allow)"
 check 'python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if set(d)=={\"code\",\"hint\",\"hint_zh\",\"detail\"} and d[\"code\"]==\"method_not_allowed\" else 1)" "$tmp/body"' "405 body"
 
 # CORS: public routes only, never with credentials; preflight on them only.

@@ -83,8 +83,8 @@ grep -q "${k_police#ecv_}" "$cache/api-keys" && bad "key stored in clear" || ok
 # key list: ids, roles, fields; never a key.
 expect 0 "$D" key list --cache "$cache"
 has out "^ID  *ROLE  *FIELDS"
-for r in police landlord; do has out "^[0-9a-f]\{8\}  *$r  *(role default)$"; done
-has out "^[0-9a-f]\{8\}  *agency  *name,valid_until$"
+for r in police landlord; do has out "^[0-9a-f]\{8\}  *$r  *(role default)  *-  *-$"; done
+has out "^[0-9a-f]\{8\}  *agency  *name,valid_until  *-  *-$"
 [ "$(grep -c '^[0-9a-f]\{8\} ' "$tmp/out")" -eq 3 ] && ok || bad "key list lines"
 for k in "$k_police" "$k_landlord" "$k_agency"; do
   grep -q -- "${k#ecv_}" "$tmp/out" "$tmp/err" && bad "key list shows a key" || ok

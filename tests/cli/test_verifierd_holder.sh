@@ -85,8 +85,14 @@ k_agency=$("$D" key add --cache "$cache" --role agency --fields name,valid_until
 expect 2 "$D" key add --cache "$cache" --role police --holder optional
 expect 2 "$D" key add --cache "$cache" --role landlord --holder sometimes
 expect 0 "$D" key list --cache "$cache"
-grep -q "agency  *name,valid_until  holder=required$" "$tmp/out" && ok || bad "key list holder column: $(cat "$tmp/out")"
-grep -q "police  *(role default)$" "$tmp/out" && ok || bad "key list without holder column"
+# The holder setting follows the EXPIRES and LABEL columns, only when set.
+grep -q "agency  *name,valid_until  .*  holder=required$" "$tmp/out" && ok || bad "key list holder column: $(cat "$tmp/out")"
+grep "police  *(role default)  " "$tmp/out" | grep -qv "holder=" && ok || bad "key list without holder column"
+# A key with a label and an expiry keeps its holder setting (v2 line).
+expect 0 "$D" key add --cache "$cache" --role landlord --holder challenge --label "front desk" --expires-in 30
+grep -q "^v2 .* holder=challenge front desk$" "$cache/api-keys" && ok || bad "v2 line with holder: $(cat "$cache/api-keys")"
+expect 0 "$D" key list --cache "$cache"
+grep -q "landlord  *(role default)  .*Z  *front desk  holder=challenge$" "$tmp/out" && ok || bad "key list v2 holder: $(cat "$tmp/out")"
 grep -q "holder=required$" "$cache/api-keys" && ok || bad "api-keys holder token"
 
 port=$(free_port)

@@ -366,6 +366,114 @@ static void case_allocation_and_status(const char *url)
     }
 }
 
+/* Counts audit entries whose action is ctx's first string. */
+typedef struct audit_count {
+    const char *action;
+    const char *subject;
+    size_t n;
+} audit_count;
+
+static ecred_err count_audit(void *ctx, const reg_audit_entry *e)
+{
+    audit_count *c = ctx;
+    if (strcmp(e->action, c->action) == 0 && strcmp(e->subject, c->subject) == 0)
+        c->n++;
+    return ECRED_OK;
+}
+
+static ecred_err count_token(void *ctx, const reg_token_info *t)
+{
+    size_t *n = ctx;
+    if (strcmp(t->label, "desk 3") == 0 && t->expires_at == 4102444800)
+        (*n) += 100;
+    (*n)++;
+    return ECRED_OK;
+}
+
+static ecred_err collect_app(void *ctx, const reg_application *a)
+{
+    char *ids = ctx;
+    strncat(ids, a->id, 17);
+    strncat(ids, " ", 2);
+    return ECRED_OK;
+}
+
+/* Issue 17: schema versions, token labels/expiry/removal, the URI a list is
+ * opened with, the work queue's order and paging. */
+static void case_operations(const char *url)
+{
+    reg_db *db = NULL;
+    CHECK_ERR(reg_open_url(url, &db), ECRED_OK);
+    if (!db)
+        return;
+    /* Each backend numbers its own migrations; a fresh registry has them all. */
+    int64_t version = 0;
+    CHECK_ERR(reg_schema_version(db, &version), ECRED_OK);
+    CHECK(version >= 2);
+
+    uint8_t h1[32] = {7}, h2[32] = {8}, h3[32] = {9};
+    char role[16];
+    CHECK_ERR(reg_token_add_labeled(db, h1, "officer", "desk 3", 4102444800, 1), ECRED_OK);
+    CHECK_ERR(reg_token_add_labeled(db, h2, "clerk", "", 1000, 1), ECRED_OK); /* long expired */
+    CHECK_ERR(reg_token_add(db, h3, "admin", 2), ECRED_OK);
+    CHECK_ERR(reg_token_role(db, h1, role), ECRED_OK);
+    CHECK_ERR(reg_token_role(db, h2, role), ECRED_ERR_KEY_UNKNOWN);
+    size_t n = 0;
+    CHECK_ERR(reg_tokens_list(db, count_token, &n), ECRED_OK);
+    CHECK(n == 103);
+    CHECK_ERR(reg_token_remove(db, "07000000", 100), ECRED_OK);
+    CHECK_ERR(reg_token_role(db, h1, role), ECRED_ERR_KEY_UNKNOWN);
+    CHECK_ERR(reg_token_remove(db, "07000000", 100), ECRED_ERR_KEY_UNKNOWN);
+    CHECK_ERR(reg_token_remove(db, "zz", 100), ECRED_ERR_KEY_UNKNOWN);
+    /* Adding and removing a token are both in the audit log, under the same
+     * subject (the token's id). */
+    audit_count added = {"token-add", "07000000", 0}, removed = {"token-remove", "07000000", 0};
+    CHECK_ERR(reg_audit_scan(db, count_audit, &added), ECRED_OK);
+    CHECK_ERR(reg_audit_scan(db, count_audit, &removed), ECRED_OK);
+    CHECK(added.n == 1 && removed.n == 1);
+
+    /* A list records the prefix it was opened under; a later prefix does not
+     * rewrite it. */
+    reg_set_list_size(db, 16);
+    reg_set_status_prefix(db, "https://a.example/status/");
+    int64_t lid = 0, idx = 0;
+    CHECK_ERR(reg_begin_write(db), ECRED_OK);
+    CHECK_ERR(reg_index_allocate(db, &lid, &idx), ECRED_OK);
+    CHECK_ERR(reg_commit(db), ECRED_OK);
+    reg_set_status_prefix(db, "https://b.example/status/");
+    reg_list_info info;
+    CHECK_ERR(reg_list_info_get(db, lid, &info), ECRED_OK);
+    CHECK(strcmp(info.uri, "https://a.example/status/1") == 0 && !info.closed);
+    int64_t max = 0;
+    CHECK_ERR(reg_list_max_id(db, &max), ECRED_OK);
+    CHECK(max == lid);
+
+    /* Work queue: oldest first, ties by id, paged strictly after the cursor. */
+    static const struct { const char *id; int64_t at; const char *state; } apps[] = {
+        {"00000000000000c3", 30, "submitted"}, {"00000000000000a1", 10, "submitted"},
+        {"00000000000000b2", 20, "rejected"},  {"00000000000000a2", 10, "submitted"},
+    };
+    for (size_t i = 0; i < sizeof apps / sizeof apps[0]; i++) {
+        reg_application a;
+        memset(&a, 0, sizeof a);
+        snprintf(a.id, sizeof a.id, "%s", apps[i].id);
+        snprintf(a.kind, sizeof a.kind, "permit_new");
+        snprintf(a.state, sizeof a.state, "%s", apps[i].state);
+        snprintf(a.id_number, sizeof a.id_number, "110101199003070012");
+        a.credential_json = (char *)"{}";
+        a.submitted_at = apps[i].at;
+        snprintf(a.submitted_by, sizeof a.submitted_by, "token:00000000");
+        CHECK_ERR(reg_application_insert(db, &a), ECRED_OK);
+    }
+    char ids[200] = "";
+    CHECK_ERR(reg_applications_by_state(db, "submitted", 0, "", 2, collect_app, ids), ECRED_OK);
+    CHECK(strcmp(ids, "00000000000000a1 00000000000000a2 ") == 0);
+    ids[0] = 0;
+    CHECK_ERR(reg_applications_by_state(db, "submitted", 10, "00000000000000a2", 2, collect_app, ids), ECRED_OK);
+    CHECK(strcmp(ids, "00000000000000c3 ") == 0);
+    reg_close(db);
+}
+
 int main(void)
 {
     static const reg_case cases[] = {
@@ -373,6 +481,7 @@ int main(void)
         {"idempotency", case_idempotency},
         {"choose_claim", case_choose_claim},
         {"allocation_and_status", case_allocation_and_status},
+        {"operations", case_operations},
         {"list_tokens_and_copy", case_list_tokens_and_copy},
     };
     reg_run_cases("unit_registry", cases, sizeof cases / sizeof cases[0]);

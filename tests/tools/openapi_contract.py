@@ -450,6 +450,17 @@ def drive_issuer(api, tok):
     c("GET", "/v1/reminders?within=400", None, auth["officer"], want=422)
     c("GET", "/v1/reminders", None, auth["clerk"], want=403)
     c("GET", "/v1/reminders", None, {}, want=401)
+    # counter staff and operations (issue 17)
+    c("GET", "/v1/applications?state=submitted&limit=1", None, auth["officer"], want=200)
+    c("GET", "/v1/applications?state=bogus", None, auth["officer"], want=422)
+    c("GET", "/v1/applications?state=submitted", None, auth["clerk"], want=403)
+    c("GET", "/v1/applications?state=submitted", None, {}, want=401)
+    idn = json.loads(example("permit_new"))["credential"]["id_number"]
+    c("GET", "/v1/credentials?id_number=" + idn, None, auth["officer"], want=200)
+    c("GET", "/v1/credentials?id_number=123", None, auth["officer"], want=422)
+    c("GET", "/v1/credentials?id_number=" + idn, None, auth["clerk"], want=403)
+    c("GET", "/v1/credentials?id_number=" + idn, None, {}, want=401)
+    c("GET", "/metrics", None, {}, want=200)
     # public
     for u in ("/status/1", "/.well-known/ecred-trust"):
         req = urllib.request.Request(api.base + u)

@@ -186,6 +186,22 @@ static void test_apikeys(const char *dir)
     vkeys_free(&k);
     CHECK_ERR(vkeys_remove(dir, id, &gone), ECRED_OK);
     CHECK(gone == 0);
+    /* Issue 17: labels (spaces kept) and expiry; an expired key is refused. */
+    char key3[VKEY_TEXT_LEN + 1], id3[9], key4[VKEY_TEXT_LEN + 1], id4[9];
+    CHECK_ERR(vkeys_add_labeled(dir, VROLE_POLICE, NULL, "desk 4, north station", 4102444800, key3, id3),
+              ECRED_OK);
+    CHECK_ERR(vkeys_add_labeled(dir, VROLE_LANDLORD, NULL, "old", 1000, key4, id4), ECRED_OK);
+    CHECK_ERR(vkeys_add_labeled(dir, VROLE_LANDLORD, NULL, "bad\nlabel", 0, key4, id4), ECRED_ERR_INPUT);
+    CHECK_ERR(vkeys_load(dir, &k), ECRED_OK);
+    const vkey *c3 = vkeys_check(&k, key3, strlen(key3));
+    CHECK(k.n == 3 && c3 && strcmp(c3->label, "desk 4, north station") == 0 && c3->expires_at == 4102444800);
+    CHECK(vkeys_check(&k, key4, strlen(key4)) == NULL);
+    CHECK(vkeys_check(&k, key2, strlen(key2)) && k.keys[0].expires_at == 0 && k.keys[0].label[0] == 0);
+    vkeys_free(&k);
+    CHECK_ERR(vkeys_remove(dir, id3, &gone), ECRED_OK);
+    CHECK(gone == 1);
+    CHECK_ERR(vkeys_remove(dir, id4, &gone), ECRED_OK);
+    CHECK(gone == 1);
     /* A malformed line refuses the whole file. */
     FILE *fp = fopen(p, "a");
     if (fp) {
