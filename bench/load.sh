@@ -111,9 +111,10 @@ qr=$(curl -s -m 10 -X POST -H "Authorization: Bearer $officer" \
      python3 -c 'import json,sys; print(json.load(sys.stdin)["credential"]["qr_text"])') ||
   not_measured "approving the verifier's credential failed"
 printf '%s' "$qr" >"$tmp/qr.body"
-vkey=$("$bin/ecred-verifierd" key add --cache "$tmp/vcache" --role police 2>/dev/null)
+vkey=$("$bin/ecred-verifierd" key add --cache "$tmp/vcache" --role landlord 2>/dev/null)
 start_daemon vd_pid vd_port /healthz "$bin/ecred-verifierd" --cache "$tmp/vcache" \
-  --issuer "http://127.0.0.1:$setup_port" --root "$tmp/data/root.pub.pem" --listen 127.0.0.1:@PORT@ ||
+  --issuer "http://127.0.0.1:$setup_port" --root "$tmp/data/root.pub.pem" --listen 127.0.0.1:@PORT@ \
+  --rate 0 --max-client-conns 0 ||
   not_measured "ecred-verifierd did not start: $(tail -2 "$tmp/daemons.log")"
 verify_ok=
 for _ in $(seq 1 100); do
@@ -194,7 +195,8 @@ for r in $(seq 1 "$reps_issuer"); do
     pre=()
     [[ $mode == nofsync ]] && pre=("${nofsync[@]}")
     if start_daemon iss_pid iss_port /.well-known/ecred-trust \
-         "${pre[@]}" "$bin/ecred-issuerd" --data "$tmp/data" --listen 127.0.0.1:@PORT@; then
+         "${pre[@]}" "$bin/ecred-issuerd" --data "$tmp/data" --listen 127.0.0.1:@PORT@ \
+         --status-base-url "http://127.0.0.1:$setup_port" --max-client-conns 0; then
       next_slice
       run_load "${mode}1" "$r" --port "$iss_port" --conns 1 --paths "$tmp/slice" "${A[@]}"
       next_slice
