@@ -140,6 +140,10 @@ ecred_err setup_signing_key(const char *dir, const char *ref, bool may_create, e
          * the file's mtime (now for a token key) is the best record there
          * is, taken once and never again. */
         struct stat st;
+        /* A token key on its first start in a data directory without a
+         * meta file is what a freshly made file key is: the first start. */
+        if (store && may_create && e == ECRED_ERR_KEY_UNKNOWN)
+            *created = true;
         from = !store && lstat(path, &st) == 0 ? (int64_t)st.st_mtime : (int64_t)time(NULL);
         if ((e = meta_write(meta, key, from)) == ECRED_OK)
             svc_log(SVC_WARNING,
