@@ -63,28 +63,9 @@ void h_app_holder_key(issuerd *d, reg_db *db, svc_req *r)
     json_t *body;
     if (svc_json_body(r, &body) != ECRED_OK)
         return;
-    static const char *const allowed[] = {"proof", NULL};
-    static const char *const proof_allowed[] = {"proof_type", "jwt", NULL};
-    json_t *proof = json_object_get(body, "proof");
-    json_t *jwt = json_object_get(proof, "jwt");
-    json_t *type = json_object_get(proof, "proof_type");
-    if (!view_only_fields(r, body, allowed, NULL))
+    json_t *jwt = view_proof_jwt(r, body);
+    if (!jwt)
         goto out;
-    if (!json_is_object(proof)) {
-        ireply_error(r, proof ? IE_INVALID_FIELD : IE_MISSING_FIELD,
-                     "proof: required, {\"proof_type\": \"jwt\", \"jwt\": \"...\"}");
-        goto out;
-    }
-    if (!view_only_fields(r, proof, proof_allowed, "proof."))
-        goto out;
-    if (!json_is_string(type) || strcmp(json_string_value(type), "jwt") != 0) {
-        ireply_error(r, type ? IE_INVALID_FIELD : IE_MISSING_FIELD, "proof.proof_type: must be \"jwt\"");
-        goto out;
-    }
-    if (!json_is_string(jwt)) {
-        ireply_error(r, jwt ? IE_INVALID_FIELD : IE_MISSING_FIELD, "proof.jwt: required, the proof JWT");
-        goto out;
-    }
     uint8_t x[32];
     bool y_sign = false;
     lc_fail fail;

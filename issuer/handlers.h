@@ -78,6 +78,10 @@ bool view_only_fields(svc_req *r, json_t *obj, const char *const *allowed, const
  * replies and returns false on a bad body. *reason is NULL when absent; it
  * borrows from *body_out, which the caller releases. */
 bool view_reason_body(svc_req *r, bool required, json_t **body_out, const char **reason);
+/* The holder-key body {"proof": {"proof_type": "jwt", "jwt": TEXT}} (no
+ * other member anywhere): the jwt string (borrowed from body), or NULL when
+ * it has replied 422 naming the member and what is wrong. */
+json_t *view_proof_jwt(svc_req *r, json_t *body);
 /* Load the credential r->param names and check the caller may see it (an
  * officer/admin token, or the tracking code of its application). Replies and
  * returns false otherwise. */

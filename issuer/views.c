@@ -189,6 +189,33 @@ bool view_reason_body(svc_req *r, bool required, json_t **body_out, const char *
     return true;
 }
 
+json_t *view_proof_jwt(svc_req *r, json_t *body)
+{
+    static const char *const allowed[] = {"proof", NULL};
+    static const char *const proof_allowed[] = {"proof_type", "jwt", NULL};
+    json_t *proof = json_object_get(body, "proof");
+    json_t *jwt = json_object_get(proof, "jwt");
+    json_t *type = json_object_get(proof, "proof_type");
+    if (!view_only_fields(r, body, allowed, NULL))
+        return NULL;
+    if (!json_is_object(proof)) {
+        ireply_error(r, proof ? IE_INVALID_FIELD : IE_MISSING_FIELD,
+                     "proof: required, {\"proof_type\": \"jwt\", \"jwt\": \"...\"}");
+        return NULL;
+    }
+    if (!view_only_fields(r, proof, proof_allowed, "proof."))
+        return NULL;
+    if (!json_is_string(type) || strcmp(json_string_value(type), "jwt") != 0) {
+        ireply_error(r, type ? IE_INVALID_FIELD : IE_MISSING_FIELD, "proof.proof_type: must be \"jwt\"");
+        return NULL;
+    }
+    if (!json_is_string(jwt)) {
+        ireply_error(r, jwt ? IE_INVALID_FIELD : IE_MISSING_FIELD, "proof.jwt: required, the proof JWT");
+        return NULL;
+    }
+    return jwt;
+}
+
 bool view_load_credential(issuerd *d, reg_db *db, svc_req *r, reg_credential *out)
 {
     if (r->role == 0) {
