@@ -21,20 +21,9 @@ ok() { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
 check() { if eval "$1"; then ok; else bad "$2"; fi; }
 
-started=0
-for _ in $(seq 1 10); do
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
-  "$bin/ecred-issuerd" --data "$data" --listen "127.0.0.1:$port" --list-size 64 2>>"$tmp/daemon.log" &
-  pid=$!
-  base="http://127.0.0.1:$port"
-  for _ in $(seq 1 100); do
-    if ! kill -0 "$pid" 2>/dev/null; then wait "$pid" 2>/dev/null || true; pid=""; break; fi
-    if curl -s -m 2 -o /dev/null "$base/healthz"; then started=1; break; fi
-    sleep 0.1
-  done
-  [ "$started" -eq 1 ] && break
-done
-if [ "$started" -ne 1 ]; then echo "FAIL: daemon did not start"; cat "$tmp/daemon.log" >&2; exit 1; fi
+. "$src/tests/cli/lib_issuerd.sh"
+start_issuerd "$data" "$tmp/daemon.log" --list-size 64
+base="http://127.0.0.1:$port"
 
 clerk=$("$bin/ecred-issuerd" token add --data "$data" --role clerk)
 officer=$("$bin/ecred-issuerd" token add --data "$data" --role officer)
