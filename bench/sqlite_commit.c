@@ -15,6 +15,9 @@
  * onto one writer connection: BEGIN IMMEDIATE, each insert in its own
  * SAVEPOINT, one COMMIT; every waiter is answered after that COMMIT. An
  * insert's latency runs from queueing to that answer, as an approval waits.
+ * Like the registry (issuer/registry_sqlite.c) every connection prepares its
+ * statements once, BEGIN/SAVEPOINT/COMMIT included, and SQLite's memory
+ * statistics are off, so neither side parses SQL per transaction.
  *
  * Output, one line on stdout (the loadgen format plus the mean batch):
  *   LOAD|inserts|errors|wall seconds|inserts per second|p50 us|p99 us|max us|inserts per COMMIT
@@ -60,9 +63,20 @@ typedef struct sc_shared {
     sc_item *queue_head, *queue_tail; /* under queue_mu */
     bool leading;                     /* under queue_mu */
     uint64_t commits;                 /* under queue_mu; COMMITs that returned */
-    sqlite3 *writer;                  /* the leader's alone while leading */
-    sqlite3_stmt *writer_ins;
+    struct sc_conn *writer;           /* the leader's alone while leading */
 } sc_shared;
+
+/* The statements a connection prepares once (see sc_conn_open). */
+enum { SC_INS, SC_BEGIN, SC_COMMIT, SC_ROLLBACK, SC_SAVEPOINT, SC_RELEASE, SC_ROLLBACK_TO, SC_NSTMT };
+static const char *const sc_sql[SC_NSTMT] = {
+    "INSERT INTO t(payload) VALUES (?1)", "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK",
+    "SAVEPOINT sc_item", "RELEASE sc_item", "ROLLBACK TO sc_item",
+};
+
+typedef struct sc_conn {
+    sqlite3 *h;
+    sqlite3_stmt *st[SC_NSTMT];
+} sc_conn;
 
 /* ~1 KB: an issued credential row holds its QR text and credential JSON. */
 static char sc_payload[1000];
@@ -98,9 +112,47 @@ static sqlite3 *sc_open(const char *path)
     return h;
 }
 
-/* Insert one row with ins (prepared on its connection); true on success. */
-static bool sc_insert(sqlite3_stmt *ins)
+/* Close c (any of its members may be NULL) and free it. */
+static void sc_conn_close(sc_conn *c)
 {
+    if (!c)
+        return;
+    for (int i = 0; i < SC_NSTMT; i++)
+        sqlite3_finalize(c->st[i]);
+    sqlite3_close(c->h);
+    free(c);
+}
+
+/* A connection with every statement of sc_sql prepared (the table must
+ * exist); NULL on error. Free with sc_conn_close. */
+static sc_conn *sc_conn_open(const char *path)
+{
+    sc_conn *c = calloc(1, sizeof *c);
+    if (!c || !(c->h = sc_open(path))) {
+        free(c);
+        return NULL;
+    }
+    for (int i = 0; i < SC_NSTMT; i++) {
+        if (sqlite3_prepare_v2(c->h, sc_sql[i], -1, &c->st[i], NULL) != SQLITE_OK) {
+            sc_conn_close(c);
+            return NULL;
+        }
+    }
+    return c;
+}
+
+/* Step statement which of c once (no rows); true if it ran. */
+static bool sc_run(sc_conn *c, int which)
+{
+    int rc = sqlite3_step(c->st[which]);
+    sqlite3_reset(c->st[which]);
+    return rc == SQLITE_DONE;
+}
+
+/* Insert one row on c; true on success. */
+static bool sc_insert(sc_conn *c)
+{
+    sqlite3_stmt *ins = c->st[SC_INS];
     bool ok = sqlite3_bind_text(ins, 1, sc_payload, (int)sizeof sc_payload, SQLITE_STATIC) == SQLITE_OK &&
               sqlite3_step(ins) == SQLITE_DONE;
     sqlite3_reset(ins);
@@ -112,25 +164,25 @@ static bool sc_insert(sqlite3_stmt *ins)
  * succeeded and the COMMIT returned. Called without queue_mu held. */
 static void sc_batch_run(sc_shared *s, sc_item *batch)
 {
-    sqlite3 *h = s->writer;
-    bool broken = sqlite3_exec(h, "BEGIN IMMEDIATE;", NULL, NULL, NULL) != SQLITE_OK;
+    sc_conn *w = s->writer;
+    bool broken = !sc_run(w, SC_BEGIN);
     for (sc_item *it = batch; it; it = it->next) {
         it->ok = false;
         if (broken)
             continue;
-        if (sqlite3_exec(h, "SAVEPOINT sc_item;", NULL, NULL, NULL) != SQLITE_OK) {
+        if (!sc_run(w, SC_SAVEPOINT)) {
             broken = true;
             continue;
         }
-        it->ok = sc_insert(s->writer_ins);
-        const char *end = it->ok ? "RELEASE sc_item;" : "ROLLBACK TO sc_item; RELEASE sc_item;";
-        if (sqlite3_exec(h, end, NULL, NULL, NULL) != SQLITE_OK || sqlite3_get_autocommit(h))
+        it->ok = sc_insert(w);
+        bool undone = it->ok || sc_run(w, SC_ROLLBACK_TO);
+        if (!undone || !sc_run(w, SC_RELEASE) || sqlite3_get_autocommit(w->h))
             broken = true;
     }
-    if (!broken && sqlite3_exec(h, "COMMIT;", NULL, NULL, NULL) == SQLITE_OK)
+    if (!broken && sc_run(w, SC_COMMIT))
         return;
-    if (!sqlite3_get_autocommit(h))
-        sqlite3_exec(h, "ROLLBACK;", NULL, NULL, NULL);
+    if (!sqlite3_get_autocommit(w->h))
+        sc_run(w, SC_ROLLBACK);
     for (sc_item *it = batch; it; it = it->next)
         it->ok = false;
 }
@@ -186,13 +238,10 @@ static bool sc_submit(sc_shared *s, sc_item *item)
 static void *sc_worker(void *arg)
 {
     sc_shared *s = arg;
-    sqlite3 *h = NULL;
-    sqlite3_stmt *ins = NULL;
+    sc_conn *c = NULL;
     /* Batched threads never touch a connection: the leader writes on the
      * shared writer, as the daemon's request threads hand writes over. */
-    if (!s->batch_max &&
-        (!(h = sc_open(s->db_path)) ||
-         sqlite3_prepare_v2(h, "INSERT INTO t(payload) VALUES (?1)", -1, &ins, NULL) != SQLITE_OK)) {
+    if (!s->batch_max && !(c = sc_conn_open(s->db_path))) {
         pthread_mutex_lock(&s->mu);
         s->errors++;
         pthread_mutex_unlock(&s->mu);
@@ -213,10 +262,9 @@ static void *sc_worker(void *arg)
             memset(&item, 0, sizeof item);
             ok = sc_submit(s, &item);
         } else {
-            ok = sqlite3_exec(h, "BEGIN IMMEDIATE;", NULL, NULL, NULL) == SQLITE_OK && sc_insert(ins) &&
-                 sqlite3_exec(h, "COMMIT;", NULL, NULL, NULL) == SQLITE_OK;
-            if (!ok && !sqlite3_get_autocommit(h))
-                sqlite3_exec(h, "ROLLBACK;", NULL, NULL, NULL);
+            ok = sc_run(c, SC_BEGIN) && sc_insert(c) && sc_run(c, SC_COMMIT);
+            if (!ok && !sqlite3_get_autocommit(c->h))
+                sc_run(c, SC_ROLLBACK);
             if (ok) {
                 pthread_mutex_lock(&s->queue_mu);
                 s->commits++;
@@ -234,8 +282,7 @@ static void *sc_worker(void *arg)
         pthread_mutex_unlock(&s->mu);
     }
 out:
-    sqlite3_finalize(ins);
-    sqlite3_close(h);
+    sc_conn_close(c);
     return NULL;
 }
 
@@ -269,6 +316,8 @@ int main(int argc, char **argv)
     }
     s.batch_max = (unsigned)batch;
     memset(sc_payload, 'x', sizeof sc_payload);
+    /* As the registry: no global memory statistics (a mutex per malloc). */
+    (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     char path[4096];
     snprintf(path, sizeof path, "%s/sqlite_commit.sqlite", dir);
     sqlite3 *h = sc_open(path);
@@ -279,12 +328,8 @@ int main(int argc, char **argv)
         return 1;
     }
     s.db_path = path;
-    if (s.batch_max && (!(s.writer = sc_open(path)) ||
-                        sqlite3_prepare_v2(s.writer, "INSERT INTO t(payload) VALUES (?1)", -1, &s.writer_ins,
-                                           NULL) != SQLITE_OK)) {
+    if (s.batch_max && !(s.writer = sc_conn_open(path))) {
         fprintf(stderr, "sqlite_commit: cannot open the writer connection on %s\n", path);
-        sqlite3_finalize(s.writer_ins);
-        sqlite3_close(s.writer);
         sqlite3_close(h);
         return 1;
     }
@@ -300,8 +345,7 @@ int main(int argc, char **argv)
             break;
     for (unsigned i = 0; i < started; i++)
         pthread_join(tid[i], NULL);
-    sqlite3_finalize(s.writer_ins);
-    sqlite3_close(s.writer);
+    sc_conn_close(s.writer);
     sqlite3_close(h);
     pthread_cond_destroy(&s.queue_cv);
     pthread_mutex_destroy(&s.queue_mu);
