@@ -33,6 +33,9 @@
 #include "ecred/slist.h"
 
 #define REG_BUSY_TIMEOUT_MS 10000
+/* Statements one connection keeps prepared (reg_prep): the registry has about
+ * fifty distinct ones, the hot path of an approval about twenty. */
+#define REG_STMT_CACHE 96
 #define REG_POOL_MAX 16
 /* Random probes before falling back to a scan of the list's bitmap. */
 #define REG_INDEX_PROBES 32
@@ -55,6 +58,16 @@ struct sq_db {
     sq_pool *pool;            /* the pool whose writer runs reg_write; NULL outside one */
     char status_prefix[REG_URI_MAX + 1]; /* new lists record prefix + id; "" none */
     int schema_found, schema_now;        /* versions at open, after migration */
+    /* Prepared statements kept for reuse (reg_prep/reg_fin): parsing and
+     * planning a statement cost more than running it, and an approval runs
+     * about twenty (measured: sqlite3_prepare_v2 was 43 % of an approving
+     * daemon's CPU before this cache). Keyed by the SQL text. */
+    struct sq_stmt_slot {
+        uint64_t hash;
+        char *sql;             /* owned copy; NULL: free slot */
+        sqlite3_stmt *st;
+        bool busy;             /* handed out and not yet given back */
+    } stmts[REG_STMT_CACHE];
 };
 
 /* This backend's connection behind a reg_db of its own (base is first). */
@@ -226,13 +239,92 @@ static ecred_err reg_map(int rc)
     return ECRED_ERR_IO;
 }
 
-/* Prepare a statement; NULL on failure (the caller maps that to ECRED_ERR_IO). */
+/* FNV-1a of the SQL text: the statement cache's key. */
+static uint64_t reg_sql_hash(const char *sql)
+{
+    uint64_t h = 0xcbf29ce484222325u;
+    for (const unsigned char *p = (const unsigned char *)sql; *p; p++)
+        h = (h ^ *p) * 0x100000001b3u;
+    return h;
+}
+
+/* A prepared statement for sql, ready to bind and step; NULL on failure (the
+ * caller maps that to ECRED_ERR_IO). Give it back with reg_fin, never
+ * sqlite3_finalize. A statement of the cache is reused (reset, bindings
+ * cleared) when it is not handed out already; a second concurrent use of the
+ * same text on this connection, or a full cache, gets a statement of its own
+ * that reg_fin finalizes. */
 static sqlite3_stmt *reg_prep(sq_db *db, const char *sql)
 {
+    uint64_t h = reg_sql_hash(sql);
+    struct sq_stmt_slot *free_slot = NULL;
+    for (size_t i = 0; i < REG_STMT_CACHE; i++) {
+        struct sq_stmt_slot *s = &db->stmts[i];
+        if (!s->sql) {
+            if (!free_slot)
+                free_slot = s;
+            continue;
+        }
+        if (s->hash == h && !s->busy && strcmp(s->sql, sql) == 0) {
+            s->busy = true;
+            return s->st;
+        }
+    }
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v3(db->h, sql, -1, free_slot ? SQLITE_PREPARE_PERSISTENT : 0, &st, NULL) !=
+        SQLITE_OK) {
+        sqlite3_finalize(st);
         return NULL;
+    }
+    if (free_slot && (free_slot->sql = strdup(sql)) != NULL) {
+        free_slot->hash = h;
+        free_slot->st = st;
+        free_slot->busy = true;
+    }
     return st;
+}
+
+/* Give back a statement of reg_prep: reset for the next use when it is the
+ * cache's (so it holds no read transaction open), finalized otherwise.
+ * db may be NULL for a statement prepared outside the cache. */
+static void reg_fin(sq_db *db, sqlite3_stmt *st)
+{
+    if (!st)
+        return;
+    for (size_t i = 0; db && i < REG_STMT_CACHE; i++) {
+        if (db->stmts[i].st == st && db->stmts[i].sql) {
+            sqlite3_reset(st);
+            sqlite3_clear_bindings(st);
+            db->stmts[i].busy = false;
+            return;
+        }
+    }
+    sqlite3_finalize(st);
+}
+
+/* Run one SQL statement without results through the cache (BEGIN, COMMIT,
+ * SAVEPOINT...: sqlite3_exec would parse them on every call). Returns the
+ * SQLite result code, SQLITE_OK on success. */
+static int reg_exec1(sq_db *db, const char *sql)
+{
+    sqlite3_stmt *st = reg_prep(db, sql);
+    if (!st)
+        return sqlite3_errcode(db->h) != SQLITE_OK ? sqlite3_errcode(db->h) : SQLITE_ERROR;
+    int rc = sqlite3_step(st);
+    reg_fin(db, st);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
+}
+
+/* Finalize every cached statement (before the connection closes). */
+static void reg_stmt_cache_clear(sq_db *db)
+{
+    for (size_t i = 0; i < REG_STMT_CACHE; i++) {
+        if (db->stmts[i].sql) {
+            sqlite3_finalize(db->stmts[i].st);
+            free(db->stmts[i].sql);
+        }
+        memset(&db->stmts[i], 0, sizeof db->stmts[i]);
+    }
 }
 
 /* Bind text, or NULL for an empty or absent string. */
@@ -286,8 +378,21 @@ static ecred_err reg_step_done(sqlite3_stmt *st)
     return e;
 }
 
+/* Process-wide SQLite settings, once, before the first connection (they
+ * must precede sqlite3_initialize): memory statistics off, because keeping
+ * them takes one global mutex on every allocation of every connection, and
+ * the pool's threads contended on it (futex waits were a fifth of an
+ * approving daemon's CPU). Another library that initialised SQLite first
+ * leaves the defaults: correct, only slower. */
+static void reg_sqlite_global_config(void)
+{
+    (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 static ecred_err sq_conn_open(const char *path, sq_db **out)
 {
+    static pthread_once_t config_once = PTHREAD_ONCE_INIT;
+    pthread_once(&config_once, reg_sqlite_global_config);
     ecred_err e = ECRED_ERR_IO;
     sq_db *db = calloc(1, sizeof *db);
     if (!db)
@@ -304,15 +409,15 @@ static ecred_err sq_conn_open(const char *path, sq_db **out)
         sqlite3_exec(db->h, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", NULL, NULL,
                      NULL) != SQLITE_OK)
         goto out;
-    if (sqlite3_exec(db->h, "BEGIN IMMEDIATE;", NULL, NULL, NULL) != SQLITE_OK)
+    if (reg_exec1(db, "BEGIN IMMEDIATE") != SQLITE_OK)
         goto out;
     if ((e = reg_migrate(db->h, &db->schema_found)) != ECRED_OK) {
-        sqlite3_exec(db->h, "ROLLBACK;", NULL, NULL, NULL);
+        reg_exec1(db, "ROLLBACK");
         goto out;
     }
     e = ECRED_ERR_IO;
     db->schema_now = REG_SCHEMA_VERSION;
-    if (sqlite3_exec(db->h, "COMMIT;", NULL, NULL, NULL) != SQLITE_OK)
+    if (reg_exec1(db, "COMMIT") != SQLITE_OK)
         goto out;
     *out = db;
     db = NULL;
@@ -335,6 +440,7 @@ static void sq_conn_close(sq_db *db)
 {
     if (!db)
         return;
+    reg_stmt_cache_clear(db);
     sqlite3_close_v2(db->h);
     free(db);
 }
@@ -463,7 +569,7 @@ static ecred_err sq_begin_write(reg_db *base)
         pthread_mutex_lock(db->write_mu);
         db->holds_write = true;
     }
-    ecred_err e = reg_map(sqlite3_exec(db->h, "BEGIN IMMEDIATE;", NULL, NULL, NULL));
+    ecred_err e = reg_map(reg_exec1(db, "BEGIN IMMEDIATE"));
     if (e)
         reg_write_unlock(db);
     return e;
@@ -472,13 +578,13 @@ static ecred_err sq_begin_write(reg_db *base)
 static ecred_err sq_begin_read(reg_db *base)
 {
     sq_db *db = sq_db_of(base);
-    return reg_map(sqlite3_exec(db->h, "BEGIN DEFERRED;", NULL, NULL, NULL));
+    return reg_map(reg_exec1(db, "BEGIN DEFERRED"));
 }
 
 static ecred_err sq_commit(reg_db *base)
 {
     sq_db *db = sq_db_of(base);
-    int rc = sqlite3_exec(db->h, "COMMIT;", NULL, NULL, NULL);
+    int rc = reg_exec1(db, "COMMIT");
     if (rc != SQLITE_OK) {
         sq_rollback(&db->base);
         return reg_map(rc) ? reg_map(rc) : ECRED_ERR_IO;
@@ -491,7 +597,7 @@ static void sq_rollback(reg_db *base)
 {
     sq_db *db = sq_db_of(base);
     if (!sqlite3_get_autocommit(db->h))
-        sqlite3_exec(db->h, "ROLLBACK;", NULL, NULL, NULL);
+        reg_exec1(db, "ROLLBACK");
     reg_write_unlock(db);
 }
 
@@ -513,15 +619,16 @@ static void reg_batch_run(sq_db *w, reg_work *batch)
             it->result = e;
             continue;
         }
-        if (sqlite3_exec(w->h, "SAVEPOINT reg_item;", NULL, NULL, NULL) != SQLITE_OK) {
+        if (reg_exec1(w, "SAVEPOINT reg_item") != SQLITE_OK) {
             broken = true;
             e = it->result = ECRED_ERR_IO;
             continue;
         }
         it->fn_err = it->fn(&w->base, it->ctx);
         it->result = it->fn_err;
-        const char *end = it->fn_err ? "ROLLBACK TO reg_item; RELEASE reg_item;" : "RELEASE reg_item;";
-        if (sqlite3_exec(w->h, end, NULL, NULL, NULL) != SQLITE_OK || sqlite3_get_autocommit(w->h)) {
+        bool unwound = (!it->fn_err || reg_exec1(w, "ROLLBACK TO reg_item") == SQLITE_OK) &&
+                       reg_exec1(w, "RELEASE reg_item") == SQLITE_OK;
+        if (!unwound || sqlite3_get_autocommit(w->h)) {
             broken = true;
             e = ECRED_ERR_IO;
             if (!it->fn_err)
@@ -633,7 +740,7 @@ static ecred_err sq_token_add(reg_db *base, const uint8_t hash[32], const char *
     sqlite3_bind_text(st, 2, role, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 3, now);
     ecred_err e = reg_step_done(st);
-    sqlite3_finalize(st);
+    reg_fin(db, st);
     return e;
 }
 
@@ -651,7 +758,7 @@ static ecred_err sq_token_role(reg_db *base, const uint8_t hash[32], char role[1
         reg_col_copy(st, 0, role, 16);
     else
         e = rc == SQLITE_DONE ? ECRED_ERR_KEY_UNKNOWN : reg_map(rc);
-    sqlite3_finalize(st);
+    reg_fin(db, st);
     return e;
 }
 
@@ -675,7 +782,7 @@ static ecred_err sq_application_insert(reg_db *base, const reg_application *a)
     sqlite3_bind_int64(st, 8, a->submitted_at);
     sqlite3_bind_text(st, 9, a->submitted_by, -1, SQLITE_TRANSIENT);
     ecred_err e = reg_step_done(st);
-    sqlite3_finalize(st);
+    reg_fin(db, st);
     return e;
 }
 
@@ -730,7 +837,7 @@ static ecred_err sq_application_get(reg_db *base, const char *id, reg_applicatio
         e = reg_application_row(st, out);
     else
         e = rc == SQLITE_DONE ? ECRED_ERR_KEY_UNKNOWN : reg_map(rc);
-    sqlite3_finalize(st);
+    reg_fin(db, st);
     return e;
 }
 
@@ -751,7 +858,7 @@ static ecred_err sq_application_set_issued(reg_db *base, const char *id, const c
     ecred_err e = reg_step_done(st);
     if (!e && sqlite3_changes(db->h) != 1)
         e = ECRED_ERR_INTERNAL;
-    sqlite3_finalize(st);
+    reg_fin(db, st);
     return e;
 }
 
@@ -771,7 +878,7 @@ static ecred_err sq_application_set_rejected(reg_db *base, const char *id, const
     ecred_err e = reg_step_done(st);
     if (!e && sqlite3_changes(db->h) != 1)
         e = ECRED_ERR_INTERNAL;
-    sqlite3_finalize(st);
+    reg_fin(db, st);
     return e;
 }
 
@@ -798,7 +905,7 @@ static ecred_err sq_idem_get(reg_db *base, const char *key, uint8_t req_hash[32]
     } else {
         e = rc == SQLITE_DONE ? ECRED_ERR_KEY_UNKNOWN : reg_map(rc);
     }
-    sqlite3_finalize(st);
+    reg_fin(db, st);
     return e;
 }
 
@@ -815,7 +922,7 @@ static ecred_err sq_idem_put(reg_db *base, const char *key, const uint8_t req_ha
     sqlite3_bind_text(st, 3, app_id, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 4, now);
     ecred_err e = reg_step_done(st);
-    sqlite3_finalize(st);
+    reg_fin(db, st);
     return e;
 }
 
@@ -834,7 +941,7 @@ static ecred_err sq_commitment_insert(reg_db *base, const reg_commitment *c)
     sqlite3_bind_text(st, 4, c->sha256_hex, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 5, c->created_at);
     ecred_err e = reg_step_done(st);
-    sqlite3_finalize(st);
+    reg_fin(db, st);
     return e;
 }
 
@@ -869,7 +976,7 @@ static ecred_err sq_commitment_get(reg_db *base, const char *ref, reg_commitment
     memset(&c, 0, sizeof c);
 out:
     reg_commitment_free(&c);
-    sqlite3_finalize(st);
+    reg_fin(db, st);
     return e;
 }
 
@@ -883,7 +990,7 @@ static ecred_err sq_commitment_confirm(reg_db *base, const char *ref, int64_t no
     sqlite3_bind_int64(st, 1, now);
     sqlite3_bind_text(st, 2, ref, -1, SQLITE_TRANSIENT);
     ecred_err e = reg_step_done(st);
-    sqlite3_finalize(st);
+    reg_fin(db, st);
     return e;
 }
 
@@ -911,7 +1018,7 @@ static ecred_err sq_credential_insert(reg_db *base, const reg_credential *c)
     sqlite3_bind_int(st, 11, c->endorsement_date);
     sqlite3_bind_int64(st, 12, c->issued_at);
     ecred_err e = reg_step_done(st);
-    sqlite3_finalize(st);
+    reg_fin(db, st);
     if (e)
         return e;
     /* Count the index as used in its list, in the same transaction. */
@@ -922,7 +1029,7 @@ static ecred_err sq_credential_insert(reg_db *base, const reg_credential *c)
     e = reg_step_done(st);
     if (!e && sqlite3_changes(db->h) != 1)
         e = ECRED_ERR_INTERNAL;
-    sqlite3_finalize(st);
+    reg_fin(db, st);
     return e;
 }
 
@@ -975,7 +1082,7 @@ static ecred_err reg_credential_query(sq_db *db, const char *sql, const char *pa
         e = reg_credential_row(st, out);
     else
         e = rc == SQLITE_DONE ? ECRED_ERR_KEY_UNKNOWN : reg_map(rc);
-    sqlite3_finalize(st);
+    reg_fin(db, st);
     return e;
 }
 
@@ -1014,7 +1121,7 @@ static ecred_err sq_holder_get(reg_db *base, const char *app_id, reg_holder *out
     } else if (rc != SQLITE_DONE) {
         e = ECRED_ERR_IO;
     }
-    sqlite3_finalize(st);
+    reg_fin(db, st);
     if (!e)
         *out = h;
     return e;
@@ -1033,7 +1140,7 @@ static ecred_err sq_holder_put(reg_db *base, const char *app_id, const reg_holde
     sqlite3_bind_int64(st, 4, h->generation);
     sqlite3_bind_int64(st, 5, h->bound_at);
     ecred_err e = reg_step_done(st);
-    sqlite3_finalize(st);
+    reg_fin(db, st);
     return e;
 }
 
@@ -1054,7 +1161,7 @@ static ecred_err sq_credential_application(reg_db *base, const char *id, char ap
     } else if (rc != SQLITE_DONE) {
         e = ECRED_ERR_IO;
     }
-    sqlite3_finalize(st);
+    reg_fin(db, st);
     return e;
 }
 
@@ -1077,7 +1184,7 @@ static ecred_err sq_credential_set_replaced_by(reg_db *base, const char *id, con
     ecred_err e = reg_step_done(st);
     if (!e && sqlite3_changes(db->h) != 1)
         e = ECRED_ERR_KEY_UNKNOWN;
-    sqlite3_finalize(st);
+    reg_fin(db, st);
     return e;
 }
 
@@ -1097,7 +1204,7 @@ static ecred_err sq_status_change(reg_db *base, const char *cred_id, int old_sta
     e = reg_step_done(st);
     if (!e && sqlite3_changes(db->h) != 1)
         e = ECRED_ERR_INTERNAL;
-    sqlite3_finalize(st);
+    reg_fin(db, st);
     if (e)
         return e;
 
@@ -1113,7 +1220,7 @@ static ecred_err sq_status_change(reg_db *base, const char *cred_id, int old_sta
     sqlite3_bind_text(st, 6, actor, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 7, now);
     e = reg_step_done(st);
-    sqlite3_finalize(st);
+    reg_fin(db, st);
     if (e)
         return e;
 
@@ -1123,7 +1230,7 @@ static ecred_err sq_status_change(reg_db *base, const char *cred_id, int old_sta
         return ECRED_ERR_IO;
     sqlite3_bind_text(st, 1, cred_id, -1, SQLITE_TRANSIENT);
     e = reg_step_done(st);
-    sqlite3_finalize(st);
+    reg_fin(db, st);
     return e;
 }
 
@@ -1174,7 +1281,7 @@ static ecred_err sq_status_events(reg_db *base, const char *cred_id, reg_status_
     count = 0;
 out:
     reg_status_events_free(ev, count);
-    sqlite3_finalize(st);
+    reg_fin(db, st);
     return e;
 }
 
@@ -1196,7 +1303,7 @@ static ecred_err reg_list_record_uri(sq_db *db, int64_t list_id)
     sqlite3_bind_text(st, 1, uri, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 2, list_id);
     ecred_err e = reg_step_done(st);
-    sqlite3_finalize(st);
+    reg_fin(db, st);
     return e;
 }
 
@@ -1215,10 +1322,10 @@ static ecred_err reg_open_list(sq_db *db, int64_t *list_id, uint32_t *size)
         if (s <= 0 || (uint64_t)s > ECRED_SLIST_MAX_ENTRIES)
             e = ECRED_ERR_IO;
         *size = (uint32_t)s;
-        sqlite3_finalize(st);
+        reg_fin(db, st);
         return e;
     }
-    sqlite3_finalize(st);
+    reg_fin(db, st);
     if (rc != SQLITE_DONE)
         return reg_map(rc);
     st = reg_prep(db, "INSERT INTO status_lists(size) VALUES(?)");
@@ -1226,7 +1333,7 @@ static ecred_err reg_open_list(sq_db *db, int64_t *list_id, uint32_t *size)
         return ECRED_ERR_IO;
     sqlite3_bind_int64(st, 1, db->list_size);
     e = reg_step_done(st);
-    sqlite3_finalize(st);
+    reg_fin(db, st);
     if (e)
         return e;
     *list_id = sqlite3_last_insert_rowid(db->h);
@@ -1250,7 +1357,7 @@ static ecred_err reg_index_taken(sq_db *db, int64_t list_id, int64_t idx, bool *
         *taken = false;
     else
         e = reg_map(rc);
-    sqlite3_finalize(st);
+    reg_fin(db, st);
     return e;
 }
 
@@ -1312,7 +1419,7 @@ static ecred_err reg_index_scan(sq_db *db, int64_t list_id, uint32_t size, uint3
         }
     }
 out:
-    sqlite3_finalize(st);
+    reg_fin(db, st);
     free(used);
     return e;
 }
@@ -1368,7 +1475,7 @@ static ecred_err reg_find_open_list(sq_db *db, int64_t *list_id, uint32_t *size,
     } else {
         e = rc == SQLITE_DONE ? ECRED_ERR_IO : reg_map(rc);
     }
-    sqlite3_finalize(st);
+    reg_fin(db, st);
     return e;
 }
 
@@ -1427,7 +1534,7 @@ static ecred_err sq_index_claim(reg_db *base, int64_t list_id, int64_t idx)
         sqlite3_bind_int64(st, 1, list_id);
         sqlite3_bind_int64(st, 2, db->list_size);
         e = reg_step_done(st);
-        sqlite3_finalize(st);
+        reg_fin(db, st);
         return e ? e : reg_list_record_uri(db, list_id);
     }
     /* Only the open list takes new credentials: an older list that still
@@ -1465,7 +1572,7 @@ static ecred_err sq_list_info_get(reg_db *base, int64_t list_id, reg_list_info *
     } else {
         e = rc == SQLITE_DONE ? ECRED_ERR_KEY_UNKNOWN : reg_map(rc);
     }
-    sqlite3_finalize(st);
+    reg_fin(db, st);
     return e;
 }
 
@@ -1492,7 +1599,7 @@ static ecred_err sq_list_entries(reg_db *base, int64_t list_id,
     }
     if (!e && rc != SQLITE_DONE)
         e = reg_map(rc);
-    sqlite3_finalize(st);
+    reg_fin(db, st);
     return e;
 }
 
@@ -1522,7 +1629,7 @@ static ecred_err sq_reminders(reg_db *base, int32_t from_day, int32_t to_day,
     }
     if (!e && rc != SQLITE_DONE)
         e = reg_map(rc);
-    sqlite3_finalize(st);
+    reg_fin(db, st);
     return e;
 }
 
@@ -1554,7 +1661,7 @@ static ecred_err sq_list_token_get(reg_db *base, int64_t list_id, reg_list_token
     } else {
         e = rc == SQLITE_DONE ? ECRED_ERR_KEY_UNKNOWN : reg_map(rc);
     }
-    sqlite3_finalize(st);
+    reg_fin(db, st);
     return e;
 }
 
@@ -1579,7 +1686,7 @@ static ecred_err sq_list_token_put(reg_db *base, const reg_list_token *t)
     ecred_err e = reg_step_done(st);
     if (!e && sqlite3_changes(db->h) != 1)
         e = ECRED_ERR_EXISTS;
-    sqlite3_finalize(st);
+    reg_fin(db, st);
     return e;
 }
 
@@ -1607,7 +1714,7 @@ static ecred_err sq_dump(reg_db *base, reg_row_fn fn, void *ctx)
         int ncol = sqlite3_column_count(st), rc;
         reg_value v[16];
         if (ncol > 16) {
-            sqlite3_finalize(st);
+            reg_fin(db, st);
             return ECRED_ERR_INTERNAL;
         }
         while (!e && (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -1640,7 +1747,7 @@ static ecred_err sq_dump(reg_db *base, reg_row_fn fn, void *ctx)
         }
         if (!e && rc != SQLITE_DONE)
             e = reg_map(rc);
-        sqlite3_finalize(st);
+        reg_fin(db, st);
     }
     return e;
 }
@@ -1676,7 +1783,7 @@ static ecred_err sq_load_row(reg_db *base, const char *table, const reg_value *c
     for (size_t i = 0; i < n; i++) {
         int k = (int)i + 1;
         if (cols[i].len > (size_t)ECRED_SLIST_TOKEN_MAX) {
-            sqlite3_finalize(st);
+            reg_fin(db, st);
             return ECRED_ERR_TOO_LARGE;
         }
         switch (cols[i].kind) {
@@ -1687,7 +1794,7 @@ static ecred_err sq_load_row(reg_db *base, const char *table, const reg_value *c
         }
     }
     ecred_err e = reg_step_done(st);
-    sqlite3_finalize(st);
+    reg_fin(db, st);
     return e;
 }
 
@@ -1703,7 +1810,7 @@ static ecred_err sq_load_finish(reg_db *base)
     int rc = sqlite3_step(st);
     ecred_err e = rc == SQLITE_ROW ? (sqlite3_column_int64(st, 0) ? ECRED_ERR_INTERNAL : ECRED_OK)
                                    : reg_map(rc);
-    sqlite3_finalize(st);
+    reg_fin(db, st);
     return e;
 }
 
@@ -1724,7 +1831,7 @@ static ecred_err sq_is_empty(reg_db *base, bool *empty)
         *empty = sqlite3_column_int64(st, 0) == 0;
     else
         e = reg_map(rc);
-    sqlite3_finalize(st);
+    reg_fin(db, st);
     return e;
 }
 
@@ -1759,7 +1866,7 @@ static ecred_err sq_audit_last(reg_db *base, uint64_t *seq, uint8_t hash[32])
     } else {
         e = reg_map(rc);
     }
-    sqlite3_finalize(st);
+    reg_fin(db, st);
     return e;
 }
 
@@ -1778,7 +1885,7 @@ static ecred_err sq_audit_insert(reg_db *base, const reg_audit_entry *a)
     sqlite3_bind_blob(st, 6, a->prev, 32, SQLITE_TRANSIENT);
     sqlite3_bind_blob(st, 7, a->hash, 32, SQLITE_TRANSIENT);
     ecred_err e = reg_step_done(st);
-    sqlite3_finalize(st);
+    reg_fin(db, st);
     return e;
 }
 
@@ -1810,7 +1917,7 @@ static ecred_err sq_audit_scan(reg_db *base, ecred_err (*fn)(void *ctx, const re
     }
     if (!e && rc != SQLITE_DONE)
         e = reg_map(rc);
-    sqlite3_finalize(st);
+    reg_fin(db, st);
     return e;
 }
 
@@ -1828,7 +1935,7 @@ static ecred_err sq_token_role_by_prefix(reg_db *base, const char prefix[8], cha
         reg_col_copy(st, 0, role, 16);
     else
         e = rc == SQLITE_DONE ? ECRED_ERR_KEY_UNKNOWN : reg_map(rc);
-    sqlite3_finalize(st);
+    reg_fin(db, st);
     return e;
 }
 
@@ -1877,7 +1984,7 @@ static ecred_err sq_token_add_labeled(reg_db *base, const uint8_t hash[32], cons
     else
         sqlite3_bind_null(st, 5);
     ecred_err e = reg_step_done(st);
-    sqlite3_finalize(st);
+    reg_fin(db, st);
     return e;
 }
 
@@ -1908,7 +2015,7 @@ static ecred_err sq_tokens_list(reg_db *base, ecred_err (*fn)(void *ctx, const r
     }
     if (!e && rc != SQLITE_DONE && rc != SQLITE_ROW)
         e = reg_map(rc);
-    sqlite3_finalize(st);
+    reg_fin(db, st);
     return e;
 }
 
@@ -1924,7 +2031,7 @@ static ecred_err sq_token_remove(reg_db *base, const char *id)
         return ECRED_ERR_IO;
     sqlite3_bind_blob(st, 1, want, 4, SQLITE_TRANSIENT);
     int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-    sqlite3_finalize(st);
+    reg_fin(db, st);
     if (n < 0)
         return ECRED_ERR_IO;
     if (n == 0)
@@ -1936,7 +2043,7 @@ static ecred_err sq_token_remove(reg_db *base, const char *id)
         return ECRED_ERR_IO;
     sqlite3_bind_blob(st, 1, want, 4, SQLITE_TRANSIENT);
     ecred_err e = reg_step_done(st);
-    sqlite3_finalize(st);
+    reg_fin(db, st);
     return e;
 }
 
@@ -2027,7 +2134,7 @@ static ecred_err sq_restore(reg_db *base, const char *from_path, int64_t min_nex
     }
     if ((e = reg_copy_db(db->h, src)) != ECRED_OK)
         goto out;
-    if (sqlite3_exec(db->h, "BEGIN IMMEDIATE;", NULL, NULL, NULL) != SQLITE_OK) {
+    if (reg_exec1(db, "BEGIN IMMEDIATE") != SQLITE_OK) {
         e = ECRED_ERR_IO;
         goto out;
     }
@@ -2041,7 +2148,7 @@ static ecred_err sq_restore(reg_db *base, const char *from_path, int64_t min_nex
         goto rollback;
     if (sqlite3_step(st) == SQLITE_ROW)
         rep->taken_at = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    reg_fin(db, st);
     if (!reg_query_int(db->h, "SELECT COALESCE(MAX(issued_at), 0) FROM credentials", &rep->last_issued_at) ||
         !reg_query_int(db->h, "SELECT COALESCE(MIN(id), 0) FROM status_lists WHERE used < size AND closed = 0",
                        &rep->closed_first) ||
@@ -2067,11 +2174,11 @@ static ecred_err sq_restore(reg_db *base, const char *from_path, int64_t min_nex
             sqlite3_bind_int64(st, 1, id);
             sqlite3_bind_int64(st, 2, db->list_size);
             if (sqlite3_step(st) != SQLITE_DONE) {
-                sqlite3_finalize(st);
+                reg_fin(db, st);
                 goto rollback;
             }
         }
-        sqlite3_finalize(st);
+        reg_fin(db, st);
         rep->skipped_first = max + 1;
         rep->skipped_last = min_next_list - 1;
     }
@@ -2081,14 +2188,14 @@ static ecred_err sq_restore(reg_db *base, const char *from_path, int64_t min_nex
              "DELETE FROM registry_meta WHERE key = 'backup_taken_at';",
              (long long)now);
     if (sqlite3_exec(db->h, sql, NULL, NULL, NULL) != SQLITE_OK ||
-        sqlite3_exec(db->h, "COMMIT;", NULL, NULL, NULL) != SQLITE_OK)
+        reg_exec1(db, "COMMIT") != SQLITE_OK)
         goto rollback;
     e = ECRED_OK;
     goto out;
 rollback:
     if (!e)
         e = ECRED_ERR_IO;
-    sqlite3_exec(db->h, "ROLLBACK;", NULL, NULL, NULL);
+    reg_exec1(db, "ROLLBACK");
 out:
     sqlite3_close(src);
     return e;
@@ -2121,7 +2228,7 @@ static ecred_err sq_applications_by_state(reg_db *base, const char *state, int64
     }
     if (!e && rc != SQLITE_DONE)
         e = reg_map(rc);
-    sqlite3_finalize(st);
+    reg_fin(db, st);
     return e;
 }
 
@@ -2147,7 +2254,7 @@ static ecred_err sq_credentials_for(reg_db *base, const char *id_number, unsigne
     }
     if (!e && rc != SQLITE_DONE)
         e = reg_map(rc);
-    sqlite3_finalize(st);
+    reg_fin(db, st);
     return e;
 }
 
