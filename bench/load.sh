@@ -7,9 +7,14 @@
 # up the setup); each timed run approves a fresh slice of them with 1 and
 # with 16 keep-alive clients (bench/loadgen), every approval a durable
 # commit. Baselines in the same repetition: bare SQLite INSERT+COMMIT with the
-# registry's settings on the same disk (bench/sqlite_commit, 1 thread and 4
-# = the issuer's pool), the same daemon binary with fsync made a no-op
-# (bench/nofsync.c: the cost of durability) and bare libmicrohttpd.
+# registry's settings on the same disk (bench/sqlite_commit: 1 thread with
+# one COMMIT per insert for the 1-client figure; 4 threads = the issuer's
+# pool with the daemon's group commit for the 16-client figure, and 4
+# unbatched threads for reference), the same daemon binary with fsync made a
+# no-op (bench/nofsync.c: the cost of durability) and bare libmicrohttpd.
+# Durable and no-fsync daemons, and the SQLite baselines against the
+# daemons, swap order every repetition. The daemon's own mean batch (writes
+# per COMMIT) is read from its /metrics around the 16-client run.
 # Verifier: ecred-verifierd synced from that issuer, POST /v1/verify of one
 # valid QR text at 64 connections, against two baselines at 64 connections:
 # bench/bare_mhd answering fixed JSON, and bench/bare_mhd doing one raw
@@ -47,7 +52,7 @@ for f in "$bin/ecred-issuerd" "$bin/ecred-verifierd" "$bin/ecred-verify" "$bb/lo
 done
 nofsync=(env "LD_PRELOAD=$bb/libbench_nofsync.so")
 CAP=1500 # approvals per timed run at most (and applications set aside for it)
-RESULTS=$tmp/results # lines: KIND REP RATE P50_US P99_US
+RESULTS=$tmp/results # lines: KIND REP RATE P50_US P99_US DONE ERRORS [WRITES_PER_COMMIT]
 
 # run_load KIND REP LOADGEN-ARGS...: one bounded loadgen run, recorded under KIND.
 run_load() {
@@ -181,41 +186,83 @@ next_slice() { # the next CAP unused approve paths, into $tmp/slice (not in a su
   sed -n "$(((slice - 1) * CAP + 1)),$((slice * CAP))p" "$tmp/paths" >"$tmp/slice"
 }
 A=(--method POST --requests "$CAP" --header "Authorization: Bearer $officer" --expect 201)
-for r in $(seq 1 "$reps_issuer"); do
-  run_load bare1 "$r" --port "$bare_port" --conns 1 --requests 2000000 --method POST --path /x --expect 200
-  run_load bare16 "$r" --port "$bare_port" --conns 16 --requests 2000000 --method POST --path /x --expect 200
-  for t in 1 4; do
-    if out=$(timeout $((${secs%.*} + 30)) "$bb/sqlite_commit" --dir "$tmp/sq" --threads "$t" --seconds "$secs"); then
-      IFS='|' read -r _ done errs _ rate p50 p99 _ <<<"$out"
-      echo "sqlite$t $r $rate $p50 $p99 $done $errs" >>"$RESULTS"
+# batch_stats PORT: "WRITES COMMITS" from the issuer's group-commit summary.
+batch_stats() {
+  curl -s -m 5 "http://127.0.0.1:$1/metrics" |
+    awk '/^ecred_issuer_group_commit_batch_size_sum / {s=$2} /^ecred_issuer_group_commit_batch_size_count / {c=$2}
+         END {print (s == "" ? 0 : s), (c == "" ? 0 : c)}'
+}
+# sqlite_runs REP: the bare SQLite baselines of one repetition.
+sqlite_runs() {
+  local r=$1 kind t b out
+  for kind in sqlite1:1:0 sqlite4:4:0 sqlite4b:4:64; do
+    IFS=: read -r kind t b <<<"$kind"
+    if out=$(timeout $((${secs%.*} + 30)) "$bb/sqlite_commit" --dir "$tmp/sq" --threads "$t" --batch "$b" \
+               --seconds "$secs"); then
+      IFS='|' read -r _ done errs _ rate p50 p99 _ per_commit <<<"$out"
+      echo "$kind $r $rate $p50 $p99 $done $errs ${per_commit:-0}" >>"$RESULTS"
     fi
     rm -f "$tmp/sq"/sqlite_commit.sqlite*
   done
-  for mode in durable nofsync; do
-    pre=()
-    [[ $mode == nofsync ]] && pre=("${nofsync[@]}")
-    if start_daemon iss_pid iss_port /.well-known/ecred-trust \
-         "${pre[@]}" "$bin/ecred-issuerd" --data "$tmp/data" --listen 127.0.0.1:@PORT@ \
-         --status-base-url "http://127.0.0.1:$setup_port" --max-client-conns 0; then
-      next_slice
-      run_load "${mode}1" "$r" --port "$iss_port" --conns 1 --paths "$tmp/slice" "${A[@]}"
-      next_slice
-      run_load "${mode}16" "$r" --port "$iss_port" --conns 16 --paths "$tmp/slice" "${A[@]}"
-    else
-      note "ecred-issuerd ($mode) did not start: $(tail -2 "$tmp/daemons.log")"
-    fi
-    stop_daemon "$iss_pid"
-  done
+}
+# daemon_runs REP MODE: one issuer (durable, or nofsync under the shim) at 1
+# and at 16 clients, each on a fresh slice of applications.
+daemon_runs() {
+  local r=$1 mode=$2 pre=() before after
+  [[ $mode == nofsync ]] && pre=("${nofsync[@]}")
+  if start_daemon iss_pid iss_port /.well-known/ecred-trust \
+       "${pre[@]}" "$bin/ecred-issuerd" --data "$tmp/data" --listen 127.0.0.1:@PORT@ \
+       --status-base-url "http://127.0.0.1:$setup_port" --max-client-conns 0; then
+    next_slice
+    run_load "${mode}1" "$r" --port "$iss_port" --conns 1 --paths "$tmp/slice" "${A[@]}"
+    next_slice
+    before=$(batch_stats "$iss_port")
+    run_load "${mode}16" "$r" --port "$iss_port" --conns 16 --paths "$tmp/slice" "${A[@]}"
+    after=$(batch_stats "$iss_port")
+    # Writes per COMMIT during the 16-client run: the daemon's side of the
+    # batching the baseline mirrors.
+    echo "$before $after" | awk -v k="${mode}16" -v r="$r" \
+      '$4 > $2 {printf "%s %s %.2f\n", k, r, ($3 - $1) / ($4 - $2)}' >>"$tmp/batches"
+  else
+    note "ecred-issuerd ($mode) did not start: $(tail -2 "$tmp/daemons.log")"
+  fi
+  stop_daemon "$iss_pid"
+}
+: >"$tmp/batches"
+for r in $(seq 1 "$reps_issuer"); do
+  run_load bare1 "$r" --port "$bare_port" --conns 1 --requests 2000000 --method POST --path /x --expect 200
+  run_load bare16 "$r" --port "$bare_port" --conns 16 --requests 2000000 --method POST --path /x --expect 200
+  # Odd repetitions: SQLite first, durable before no-fsync; even: the reverse,
+  # so neither side always meets the disk (or the page cache) in the same state.
+  if ((r % 2)); then
+    sqlite_runs "$r"
+    daemon_runs "$r" durable
+    daemon_runs "$r" nofsync
+  else
+    daemon_runs "$r" nofsync
+    daemon_runs "$r" durable
+    sqlite_runs "$r"
+  fi
 done
 stop_daemon "$bare_pid"
 
 # --- rows ------------------------------------------------------------------------
-python3 - "$RESULTS" "$reps" "${sig_len:-0}" <<'EOF'
-import statistics, sys
+python3 - "$RESULTS" "$reps" "${sig_len:-0}" "$tmp/batches" <<'EOF'
+import os, statistics, sys
 runs = {}
 for line in open(sys.argv[1]):
-    kind, rep, rate, p50, p99, done, errs = line.split()
-    runs.setdefault(kind, {})[int(rep)] = (float(rate), float(p50), float(p99), int(done), int(errs))
+    kind, rep, rate, p50, p99, done, errs, *per_commit = line.split()
+    runs.setdefault(kind, {})[int(rep)] = (float(rate), float(p50), float(p99), int(done), int(errs),
+                                           float(per_commit[0]) if per_commit else 0.0)
+batches = {}
+if os.path.exists(sys.argv[4]):
+    for line in open(sys.argv[4]):
+        kind, rep, per_commit = line.split()
+        batches.setdefault(kind, []).append(float(per_commit))
+
+def batch_med(kind):
+    v = batches.get(kind, [])
+    return f"{statistics.median(v):.2f}" if v else "?"
 
 def med(kind, i):
     v = [x[i] for x in runs.get(kind, {}).values()]
@@ -241,25 +288,36 @@ def errs(kind):
 def row(fig, val, unit, base, bval, r, spread, note):
     print(f"ROW|{fig}|{val:.6g}|{unit}|{base}|{bval:.6g}|{r:.3f}|{spread}|{note}")
 
-for n, t in ((1, 1), (16, 4)):
-    d, nf, sq, bare = f"durable{n}", f"nofsync{n}", f"sqlite{t}", f"bare{n}"
+# 1 client: nothing to batch, so the baseline commits each insert alone.
+# 16 clients: the daemon's 4 pool threads group-commit, so the baseline is 4
+# threads group-committing the same way (sqlite_commit --batch 64).
+for n, sq, base_name in ((1, "sqlite1", "bare SQLite INSERT+COMMIT (WAL, synchronous=FULL), 1 thread, no batching"),
+                         (16, "sqlite4b", "bare SQLite INSERT+COMMIT (WAL, synchronous=FULL), 4 threads, "
+                                          "group commit as the daemon (savepoint each, <= 64 per COMMIT)")):
+    d, nf, bare = f"durable{n}", f"nofsync{n}", f"bare{n}"
+    cl = f"{n} client{'s' if n > 1 else ''}"
     if d not in runs or sq not in runs:
-        print(f"ROW|issuer under load: approvals/s, {n} client(s)|0|-|-|0|0||not measured: a run failed (see bench/run's log)")
+        print(f"ROW|issuer under load: approvals/s, {cl}|0|-|-|0|0||not measured: a run failed (see bench/run's log)")
         continue
     r, spread = ratio(d, sq)
-    row(f"issuer under load: approvals/s, {n} client{'s' if n > 1 else ''}", med(d, 0), "approvals/s",
-        f"bare SQLite INSERT+COMMIT (WAL, synchronous=FULL), {t} thread{'s' if t > 1 else ''}", med(sq, 0), r, spread,
-        f"approval p50 {ms(med(d, 1))}, p99 {ms(med(d, 2))}; SQLite commit p50 {ms(med(sq, 1))}, "
+    if n == 1:
+        fair = "fairness: neither side batches (one client)"
+    else:
+        fair = (f"fairness: both sides group-commit; writes per COMMIT: daemon {batch_med(d)}, baseline "
+                f"{med(sq, 5):.2f}; unbatched 4-thread SQLite: {med('sqlite4', 0):.0f} commits/s")
+    row(f"issuer under load: approvals/s, {cl}", med(d, 0), "approvals/s", base_name, med(sq, 0), r, spread,
+        f"{fair}; approval p50 {ms(med(d, 1))}, p99 {ms(med(d, 2))}; SQLite p50 {ms(med(sq, 1))}, "
         f"p99 {ms(med(sq, 2))}; bare libmicrohttpd at {n} conn: {med(bare, 0):.0f} req/s; errors {errs(d)}")
     r, spread = ratio(d, sq, 2, invert=True)
-    row(f"  approval p99 latency, {n} client{'s' if n > 1 else ''}", med(d, 2) / 1000, "ms",
-        f"bare SQLite commit p99, {t} thread{'s' if t > 1 else ''}", med(sq, 2) / 1000, r, spread,
-        "ratio = baseline p99 / ours")
+    row(f"  approval p99 latency, {cl}", med(d, 2) / 1000, "ms",
+        f"bare SQLite p99 ({'no batching' if n == 1 else 'group commit'}), {'1 thread' if n == 1 else '4 threads'}",
+        med(sq, 2) / 1000, r, spread, "ratio = baseline p99 / ours")
     if nf in runs:
         r, spread = ratio(d, nf)
-        row(f"  durability cost, {n} client{'s' if n > 1 else ''}: approvals/s with fsync a no-op",
+        row(f"  durability cost, {cl}: approvals/s with fsync a no-op",
             med(nf, 0), "approvals/s", "the same daemon with fsync (the row above)", med(d, 0), r, spread,
-            f"ratio = durable / no-fsync; no-fsync p50 {ms(med(nf, 1))}, p99 {ms(med(nf, 2))} (LD_PRELOAD bench/nofsync.c)")
+            f"ratio = durable / no-fsync; no-fsync p50 {ms(med(nf, 1))}, p99 {ms(med(nf, 2))} "
+            f"(LD_PRELOAD bench/nofsync.c); the two runs swap order every repetition")
 if "verify64" in runs and "bare64" in runs:
     r, spread = ratio("verify64", "bare64")
     row("verify API under load: req/s at 64 connections", med("verify64", 0), "req/s",

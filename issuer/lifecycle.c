@@ -13,12 +13,13 @@
  *   1. read (a short read transaction, no write lock): the application must
  *      be submitted (issued: hand back its credential, a replay), its
  *      kinship commitment confirmed, the credential it replaces still
- *      replaceable; choose a random free status index (reg_index_choose)
- *      and a random cti (the credential id);
+ *      replaceable; then take a status index (reg_index_take: the next
+ *      position of this connection's reserved block through the list's
+ *      secret permutation, constant time) and a random cti (the id);
  *   2. build the claims and SIGN, holding nothing;
  *   3. one write: re-check the application (issued meanwhile: return THAT
  *      credential, drop ours; rejected: fail) and the replaced credential,
- *      claim the index (reg_index_claim), insert the credential row
+ *      insert the credential row
  *      (UNIQUE(list_id, idx) and the id are the last guard), mark the
  *      application issued, make the replaced credential INVALID, read the
  *      row back. Approval and issuance are this ONE write;
@@ -26,7 +27,7 @@
  *      1, at most LC_APPROVE_ATTEMPTS times.
  * The QR text leaves this file only after the write's COMMIT returned; signed
  * bytes whose row did not commit are freed, never returned. The index stays
- * random and never reused: it is drawn as before, only earlier.
+ * random and never reused: its position was reserved in a committed write.
  *
  * Must never: return a credential that is not committed; reuse a status
  * index; sign inside a reg_write body; put personal data into lc_fail (it
@@ -606,7 +607,6 @@ static ecred_err lc_approve_prepare(issuerd *d, reg_db *db, const char *app_id, 
         return e;
     }
     int64_t list_id = 0, idx = 0;
-    reg_list_info list_info;
     char list_uri[REG_URI_MAX + 1] = "";
     if (strcmp(app->state, "issued") == 0) {
         e = reg_credential_get(db, app->credential_id, issued);
@@ -649,16 +649,16 @@ static ecred_err lc_approve_prepare(issuerd *d, reg_db *db, const char *app_id, 
         goto read_done;
     }
     *holder_gen = holder.generation;
-    if ((e = reg_index_choose(db, &list_id, &idx)) != ECRED_OK)
-        e = lc_internal(fail, e);
-    /* A list keeps the URI it was opened with (issue 17 trap 2). */
-    if (!e && reg_list_info_get(db, list_id, &list_info) == ECRED_OK && list_info.uri[0])
-        snprintf(list_uri, sizeof list_uri, "%s", list_info.uri);
 read_done:
     /* The read ends before signing: a slow signer holds no snapshot or lock. */
     reg_rollback(db);
     if (e)
         return e;
+    /* Only now, when the approval can go ahead: a position taken is never
+     * handed out again, even if this approval fails later. The list keeps
+     * the URI it was opened with (issue 17 trap 2). */
+    if ((e = reg_index_take(db, &list_id, &idx, list_uri)) != ECRED_OK)
+        return lc_internal(fail, e);
 
     ecred_claims claims;
     memset(&claims, 0, sizeof claims);
@@ -783,9 +783,9 @@ static ecred_err lc_issue_body(reg_db *db, void *arg)
             goto out;
         }
     }
-    e = reg_index_claim(db, row->list_id, row->idx);
-    if (!e)
-        e = reg_credential_insert(db, row); /* UNIQUE(list_id, idx) and the id: the last guard */
+    /* The index was reserved for this credential alone (reg_index_take);
+     * UNIQUE(list_id, idx) and the id are the last guard all the same. */
+    e = reg_credential_insert(db, row);
     if (e == ECRED_ERR_EXISTS) {
         job->retry = true;
         e = lc_internal(fail, e);

@@ -409,19 +409,79 @@ ecred_err reg_status_events(reg_db *db, const char *cred_id, reg_status_event **
     return db->ops->status_events(db, cred_id, out, n);
 }
 
+/* reg_write body of reg_index_take's refill: one block of positions. */
+static ecred_err reg_reserve_body(reg_db *db, void *arg)
+{
+    reg_index_block *b = arg;
+    memset(b, 0, sizeof *b);
+    return db->ops->index_reserve(db, REG_INDEX_BLOCK, b);
+}
+
+/* Whether a backend's block is one we can hand out from. */
+static bool reg_block_sane(const reg_index_block *b, uint32_t want)
+{
+    return b->list_id > 0 && b->size > 0 && b->count >= 1 && b->count <= want &&
+           b->first < b->size && b->count <= b->size - b->first;
+}
+
+/* The index of a block's first position, and the block advanced past it. */
+static ecred_err reg_block_next(reg_index_block *b, int64_t *list_id, int64_t *idx)
+{
+    uint32_t v = idxperm_at(b->key, b->size, b->first);
+    if (v == UINT32_MAX)
+        return ECRED_ERR_INTERNAL;
+    *list_id = b->list_id;
+    *idx = v;
+    b->first++;
+    b->count--;
+    return ECRED_OK;
+}
+
+void reg_index_forget(reg_db *db)
+{
+    ecred_wipe(&db->blk, sizeof db->blk);
+}
+
+ecred_err reg_index_take(reg_db *db, int64_t *list_id, int64_t *idx, char uri[REG_URI_MAX + 1])
+{
+    if (db->blk.count == 0) {
+        reg_index_block b;
+        ecred_err e = ECRED_ERR_EXISTS;
+        /* EXISTS: another instance opened the same next list first; the next
+         * attempt reserves in the list it opened. */
+        for (int attempt = 0; attempt < 4 && e == ECRED_ERR_EXISTS; attempt++) {
+            bool fn_failed = false;
+            e = reg_write(db, reg_reserve_body, &b, &fn_failed);
+        }
+        if (!e && !reg_block_sane(&b, REG_INDEX_BLOCK))
+            e = ECRED_ERR_IO; /* a registry row we did not write */
+        if (e) {
+            ecred_wipe(&b, sizeof b);
+            return e;
+        }
+        reg_index_forget(db);
+        db->blk = b;
+        ecred_wipe(&b, sizeof b);
+    }
+    ecred_err e = reg_block_next(&db->blk, list_id, idx);
+    if (!e)
+        memcpy(uri, db->blk.uri, sizeof db->blk.uri);
+    if (e || db->blk.count == 0)
+        reg_index_forget(db);
+    return e;
+}
+
 ecred_err reg_index_allocate(reg_db *db, int64_t *list_id, int64_t *idx)
 {
-    return db->ops->index_allocate(db, list_id, idx);
-}
-
-ecred_err reg_index_choose(reg_db *db, int64_t *list_id, int64_t *idx)
-{
-    return db->ops->index_choose(db, list_id, idx);
-}
-
-ecred_err reg_index_claim(reg_db *db, int64_t list_id, int64_t idx)
-{
-    return db->ops->index_claim(db, list_id, idx);
+    reg_index_block b;
+    memset(&b, 0, sizeof b);
+    ecred_err e = db->ops->index_reserve(db, 1, &b);
+    if (!e && !reg_block_sane(&b, 1))
+        e = ECRED_ERR_IO;
+    if (!e)
+        e = reg_block_next(&b, list_id, idx);
+    ecred_wipe(&b, sizeof b);
+    return e;
 }
 
 ecred_err reg_list_info_get(reg_db *db, int64_t list_id, reg_list_info *out)

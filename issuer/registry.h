@@ -226,24 +226,38 @@ ecred_err reg_status_events(reg_db *db, const char *cred_id, reg_status_event **
 void reg_status_events_free(reg_status_event *ev, size_t n);
 
 /* ---- status lists ---- */
-/* Draw a fresh random index in the open list (opening a new list when it is
- * full). Must run inside a write transaction; the index is reserved only when
- * the credential row naming it is inserted in that same transaction (the
- * UNIQUE(list_id, idx) constraint is the final guard against reuse). */
+#define REG_URI_MAX 255
+/* Status indices (issue 10: constant time however full a list is). Each
+ * list has a secret key and a cursor (its next unreserved position);
+ * position p of a list of size n carries index idxperm_at(key, n, p), a
+ * secret permutation of [0, n) (idxperm.h), so indices are handed out
+ * uniformly at random, unpredictably to anyone without the key, and never
+ * twice. Positions are reserved by advancing the cursor in a committed
+ * write BEFORE any of them is used: a crash, a rolled-back write or a
+ * restore can lose reserved positions (their entries stay VALID forever,
+ * unused) but never hand one out twice. A list whose cursor reached its
+ * size takes no new reservation; the next list is opened (with a new key)
+ * when none has room. */
+#define REG_INDEX_BLOCK 32   /* positions one connection reserves at a time */
+
+/* One position for a credential about to be signed, from this connection's
+ * block of reserved positions; an empty block is refilled first by a write
+ * of its own (through reg_write, so it may join a group commit). Must NOT be
+ * called inside a transaction. *uri: the URI the list was opened with ("":
+ * none recorded, the caller names the list itself). The index is the
+ * caller's alone; the credential insert (UNIQUE(list_id, idx)) stays the
+ * last guard. */
+ecred_err reg_index_take(reg_db *db, int64_t *list_id, int64_t *idx, char uri[REG_URI_MAX + 1]);
+
+/* The same for a caller already inside a write transaction: reserves ONE
+ * position in that transaction (so it commits or rolls back with the
+ * credential row naming it). No block is kept. */
 ecred_err reg_index_allocate(reg_db *db, int64_t *list_id, int64_t *idx);
 
-/* The same draw without writing, for a caller that signs before its write
- * (lc_approve): a random index free in the open list as of now, or in the
- * list that would be opened next when none has room. Needs no transaction;
- * the index is only a candidate until reg_index_claim in the write. */
-ecred_err reg_index_choose(reg_db *db, int64_t *list_id, int64_t *idx);
-/* Inside a write: make (list_id, idx) from reg_index_choose usable, opening
- * that list if it is the next one. ECRED_ERR_EXISTS when the index was taken
- * or the list filled or moved on meanwhile (the caller chooses again); the
- * credential insert in the same write is what reserves it. */
-ecred_err reg_index_claim(reg_db *db, int64_t list_id, int64_t idx);
+/* Forget this connection's reserved block (its positions are lost, never
+ * reused): after a restore, or in tests. */
+void reg_index_forget(reg_db *db);
 
-#define REG_URI_MAX 255
 
 typedef struct reg_list_info {
     int64_t id;
@@ -319,8 +333,9 @@ void reg_audit_disable_for_bench(void);
  * step by step (each step in one transaction) and refuses a newer one with
  * ECRED_ERR_UNSUPPORTED. Version 1 is the schema
  * before versions were recorded; 2 adds status_lists.uri/closed, token
- * labels and expiry, registry_meta. */
-#define REG_SCHEMA_VERSION 2
+ * labels and expiry, registry_meta; 3 (7 on PostgreSQL) adds each list's
+ * permutation key and cursor (issue 10). */
+#define REG_SCHEMA_VERSION 3
 
 /* The version the registry had when this connection opened it (before any
  * migration) and the version it has now; both 0 from a backend that does not

@@ -16,6 +16,7 @@
 #ifndef ECRED_ISSUER_REGISTRY_BACKEND_H
 #define ECRED_ISSUER_REGISTRY_BACKEND_H
 
+#include "idxperm.h"
 #include "registry.h"
 
 /* One column of a copied row (reg_copy). Text and blobs are borrowed. */
@@ -25,6 +26,15 @@ typedef struct reg_value {
     const void *p;
     size_t len;
 } reg_value;
+
+/* A range of reserved positions of one list (registry.h "status lists"). */
+typedef struct reg_index_block {
+    int64_t list_id;
+    uint32_t size;
+    uint8_t key[IDXPERM_KEY_LEN];
+    uint32_t first, count;      /* positions [first, first + count) */
+    char uri[REG_URI_MAX + 1];  /* "" when the list has none recorded */
+} reg_index_block;
 
 typedef ecred_err (*reg_row_fn)(void *ctx, const char *table, const reg_value *cols, size_t n);
 
@@ -37,7 +47,7 @@ typedef ecred_err (*reg_row_fn)(void *ctx, const char *table, const reg_value *c
                     " credential_id, issued_at", 14)                                         \
     X(idempotency, "key, request_hash, application_id, created_at", 4)                       \
     X(commitments, "ref, application_id, text, sha256, created_at, confirmed_at", 6)          \
-    X(status_lists, "id, size, used, generation", 4)                                         \
+    X(status_lists, "id, size, used, generation, perm_key, next_pos", 6)                                         \
     X(credentials, "id, application_id, type, id_number, list_id, idx, status, qr_text,"      \
                    " credential_json, valid_until, endorsement_date, issued_at, replaced_by", 13) \
     X(status_events, "seq, credential_id, old_status, new_status, action, reason, actor, at", 8) \
@@ -91,9 +101,14 @@ typedef struct reg_ops {
                                int64_t now);
     ecred_err (*status_events)(reg_db *db, const char *cred_id, reg_status_event **out, size_t *n);
 
-    ecred_err (*index_allocate)(reg_db *db, int64_t *list_id, int64_t *idx);
-    ecred_err (*index_choose)(reg_db *db, int64_t *list_id, int64_t *idx);
-    ecred_err (*index_claim)(reg_db *db, int64_t list_id, int64_t idx);
+    /* Inside the caller's write transaction: reserve up to want (>= 1)
+     * positions of the open list by advancing its cursor, opening the next
+     * list (a fresh random key, the URI recorded) when no list has room.
+     * Fills *out with the list, its key, size and URI, and the reserved
+     * range [first, first + count), count >= 1. Two writers never get the
+     * same range (the cursor update is the serialization point; a loser of
+     * a race is retried per CONTRACT 4 or answers ECRED_ERR_EXISTS). */
+    ecred_err (*index_reserve)(reg_db *db, uint32_t want, reg_index_block *out);
     ecred_err (*list_info_get)(reg_db *db, int64_t list_id, reg_list_info *out);
     ecred_err (*list_entries)(reg_db *db, int64_t list_id,
                               ecred_err (*fn)(void *ctx, int64_t idx, int status), void *ctx);
@@ -154,6 +169,9 @@ typedef struct reg_ops {
 
 struct reg_db {
     const reg_ops *ops;
+    /* This connection's reserved positions (reg_index_take), used in order;
+     * blk.count == 0: none. Only its current user touches it. */
+    reg_index_block blk;
 };
 
 struct reg_pool {

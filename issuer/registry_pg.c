@@ -41,7 +41,6 @@
 #define PG_POOL_MAX 16
 #define PG_PREP_MAX 96
 #define PG_PARAMS_MAX 16
-#define PG_INDEX_PROBES 32
 /* Fill counter shards per list: connections spread their increments. */
 #define PG_USED_SHARDS 64
 /* Session settings: waits are bounded, commits durable. A connect_timeout
@@ -174,6 +173,16 @@ static const pg_migration pg_migrations[] = {
      "ALTER TABLE tokens ADD COLUMN label text NOT NULL DEFAULT '';"
      "ALTER TABLE tokens ADD COLUMN expires_at bigint;"
      "CREATE INDEX applications_by_state ON applications(state, submitted_at, id);"},
+    /* Issue 10: constant-time index allocation, as SQLite's schema 3: each
+     * list's secret permutation key and cursor. Lists from before hold random
+     * indices the permutation would collide with: their cursor goes to the
+     * end, so the next approval opens a new list. */
+    {7,
+     "ALTER TABLE status_lists ADD COLUMN perm_key bytea"
+     " CHECK(perm_key IS NULL OR length(perm_key) = 32);"
+     "ALTER TABLE status_lists ADD COLUMN next_pos integer NOT NULL DEFAULT 0"
+     " CHECK(next_pos >= 0);"
+     "UPDATE status_lists SET next_pos = size;"},
 };
 
 /* ---- statements ---- */
@@ -1148,182 +1157,95 @@ out:
 
 /* ---- status lists and index allocation ---- */
 
-/* The newest list and its fill: *list_id 0 when there is none. */
-static ecred_err pg_newest_list(pg_db *db, int64_t *list_id, uint32_t *size, uint32_t *used)
+/* Fill a block from one row (id, size, first, next, perm_key, uri) of a
+ * reserving statement; ECRED_ERR_IO for a row we did not write. */
+static ecred_err pg_block_from(PGresult *r, reg_index_block *out)
 {
+    int64_t id = pg_int(r, 0, 0), size = pg_int(r, 0, 1), first = pg_int(r, 0, 2), next = pg_int(r, 0, 3);
+    if (id <= 0 || size <= 0 || (uint64_t)size > ECRED_SLIST_MAX_ENTRIES || first < 0 || next <= first ||
+        next > size)
+        return ECRED_ERR_IO;
+    ecred_buf key = ECRED_BUF_INIT;
+    ecred_err e = pg_bytea(r, 0, 4, IDXPERM_KEY_LEN, &key);
+    if (!e && key.len != IDXPERM_KEY_LEN)
+        e = ECRED_ERR_IO;
+    if (!e) {
+        out->list_id = id;
+        out->size = (uint32_t)size;
+        out->first = (uint32_t)first;
+        out->count = (uint32_t)(next - first);
+        memcpy(out->key, key.ptr, IDXPERM_KEY_LEN);
+        pg_copy(r, 0, 5, out->uri, sizeof out->uri);
+    }
+    if (key.ptr)
+        ecred_wipe(key.ptr, key.len);
+    ecred_buf_free(&key);
+    return e;
+}
+
+static ecred_err pg_index_reserve(reg_db *base, uint32_t want, reg_index_block *out)
+{
+    pg_db *db = pg_db_of(base);
+    if (want == 0)
+        return ECRED_ERR_ARG;
+    pg_params p = {0};
+    pp_int(&p, want);
     PGresult *r = NULL;
+    /* One statement: lock the open list's row (FOR UPDATE re-reads a row
+     * another instance moved meanwhile, and drops it if that filled it), move
+     * its cursor, return the range. Two instances never get the same range. */
     ecred_err e = pg_run(db,
-                         "SELECT l.id, l.size, (SELECT COALESCE(SUM(n), 0) FROM status_list_used u"
-                         " WHERE u.list_id = l.id) FROM status_lists l ORDER BY l.id DESC LIMIT 1",
-                         NULL, &r);
+                         "WITH cur AS (SELECT id, next_pos FROM status_lists WHERE next_pos < size"
+                         " ORDER BY id DESC LIMIT 1 FOR UPDATE)"
+                         " UPDATE status_lists l SET next_pos = LEAST(l.size, cur.next_pos + $1)"
+                         " FROM cur WHERE l.id = cur.id"
+                         " RETURNING l.id, l.size, cur.next_pos, l.next_pos, l.perm_key, l.uri",
+                         &p, &r);
     if (e)
         return e;
-    *list_id = 0;
-    *size = *used = 0;
     if (PQntuples(r) == 1) {
-        int64_t s = pg_int(r, 0, 1), u = pg_int(r, 0, 2);
-        if (s <= 0 || (uint64_t)s > ECRED_SLIST_MAX_ENTRIES || u < 0 || u > s) {
-            e = ECRED_ERR_IO;
-        } else {
-            *list_id = pg_int(r, 0, 0);
-            *size = (uint32_t)s;
-            *used = (uint32_t)u;
-        }
+        e = pg_block_from(r, out);
+        PQclear(r);
+        return e;
     }
     PQclear(r);
-    return e;
-}
-
-static ecred_err pg_index_taken(pg_db *db, int64_t list_id, int64_t idx, bool *taken)
-{
-    pg_params p = {0};
-    pp_int(&p, list_id);
-    pp_int(&p, idx);
-    PGresult *r = NULL;
-    ecred_err e = pg_run(db, "SELECT 1 FROM credentials WHERE list_id = $1 AND idx = $2", &p, &r);
-    if (!e)
-        *taken = PQntuples(r) > 0;
+    r = NULL;
+    /* No list has room: open the next one with a fresh key, the range
+     * reserved in the same insert. Two instances opening the same id: the
+     * primary key lets one win, the other gets ECRED_ERR_EXISTS and its
+     * caller reserves again (in the list the winner opened). */
+    int64_t id = 0;
+    if ((e = pg_run(db, "SELECT COALESCE(MAX(id), 0) + 1 FROM status_lists", NULL, &r)) != ECRED_OK)
+        return e;
+    id = PQntuples(r) == 1 ? pg_int(r, 0, 0) : 0;
     PQclear(r);
-    return e;
-}
-
-/* Uniform random number in [0, bound) by rejection (no modulo bias). */
-static ecred_err pg_random_below(uint32_t bound, uint32_t *out)
-{
-    uint32_t limit = UINT32_MAX - UINT32_MAX % bound;
-    for (int i = 0; i < 64; i++) {
-        uint8_t b[4];
-        ecred_err e = ecred_random(b, sizeof b);
-        if (e)
-            return e;
-        uint32_t v = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
-                     (uint32_t)b[3] << 24;
-        if (v < limit) {
-            *out = v % bound;
-            return ECRED_OK;
-        }
-    }
-    return ECRED_ERR_CRYPTO;
-}
-
-/* A free index of list_id: random probes, then the first free one after a
- * random start among the used ones (a nearly full list). */
-static ecred_err pg_index_pick(pg_db *db, int64_t list_id, uint32_t size, int64_t *idx)
-{
-    uint32_t r = 0;
-    ecred_err e;
-    for (int probe = 0; probe < PG_INDEX_PROBES; probe++) {
-        if ((e = pg_random_below(size, &r)) != ECRED_OK)
-            return e;
-        bool taken = true;
-        if ((e = pg_index_taken(db, list_id, r, &taken)) != ECRED_OK)
-            return e;
-        if (!taken) {
-            *idx = r;
-            return ECRED_OK;
-        }
-    }
-    /* The database finds the gap: the smallest free index at or after r,
-     * else the smallest free one at all. */
-    pg_params p = {0};
-    pp_int(&p, list_id);
-    pp_int(&p, r);
-    pp_int(&p, size);
-    PGresult *res = NULL;
-    e = pg_run(db,
-               "SELECT i FROM generate_series(0, $3::bigint - 1) AS i WHERE NOT EXISTS"
-               " (SELECT 1 FROM credentials WHERE list_id = $1 AND idx = i)"
-               " ORDER BY (i < $2::bigint), i LIMIT 1",
-               &p, &res);
-    if (!e) {
-        if (PQntuples(res) == 1)
-            *idx = pg_int(res, 0, 0);
-        else
-            e = ECRED_ERR_EXISTS; /* filled meanwhile: the caller chooses again */
-    }
-    PQclear(res);
-    return e;
-}
-
-static ecred_err pg_open_list(pg_db *db, int64_t id, uint32_t size)
-{
-    pg_params p = {0};
-    pp_int(&p, id);
-    pp_int(&p, size);
-    /* The URI the list is opened with (issue 17 trap 2); NULL without a prefix. */
+    r = NULL;
+    if (id <= 0)
+        return ECRED_ERR_IO;
     char uri[REG_URI_MAX + 1] = "";
     if (db->status_prefix[0]) {
         int n = snprintf(uri, sizeof uri, "%s%lld", db->status_prefix, (long long)id);
         if (n <= 0 || (size_t)n >= sizeof uri)
             return ECRED_ERR_TOO_LARGE;
     }
-    pp_text_or_null(&p, uri);
-    /* Two instances opening the same next list: the primary key lets one win. */
-    return pg_run(db, "INSERT INTO status_lists(id, size, uri) VALUES($1,$2,$3)", &p, NULL);
-}
-
-static ecred_err pg_index_allocate(reg_db *base, int64_t *list_id, int64_t *idx)
-{
-    pg_db *db = pg_db_of(base);
-    int64_t lid = 0;
-    uint32_t size = 0, used = 0;
-    ecred_err e = pg_newest_list(db, &lid, &size, &used);
-    if (e)
+    uint8_t key[IDXPERM_KEY_LEN];
+    if ((e = ecred_random(key, sizeof key)) != ECRED_OK)
         return e;
-    if (!lid || used >= size) {
-        lid++;
-        size = db->list_size;
-        if ((e = pg_open_list(db, lid, size)) != ECRED_OK)
-            return e;
-    }
-    if ((e = pg_index_pick(db, lid, size, idx)) != ECRED_OK)
-        return e;
-    *list_id = lid;
-    return ECRED_OK;
-}
-
-static ecred_err pg_index_choose(reg_db *base, int64_t *list_id, int64_t *idx)
-{
-    pg_db *db = pg_db_of(base);
-    int64_t lid = 0;
-    uint32_t size = 0, used = 0, r = 0;
-    ecred_err e = pg_newest_list(db, &lid, &size, &used);
-    if (e)
-        return e;
-    if (!lid || used >= size) {
-        /* Every list is full: a candidate in the list the claim will open. */
-        if ((e = pg_random_below(db->list_size, &r)) != ECRED_OK)
-            return e;
-        *list_id = lid + 1;
-        *idx = r;
-        return ECRED_OK;
-    }
-    if ((e = pg_index_pick(db, lid, size, idx)) != ECRED_OK)
-        return e;
-    *list_id = lid;
-    return ECRED_OK;
-}
-
-static ecred_err pg_index_claim(reg_db *base, int64_t list_id, int64_t idx)
-{
-    pg_db *db = pg_db_of(base);
-    int64_t lid = 0;
-    uint32_t size = 0, used = 0;
-    ecred_err e = pg_newest_list(db, &lid, &size, &used);
-    if (e)
-        return e;
-    if (list_id == lid + 1 && (!lid || used >= size)) {
-        if (idx < 0 || idx >= (int64_t)db->list_size)
-            return ECRED_ERR_EXISTS;
-        return pg_open_list(db, list_id, db->list_size);
-    }
-    /* Only the newest list takes new credentials, and only while it has room. */
-    if (list_id != lid || used >= size || idx < 0 || idx >= (int64_t)size)
-        return ECRED_ERR_EXISTS;
-    bool taken = true;
-    if ((e = pg_index_taken(db, list_id, idx, &taken)) != ECRED_OK)
-        return e;
-    return taken ? ECRED_ERR_EXISTS : ECRED_OK;
+    pg_params q = {0};
+    pp_int(&q, id);
+    pp_int(&q, db->list_size);
+    pp_text_or_null(&q, uri);
+    pp_bytes(&q, key, sizeof key);
+    pp_int(&q, want < db->list_size ? want : db->list_size);
+    e = pg_run(db,
+               "INSERT INTO status_lists(id, size, uri, perm_key, next_pos) VALUES($1,$2,$3,$4,$5)"
+               " RETURNING id, size, 0, next_pos, perm_key, uri",
+               &q, &r);
+    ecred_wipe(key, sizeof key);
+    if (!e)
+        e = PQntuples(r) == 1 ? pg_block_from(r, out) : ECRED_ERR_IO;
+    PQclear(r);
+    return e;
 }
 
 static ecred_err pg_list_info_get(reg_db *base, int64_t list_id, reg_list_info *out)
@@ -1514,7 +1436,7 @@ static const char *const pg_dump_sql[] = {
     "SELECT ref, application_id, text, sha256, created_at, confirmed_at FROM commitments"
     " ORDER BY created_at, ref",
     "SELECT id, size, (SELECT COALESCE(SUM(n), 0) FROM status_list_used u WHERE u.list_id = l.id),"
-    " generation FROM status_lists l ORDER BY id",
+    " generation, perm_key, next_pos FROM status_lists l ORDER BY id",
     "SELECT id, application_id, type, id_number, list_id, idx, status, qr_text, credential_json,"
     " valid_until, endorsement_date, issued_at, replaced_by FROM credentials ORDER BY seq",
     "SELECT seq, credential_id, old_status, new_status, action, reason, actor, at"
@@ -1616,8 +1538,8 @@ static ecred_err pg_load_row(reg_db *base, const char *table, const reg_value *c
         if (strcmp(table, "status_lists") == 0) {
             /* used goes to the fill shards, the rest to the list row. */
             int len = snprintf(sql, sizeof sql,
-                               "WITH l AS (INSERT INTO status_lists(id, size, generation)"
-                               " VALUES($1,$2,$4) RETURNING id)"
+                               "WITH l AS (INSERT INTO status_lists(id, size, generation, perm_key,"
+                               " next_pos) VALUES($1,$2,$4,$5,$6) RETURNING id)"
                                " INSERT INTO status_list_used(list_id, shard, n)"
                                " SELECT id, 0, $3 FROM l");
             if (len <= 0 || (size_t)len >= sizeof sql)
@@ -1972,9 +1894,7 @@ const reg_ops reg_pg_ops = {
     .credential_set_replaced_by = pg_credential_set_replaced_by,
     .status_change = pg_status_change,
     .status_events = pg_status_events,
-    .index_allocate = pg_index_allocate,
-    .index_choose = pg_index_choose,
-    .index_claim = pg_index_claim,
+    .index_reserve = pg_index_reserve,
     .list_info_get = pg_list_info_get,
     .list_entries = pg_list_entries,
     .reminders = pg_reminders,

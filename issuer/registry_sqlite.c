@@ -37,8 +37,6 @@
  * fifty distinct ones, the hot path of an approval about twenty. */
 #define REG_STMT_CACHE 96
 #define REG_POOL_MAX 16
-/* Random probes before falling back to a scan of the list's bitmap. */
-#define REG_INDEX_PROBES 32
 /* Writes per group commit at most: bounds how long the first of a batch
  * waits for the others (each runs its SQL; approvals sign before they queue). */
 #define REG_BATCH_MAX 64
@@ -182,6 +180,15 @@ static const char *const reg_migrations[] = {
     "ALTER TABLE tokens ADD COLUMN expires_at INTEGER;"
     "CREATE TABLE registry_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
     "CREATE INDEX applications_by_state ON applications(state, submitted_at, id);",
+    /* 2 -> 3 (issue 10): constant-time index allocation. Each list gets a
+     * secret permutation key and a cursor (registry.h "status lists"). Lists
+     * from before have random indices the permutation would collide with:
+     * their cursor is set to the end, so they take no new credential and
+     * the next approval opens a new list (at most one list's free entries
+     * are left unused, once). */
+    "ALTER TABLE status_lists ADD COLUMN perm_key BLOB;"
+    "ALTER TABLE status_lists ADD COLUMN next_pos INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE status_lists SET next_pos = size;",
 };
 #define REG_N_MIGRATIONS (sizeof reg_migrations / sizeof reg_migrations[0])
 _Static_assert(REG_N_MIGRATIONS + 1 == REG_SCHEMA_VERSION, "one migration per schema version step");
@@ -1307,244 +1314,92 @@ static ecred_err reg_list_record_uri(sq_db *db, int64_t list_id)
     return e;
 }
 
-/* The open list (the newest with room), opening a new one when none has room. */
-static ecred_err reg_open_list(sq_db *db, int64_t *list_id, uint32_t *size)
+/* The list URI of id as reg_list_record_uri writes it ("" without a prefix). */
+static void reg_list_uri_of(const sq_db *db, int64_t id, char uri[REG_URI_MAX + 1])
 {
-    sqlite3_stmt *st = reg_prep(db, "SELECT id, size FROM status_lists WHERE used < size"
-                                    " AND closed = 0 ORDER BY id DESC LIMIT 1");
-    if (!st)
-        return ECRED_ERR_IO;
-    ecred_err e = ECRED_OK;
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *list_id = sqlite3_column_int64(st, 0);
-        int64_t s = sqlite3_column_int64(st, 1);
-        if (s <= 0 || (uint64_t)s > ECRED_SLIST_MAX_ENTRIES)
-            e = ECRED_ERR_IO;
-        *size = (uint32_t)s;
-        reg_fin(db, st);
-        return e;
+    uri[0] = 0;
+    if (db->status_prefix[0]) {
+        int n = snprintf(uri, REG_URI_MAX + 1, "%s%lld", db->status_prefix, (long long)id);
+        if (n <= 0 || n > REG_URI_MAX)
+            uri[0] = 0;
     }
-    reg_fin(db, st);
-    if (rc != SQLITE_DONE)
-        return reg_map(rc);
-    st = reg_prep(db, "INSERT INTO status_lists(size) VALUES(?)");
-    if (!st)
+}
+
+/* Open the next list: a fresh random key, the cursor at 0, the URI recorded. */
+static ecred_err reg_list_open(sq_db *db, reg_index_block *out)
+{
+    uint8_t key[IDXPERM_KEY_LEN];
+    ecred_err e = ecred_random(key, sizeof key);
+    if (e)
+        return e;
+    sqlite3_stmt *st = reg_prep(db, "INSERT INTO status_lists(size, perm_key, next_pos) VALUES(?, ?, 0)");
+    if (!st) {
+        ecred_wipe(key, sizeof key);
         return ECRED_ERR_IO;
+    }
     sqlite3_bind_int64(st, 1, db->list_size);
+    sqlite3_bind_blob(st, 2, key, sizeof key, SQLITE_TRANSIENT);
     e = reg_step_done(st);
     reg_fin(db, st);
-    if (e)
-        return e;
-    *list_id = sqlite3_last_insert_rowid(db->h);
-    *size = db->list_size;
-    return reg_list_record_uri(db, *list_id);
-}
-
-/* Whether idx in list_id is already taken by a credential. */
-static ecred_err reg_index_taken(sq_db *db, int64_t list_id, int64_t idx, bool *taken)
-{
-    sqlite3_stmt *st = reg_prep(db, "SELECT 1 FROM credentials WHERE list_id = ? AND idx = ?");
-    if (!st)
-        return ECRED_ERR_IO;
-    sqlite3_bind_int64(st, 1, list_id);
-    sqlite3_bind_int64(st, 2, idx);
-    int rc = sqlite3_step(st);
-    ecred_err e = ECRED_OK;
-    if (rc == SQLITE_ROW)
-        *taken = true;
-    else if (rc == SQLITE_DONE)
-        *taken = false;
-    else
-        e = reg_map(rc);
-    reg_fin(db, st);
+    if (!e) {
+        out->list_id = sqlite3_last_insert_rowid(db->h);
+        out->size = db->list_size;
+        out->first = 0;
+        memcpy(out->key, key, sizeof key);
+        e = reg_list_record_uri(db, out->list_id);
+        reg_list_uri_of(db, out->list_id, out->uri);
+    }
+    ecred_wipe(key, sizeof key);
     return e;
 }
 
-/* Uniform random number in [0, bound) by rejection (no modulo bias). */
-static ecred_err reg_random_below(uint32_t bound, uint32_t *out)
-{
-    uint32_t limit = UINT32_MAX - UINT32_MAX % bound;
-    for (int i = 0; i < 64; i++) {
-        uint8_t b[4];
-        ecred_err e = ecred_random(b, sizeof b);
-        if (e)
-            return e;
-        uint32_t v = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
-                     (uint32_t)b[3] << 24;
-        if (v < limit) {
-            *out = v % bound;
-            return ECRED_OK;
-        }
-    }
-    return ECRED_ERR_CRYPTO;
-}
-
-/* Fallback when random probes keep hitting used slots (a nearly full list):
- * read the used indices into a bitmap and take the first free one after a
- * random start. Bounded by the list size. */
-static ecred_err reg_index_scan(sq_db *db, int64_t list_id, uint32_t size, uint32_t start,
-                                int64_t *idx)
-{
-    uint8_t *used = calloc((size_t)size / 8 + 1, 1);
-    if (!used)
-        return ECRED_ERR_NOMEM;
-    ecred_err e = ECRED_OK;
-    sqlite3_stmt *st = reg_prep(db, "SELECT idx FROM credentials WHERE list_id = ?");
-    if (!st) {
-        e = ECRED_ERR_IO;
-        goto out;
-    }
-    sqlite3_bind_int64(st, 1, list_id);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int64_t v = sqlite3_column_int64(st, 0);
-        if (v < 0 || v >= (int64_t)size) {
-            e = ECRED_ERR_IO;
-            goto out;
-        }
-        used[(size_t)v / 8] = (uint8_t)(used[(size_t)v / 8] | 1u << ((size_t)v % 8));
-    }
-    if (rc != SQLITE_DONE) {
-        e = reg_map(rc);
-        goto out;
-    }
-    e = ECRED_ERR_INTERNAL; /* the caller saw used < size, so a free slot must exist */
-    for (uint32_t k = 0; k < size; k++) {
-        uint32_t i = (uint32_t)(((uint64_t)start + k) % size);
-        if (!(used[i / 8] & (1u << (i % 8)))) {
-            *idx = i;
-            e = ECRED_OK;
-            break;
-        }
-    }
-out:
-    reg_fin(db, st);
-    free(used);
-    return e;
-}
-
-static ecred_err sq_index_allocate(reg_db *base, int64_t *list_id, int64_t *idx)
+static ecred_err sq_index_reserve(reg_db *base, uint32_t want, reg_index_block *out)
 {
     sq_db *db = sq_db_of(base);
-    /* Initialised for the optimiser: reg_open_list sets both on success. */
-    int64_t lid = 0;
-    uint32_t size = 0;
-    ecred_err e = reg_open_list(db, &lid, &size);
-    if (e)
-        return e;
-    uint32_t r = 0;
-    for (int probe = 0; probe < REG_INDEX_PROBES; probe++) {
-        if ((e = reg_random_below(size, &r)) != ECRED_OK)
-            return e;
-        bool taken = true;
-        if ((e = reg_index_taken(db, lid, r, &taken)) != ECRED_OK)
-            return e;
-        if (!taken) {
-            *list_id = lid;
-            *idx = r;
-            return ECRED_OK;
-        }
-    }
-    int64_t found = 0;
-    if ((e = reg_index_scan(db, lid, size, r, &found)) != ECRED_OK)
-        return e;
-    *list_id = lid;
-    *idx = found;
-    return ECRED_OK;
-}
-
-/* The newest list with room, without opening one: *list_id 0 when none has
- * room (then *next_id is the id the next list will get). */
-static ecred_err reg_find_open_list(sq_db *db, int64_t *list_id, uint32_t *size, int64_t *next_id)
-{
-    sqlite3_stmt *st = reg_prep(db, "SELECT (SELECT id FROM status_lists WHERE used < size AND closed = 0 ORDER BY id DESC LIMIT 1),"
-                                    " (SELECT size FROM status_lists WHERE used < size AND closed = 0 ORDER BY id DESC LIMIT 1),"
-                                    " (SELECT COALESCE(MAX(id), 0) + 1 FROM status_lists)");
+    if (want == 0)
+        return ECRED_ERR_ARG;
+    /* The open list: the newest with room that a restore did not close. A
+     * handful of rows (one per 131072 credentials by default). */
+    sqlite3_stmt *st = reg_prep(db, "SELECT id, size, next_pos, perm_key, uri FROM status_lists"
+                                    " WHERE next_pos < size AND closed = 0 ORDER BY id DESC LIMIT 1");
     if (!st)
         return ECRED_ERR_IO;
     ecred_err e = ECRED_OK;
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
-        *list_id = sqlite3_column_type(st, 0) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 0);
-        int64_t s = sqlite3_column_int64(st, 1);
-        *next_id = sqlite3_column_int64(st, 2);
-        if (*list_id && (s <= 0 || (uint64_t)s > ECRED_SLIST_MAX_ENTRIES))
-            e = ECRED_ERR_IO;
-        *size = *list_id ? (uint32_t)s : 0;
-    } else {
-        e = rc == SQLITE_DONE ? ECRED_ERR_IO : reg_map(rc);
-    }
-    reg_fin(db, st);
-    return e;
-}
-
-static ecred_err sq_index_choose(reg_db *base, int64_t *list_id, int64_t *idx)
-{
-    sq_db *db = sq_db_of(base);
-    int64_t lid = 0, next = 0;
-    uint32_t size = 0, r = 0;
-    ecred_err e = reg_find_open_list(db, &lid, &size, &next);
-    if (e)
-        return e;
-    if (!lid) {
-        /* Every list is full: a candidate in the list the claim will open. */
-        if ((e = reg_random_below(db->list_size, &r)) != ECRED_OK)
-            return e;
-        *list_id = next;
-        *idx = r;
-        return ECRED_OK;
-    }
-    for (int probe = 0; probe < REG_INDEX_PROBES; probe++) {
-        if ((e = reg_random_below(size, &r)) != ECRED_OK)
-            return e;
-        bool taken = true;
-        if ((e = reg_index_taken(db, lid, r, &taken)) != ECRED_OK)
-            return e;
-        if (!taken) {
-            *list_id = lid;
-            *idx = r;
-            return ECRED_OK;
+        int64_t size = sqlite3_column_int64(st, 1), next = sqlite3_column_int64(st, 2);
+        const void *key = sqlite3_column_blob(st, 3);
+        if (size <= 0 || (uint64_t)size > ECRED_SLIST_MAX_ENTRIES || next < 0 || next >= size ||
+            !key || sqlite3_column_bytes(st, 3) != IDXPERM_KEY_LEN) {
+            e = ECRED_ERR_IO; /* not a row we wrote */
+        } else {
+            out->list_id = sqlite3_column_int64(st, 0);
+            out->size = (uint32_t)size;
+            out->first = (uint32_t)next;
+            memcpy(out->key, key, IDXPERM_KEY_LEN);
+            reg_col_copy(st, 4, out->uri, sizeof out->uri);
         }
+        reg_fin(db, st);
+    } else {
+        reg_fin(db, st);
+        e = rc == SQLITE_DONE ? reg_list_open(db, out) : reg_map(rc);
     }
-    int64_t found = 0;
-    if ((e = reg_index_scan(db, lid, size, r, &found)) != ECRED_OK)
-        return e;
-    *list_id = lid;
-    *idx = found;
-    return ECRED_OK;
-}
-
-static ecred_err sq_index_claim(reg_db *base, int64_t list_id, int64_t idx)
-{
-    sq_db *db = sq_db_of(base);
-    int64_t lid = 0, next = 0;
-    uint32_t size = 0;
-    ecred_err e = reg_find_open_list(db, &lid, &size, &next);
     if (e)
         return e;
-    if (list_id == next && !lid) {
-        /* The chooser saw every list full and so do we: open the next one,
-         * with this write's list size (the index was drawn below it). */
-        if (idx < 0 || idx >= (int64_t)db->list_size)
-            return ECRED_ERR_EXISTS;
-        sqlite3_stmt *st = reg_prep(db, "INSERT INTO status_lists(id, size) VALUES(?, ?)");
-        if (!st)
-            return ECRED_ERR_IO;
-        sqlite3_bind_int64(st, 1, list_id);
-        sqlite3_bind_int64(st, 2, db->list_size);
-        e = reg_step_done(st);
-        reg_fin(db, st);
-        return e ? e : reg_list_record_uri(db, list_id);
-    }
-    /* Only the open list takes new credentials: an older list that still
-     * has room would break the roll-over order, a full one has no room. */
-    if (list_id != lid || idx < 0 || idx >= (int64_t)size)
-        return ECRED_ERR_EXISTS;
-    bool taken = true;
-    if ((e = reg_index_taken(db, list_id, idx, &taken)) != ECRED_OK)
-        return e;
-    return taken ? ECRED_ERR_EXISTS : ECRED_OK;
+    out->count = out->size - out->first < want ? out->size - out->first : want;
+    /* The cursor moves in this write: committed before any position of the
+     * range is used, so no crash or rollback can hand one out twice. */
+    st = reg_prep(db, "UPDATE status_lists SET next_pos = next_pos + ? WHERE id = ? AND next_pos = ?");
+    if (!st)
+        return ECRED_ERR_IO;
+    sqlite3_bind_int64(st, 1, out->count);
+    sqlite3_bind_int64(st, 2, out->list_id);
+    sqlite3_bind_int64(st, 3, out->first);
+    e = reg_step_done(st);
+    reg_fin(db, st);
+    if (!e && sqlite3_changes(db->h) != 1)
+        e = ECRED_ERR_EXISTS; /* moved meanwhile: cannot happen under the write lock */
+    return e;
 }
 
 static ecred_err sq_list_info_get(reg_db *base, int64_t list_id, reg_list_info *out)
@@ -2292,9 +2147,7 @@ const reg_ops reg_sqlite_ops = {
     .credential_set_replaced_by = sq_credential_set_replaced_by,
     .status_change = sq_status_change,
     .status_events = sq_status_events,
-    .index_allocate = sq_index_allocate,
-    .index_choose = sq_index_choose,
-    .index_claim = sq_index_claim,
+    .index_reserve = sq_index_reserve,
     .list_info_get = sq_list_info_get,
     .list_entries = sq_list_entries,
     .reminders = sq_reminders,

@@ -56,7 +56,7 @@ got=$(echo "$out" | python3 -c 'import re,sys; print(" ".join(re.findall(r"(\d+)
 [ "$got" = "$counts" ] && ok || bad "copied counts '$got', sqlite has '$counts'"
 rc=0; "$bin/ecred-issuerd" registry copy --from "$sq" --to "$pgreg" >/dev/null 2>"$tmp/again.err" || rc=$?
 [ $rc -eq 1 ] && grep -q "not empty" "$tmp/again.err" && ok || bad "a second copy was not refused: $rc $(cat "$tmp/again.err")"
-"$bin/ecred-issuerd" migrate --registry "$pgreg" | grep -q "schema version 6" && ok || bad "migrate does not report version 6 (3: audit_log, 4: holder_bindings, 5: credentials_nonvalid, 6: issue 17 operations)"
+"$bin/ecred-issuerd" migrate --registry "$pgreg" | grep -q "schema version 7" && ok || bad "migrate does not report version 7 (3: audit_log, 4: holder_bindings, 5: credentials_nonvalid, 6: issue 17 operations, 7: list permutation keys and cursors)"
 
 # A registry URL may carry a password: never printed, not even on failure.
 rc=0; "$bin/ecred-issuerd" token add --data "$tmp/data" --role clerk \
