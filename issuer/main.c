@@ -903,11 +903,13 @@ static int cmd_registry_copy(int argc, char **argv)
         return EXIT_FAIL;
     }
     printf("copied: %llu tokens, %llu applications, %llu idempotency keys, %llu commitments,"
-           " %llu status lists, %llu credentials, %llu status events, %llu list tokens\n",
+           " %llu status lists, %llu credentials, %llu status events, %llu list tokens,"
+           " %llu holder bindings, %llu audit entries\n",
            (unsigned long long)st.tokens, (unsigned long long)st.applications,
            (unsigned long long)st.idempotency, (unsigned long long)st.commitments,
            (unsigned long long)st.lists, (unsigned long long)st.credentials,
-           (unsigned long long)st.events, (unsigned long long)st.list_tokens);
+           (unsigned long long)st.events, (unsigned long long)st.list_tokens,
+           (unsigned long long)st.holder_bindings, (unsigned long long)st.audit_entries);
     return 0;
 }
 

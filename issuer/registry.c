@@ -694,6 +694,8 @@ ecred_err reg_copy(const char *from_url, const char *to_url, reg_copy_stats *sta
     stats->credentials = c.counts[REG_T_credentials];
     stats->events = c.counts[REG_T_status_events];
     stats->list_tokens = c.counts[REG_T_list_tokens];
+    stats->holder_bindings = c.counts[REG_T_holder_bindings];
+    stats->audit_entries = c.counts[REG_T_audit_log];
 out:
     reg_close(to);
     reg_close(from);

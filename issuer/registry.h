@@ -429,7 +429,7 @@ ecred_err reg_list_token_put(reg_db *db, const reg_list_token *t);
 /* ---- moving a registry ---- */
 typedef struct reg_copy_stats {
     uint64_t tokens, applications, idempotency, commitments, lists, credentials, events,
-        list_tokens;
+        list_tokens, holder_bindings, audit_entries;
 } reg_copy_stats;
 
 /* Copy everything of the registry at from_url into the EMPTY registry at

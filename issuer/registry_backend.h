@@ -52,7 +52,8 @@ typedef ecred_err (*reg_row_fn)(void *ctx, const char *table, const reg_value *c
                    " credential_json, valid_until, endorsement_date, issued_at, replaced_by", 13) \
     X(status_events, "seq, credential_id, old_status, new_status, action, reason, actor, at", 8) \
     X(list_tokens, "list_id, generation, iat, token", 4)                                     \
-    X(holder_bindings, "application_id, x, y_sign, generation, bound_at", 5)
+    X(holder_bindings, "application_id, x, y_sign, generation, bound_at", 5)                  \
+    X(audit_log, "seq, at, action, subject, actor, prev, hash", 7)
 
 typedef struct reg_ops {
     const char *name; /* "sqlite": for messages */

@@ -1443,6 +1443,9 @@ static const char *const pg_dump_sql[] = {
     " FROM status_events ORDER BY seq",
     "SELECT list_id, generation, iat, token FROM list_tokens ORDER BY list_id",
     "SELECT application_id, x, y_sign, generation, bound_at FROM holder_bindings ORDER BY application_id",
+    /* The hash chain as it is: seq, prev and hash copied byte for byte, so
+     * `audit verify` and earlier checkpoints hold on the destination. */
+    "SELECT seq, at, action, subject, actor, prev, hash FROM audit_log ORDER BY seq",
 };
 
 static const char *const pg_copy_names[] = {
@@ -1596,7 +1599,7 @@ static ecred_err pg_is_empty(reg_db *base, bool *empty)
                          " OR EXISTS(SELECT 1 FROM idempotency) OR EXISTS(SELECT 1 FROM commitments)"
                          " OR EXISTS(SELECT 1 FROM status_lists) OR EXISTS(SELECT 1 FROM credentials)"
                          " OR EXISTS(SELECT 1 FROM status_events) OR EXISTS(SELECT 1 FROM list_tokens)"
-                         " OR EXISTS(SELECT 1 FROM holder_bindings)",
+                         " OR EXISTS(SELECT 1 FROM holder_bindings) OR EXISTS(SELECT 1 FROM audit_log)",
                          NULL, &r);
     if (!e)
         *empty = strcmp(PQgetvalue(r, 0, 0), "f") == 0;

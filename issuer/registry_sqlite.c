@@ -1677,7 +1677,7 @@ static ecred_err sq_is_empty(reg_db *base, bool *empty)
             " (SELECT COUNT(*) FROM idempotency) + (SELECT COUNT(*) FROM commitments) +"
             " (SELECT COUNT(*) FROM status_lists) + (SELECT COUNT(*) FROM credentials) +"
             " (SELECT COUNT(*) FROM status_events) + (SELECT COUNT(*) FROM list_tokens) +"
-            " (SELECT COUNT(*) FROM holder_bindings)");
+            " (SELECT COUNT(*) FROM holder_bindings) + (SELECT COUNT(*) FROM audit_log)");
     if (!st)
         return ECRED_ERR_IO;
     int rc = sqlite3_step(st);

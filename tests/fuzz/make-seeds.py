@@ -30,6 +30,17 @@ def b45_decode(text):
     return bytes(out)
 
 
+def b45_encode(data):
+    out = []
+    for i in range(0, len(data), 2):
+        if i + 1 < len(data):
+            v = data[i] * 256 + data[i + 1]
+            out += [B45[v % 45], B45[v // 45 % 45], B45[v // 2025]]
+        else:
+            out += [B45[data[i] % 45], B45[data[i] // 45]]
+    return "".join(out)
+
+
 def cbor_skip(b, i):
     """Index just past the CBOR item at b[i] (definite lengths only)."""
     ib = b[i]
@@ -186,6 +197,20 @@ def main():
     for body in (b'{"reason": "lost card"}', b'{}', b'{"reason": ""}', b'[1, {"a": [[[[[[[[]]]]]]]]}]',
                  b'{"reason": "a\\u0000b"}', b'{"a": 1, "a": 2}'):
         add("issuer_body", body)
+
+    # Verifier challenges (spec/presentation.md): "RN1:" + base45 of nonce
+    # length, nonce, aud; valid ones and each way of being wrong.
+    for nonce, aud in ((b"\x01" * 16, b"police-desk-7"), (bytes(range(32)), b"a"),
+                       (b"\xff", "\u4e0a\u6d77 desk".encode()), (b"\x00" * 8, b"x" * 64)):
+        body = bytes([len(nonce)]) + nonce + aud
+        add("challenge", "RN1:" + b45_encode(body))
+        add("challenge", " RN1:" + b45_encode(body) + "\n")
+        add("challenge", "RN1:" + b45_encode(body[:-1]))           # aud cut
+        add("challenge", "RN1:" + b45_encode(bytes([40]) + body[1:]))  # length past the end
+    for bad in ("RN1:", "RN1:0", "RN2:ABC", "rn1:AB", "RN1:" + b45_encode(b"\x00abc"),
+                "RN1:" + b45_encode(b"\x21" + b"\x01" * 33 + b"aud"),
+                "RN1:" + b45_encode(b"\x02\x01\x02a\x00b")):
+        add("challenge", bad)
 
     if issue:
         texts = [line.split("\t")[-1] for line in lines("spec/vectors/credentials.txt")]

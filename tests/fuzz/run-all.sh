@@ -24,7 +24,7 @@ seconds=${1:-20}
 shift || true
 case $seconds in '' | *[!0-9]*) echo "run-all.sh: SECONDS must be a number" >&2; exit 2 ;; esac
 
-all_targets=(b45 inflate cbor cose claims qrtext_decide credential_json slist trustlist qr_image
+all_targets=(b45 inflate cbor cose claims qrtext_decide credential_json slist trustlist present challenge qr_image
   issuer_body verifier_body)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all_targets[@]}")

@@ -44,7 +44,8 @@ kill "$pid_s"; wait "$pid_s" 2>/dev/null || true; pid_s=""
 counts=$(python3 - "$tmp/data/registry.sqlite" <<'PY'
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
-t = ["tokens", "applications", "idempotency", "commitments", "status_lists", "credentials", "status_events", "list_tokens"]
+t = ["tokens", "applications", "idempotency", "commitments", "status_lists", "credentials", "status_events", "list_tokens",
+     "holder_bindings", "audit_log"]
 print(" ".join(str(db.execute("select count(*) from %s" % x).fetchone()[0]) for x in t))
 PY
 )
@@ -56,6 +57,10 @@ got=$(echo "$out" | python3 -c 'import re,sys; print(" ".join(re.findall(r"(\d+)
 [ "$got" = "$counts" ] && ok || bad "copied counts '$got', sqlite has '$counts'"
 rc=0; "$bin/ecred-issuerd" registry copy --from "$sq" --to "$pgreg" >/dev/null 2>"$tmp/again.err" || rc=$?
 [ $rc -eq 1 ] && grep -q "not empty" "$tmp/again.err" && ok || bad "a second copy was not refused: $rc $(cat "$tmp/again.err")"
+# The audit log moves with its hash chain intact: the same tree head on both.
+ah_s=$("$bin/ecred-issuerd" audit verify --data "$tmp/data" --registry "$sq" | sed -n 's/.*tree head //p')
+ah_p=$("$bin/ecred-issuerd" audit verify --data "$tmp/data" --registry "$pgreg" | sed -n 's/.*tree head //p')
+[ -n "$ah_s" ] && [ "$ah_s" = "$ah_p" ] && ok || bad "audit log not copied intact: sqlite '$ah_s', postgres '$ah_p'"
 "$bin/ecred-issuerd" migrate --registry "$pgreg" | grep -q "schema version 7" && ok || bad "migrate does not report version 7 (3: audit_log, 4: holder_bindings, 5: credentials_nonvalid, 6: issue 17 operations, 7: list permutation keys and cursors)"
 
 # A registry URL may carry a password: never printed, not even on failure.
