@@ -12,7 +12,8 @@
 # 2. Approvals through the API (bench/loadgen, 16 keep-alive clients,
 #    durable commit): in the last 5 % of a list and in the first 5 % of the
 #    next one, against an empty registry in the same run (its own daemon,
-#    same flags), alternating which goes first; applications are created
+#    same flags, each after 300 untimed approvals), alternating which goes
+#    first; applications are created
 #    beforehand by a no-fsync daemon as load.sh does. Goal: >= 0.8 of empty.
 # 3. One status list build: GET /status/1 (a full list) right after a status
 #    change in it, so the issuer rebuilds its token; median of CITY_BUILDS.
@@ -51,6 +52,7 @@ REPS=3
 CAP=1500    # approvals per timed run at most
 SECS=3      # and seconds per timed run at most
 BUILDS=${CITY_BUILDS:-7}
+WARM=300    # untimed approvals per daemon before the timed runs
 SCALE="$LISTS lists x $SIZE"
 tmp=$(mktemp -d)
 pids=()
@@ -151,8 +153,9 @@ setup_data() {
 EMPTY=$tmp/empty CITY=$tmp/city
 EPORT=$(free_port)
 # City: REPS runs at the end of a list, up to (a list's last 5 % + 2 blocks
-# of every pool connection) to reach the next list, REPS runs there.
-CITY_APPS=$((2 * REPS * CAP + SIZE * (100 - LAST_PCT) / 100 + 1200))
+# of every pool connection) to reach the next list, REPS runs there, and
+# the WARM (300) warm-up approvals.
+CITY_APPS=$((WARM + 2 * REPS * CAP + SIZE * (100 - LAST_PCT) / 100 + 16 * 32 + 100))
 keep=
 [[ -n ${CITY_KEEP:-} ]] && keep=$CITY_KEEP/city-${LISTS}x$SIZE
 t_fill=0 fill_rate=0 fill_nonvalid=0 fill_rows=0 fill_how=filled
@@ -167,7 +170,7 @@ if [[ -n $keep && -s $keep/port ]] && port_free "$(cat "$keep/port")" &&
   fill_how="copied from CITY_KEEP (filled earlier in ${t_fill} s)"
 else
   CPORT=$(free_port)
-  note "setup: $CITY_APPS applications on the city issuer, $((REPS * CAP + 100)) on the empty one"
+  note "setup: $CITY_APPS applications on the city issuer, $((WARM + REPS * CAP + 100)) on the empty one"
   setup_data "$CITY" "$CPORT" "$CITY_APPS"
   # A full fill writes ~300 bytes a credential (file and indices).
   need=$((LISTS * SIZE * 400 / 1024))
@@ -189,7 +192,7 @@ else
     note "kept the filled data directory in $keep (CITY_KEEP)"
   fi
 fi
-setup_data "$EMPTY" "$EPORT" $((REPS * CAP + 100))
+setup_data "$EMPTY" "$EPORT" $((WARM + REPS * CAP + 100))
 FILLNOTE="fill: $fill_rows credentials in $LISTS lists of $SIZE (last $LAST_PCT % full, $fill_nonvalid not valid) written directly through the registry API by bench/city_fill, not HTTP, $fill_how; $HW"
 
 # --- 2. approvals: end of a list, next list, empty registry ------------------------
@@ -218,8 +221,25 @@ start_daemon cpid "$CPORT" /.well-known/ecred-trust "${ICMD[@]}" ||
 issuerd "$EMPTY" "$EPORT"
 start_daemon epid "$EPORT" /.well-known/ecred-trust "${ICMD[@]}" ||
   not_measured "ecred-issuerd did not start on the empty registry: $(tail -2 "$tmp/daemons.log")"
+# Untimed warm-up of both daemons (WARM approvals each): a daemon just started
+# on a 2.7 GB registry first reads its index pages into its connections'
+# caches; the rows compare steady states. The city's come from list $LISTS.
+for side in city:$CITY:$CPORT empty:$EMPTY:$EPORT; do
+  IFS=: read -r key data port <<<"$side"
+  sed -n "$((used[$key] + 1)),$((used[$key] + WARM))p" "$data.paths" >"$tmp/slice"
+  used[$key]=$((used[$key] + WARM))
+  timeout 60 "$bb/loadgen" --seconds 30 --port "$port" --conns 16 --paths "$tmp/slice" --method POST \
+    --requests "$WARM" --header "Authorization: Bearer $(cat "$data.officer")" --expect 201 >"$tmp/warm.$key" \
+    2>>"$tmp/loadgen.err" || note "warm-up of the $key issuer failed: $(tail -1 "$tmp/loadgen.err")"
+  note "warm-up ($key): $(cut -d'|' -f2,5,7 "$tmp/warm.$key" | tr '|' ' ' | awk '{printf "%s done, %s/s, p99 %s us", $1, $2, $3}')"
+done
 note "approvals: $REPS x (last 5 % of list $LISTS | empty registry), then the next list"
 : >"$RESULTS"
+# CITY_PERF=FILE: perf profile of the city issuer over the end-of-list runs.
+if [[ -n ${CITY_PERF:-} ]] && command -v perf >/dev/null; then
+  perf record -g -F 999 -o "$CITY_PERF.data" -p "$cpid" >/dev/null 2>&1 &
+  perf_pid=$!
+fi
 for r in $(seq 1 "$REPS"); do
   if ((r % 2)); then
     approve end "$r" "$CITY" "$CPORT" city; approve empty "$r" "$EMPTY" "$EPORT" empty
@@ -227,6 +247,12 @@ for r in $(seq 1 "$REPS"); do
     approve empty "$r" "$EMPTY" "$EPORT" empty; approve end "$r" "$CITY" "$CPORT" city
   fi
 done
+if [[ -n ${perf_pid:-} ]]; then
+  kill -INT "$perf_pid" 2>/dev/null || true
+  wait "$perf_pid" 2>/dev/null || true
+  perf report -i "$CITY_PERF.data" --no-children --sort dso,sym 2>/dev/null | grep '%' | grep -v '^#' | head -40 >"$CITY_PERF" || true
+  note "perf of the city issuer over the end-of-list runs: $CITY_PERF"
+fi
 # Untimed: use up list LISTS (the rest of its positions, and the blocks the
 # pool connections still hold) so the next runs are at the start of a new list.
 read -r l pos sz <<<"$(cursor "$CITY")"
@@ -376,8 +402,13 @@ def sync_row(fig, kinds, goal_note):
     first = v[0]
     med = statistics.median(x[0] for x in v)
     t = [x[0] for x in v]
-    row(fig, first[0] if kinds[0] == "cold1" else med, "s", "goal", 3 if kinds[0] == "cold1" else 0,
-        (3 / first[0]) if kinds[0] == "cold1" else 0, f"{min(t):.2f}..{max(t):.2f} s (n={len(t)})",
+    cold = syncs.get("cold1", [(0,)])[0][0]
+    if kinds[0] == "cold1":
+        val, base, bval, r = first[0], "goal", 3, 3 / first[0] if first[0] else 0
+    else:
+        val, base, bval = med, "the cold sync, same run", cold
+        r = med / cold if cold else 0
+    row(fig, val, "s", base, bval, r, f"{min(t):.2f}..{max(t):.2f} s (n={len(t)})",
         f"{goal_note}; {first[1]} TCP connection(s), {first[3]} bytes received, {first[2]} sent "
         f"(client side, bench/city_netcount.c); ecred-verify sync: {first[4]}; {fill_note}")
 
