@@ -301,7 +301,8 @@ sync_run() {
   t0=$(date +%s.%N)
   summary=$(CITY_NETCOUNT=$tmp/net LD_PRELOAD=$bb/libcity_netcount.so timeout 300 "$bin/ecred-verify" sync \
               --issuer "http://127.0.0.1:$CPORT" --root "$CITY/root.pub.pem" --cache "$cache" \
-              --sync-timeout 280s 2>>"$tmp/sync.err" | tail -1) || note "$kind sync failed: $(tail -1 "$tmp/sync.err")"
+              --sync-timeout 280s 2>>"$tmp/sync.err" | tail -1 | sed 's/^cache [^:]*: //') ||
+    note "$kind sync failed: $(tail -1 "$tmp/sync.err")"
   t1=$(date +%s.%N)
   IFS='|' read -r _ conns sent recvd <"$tmp/net" || conns=0 sent=0 recvd=0
   echo "$kind $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", b - a}') $conns $sent $recvd $summary" >>"$tmp/syncs"
