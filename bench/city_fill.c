@@ -160,9 +160,12 @@ int main(int argc, char **argv)
         for (; done < end; done++) {
             reg_credential c;
             memset(&c, 0, sizeof c);
-            snprintf(c.id, sizeof c.id, "c1%014" PRIx64, done);
-            snprintf(c.application_id, sizeof c.application_id, "a1%014" PRIx64, done);
-            snprintf(c.id_number, sizeof c.id_number, "9%017" PRIu64, done);
+            /* The masks bound the digits (and tell the compiler so):
+             * total never comes near 2^56 or 10^17. */
+            const uint64_t hex14 = done & 0xffffffffffffffull, dec17 = done % 100000000000000000ull;
+            snprintf(c.id, sizeof c.id, "c1%014" PRIx64, hex14);
+            snprintf(c.application_id, sizeof c.application_id, "a1%014" PRIx64, hex14);
+            snprintf(c.id_number, sizeof c.id_number, "9%017" PRIu64, dec17);
             c.type = 2;
             c.status = ECRED_STATUS_VALID;
             c.qr_text = qr;
