@@ -32,6 +32,12 @@ static void put_string(vjson *w, const char *str, size_t n)
     size_t i = 0;
     while (i < n && !w->err) {
         uint8_t c = s[i];
+        /* Printable ASCII other than the two escapes is most of every
+         * answer: skip it without the escape chain or a UTF-8 decode. */
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+            i++;
+            continue;
+        }
         const char *esc = NULL;
         char u[7];
         if (c == '"')

@@ -7,7 +7,8 @@
  * error-queue entry escape: every failure becomes an ecred_err and the queue
  * is cleared, so one caller's failure never shows up in another's diagnosis.
  * It must never print, exit, or parse a key more than once: keys are parsed
- * and their kid computed at load, and sign/verify reuse the parsed EVP_PKEY.
+ * and their kid computed at load, and sign/verify reuse the parsed EVP_PKEY;
+ * ES256 verification also reuses its contexts (a small pool per key).
  */
 #include "ecred/crypto.h"
 #include "ecred/crypto_token.h"
@@ -35,6 +36,24 @@
 #include <openssl/store.h>
 #include <openssl/x509.h>
 
+/*
+ * One ES256 verification context, initialised once and reused: building an
+ * EVP_PKEY_CTX fetches the ECDSA method and the key manager and a fresh
+ * EVP_MD_CTX allocates SHA-256's state, which together cost a few percent of
+ * a verification. A context is used by one thread at a time (OpenSSL's
+ * contexts are not shareable); the pool below hands it from thread to thread.
+ */
+typedef struct es256_verifier {
+    EVP_PKEY_CTX *pkey_ctx; /* EVP_PKEY_verify_init done on key->pkey */
+    EVP_MD_CTX *md_ctx;     /* reinitialised per message with the cached SHA-256 */
+} es256_verifier;
+
+/* Idle contexts kept per key: enough for the verifier daemon's threads on
+ * the machines we run on; a thread finding every slot empty builds a context
+ * and, if every slot is full when it is done, frees it (no worse than
+ * before). */
+#define VERIFY_POOL_SLOTS 8
+
 struct ecred_key {
     EVP_PKEY *pkey;                /* public (and, for in-memory keys, private) key */
     EVP_PKEY *token_pkey;          /* the token's handle that signs; NULL in memory */
@@ -45,6 +64,11 @@ struct ecred_key {
     int refs;                      /* touched only through __atomic builtins */
     bool has_kid;                  /* false for holder keys made by ecred_key_from_cnf */
     uint8_t kid[ECRED_KID_LEN];
+    /* Idle ES256 verifiers; each slot touched only through __atomic builtins
+     * (a slot is NULL while its verifier is in use or was never made). The
+     * key is otherwise immutable after load, so this is the one mutable part
+     * a const ecred_key * hides, like refs. */
+    es256_verifier *verify_pool[VERIFY_POOL_SLOTS];
 };
 
 #define P256_COORD_LEN 32
@@ -740,6 +764,16 @@ int ecred_key_alg(const ecred_key *key) { return key->alg; }
 
 bool ecred_key_has_private(const ecred_key *key) { return key->has_private; }
 
+/* Free one verifier and its contexts; NULL is a no-op. */
+static void es256_verifier_free(es256_verifier *v)
+{
+    if (!v)
+        return;
+    EVP_MD_CTX_free(v->md_ctx);
+    EVP_PKEY_CTX_free(v->pkey_ctx);
+    free(v);
+}
+
 ecred_key *ecred_key_ref(ecred_key *key)
 {
     if (key)
@@ -754,6 +788,8 @@ void ecred_key_free(ecred_key *key)
     /* acq_rel: the thread that frees must see every other holder's last use. */
     if (__atomic_sub_fetch(&key->refs, 1, __ATOMIC_ACQ_REL) != 0)
         return;
+    for (size_t i = 0; i < VERIFY_POOL_SLOTS; i++)
+        es256_verifier_free(key->verify_pool[i]);
     EVP_PKEY_free(key->pkey);
     EVP_PKEY_free(key->token_pkey);
     free(key);
@@ -1077,31 +1113,86 @@ done:
     return e;
 }
 
+/* An idle verifier of key's pool for this thread's exclusive use, or a new
+ * one; NULL (error queue cleared) if OpenSSL cannot make one. Give it back
+ * with es256_verifier_put. */
+static es256_verifier *es256_verifier_take(const ecred_key *key)
+{
+    /* The pool is the mutable part of an otherwise const key (see struct). */
+    es256_verifier **pool = ((ecred_key *)key)->verify_pool;
+    for (size_t i = 0; i < VERIFY_POOL_SLOTS; i++) {
+        /* Look before taking: an exchange on an empty slot would still pull
+         * its cache line from the other threads. Acquire pairs with the
+         * release in put, so the previous user's writes are seen. */
+        if (!__atomic_load_n(&pool[i], __ATOMIC_RELAXED))
+            continue;
+        es256_verifier *v = __atomic_exchange_n(&pool[i], NULL, __ATOMIC_ACQUIRE);
+        if (v)
+            return v;
+    }
+    es256_verifier *v = calloc(1, sizeof *v);
+    if (!v)
+        return NULL;
+    v->md_ctx = EVP_MD_CTX_new();
+    v->pkey_ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key->pkey, NULL);
+    if (!v->md_ctx || !v->pkey_ctx || EVP_PKEY_verify_init(v->pkey_ctx) != 1) {
+        es256_verifier_free(v);
+        ERR_clear_error();
+        return NULL;
+    }
+    return v;
+}
+
+/* Return v to key's pool (ownership passes), or free it if the pool is full. */
+static void es256_verifier_put(const ecred_key *key, es256_verifier *v)
+{
+    es256_verifier **pool = ((ecred_key *)key)->verify_pool;
+    for (size_t i = 0; i < VERIFY_POOL_SLOTS; i++) {
+        es256_verifier *empty = NULL;
+        if (!__atomic_load_n(&pool[i], __ATOMIC_RELAXED) &&
+            __atomic_compare_exchange_n(&pool[i], &empty, v, false, __ATOMIC_RELEASE,
+                                        __ATOMIC_RELAXED))
+            return;
+    }
+    es256_verifier_free(v);
+}
+
 /* ES256 verify: hash with the cached SHA-256, then ECDSA over the digest, so
- * the provider does not fetch a digest of its own on every call. */
+ * the provider does not fetch a digest of its own on every call; both
+ * contexts come from the key's pool, initialised once. */
 static ecred_err verify_es256(const ecred_key *key, const uint8_t *msg, size_t n,
                               const uint8_t *sig)
 {
     if (!p256_scalar_in_range(sig) || !p256_scalar_in_range(sig + P256_COORD_LEN))
         return ECRED_ERR_SIGNATURE_INVALID;
+    const EVP_MD *md = sha256_get();
+    es256_verifier *v = md ? es256_verifier_take(key) : NULL;
+    if (!v)
+        return crypto_fail(ECRED_ERR_CRYPTO);
     uint8_t digest[32];
-    ecred_err e = sha256_checked(msg, n, digest);
-    if (e)
-        return e;
-    uint8_t der[ES256_DER_MAX];
-    size_t der_len = es256_raw_to_der(sig, der);
-
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key->pkey, NULL);
-    if (!ctx || EVP_PKEY_verify_init(ctx) != 1) {
-        EVP_PKEY_CTX_free(ctx);
+    unsigned int digest_len = 0;
+    /* The same context and the already fetched method every time: no
+     * EVP_MD_CTX allocation and no method lookup per message. */
+    if (EVP_DigestInit_ex(v->md_ctx, md, NULL) != 1 || EVP_DigestUpdate(v->md_ctx, msg, n) != 1 ||
+        EVP_DigestFinal_ex(v->md_ctx, digest, &digest_len) != 1 || digest_len != sizeof digest) {
+        es256_verifier_free(v);
         return crypto_fail(ECRED_ERR_CRYPTO);
     }
-    /* Setup succeeded, so anything but 1 is a verdict on the signature:
-     * OpenSSL returns -1, not 0, for some crafted values (a sum that lands on
-     * the point at infinity), and those are forgeries, not library failures. */
-    int rc = EVP_PKEY_verify(ctx, der, der_len, digest, sizeof digest);
-    EVP_PKEY_CTX_free(ctx);
-    return rc == 1 ? ECRED_OK : crypto_fail(ECRED_ERR_SIGNATURE_INVALID);
+    uint8_t der[ES256_DER_MAX];
+    size_t der_len = es256_raw_to_der(sig, der);
+    /* The context was set up, so anything but 1 is a verdict on the
+     * signature: OpenSSL returns -1, not 0, for some crafted values (a sum
+     * that lands on the point at infinity), and those are forgeries, not
+     * library failures. EVP_PKEY_verify may be repeated on one context with
+     * the same parameters; after a failure the context is dropped rather
+     * than trusted to be clean. */
+    int rc = EVP_PKEY_verify(v->pkey_ctx, der, der_len, digest, sizeof digest);
+    if (rc == 1) {
+        es256_verifier_put(key, v);
+        return ECRED_OK;
+    }
+    es256_verifier_free(v);
+    return crypto_fail(ECRED_ERR_SIGNATURE_INVALID);
 }
 
 /* Ed25519 (PureEdDSA) verify: the message goes in whole, no pre-hash. */

@@ -591,6 +591,10 @@ static void *thread_verify(void *arg)
     return NULL;
 }
 
+/* More threads than the key keeps idle verification contexts (8), so some
+ * find the pool empty and some find it full when they give theirs back. */
+#define TEST_THREADS 12
+
 /* One parsed key used from several threads at once, each holding a reference:
  * what the verifier daemon does with its trust-list cache. */
 static void test_threads(void)
@@ -599,14 +603,14 @@ static void test_threads(void)
     uint8_t sig[ECRED_SIG_MAX];
     size_t sig_len = 0;
     CHECK_ERR(ecred_sign(key, (const uint8_t *)"shared", 6, sig, &sig_len), ECRED_OK);
-    pthread_t threads[4];
-    struct thread_job jobs[4];
-    for (int i = 0; i < 4; i++) {
+    pthread_t threads[TEST_THREADS];
+    struct thread_job jobs[TEST_THREADS];
+    for (int i = 0; i < TEST_THREADS; i++) {
         jobs[i] = (struct thread_job){ecred_key_ref(key), sig, 0};
         CHECK(pthread_create(&threads[i], NULL, thread_verify, &jobs[i]) == 0);
     }
     ecred_key_free(key); /* the threads' references keep it alive */
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < TEST_THREADS; i++) {
         CHECK(pthread_join(threads[i], NULL) == 0);
         CHECK(jobs[i].ok == 200);
     }

@@ -127,6 +127,14 @@ static void test_dictionary_vectors(void)
         CHECK_ERR(ecred_zlib_inflate(stream.ptr, stream.len, input.len, d, &back), ECRED_OK);
         CHECK(buf_equals(&back, &input));
         expect_inflate_error(stream.ptr, stream.len, 1024, NO_DICT, ECRED_ERR_INFLATE);
+        /* Another dictionary (zlib's own DICTID check refuses it), then the
+         * right one again on this thread's reused inflate state. */
+        static const uint8_t other[] = "not the dictionary of any vector";
+        expect_inflate_error(stream.ptr, stream.len, 1024, ecred_span_of(other, sizeof other - 1),
+                             ECRED_ERR_INFLATE);
+        ecred_buf_free(&back);
+        CHECK_ERR(ecred_zlib_inflate(stream.ptr, stream.len, input.len, d, &back), ECRED_OK);
+        CHECK(buf_equals(&back, &input));
         ecred_buf_free(&z);
         ecred_buf_free(&back);
         ecred_buf_free(&dict);
