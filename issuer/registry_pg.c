@@ -18,6 +18,8 @@
  * (registry.h CONTRACT 4). A list's fill is counted in per-connection shard
  * rows (status_list_used), not in the list's row, so concurrent approvals
  * on one list never queue on one row lock through each other's commits.
+ * Instances: every pool (an issuer instance) holds a shared session advisory
+ * lock while open, so a restore (reg_claim) can tell that one runs.
  * Failures: a lost connection is ECRED_ERR_IO (the issuer's 503
  * registry_unavailable); the next use resets it, so the issuer recovers by
  * itself when the server is back. Connect, statement, lock and idle-in-
@@ -1843,6 +1845,7 @@ static ecred_err pg_list_max_id(reg_db *base, int64_t *max)
 
 /* ---- restore (the copy itself is registry.c's reg_restore) ---- */
 
+/* reg_claim: try PG_INSTANCE_LOCK exclusively; a running instance holds it shared. */
 static ecred_err pg_claim(reg_db *base, bool *claimed)
 {
     pg_db *db = pg_db_of(base);
@@ -1871,6 +1874,8 @@ static ecred_err pg_query_int(pg_db *db, const char *sql, const pg_params *p, in
     return e;
 }
 
+/* The post-restore rules (registry_backend.h restore_finish), inside the
+ * transaction that loaded the backup: all of it commits with the rows. */
 static ecred_err pg_restore_finish(reg_db *base, int64_t min_next_list, int64_t now,
                                    reg_restore_report *rep)
 {
