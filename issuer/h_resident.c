@@ -4,9 +4,10 @@
  * self-service on the resident's own applications and credentials.
  *
  * Who is who: the session (resident.h, kept in the registry so every
- * instance knows it) holds the identity the provider's ID token vouched for. An application's or credential's id_number must equal
- * the session's, or the answer is the same 404 as for an id that does not
- * exist (a resident cannot learn which ids exist). Name and ID number are
+ * instance knows it) holds the identity the provider's ID token vouched
+ * for. An application's or credential's id_number must equal the session's,
+ * or the answer is the same 404 as for an id that does not exist (a
+ * resident cannot learn which ids exist). Name and ID number are
  * never taken from a body: they come from the session ("免交身份证").
  *
  * Every POST needs X-CSRF-Token equal to the session's token (given by GET

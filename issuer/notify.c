@@ -119,6 +119,7 @@ void notify_stop(notify *n)
     free(n);
 }
 
+/* Whether notify_stop has been asked for. */
 static bool notify_stopping(notify *n)
 {
     pthread_mutex_lock(&n->stop_lock);
@@ -224,6 +225,7 @@ typedef struct claim_ctx {
     size_t count;
 } claim_ctx;
 
+/* reg_write fn: claim up to claim_max due rows for this instance. */
 static ecred_err notify_claim_fn(reg_db *db, void *ctx)
 {
     claim_ctx *c = ctx;
@@ -240,6 +242,7 @@ typedef struct record_ctx {
     int64_t status, now, next_at;
 } record_ctx;
 
+/* reg_write fn: record an attempt, or release the row unsent. */
 static ecred_err notify_record_fn(reg_db *db, void *ctx)
 {
     const record_ctx *r = ctx;
@@ -288,8 +291,11 @@ static ecred_err notify_deliver(notify *n, int64_t now)
         bool failed;
         e = reg_write(db, notify_claim_fn, &c, &failed);
         reg_pool_put(n->pool, db);
-        if (e || c.count == 0)
+        if (e || c.count == 0) {
+            /* A claim that ran but did not commit may have filled items. */
+            reg_outbox_items_free(items, c.count);
             break;
+        }
         const int64_t lease_until = c.now + (int64_t)n->lease_s;
         for (size_t i = 0; i < c.count; i++) {
             int64_t t = now + (int64_t)(time(NULL) - start);

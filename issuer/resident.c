@@ -86,7 +86,6 @@ static void res_challenge(const char *verifier, char out[RES_TOKEN_LEN + 1])
     res_b64url(h, sizeof h, out, RES_TOKEN_LEN + 1);
 }
 
-
 /* SHA-256 of a token's text (state, cookie value, CSRF token). */
 static void res_hash(const char *token, uint8_t out[32])
 {
@@ -115,6 +114,7 @@ static ecred_err res_prune_fn(reg_db *db, void *ctx)
     return reg_resident_prune(db, *now, RES_SESSION_IDLE_S, NULL);
 }
 
+/* Prune now if this instance has not for RES_PRUNE_S (best effort). */
 static void res_maybe_prune(res_store *s, reg_db *db, int64_t now)
 {
     pthread_mutex_lock(&s->lock);
@@ -135,6 +135,7 @@ typedef struct res_login_ctx {
     int64_t now;
 } res_login_ctx;
 
+/* reg_write fn: store the pending login of ctx (a res_login_ctx). */
 static ecred_err res_login_put_fn(reg_db *db, void *ctx)
 {
     res_login_ctx *c = ctx;
@@ -170,6 +171,8 @@ out:
     return e;
 }
 
+/* reg_write fn: take the login of ctx->state_hash into ctx's nonce and
+ * verifier (both checked to be tokens of ours). */
 static ecred_err res_login_take_fn(reg_db *db, void *ctx)
 {
     res_login_ctx *c = ctx;
@@ -235,6 +238,7 @@ static bool res_cookie_value(const char *hdr, char out[RES_TOKEN_LEN + 1])
 }
 
 
+/* reg_write fn: insert the reg_session ctx. */
 static ecred_err res_session_put_fn(reg_db *db, void *ctx)
 {
     return reg_session_put(db, ctx);
@@ -282,12 +286,14 @@ typedef struct res_touch_ctx {
     int64_t now;
 } res_touch_ctx;
 
+/* reg_write fn: record activity of the session ctx names. */
 static ecred_err res_touch_fn(reg_db *db, void *ctx)
 {
     res_touch_ctx *c = ctx;
     return reg_session_touch(db, c->hash, c->now);
 }
 
+/* reg_write fn: delete the session ctx names. */
 static ecred_err res_delete_fn(reg_db *db, void *ctx)
 {
     res_touch_ctx *c = ctx;

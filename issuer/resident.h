@@ -31,8 +31,10 @@
 
 #define RES_TOKEN_LEN 43          /* 32 random bytes as base64url, no padding */
 /* Pending logins at once across every instance of the registry: anyone can
- * start one, so a flood of /login calls must stop at a bound. */
-#define RES_LOGINS_MAX 8192
+ * start one, so a flood of /login calls must stop at a bound. (It was per
+ * instance while logins lived in memory; 1024 started within ten minutes is
+ * still far above a city's sign-in rate.) */
+#define RES_LOGINS_MAX 1024
 #define RES_LOGIN_TTL_S 600
 #define RES_SESSION_IDLE_S 1800   /* half an hour without a request */
 #define RES_SESSION_MAX_S 28800   /* eight hours however active */
