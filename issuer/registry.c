@@ -519,6 +519,77 @@ ecred_err reg_reminders(reg_db *db, int32_t from_day, int32_t to_day,
     return db->ops->reminders(db, from_day, to_day, fn, ctx);
 }
 
+/* ---- group commit (registry_backend.h) ---- */
+
+void reg_gc_init(reg_gc *g, unsigned batch_max)
+{
+    memset(g, 0, sizeof *g);
+    pthread_mutex_init(&g->mu, NULL);
+    pthread_cond_init(&g->cv, NULL);
+    g->batch_max = batch_max ? batch_max : 1;
+}
+
+void reg_gc_destroy(reg_gc *g)
+{
+    pthread_cond_destroy(&g->cv);
+    pthread_mutex_destroy(&g->mu);
+}
+
+void reg_gc_submit(reg_gc *g, reg_gc_item *item, void (*run)(void *run_ctx, reg_gc_item *batch),
+                   void *run_ctx)
+{
+    pthread_mutex_lock(&g->mu);
+    item->next = NULL;
+    if (g->tail)
+        g->tail->next = item;
+    else
+        g->head = item;
+    g->tail = item;
+    while (!item->done) {
+        if (g->leading) {
+            pthread_cond_wait(&g->cv, &g->mu);
+            continue;
+        }
+        /* Lead: take up to batch_max items off the queue (ours is among them
+         * unless a longer queue put it in a later batch: then we lead again). */
+        g->leading = true;
+        reg_gc_item *batch = g->head, *last = batch;
+        unsigned n = 1;
+        while (last->next && n < g->batch_max) {
+            last = last->next;
+            n++;
+        }
+        g->head = last->next;
+        if (!g->head)
+            g->tail = NULL;
+        last->next = NULL;
+        pthread_mutex_unlock(&g->mu);
+
+        run(run_ctx, batch);
+
+        pthread_mutex_lock(&g->mu);
+        bool committed = false;
+        for (reg_gc_item *it = batch; it; it = it->next) {
+            it->done = true;
+            committed = committed || it->result == ECRED_OK;
+        }
+        g->items += n;
+        if (committed)
+            g->commits++;
+        g->leading = false;
+        pthread_cond_broadcast(&g->cv);
+    }
+    pthread_mutex_unlock(&g->mu);
+}
+
+void reg_gc_stats(reg_gc *g, uint64_t *items, uint64_t *commits)
+{
+    pthread_mutex_lock(&g->mu);
+    *items = g->items;
+    *commits = g->commits;
+    pthread_mutex_unlock(&g->mu);
+}
+
 /* ---- audit log ---- */
 
 /* Set once by a benchmark before any thread starts; read-only afterwards. */

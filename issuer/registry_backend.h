@@ -16,6 +16,8 @@
 #ifndef ECRED_ISSUER_REGISTRY_BACKEND_H
 #define ECRED_ISSUER_REGISTRY_BACKEND_H
 
+#include <pthread.h>
+
 #include "idxperm.h"
 #include "registry.h"
 
@@ -221,6 +223,39 @@ struct reg_db {
 struct reg_pool {
     const reg_ops *ops;
 };
+
+/* ---- group commit, shared by the backends (registry.c) ----
+ * A pool's reg_write items queue here; one submitter at a time leads: it
+ * takes up to batch_max queued items off the queue and hands them to the
+ * backend's run function, which runs them in one transaction (each in a
+ * savepoint) with one COMMIT and sets every item's fn_err/result/busy. The
+ * submitters wait until their item is done. */
+typedef struct reg_gc_item {
+    reg_write_fn fn;
+    void *ctx;
+    ecred_err fn_err;          /* what fn returned on its last run */
+    ecred_err result;          /* fn_err, or why the batch did not commit */
+    bool busy;                 /* fn kept losing races: busy registry, fn not wrong */
+    bool done;                 /* set by the leader under mu */
+    struct reg_gc_item *next;
+} reg_gc_item;
+
+typedef struct reg_gc {
+    pthread_mutex_t mu;        /* the queue; held by nobody while a batch runs */
+    pthread_cond_t cv;
+    reg_gc_item *head, *tail;
+    bool leading;
+    unsigned batch_max;
+    uint64_t items, commits;   /* under mu */
+} reg_gc;
+
+void reg_gc_init(reg_gc *g, unsigned batch_max);
+void reg_gc_destroy(reg_gc *g);
+/* Queue item and wait until a batch holding it is done, leading batches
+ * (run(run_ctx, batch), called without mu) whenever none runs. */
+void reg_gc_submit(reg_gc *g, reg_gc_item *item, void (*run)(void *run_ctx, reg_gc_item *batch),
+                   void *run_ctx);
+void reg_gc_stats(reg_gc *g, uint64_t *items, uint64_t *commits);
 
 /* The SQLite backend (registry_sqlite.c). */
 extern const reg_ops reg_sqlite_ops;

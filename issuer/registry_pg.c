@@ -55,6 +55,9 @@
 #define PG_MIGRATION_LOCK 7301151
 /* Key of the advisory lock of reg_begin_write (tools and tests). */
 #define PG_WRITE_LOCK 7301152
+/* Writes per group commit at most: bounds how long the first of a batch
+ * waits and how long a batch holds its locks (the audit chain's among them). */
+#define PG_BATCH_MAX 32
 /* Key of the session advisory lock every issuer instance's pool holds
  * shared while it is open; a restore takes it exclusively (reg_claim), so
  * it refuses a database an instance uses and no instance starts meanwhile. */
@@ -95,14 +98,9 @@ struct pg_pool {
     unsigned nfree;
     pg_db *all[PG_POOL_MAX];
     unsigned nall;
-    uint64_t stat_items, stat_commits;
-    /* Group commit (pg_write): writes queue here; one submitter at a time
-     * leads, running a batch of them in one transaction on its own
-     * connection, each in a savepoint, with one COMMIT. */
-    pthread_mutex_t queue_mu;
-    pthread_cond_t queue_cv;
-    struct pg_work *queue_head, *queue_tail;
-    bool leading;
+    /* Group commit (pg_write, reg_gc in registry.c): one submitter at a time
+     * leads, running a batch on its own connection. */
+    reg_gc gc;
 };
 
 static pg_db *pg_db_of(reg_db *db)
@@ -571,8 +569,7 @@ static void pg_pool_free(pg_pool *p)
         pg_conn_close(p->all[i]);
     pthread_cond_destroy(&p->cv);
     pthread_mutex_destroy(&p->mu);
-    pthread_cond_destroy(&p->queue_cv);
-    pthread_mutex_destroy(&p->queue_mu);
+    reg_gc_destroy(&p->gc);
     free(p);
 }
 
@@ -586,8 +583,7 @@ static ecred_err pg_pool_open(const char *conninfo, unsigned size, reg_pool **ou
     p->base.ops = &reg_pg_ops;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
-    pthread_mutex_init(&p->queue_mu, NULL);
-    pthread_cond_init(&p->queue_cv, NULL);
+    reg_gc_init(&p->gc, PG_BATCH_MAX);
     for (unsigned i = 0; i < size; i++) {
         pg_db *db = NULL;
         /* The first connection migrates; the rest find the schema in place. */
@@ -665,11 +661,7 @@ static void pg_pool_set_list_size(reg_pool *base, uint32_t size)
 
 static void pg_pool_write_stats(reg_pool *base, uint64_t *items, uint64_t *commits)
 {
-    pg_pool *p = pg_pool_of(base);
-    pthread_mutex_lock(&p->mu);
-    *items = p->stat_items;
-    *commits = p->stat_commits;
-    pthread_mutex_unlock(&p->mu);
+    reg_gc_stats(&pg_pool_of(base)->gc, items, commits);
 }
 
 /* ---- transactions ---- */
@@ -735,7 +727,7 @@ static ecred_err pg_commit(reg_db *base)
 
 /* BEGIN of a reg_write transaction, then the audit chain's lock (see
  * PG_AUDIT_LOCK_KEY): writes are serialised across instances, each instance
- * batching its own (pg_pool_submit), as SQLite's single writer does. */
+ * batching its own (reg_gc_submit), as SQLite's single writer does. */
 static ecred_err pg_begin_writer(pg_db *db)
 {
     ecred_err e = pg_begin_rw(db);
@@ -777,26 +769,11 @@ static ecred_err pg_write_alone(pg_db *db, reg_write_fn fn, void *ctx, bool *fn_
     return e;
 }
 
-/* One queued write of a pool: filled by the leader that runs it, read by its
- * submitter once done is set (both under the pool's queue_mu). */
-typedef struct pg_work {
-    reg_write_fn fn;
-    void *ctx;
-    ecred_err fn_err;   /* what fn returned on its last run */
-    ecred_err result;   /* what reg_write returns */
-    bool busy;          /* fn kept losing races: the registry is busy, fn is not wrong */
-    bool done;
-    struct pg_work *next;
-} pg_work;
-
-/* Writes per group commit at most: bounds how long the first of a batch
- * waits and how long a batch holds its locks (the audit chain's among them). */
-#define PG_BATCH_MAX 32
 
 /* Run one item in a savepoint of w's open transaction, rerunning it there
  * after a lost race. false when the transaction itself is lost (a savepoint
  * that would not unwind). */
-static bool pg_item_run(pg_db *w, pg_work *it)
+static bool pg_item_run(pg_db *w, reg_gc_item *it)
 {
     if (pg_run(w, "SAVEPOINT pg_item", NULL, NULL) != ECRED_OK)
         return false;
@@ -819,8 +796,9 @@ static bool pg_item_run(pg_db *w, pg_work *it)
  * An item's result is OK only if its fn succeeded and the COMMIT returned. A
  * COMMIT that lost a race (serialization failure, deadlock) reruns the whole
  * batch: bodies may run more than once (registry.h CONTRACT 4). */
-static void pg_batch_run(pg_db *w, pg_work *batch)
+static void pg_batch_run(void *leader_db, reg_gc_item *batch)
 {
+    pg_db *w = leader_db;
     ecred_err e = ECRED_ERR_IO;
     for (int attempt = 0; attempt < REG_WRITE_RETRIES; attempt++) {
         w->rerun = false;
@@ -830,7 +808,7 @@ static void pg_batch_run(pg_db *w, pg_work *batch)
             break;
         }
         bool lost = false;
-        for (pg_work *it = batch; it && !lost; it = it->next)
+        for (reg_gc_item *it = batch; it && !lost; it = it->next)
             lost = !pg_item_run(w, it);
         if (lost) {
             pg_rollback(&w->base);
@@ -844,7 +822,7 @@ static void pg_batch_run(pg_db *w, pg_work *batch)
         if (!e || !w->rerun)
             break;
     }
-    for (pg_work *it = batch; it; it = it->next) {
+    for (reg_gc_item *it = batch; it; it = it->next) {
         if (it->fn_err)
             it->result = it->fn_err; /* it wrote nothing either way */
         else
@@ -852,53 +830,6 @@ static void pg_batch_run(pg_db *w, pg_work *batch)
         if (e && !it->fn_err)
             it->busy = w->rerun;
     }
-}
-
-/* Queue item on the pool and wait until a batch holding it is done, leading
- * batches (on db, the submitter's own connection) whenever none runs. */
-static void pg_pool_submit(pg_pool *p, pg_db *db, pg_work *item)
-{
-    pthread_mutex_lock(&p->queue_mu);
-    if (p->queue_tail)
-        p->queue_tail->next = item;
-    else
-        p->queue_head = item;
-    p->queue_tail = item;
-    while (!item->done) {
-        if (p->leading) {
-            pthread_cond_wait(&p->queue_cv, &p->queue_mu);
-            continue;
-        }
-        p->leading = true;
-        pg_work *batch = p->queue_head, *last = batch;
-        unsigned n = 1;
-        while (last->next && n < PG_BATCH_MAX) {
-            last = last->next;
-            n++;
-        }
-        p->queue_head = last->next;
-        if (!p->queue_head)
-            p->queue_tail = NULL;
-        last->next = NULL;
-        pthread_mutex_unlock(&p->queue_mu);
-
-        pg_batch_run(db, batch);
-
-        bool committed = false;
-        for (pg_work *it = batch; it; it = it->next)
-            committed = committed || it->result == ECRED_OK;
-        pthread_mutex_lock(&p->mu);
-        p->stat_items += n;
-        if (committed)
-            p->stat_commits++;
-        pthread_mutex_unlock(&p->mu);
-        pthread_mutex_lock(&p->queue_mu);
-        for (pg_work *it = batch; it; it = it->next)
-            it->done = true;
-        p->leading = false;
-        pthread_cond_broadcast(&p->queue_cv);
-    }
-    pthread_mutex_unlock(&p->queue_mu);
 }
 
 /* reg_write. In a pool, group commit as the SQLite backend does: writes
@@ -914,11 +845,13 @@ static ecred_err pg_write(reg_db *base, reg_write_fn fn, void *ctx, bool *fn_fai
     }
     if (db->in_tx)
         return ECRED_ERR_INTERNAL; /* a write inside a transaction: a bug */
-    pg_work item;
+    reg_gc_item item;
     memset(&item, 0, sizeof item);
     item.fn = fn;
     item.ctx = ctx;
-    pg_pool_submit(db->pool, db, &item);
+    /* The leader runs the batch on its own connection (db, this one when we
+     * lead): a pooled connection is its holder's alone. */
+    reg_gc_submit(&db->pool->gc, &item, pg_batch_run, db);
     *fn_failed = item.fn_err != ECRED_OK && !item.busy;
     return item.result;
 }

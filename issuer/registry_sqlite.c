@@ -83,17 +83,6 @@ static void sq_conn_close(sq_db *db);
 static void sq_pool_free(sq_pool *p);
 static void sq_rollback(reg_db *base);
 
-/* One queued reg_write: filled by the leader that runs it, read by its
- * submitter once done is set (both under the pool's queue_mu). */
-typedef struct reg_work {
-    reg_write_fn fn;
-    void *ctx;
-    ecred_err fn_err;          /* what fn returned */
-    ecred_err result;          /* fn_err, or why the batch did not commit */
-    bool done;
-    struct reg_work *next;
-} reg_work;
-
 struct sq_pool {
     reg_pool base;             /* first member, as in sq_db */
     pthread_mutex_t mu;
@@ -108,14 +97,9 @@ struct sq_pool {
     unsigned nfree;
     sq_db *all[REG_POOL_MAX];
     unsigned nall;
-    /* Group commit: the queue of reg_write items, whether a leader is running
-     * a batch, and the one connection batches run on. */
-    pthread_mutex_t queue_mu;
-    pthread_cond_t queue_cv;
-    reg_work *queue_head, *queue_tail;
-    bool leading;
+    /* Group commit (reg_gc, registry.c) and the one connection batches run on. */
+    reg_gc gc;
     sq_db *writer;
-    uint64_t stat_items, stat_commits;
 };
 
 static const char reg_schema[] =
@@ -487,10 +471,10 @@ static void sq_pool_set_list_size(reg_pool *base, uint32_t size)
     for (unsigned i = 0; i < p->nall; i++)
         sq_set_list_size(&p->all[i]->base, size);
     pthread_mutex_unlock(&p->mu);
-    /* Only the writer opens lists; it is set under queue_mu so no batch runs meanwhile. */
-    pthread_mutex_lock(&p->queue_mu);
+    /* Only the writer opens lists; set under the queue's lock. */
+    pthread_mutex_lock(&p->gc.mu);
     sq_set_list_size(&p->writer->base, size);
-    pthread_mutex_unlock(&p->queue_mu);
+    pthread_mutex_unlock(&p->gc.mu);
 }
 
 static ecred_err sq_pool_open(const char *path, unsigned size, reg_pool **out)
@@ -504,8 +488,7 @@ static ecred_err sq_pool_open(const char *path, unsigned size, reg_pool **out)
     pthread_mutex_init(&p->mu, NULL);
     pthread_mutex_init(&p->write_mu, NULL);
     pthread_cond_init(&p->cv, NULL);
-    pthread_mutex_init(&p->queue_mu, NULL);
-    pthread_cond_init(&p->queue_cv, NULL);
+    reg_gc_init(&p->gc, REG_BATCH_MAX);
     ecred_err e = sq_conn_open(path, &p->writer);
     if (e) {
         sq_pool_free(p);
@@ -566,8 +549,7 @@ static void sq_pool_free(sq_pool *p)
     for (unsigned i = 0; i < p->nall; i++)
         sq_conn_close(p->all[i]);
     sq_conn_close(p->writer);
-    pthread_cond_destroy(&p->queue_cv);
-    pthread_mutex_destroy(&p->queue_mu);
+    reg_gc_destroy(&p->gc);
     pthread_cond_destroy(&p->cv);
     pthread_mutex_destroy(&p->write_mu);
     pthread_mutex_destroy(&p->mu);
@@ -628,15 +610,17 @@ static void sq_rollback(reg_db *base)
 
 /* Run one batch on the writer: BEGIN IMMEDIATE, each item in a savepoint,
  * one COMMIT. Sets every item's fn_err and result; an item's result is OK
- * only if its fn succeeded and the COMMIT returned. Called by the leader
- * without queue_mu held: the writer connection is the leader's alone. */
-static void reg_batch_run(sq_db *w, reg_work *batch)
+ * only if its fn succeeded and the COMMIT returned. Called by
+ * reg_gc_submit's leader without the queue's lock: the writer connection is
+ * the leader's alone. */
+static void reg_batch_run(void *writer, reg_gc_item *batch)
 {
+    sq_db *w = writer;
     ecred_err e = sq_begin_write(&w->base);
     /* Once the transaction is lost (an SQLite error that rolled it back, a
      * savepoint that would not unwind) no item after it may run. */
     bool broken = e != ECRED_OK;
-    for (reg_work *it = batch; it; it = it->next) {
+    for (reg_gc_item *it = batch; it; it = it->next) {
         it->fn_err = ECRED_OK;
         if (broken) {
             it->result = e;
@@ -666,69 +650,21 @@ static void reg_batch_run(sq_db *w, reg_work *batch)
      * succeeded; the items whose fn failed keep their own error (they wrote
      * nothing either way). */
     if (e) {
-        for (reg_work *it = batch; it; it = it->next)
+        for (reg_gc_item *it = batch; it; it = it->next)
             if (!it->fn_err)
                 it->result = e;
     }
 }
 
-/* Queue item on the pool and wait until a batch holding it is done, leading
- * batches whenever none runs. */
-static void reg_pool_submit(sq_pool *p, reg_work *item)
-{
-    pthread_mutex_lock(&p->queue_mu);
-    if (p->queue_tail)
-        p->queue_tail->next = item;
-    else
-        p->queue_head = item;
-    p->queue_tail = item;
-    while (!item->done) {
-        if (p->leading) {
-            pthread_cond_wait(&p->queue_cv, &p->queue_mu);
-            continue;
-        }
-        /* Lead: take up to REG_BATCH_MAX items off the queue (ours is among
-         * them unless a longer queue put it in a later batch: then we lead
-         * again). */
-        p->leading = true;
-        reg_work *batch = p->queue_head, *last = batch;
-        unsigned n = 1;
-        while (last->next && n < REG_BATCH_MAX) {
-            last = last->next;
-            n++;
-        }
-        p->queue_head = last->next;
-        if (!p->queue_head)
-            p->queue_tail = NULL;
-        last->next = NULL;
-        pthread_mutex_unlock(&p->queue_mu);
-
-        reg_batch_run(p->writer, batch);
-
-        pthread_mutex_lock(&p->queue_mu);
-        bool committed = false;
-        for (reg_work *it = batch; it; it = it->next) {
-            it->done = true;
-            committed = committed || it->result == ECRED_OK;
-        }
-        p->stat_items += n;
-        if (committed)
-            p->stat_commits++;
-        p->leading = false;
-        pthread_cond_broadcast(&p->queue_cv);
-    }
-    pthread_mutex_unlock(&p->queue_mu);
-}
-
 static ecred_err sq_write(reg_db *base, reg_write_fn fn, void *ctx, bool *fn_failed)
 {
     sq_db *db = sq_db_of(base);
-    reg_work item;
+    reg_gc_item item;
     memset(&item, 0, sizeof item);
     item.fn = fn;
     item.ctx = ctx;
     if (db->pool) {
-        reg_pool_submit(db->pool, &item);
+        reg_gc_submit(&db->pool->gc, &item, reg_batch_run, db->pool->writer);
     } else {
         item.result = sq_begin_write(&db->base);
         if (!item.result) {
@@ -744,11 +680,7 @@ static ecred_err sq_write(reg_db *base, reg_write_fn fn, void *ctx, bool *fn_fai
 
 static void sq_pool_write_stats(reg_pool *base, uint64_t *items, uint64_t *commits)
 {
-    sq_pool *p = sq_pool_of(base);
-    pthread_mutex_lock(&p->queue_mu);
-    *items = p->stat_items;
-    *commits = p->stat_commits;
-    pthread_mutex_unlock(&p->queue_mu);
+    reg_gc_stats(&sq_pool_of(base)->gc, items, commits);
 }
 
 /* ---- tokens ---- */
@@ -1833,9 +1765,9 @@ static void sq_pool_set_status_prefix(reg_pool *base, const char *prefix)
     for (unsigned i = 0; i < p->nall; i++)
         sq_set_status_prefix(&p->all[i]->base, prefix);
     pthread_mutex_unlock(&p->mu);
-    pthread_mutex_lock(&p->queue_mu);
+    pthread_mutex_lock(&p->gc.mu);
     sq_set_status_prefix(&p->writer->base, prefix);
-    pthread_mutex_unlock(&p->queue_mu);
+    pthread_mutex_unlock(&p->gc.mu);
 }
 
 static ecred_err sq_token_add_labeled(reg_db *base, const uint8_t hash[32], const char *role,
