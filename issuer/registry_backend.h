@@ -168,6 +168,31 @@ typedef struct reg_ops {
      * ECRED_ERR_UNSUPPORTED): holder key bindings of applications. */
     ecred_err (*holder_get)(reg_db *db, const char *app_id, reg_holder *out);
     ecred_err (*holder_put)(reg_db *db, const char *app_id, const reg_holder *h);
+
+    /* ---- issue 18 (sessions): resident logins, sessions, the reminder
+     * outbox; contracts in registry.h. Optional: NULL answers
+     * ECRED_ERR_UNSUPPORTED. ---- */
+    ecred_err (*login_put)(reg_db *db, const uint8_t state_hash[32], const char *nonce,
+                           const char *verifier, int64_t now, int64_t expires_at,
+                           unsigned max_pending);
+    ecred_err (*login_take)(reg_db *db, const uint8_t state_hash[32], int64_t now,
+                            char nonce[REG_LOGIN_SECRET_MAX + 1],
+                            char verifier[REG_LOGIN_SECRET_MAX + 1]);
+    ecred_err (*session_put)(reg_db *db, const reg_session *s);
+    ecred_err (*session_get)(reg_db *db, const uint8_t hash[32], reg_session *out);
+    ecred_err (*session_touch)(reg_db *db, const uint8_t hash[32], int64_t now);
+    ecred_err (*session_delete)(reg_db *db, const uint8_t hash[32]);
+    ecred_err (*resident_prune)(reg_db *db, int64_t now, int64_t idle_s, uint64_t *removed);
+    ecred_err (*outbox_add)(reg_db *db, const char *key, const char *payload, int64_t now);
+    ecred_err (*outbox_claim)(reg_db *db, const char *owner, int64_t now, int64_t lease_until,
+                              int max_attempts, size_t max, reg_outbox_item *items, size_t *n);
+    ecred_err (*outbox_record)(reg_db *db, const char *key, const char *owner, bool delivered,
+                               int64_t status, int64_t now, int64_t next_at);
+    ecred_err (*outbox_release)(reg_db *db, const char *key, const char *owner);
+    ecred_err (*outbox_get_stats)(reg_db *db, int max_attempts, int64_t now, reg_outbox_stats *out);
+    ecred_err (*outbox_lease)(reg_db *db, const char *key, char owner[REG_OUTBOX_OWNER_MAX + 1],
+                              int64_t *lease_until);
+    /* ---- end issue 18 ---- */
     /* Backup and restore by copy (issue 17 on PostgreSQL; registry.c's
      * reg_backup/reg_restore when the backend has no backup/restore op of
      * its own). The backup file is a SQLite registry, so only the SQLite

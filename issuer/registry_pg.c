@@ -208,6 +208,23 @@ static const pg_migration pg_migrations[] = {
      * (9 went to resident sessions, written at the same time). */
     {8,
      "ALTER TABLE status_lists ADD COLUMN closed boolean NOT NULL DEFAULT false;"},
+    /* Issue 18 (sessions): resident login states, sessions and the reminder
+     * outbox, shared by every instance (SQLite's schema 4). Numbered 9: 8 is
+     * another change's, taken at the same time. */
+    {9,
+     "CREATE TABLE resident_logins(state_hash bytea PRIMARY KEY CHECK(length(state_hash) = 32),"
+     " nonce text NOT NULL, verifier text NOT NULL, created_at bigint NOT NULL,"
+     " expires_at bigint NOT NULL);"
+     "CREATE INDEX resident_logins_expiry ON resident_logins(expires_at);"
+     "CREATE TABLE resident_sessions(hash bytea PRIMARY KEY CHECK(length(hash) = 32),"
+     " who text NOT NULL, name text NOT NULL, id_number text NOT NULL,"
+     " csrf_hash bytea NOT NULL CHECK(length(csrf_hash) = 32), created_at bigint NOT NULL,"
+     " expires_at bigint NOT NULL, last_seen bigint NOT NULL);"
+     "CREATE INDEX resident_sessions_expiry ON resident_sessions(expires_at);"
+     "CREATE TABLE outbox(key text PRIMARY KEY, payload text NOT NULL, created_at bigint NOT NULL,"
+     " attempts integer NOT NULL DEFAULT 0, next_at bigint NOT NULL, delivered_at bigint,"
+     " last_status integer, lease_owner text, lease_until bigint);"
+     "CREATE INDEX outbox_due ON outbox(next_at) WHERE delivered_at IS NULL;"},
 };
 
 /* ---- statements ---- */
@@ -2075,6 +2092,276 @@ static ecred_err pg_credentials_for(reg_db *base, const char *id_number, unsigne
     return e;
 }
 
+/* ---- issue 18 (sessions): resident logins, sessions, the reminder outbox.
+ * At READ COMMITTED the row lock decides races: of two DELETE ... RETURNING
+ * of one login state the second waits for the first and then finds no row;
+ * a claim locks its rows with FOR UPDATE SKIP LOCKED and re-checks the lease
+ * on the row's newest version, so two instances never claim one row while
+ * its lease runs. ---- */
+
+static ecred_err pg_login_put(reg_db *base, const uint8_t state_hash[32], const char *nonce,
+                              const char *verifier, int64_t now, int64_t expires_at,
+                              unsigned max_pending)
+{
+    pg_db *db = pg_db_of(base);
+    pg_params p = {0};
+    pp_int(&p, now);
+    PGresult *r = NULL;
+    ecred_err e = pg_run(db, "SELECT count(*) FROM resident_logins WHERE expires_at > $1", &p, &r);
+    if (e)
+        return e;
+    int64_t pending = PQntuples(r) == 1 ? pg_int(r, 0, 0) : 0;
+    PQclear(r);
+    if (pending >= (int64_t)max_pending)
+        return ECRED_ERR_TOO_LARGE;
+    pg_params q = {0};
+    pp_bytes(&q, state_hash, 32);
+    pp_text(&q, nonce);
+    pp_text(&q, verifier);
+    pp_int(&q, now);
+    pp_int(&q, expires_at);
+    return pg_run(db, "INSERT INTO resident_logins(state_hash, nonce, verifier, created_at, expires_at)"
+                      " VALUES($1,$2,$3,$4,$5)", &q, NULL);
+}
+
+static ecred_err pg_login_take(reg_db *base, const uint8_t state_hash[32], int64_t now,
+                               char nonce[REG_LOGIN_SECRET_MAX + 1],
+                               char verifier[REG_LOGIN_SECRET_MAX + 1])
+{
+    pg_params p = {0};
+    pp_bytes(&p, state_hash, 32);
+    PGresult *r = NULL;
+    ecred_err e = pg_run(pg_db_of(base), "DELETE FROM resident_logins WHERE state_hash = $1"
+                                         " RETURNING nonce, verifier, expires_at", &p, &r);
+    if (e)
+        return e;
+    e = ECRED_ERR_KEY_UNKNOWN;
+    if (PQntuples(r) == 1 && pg_int(r, 0, 2) > now) {
+        pg_copy(r, 0, 0, nonce, REG_LOGIN_SECRET_MAX + 1);
+        pg_copy(r, 0, 1, verifier, REG_LOGIN_SECRET_MAX + 1);
+        e = ECRED_OK;
+    }
+    PQclear(r);
+    return e;
+}
+
+static ecred_err pg_session_put(reg_db *base, const reg_session *s)
+{
+    pg_params p = {0};
+    pp_bytes(&p, s->hash, 32);
+    pp_text(&p, s->who);
+    pp_text(&p, s->name);
+    pp_text(&p, s->id_number);
+    pp_bytes(&p, s->csrf_hash, 32);
+    pp_int(&p, s->created_at);
+    pp_int(&p, s->expires_at);
+    pp_int(&p, s->last_seen);
+    return pg_run(pg_db_of(base), "INSERT INTO resident_sessions(hash, who, name, id_number, csrf_hash,"
+                                  " created_at, expires_at, last_seen) VALUES($1,$2,$3,$4,$5,$6,$7,$8)",
+                  &p, NULL);
+}
+
+static ecred_err pg_session_get(reg_db *base, const uint8_t hash[32], reg_session *out)
+{
+    pg_params p = {0};
+    pp_bytes(&p, hash, 32);
+    PGresult *r = NULL;
+    ecred_err e = pg_run(pg_db_of(base), "SELECT who, name, id_number, csrf_hash, created_at, expires_at,"
+                                         " last_seen FROM resident_sessions WHERE hash = $1", &p, &r);
+    if (e)
+        return e;
+    if (PQntuples(r) != 1) {
+        PQclear(r);
+        return ECRED_ERR_KEY_UNKNOWN;
+    }
+    reg_session s;
+    memset(&s, 0, sizeof s);
+    memcpy(s.hash, hash, 32);
+    pg_copy(r, 0, 0, s.who, sizeof s.who);
+    pg_copy(r, 0, 1, s.name, sizeof s.name);
+    pg_copy(r, 0, 2, s.id_number, sizeof s.id_number);
+    ecred_buf b = ECRED_BUF_INIT;
+    e = pg_bytea(r, 0, 3, 32, &b);
+    if (!e && b.len != 32)
+        e = ECRED_ERR_IO;
+    if (!e) {
+        memcpy(s.csrf_hash, b.ptr, 32);
+        s.created_at = pg_int(r, 0, 4);
+        s.expires_at = pg_int(r, 0, 5);
+        s.last_seen = pg_int(r, 0, 6);
+        *out = s;
+    }
+    ecred_buf_free(&b);
+    ecred_wipe(&s, sizeof s);
+    PQclear(r);
+    return e;
+}
+
+static ecred_err pg_session_touch(reg_db *base, const uint8_t hash[32], int64_t now)
+{
+    pg_params p = {0};
+    pp_int(&p, now);
+    pp_bytes(&p, hash, 32);
+    return pg_run(pg_db_of(base), "UPDATE resident_sessions SET last_seen = $1 WHERE hash = $2 AND last_seen < $1",
+                  &p, NULL);
+}
+
+static ecred_err pg_session_delete(reg_db *base, const uint8_t hash[32])
+{
+    pg_params p = {0};
+    pp_bytes(&p, hash, 32);
+    return pg_run(pg_db_of(base), "DELETE FROM resident_sessions WHERE hash = $1", &p, NULL);
+}
+
+static ecred_err pg_resident_prune(reg_db *base, int64_t now, int64_t idle_s, uint64_t *removed)
+{
+    pg_db *db = pg_db_of(base);
+    *removed = 0;
+    pg_params p = {0};
+    pp_int(&p, now);
+    PGresult *r = NULL;
+    ecred_err e = pg_run(db, "DELETE FROM resident_logins WHERE expires_at <= $1", &p, &r);
+    if (e)
+        return e;
+    *removed += (uint64_t)pg_changes(r);
+    PQclear(r);
+    pg_params q = {0};
+    pp_int(&q, now);
+    pp_int(&q, now - idle_s);
+    if ((e = pg_run(db, "DELETE FROM resident_sessions WHERE expires_at <= $1 OR last_seen <= $2", &q, &r)) !=
+        ECRED_OK)
+        return e;
+    *removed += (uint64_t)pg_changes(r);
+    PQclear(r);
+    return ECRED_OK;
+}
+
+static ecred_err pg_outbox_add(reg_db *base, const char *key, const char *payload, int64_t now)
+{
+    pg_params p = {0};
+    pp_text(&p, key);
+    pp_text(&p, payload);
+    pp_int(&p, now);
+    return pg_run(pg_db_of(base), "INSERT INTO outbox(key, payload, created_at, next_at) VALUES($1,$2,$3,$3)"
+                                  " ON CONFLICT (key) DO NOTHING", &p, NULL);
+}
+
+static ecred_err pg_outbox_claim(reg_db *base, const char *owner, int64_t now, int64_t lease_until,
+                                 int max_attempts, size_t max, reg_outbox_item *items, size_t *n)
+{
+    *n = 0;
+    pg_params p = {0};
+    pp_text(&p, owner);
+    pp_int(&p, lease_until);
+    pp_int(&p, max_attempts);
+    pp_int(&p, now);
+    pp_int(&p, (int64_t)max);
+    PGresult *r = NULL;
+    ecred_err e = pg_run(pg_db_of(base),
+                         "UPDATE outbox SET lease_owner = $1, lease_until = $2 WHERE key IN ("
+                         " SELECT key FROM outbox WHERE delivered_at IS NULL AND attempts < $3"
+                         " AND next_at <= $4 AND (lease_until IS NULL OR lease_until <= $4)"
+                         " ORDER BY next_at, key LIMIT $5 FOR UPDATE SKIP LOCKED)"
+                         " RETURNING key, payload, attempts", &p, &r);
+    if (e)
+        return e;
+    int rows = PQntuples(r);
+    for (int i = 0; !e && i < rows && *n < max; i++) {
+        reg_outbox_item *it = &items[*n];
+        memset(it, 0, sizeof *it);
+        pg_copy(r, i, 0, it->key, sizeof it->key);
+        it->attempts = pg_int(r, i, 2);
+        if ((e = pg_dup(r, i, 1, &it->payload)) == ECRED_OK && it->payload)
+            (*n)++;
+    }
+    PQclear(r);
+    if (e) {
+        reg_outbox_items_free(items, *n);
+        *n = 0;
+    }
+    return e;
+}
+
+static ecred_err pg_outbox_record(reg_db *base, const char *key, const char *owner, bool delivered,
+                                  int64_t status, int64_t now, int64_t next_at)
+{
+    /* A delivery counts whoever holds the lease now; a failure only from
+     * the lease holder (another instance may have taken the row over). */
+    pg_params p = {0};
+    pp_int(&p, status);
+    pp_int(&p, delivered ? now : next_at);
+    pp_text(&p, key);
+    if (delivered)
+        return pg_run_one(pg_db_of(base),
+                          "UPDATE outbox SET attempts = attempts + 1, last_status = $1,"
+                          " delivered_at = COALESCE(delivered_at, $2), lease_owner = NULL, lease_until = NULL"
+                          " WHERE key = $3", &p, ECRED_ERR_KEY_UNKNOWN);
+    pp_text(&p, owner);
+    return pg_run_one(pg_db_of(base),
+                      "UPDATE outbox SET attempts = attempts + 1, last_status = $1, next_at = $2,"
+                      " lease_owner = NULL, lease_until = NULL"
+                      " WHERE key = $3 AND lease_owner = $4 AND delivered_at IS NULL", &p,
+                      ECRED_ERR_KEY_UNKNOWN);
+}
+
+static ecred_err pg_outbox_release(reg_db *base, const char *key, const char *owner)
+{
+    pg_params p = {0};
+    pp_text(&p, key);
+    pp_text(&p, owner);
+    return pg_run(pg_db_of(base), "UPDATE outbox SET lease_owner = NULL, lease_until = NULL"
+                                  " WHERE key = $1 AND lease_owner = $2", &p, NULL);
+}
+
+static ecred_err pg_outbox_get_stats(reg_db *base, int max_attempts, int64_t now, reg_outbox_stats *out)
+{
+    pg_params p = {0};
+    pp_int(&p, max_attempts);
+    pp_int(&p, now);
+    PGresult *r = NULL;
+    ecred_err e = pg_run(pg_db_of(base),
+                         "SELECT count(*), count(delivered_at),"
+                         " count(*) FILTER (WHERE delivered_at IS NULL AND attempts < $1),"
+                         " COALESCE(sum(attempts), 0) - count(delivered_at),"
+                         " count(*) FILTER (WHERE delivered_at IS NULL AND attempts >= $1),"
+                         " count(*) FILTER (WHERE delivered_at IS NULL AND lease_until > $2) FROM outbox",
+                         &p, &r);
+    if (e)
+        return e;
+    if (PQntuples(r) == 1) {
+        out->queued = (uint64_t)pg_int(r, 0, 0);
+        out->delivered = (uint64_t)pg_int(r, 0, 1);
+        out->pending = (uint64_t)pg_int(r, 0, 2);
+        out->failed_attempts = (uint64_t)pg_int(r, 0, 3);
+        out->given_up = (uint64_t)pg_int(r, 0, 4);
+        out->leased = (uint64_t)pg_int(r, 0, 5);
+    } else {
+        e = ECRED_ERR_IO;
+    }
+    PQclear(r);
+    return e;
+}
+
+static ecred_err pg_outbox_lease(reg_db *base, const char *key, char owner[REG_OUTBOX_OWNER_MAX + 1],
+                                 int64_t *lease_until)
+{
+    pg_params p = {0};
+    pp_text(&p, key);
+    PGresult *r = NULL;
+    ecred_err e = pg_run(pg_db_of(base), "SELECT lease_owner, lease_until FROM outbox WHERE key = $1", &p, &r);
+    if (e)
+        return e;
+    if (PQntuples(r) == 1) {
+        pg_copy(r, 0, 0, owner, REG_OUTBOX_OWNER_MAX + 1);
+        *lease_until = pg_int(r, 0, 1);
+    } else {
+        e = ECRED_ERR_KEY_UNKNOWN;
+    }
+    PQclear(r);
+    return e;
+}
+/* ---- end issue 18 ---- */
+
 const reg_ops reg_pg_ops = {
     .name = "postgres",
     .open = pg_open,
@@ -2136,4 +2423,18 @@ const reg_ops reg_pg_ops = {
     .restore_finish = pg_restore_finish,
     .applications_by_state = pg_applications_by_state,
     .credentials_for = pg_credentials_for,
+    /* issue 18 (sessions) */
+    .login_put = pg_login_put,
+    .login_take = pg_login_take,
+    .session_put = pg_session_put,
+    .session_get = pg_session_get,
+    .session_touch = pg_session_touch,
+    .session_delete = pg_session_delete,
+    .resident_prune = pg_resident_prune,
+    .outbox_add = pg_outbox_add,
+    .outbox_claim = pg_outbox_claim,
+    .outbox_record = pg_outbox_record,
+    .outbox_release = pg_outbox_release,
+    .outbox_get_stats = pg_outbox_get_stats,
+    .outbox_lease = pg_outbox_lease,
 };
