@@ -84,7 +84,7 @@ typedef struct opts {
     const char *oidc_redirect;
     const char *notify_webhook; /* reminder outbox (notify.h); NULL: off */
     unsigned notify_interval;
-    unsigned notify_lease;      /* outbox claim lease (issue 18); 0: default */
+    unsigned notify_lease;      /* outbox claim lease (shared resident sessions); 0: default */
     unsigned threads;
     long long client_conns; /* -1: default */
     int64_t status_ttl;
@@ -754,7 +754,7 @@ static int cmd_serve(int argc, char **argv)
         d.cookie_secure = o.tls_cert != NULL;
     }
     if (o.notify_webhook) {
-        /* The outbox is a registry table (issue 18): shared by every instance. */
+        /* The outbox is a registry table (shared resident sessions): shared by every instance. */
         notify_config nc = {.webhook = o.notify_webhook, .interval_s = o.notify_interval,
                             .lease_s = o.notify_lease, .pool = d.pool};
         if ((e = notify_start(&nc, &d.notify)) != ECRED_OK) {

@@ -12,7 +12,7 @@
  * an idempotent receiver); the outbox row makes the at-least-once durable
  * across restarts.
  *
- * The outbox is a table of the registry (issue 18), shared by every issuer
+ * The outbox is a table of the registry, shared by every issuer
  * instance on it: each instance scans (the same rows, INSERT-if-absent on
  * the key) and delivers, but a row is delivered by one instance at a time:
  * an instance claims a few due rows with a lease (owner, lease_until) and

@@ -810,7 +810,7 @@ out:
     return e;
 }
 
-/* ---- issue 18 (sessions): resident logins, sessions, the reminder outbox.
+/* ---- shared resident sessions: resident logins, sessions, the reminder outbox.
  * Plain dispatch; a backend without them answers ECRED_ERR_UNSUPPORTED. ---- */
 
 #define REG_DISPATCH(op, ...) (db->ops->op ? db->ops->op(db, __VA_ARGS__) : ECRED_ERR_UNSUPPORTED)
@@ -903,7 +903,7 @@ ecred_err reg_outbox_lease(reg_db *db, const char *key, char owner[REG_OUTBOX_OW
 {
     return REG_DISPATCH(outbox_lease, key, owner, lease_until);
 }
-/* ---- end issue 18 ---- */
+/* ---- end shared resident sessions ---- */
 /* ---- backup and restore by copy (a backend without its own: PostgreSQL) ---- */
 
 /* reg_backup: a new SQLite registry at path (0600, O_EXCL: never an existing

@@ -335,7 +335,7 @@ void reg_audit_disable_for_bench(void);
  * before versions were recorded; 2 adds status_lists.uri/closed, token
  * labels and expiry, registry_meta; 3 (7 on PostgreSQL) adds each list's
  * permutation key and cursor (issue 10); 4 (9 on PostgreSQL) adds the
- * resident login states, sessions and the reminder outbox (issue 18). */
+ * resident login states, sessions and the reminder outbox (shared resident sessions). */
 #define REG_SCHEMA_VERSION 4
 
 /* The version the registry had when this connection opened it (before any
@@ -456,7 +456,7 @@ ecred_err reg_copy(const char *from_url, const char *to_url, reg_copy_stats *sta
 ecred_err reg_schema_version(reg_db *db, int64_t *version);
 
 /* ---- resident sign-in and the reminder outbox, shared by every instance
- * (issue 18: sessions; see resident.h and notify.h for the policies) ---- */
+ * (shared resident sessions: sessions; see resident.h and notify.h for the policies) ---- */
 /* Every write below runs inside reg_write (it may run more than once:
  * CONTRACT 4); reads may run anywhere. */
 #define REG_LOGIN_SECRET_MAX 64  /* nonce and PKCE verifier, base64url */

@@ -169,7 +169,7 @@ typedef struct reg_ops {
     ecred_err (*holder_get)(reg_db *db, const char *app_id, reg_holder *out);
     ecred_err (*holder_put)(reg_db *db, const char *app_id, const reg_holder *h);
 
-    /* ---- issue 18 (sessions): resident logins, sessions, the reminder
+    /* ---- shared resident sessions: resident logins, sessions, the reminder
      * outbox; contracts in registry.h. Optional: NULL answers
      * ECRED_ERR_UNSUPPORTED. ---- */
     ecred_err (*login_put)(reg_db *db, const uint8_t state_hash[32], const char *nonce,
@@ -192,7 +192,7 @@ typedef struct reg_ops {
     ecred_err (*outbox_get_stats)(reg_db *db, int max_attempts, int64_t now, reg_outbox_stats *out);
     ecred_err (*outbox_lease)(reg_db *db, const char *key, char owner[REG_OUTBOX_OWNER_MAX + 1],
                               int64_t *lease_until);
-    /* ---- end issue 18 ---- */
+    /* ---- end shared resident sessions ---- */
     /* Backup and restore by copy (issue 17 on PostgreSQL; registry.c's
      * reg_backup/reg_restore when the backend has no backup/restore op of
      * its own). The backup file is a SQLite registry, so only the SQLite

@@ -2092,7 +2092,7 @@ static ecred_err pg_credentials_for(reg_db *base, const char *id_number, unsigne
     return e;
 }
 
-/* ---- issue 18 (sessions): resident logins, sessions, the reminder outbox.
+/* ---- shared resident sessions: resident logins, sessions, the reminder outbox.
  * At READ COMMITTED the row lock decides races: of two DELETE ... RETURNING
  * of one login state the second waits for the first and then finds no row;
  * a claim locks its rows with FOR UPDATE SKIP LOCKED and re-checks the lease
@@ -2360,7 +2360,7 @@ static ecred_err pg_outbox_lease(reg_db *base, const char *key, char owner[REG_O
     PQclear(r);
     return e;
 }
-/* ---- end issue 18 ---- */
+/* ---- end shared resident sessions ---- */
 
 const reg_ops reg_pg_ops = {
     .name = "postgres",
@@ -2423,7 +2423,7 @@ const reg_ops reg_pg_ops = {
     .restore_finish = pg_restore_finish,
     .applications_by_state = pg_applications_by_state,
     .credentials_for = pg_credentials_for,
-    /* issue 18 (sessions) */
+    /* shared resident sessions */
     .login_put = pg_login_put,
     .login_take = pg_login_take,
     .session_put = pg_session_put,

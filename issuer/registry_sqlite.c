@@ -173,7 +173,7 @@ static const char *const reg_migrations[] = {
     "ALTER TABLE status_lists ADD COLUMN perm_key BLOB;"
     "ALTER TABLE status_lists ADD COLUMN next_pos INTEGER NOT NULL DEFAULT 0;"
     "UPDATE status_lists SET next_pos = size;",
-    /* 3 -> 4 (issue 18): resident login states, sessions and the reminder
+    /* 3 -> 4 (shared resident sessions): resident login states, sessions and the reminder
      * outbox move here from each instance's memory and DATA/outbox.sqlite,
      * so every instance on one registry sees the same ones. */
     "CREATE TABLE resident_logins(state_hash BLOB PRIMARY KEY CHECK(length(state_hash) = 32),"
@@ -2090,7 +2090,7 @@ static ecred_err sq_credentials_for(reg_db *base, const char *id_number, unsigne
     return e;
 }
 
-/* ---- issue 18 (sessions): resident logins, sessions, the reminder outbox.
+/* ---- shared resident sessions: resident logins, sessions, the reminder outbox.
  * Writes run inside reg_write, which holds SQLite's one write lock: a
  * DELETE ... RETURNING or an UPDATE ... RETURNING is therefore atomic
  * against every other connection and process on the file. ---- */
@@ -2394,7 +2394,7 @@ static ecred_err sq_outbox_lease(reg_db *base, const char *key, char owner[REG_O
     reg_fin(db, st);
     return e;
 }
-/* ---- end issue 18 ---- */
+/* ---- end shared resident sessions ---- */
 
 const reg_ops reg_sqlite_ops = {
     .name = "sqlite",
@@ -2460,7 +2460,7 @@ const reg_ops reg_sqlite_ops = {
     .token_role_by_prefix = sq_token_role_by_prefix,
     .holder_get = sq_holder_get,
     .holder_put = sq_holder_put,
-    /* issue 18 (sessions) */
+    /* shared resident sessions */
     .login_put = sq_login_put,
     .login_take = sq_login_take,
     .session_put = sq_session_put,

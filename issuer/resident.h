@@ -2,7 +2,7 @@
  * resident.h - the resident's sign-in state on the issuer: pending logins
  * (state -> nonce and PKCE verifier, one use, ten minutes) and sessions
  * (cookie -> verified identity and CSRF token, with idle and absolute
- * expiry), both kept in the registry (registry.h, issue 18), so that every
+ * expiry), both kept in the registry (registry.h, "resident sessions"), so that every
  * issuer instance on one registry knows them: a sign-in started on one
  * instance may come back to another, a session made on one works on all,
  * and a sign-out on one ends it on all.

@@ -200,7 +200,7 @@ assert len(keys) == 1, keys                     # one reminder, one key
 assert s["attempts"][keys[0]] == 3, s           # retried until acknowledged, then never again
 assert len(s["effects"]) == 1 and s["effects"][0]["credential_id"] == sys.argv[2], s
 PY
-# The outbox is a table of the registry now (issue 18), its lease released.
+# The outbox is a table of the registry now (shared resident sessions), its lease released.
 python3 -c "import sqlite3; print('\n'.join('%d|%d|%s'%r for r in sqlite3.connect('$tmp/data/registry.sqlite').execute('select attempts, delivered_at is not null, lease_owner is null from outbox')))" >"$tmp/ob"
 [ "$(cat "$tmp/ob")" = "3|1|1" ] && ok || bad "outbox row: $(cat "$tmp/ob")"
 [ ! -e "$tmp/data/outbox.sqlite" ] && ok || bad "an outbox file of its own was made"

@@ -1,6 +1,6 @@
 /*
  * unit_sessions.c - resident login states, sessions and the reminder outbox
- * in the registry (issue 18), once per backend of ECRED_TEST_REGISTRIES
+ * in the registry, once per backend of ECRED_TEST_REGISTRIES
  * (reg_backends.h): one-use login states (also with two connections racing
  * for each state), session rows and their expiry and pruning, resident.c's
  * cookie/CSRF handling across two connections (two instances), and outbox

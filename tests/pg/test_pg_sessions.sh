@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Two ecred-issuerd instances on one PostgreSQL registry share resident
-# sign-in and the reminder outbox (issue 18), with a real OpenID provider
+# sign-in and the reminder outbox (shared resident sessions), with a real OpenID provider
 # (tests/oidc/idp.mjs) and a test gateway:
 # - a sign-in started on A whose callback reaches B (the provider knows one
 #   redirect URI, B's) signs the resident in; the same callback again, on
