@@ -627,40 +627,35 @@ static void res_cred_status(issuerd *d, reg_db *db, svc_req *r, bool lost)
 void h_res_cred_lost(issuerd *d, reg_db *db, svc_req *r) { res_cred_status(d, db, r, true); }
 void h_res_cred_found(issuerd *d, reg_db *db, svc_req *r) { res_cred_status(d, db, r, false); }
 
-typedef struct res_rem_ctx {
-    reg_db *db;
-    const char *id_number;
-    json_t *arr;
-} res_rem_ctx;
-
-/* reg_reminders callback: keep the resident's own. */
-static ecred_err res_rem_add(void *ctx, const char *id, const char *due, int32_t day)
-{
-    res_rem_ctx *c = ctx;
-    reg_credential cr;
-    if (reg_credential_get(c->db, id, &cr) != ECRED_OK)
-        return ECRED_OK;
-    bool mine = strcmp(cr.id_number, c->id_number) == 0;
-    reg_credential_free(&cr);
-    if (mine) {
-        char ds[11];
-        ecred_date_format(day, ds);
-        json_array_append_new(c->arr, json_pack("{s:s, s:s, s:s}", "credential_id", id, "due", due, "day", ds));
-    }
-    return ECRED_OK;
-}
-
 void h_res_reminders(issuerd *d, reg_db *db, svc_req *r)
 {
     res_session s;
     if (!res_require(d, db, r, &s, false))
         return;
     int32_t today = ecred_cst_day_of((int64_t)time(NULL));
-    res_rem_ctx c = {db, s.id_number, json_array()};
-    if (!c.arr || reg_reminders(db, today, today + RES_REMINDER_DAYS, res_rem_add, &c) != ECRED_OK) {
-        json_decref(c.arr);
+    /* The holder's own credentials only: an index lookup by ID number, in
+     * pages (a person holds a handful; the cap only bounds a bad row). */
+    json_t *arr = json_array();
+    reg_reminder page[32], after;
+    size_t got = sizeof page / sizeof page[0];
+    ecred_err e = arr ? ECRED_OK : ECRED_ERR_NOMEM;
+    for (int pages = 0; !e && got == sizeof page / sizeof page[0] && pages < 8; pages++) {
+        got = 0;
+        e = reg_reminders_page(db, today, today + RES_REMINDER_DAYS, s.id_number, pages ? &after : NULL, page,
+                               sizeof page / sizeof page[0], &got);
+        for (size_t i = 0; !e && i < got; i++) {
+            char ds[11];
+            ecred_date_format(page[i].day, ds);
+            json_array_append_new(arr, json_pack("{s:s, s:s, s:s}", "credential_id", page[i].credential_id, "due",
+                                                 page[i].due, "day", ds));
+        }
+        if (got)
+            after = page[got - 1];
+    }
+    if (e) {
+        json_decref(arr);
         ireply_error(r, IE_REGISTRY_UNAVAILABLE, "the registry could not be read");
         return;
     }
-    svc_reply_json(r, 200, json_pack("{s:o}", "reminders", c.arr));
+    svc_reply_json(r, 200, json_pack("{s:o}", "reminders", arr));
 }

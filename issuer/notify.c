@@ -33,7 +33,8 @@
 #include "svc_log.h"
 
 /* Rows queued per registry write while scanning. */
-#define NOTIFY_ADD_CHUNK 128
+/* Reminders read, checked and queued per page (one read, at most one write). */
+#define NOTIFY_PAGE 512
 
 struct notify {
     char *webhook;
@@ -128,70 +129,48 @@ static bool notify_stopping(notify *n)
     return s;
 }
 
-/* Reminders found by one scan, queued in chunks. */
+/* One outbox row of a reminder page. */
 typedef struct scan_row {
     char key[REG_OUTBOX_KEY_MAX + 1];
     char *payload;
 } scan_row;
 
-typedef struct scan_ctx {
-    reg_db *reg;
-    scan_row *rows;
-    size_t n, cap;
-    ecred_err e;
-} scan_ctx;
-
-/* reg_reminders callback: one outbox row per (credential, due, day). */
-static ecred_err notify_collect(void *ctx, const char *id, const char *due, int32_t day)
+/* The outbox row of one reminder: its idempotency key (the same on every
+ * instance and every scan) and payload. */
+static ecred_err notify_row(const reg_reminder *r, scan_row *out)
 {
-    scan_ctx *c = ctx;
-    reg_credential cr;
-    if (reg_credential_get(c->reg, id, &cr) != ECRED_OK)
-        return ECRED_OK;
-    char dstr[11];
-    ecred_date_format(day, dstr);
-    char vu[11];
-    ecred_date_format(cr.valid_until, vu);
+    char dstr[11], vu[11];
+    ecred_date_format(r->day, dstr);
+    ecred_date_format(r->valid_until, vu);
     char seed[96];
-    snprintf(seed, sizeof seed, "%s|%s|%s", id, due, dstr);
+    snprintf(seed, sizeof seed, "%s|%s|%s", r->credential_id, r->due, dstr);
     uint8_t h[32];
     ecred_sha256((const uint8_t *)seed, strlen(seed), h);
-    char key[4 + 32 + 1] = "rem-";
+    memcpy(out->key, "rem-", 4);
     for (size_t i = 0; i < 16; i++)
-        snprintf(key + 4 + 2 * i, 3, "%02x", h[i]);
-    json_t *p = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "key", key, "credential_id", id, "due", due,
-                          "day", dstr, "id_number", cr.id_number, "valid_until", vu);
-    reg_credential_free(&cr);
-    char *text = p ? json_dumps(p, JSON_COMPACT) : NULL;
+        snprintf(out->key + 4 + 2 * i, 3, "%02x", h[i]);
+    json_t *p = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "key", out->key, "credential_id", r->credential_id,
+                          "due", r->due, "day", dstr, "id_number", r->id_number, "valid_until", vu);
+    out->payload = p ? json_dumps(p, JSON_COMPACT) : NULL;
     json_decref(p);
-    if (!text)
-        return ECRED_ERR_NOMEM;
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 64;
-        scan_row *g = realloc(c->rows, cap * sizeof *g);
-        if (!g) {
-            free(text);
-            return ECRED_ERR_NOMEM;
-        }
-        c->rows = g;
-        c->cap = cap;
-    }
-    snprintf(c->rows[c->n].key, sizeof c->rows[c->n].key, "%s", key);
-    c->rows[c->n++].payload = text;
-    return ECRED_OK;
+    return out->payload ? ECRED_OK : ECRED_ERR_NOMEM;
 }
 
 typedef struct add_ctx {
     const scan_row *rows;
+    const bool *known;
     size_t n;
     int64_t now;
 } add_ctx;
 
-/* reg_write fn: queue a chunk (idempotent: a queued key stays as it is). */
+/* reg_write fn: queue the page's new rows (idempotent: a queued key stays as
+ * it is, so two instances scanning at once add each row once). */
 static ecred_err notify_add_fn(reg_db *db, void *ctx)
 {
     const add_ctx *a = ctx;
     for (size_t i = 0; i < a->n; i++) {
+        if (a->known[i])
+            continue;
         ecred_err e = reg_outbox_add(db, a->rows[i].key, a->rows[i].payload, a->now);
         if (e)
             return e;
@@ -199,22 +178,55 @@ static ecred_err notify_add_fn(reg_db *db, void *ctx)
     return ECRED_OK;
 }
 
-/* Scan the registry for reminders due within the window into the outbox. */
+/* Scan the registry for reminders due within the window into the outbox,
+ * page by page (every row of the window, however many fall on one day). A
+ * page's keys are looked up first, in a read: only new rows are written, so
+ * a scan that finds nothing new takes no write lock at all (on PostgreSQL
+ * every write waits for the audit chain's lock, which approvals hold). */
 static ecred_err notify_scan(notify *n, int64_t now)
 {
     reg_db *reg = reg_pool_get(n->pool);
     int32_t today = ecred_cst_day_of(now);
-    scan_ctx c = {reg, NULL, 0, 0, ECRED_OK};
-    ecred_err e = reg_reminders(reg, today, today + NOTIFY_WINDOW_DAYS, notify_collect, &c);
-    for (size_t i = 0; !e && i < c.n; i += NOTIFY_ADD_CHUNK) {
-        add_ctx a = {c.rows + i, c.n - i < NOTIFY_ADD_CHUNK ? c.n - i : NOTIFY_ADD_CHUNK, now};
-        bool failed;
-        e = reg_write(reg, notify_add_fn, &a, &failed);
+    reg_reminder *page = calloc(NOTIFY_PAGE, sizeof *page);
+    scan_row *rows = calloc(NOTIFY_PAGE, sizeof *rows);
+    const char **keys = calloc(NOTIFY_PAGE, sizeof *keys);
+    bool *known = calloc(NOTIFY_PAGE, sizeof *known);
+    ecred_err e = page && rows && keys && known ? ECRED_OK : ECRED_ERR_NOMEM;
+    reg_reminder after;
+    bool first = true;
+    size_t got = NOTIFY_PAGE;
+    while (!e && got == NOTIFY_PAGE && !notify_stopping(n)) {
+        got = 0;
+        e = reg_reminders_page(reg, today, today + NOTIFY_WINDOW_DAYS, NULL, first ? NULL : &after, page,
+                               NOTIFY_PAGE, &got);
+        for (size_t i = 0; !e && i < got; i++) {
+            e = notify_row(&page[i], &rows[i]);
+            keys[i] = rows[i].key;
+        }
+        if (!e)
+            e = reg_outbox_known(reg, keys, got, known);
+        size_t fresh = 0;
+        for (size_t i = 0; !e && i < got; i++)
+            fresh += !known[i];
+        if (!e && fresh) {
+            add_ctx a = {rows, known, got, now};
+            bool failed;
+            e = reg_write(reg, notify_add_fn, &a, &failed);
+        }
+        for (size_t i = 0; i < got; i++) {
+            free(rows[i].payload);
+            rows[i].payload = NULL;
+        }
+        if (got) {
+            after = page[got - 1];
+            first = false;
+        }
     }
     reg_pool_put(n->pool, reg);
-    for (size_t i = 0; i < c.n; i++)
-        free(c.rows[i].payload);
-    free(c.rows);
+    free(page);
+    free(rows);
+    free(keys);
+    free(known);
     return e;
 }
 

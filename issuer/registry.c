@@ -512,11 +512,20 @@ ecred_err reg_list_entries(reg_db *db, int64_t list_id,
     return db->ops->list_entries(db, list_id, fn, ctx);
 }
 
-ecred_err reg_reminders(reg_db *db, int32_t from_day, int32_t to_day,
-                        ecred_err (*fn)(void *ctx, const char *id, const char *due, int32_t day),
-                        void *ctx)
+ecred_err reg_reminders_page(reg_db *db, int32_t from_day, int32_t to_day, const char *id_number,
+                             const reg_reminder *after, reg_reminder *out, size_t max, size_t *n)
 {
-    return db->ops->reminders(db, from_day, to_day, fn, ctx);
+    *n = 0;
+    if (max == 0 || max > REG_REMINDERS_PAGE_MAX || from_day > to_day)
+        return ECRED_ERR_ARG;
+    return db->ops->reminders_page(db, from_day, to_day, id_number, after, out, max, n);
+}
+
+ecred_err reg_outbox_known(reg_db *db, const char *const *keys, size_t n, bool *known)
+{
+    for (size_t i = 0; i < n; i++)
+        known[i] = false;
+    return n ? db->ops->outbox_known(db, keys, n, known) : ECRED_OK;
 }
 
 /* ---- group commit (registry_backend.h) ---- */

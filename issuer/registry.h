@@ -292,11 +292,26 @@ ecred_err reg_holder_get(reg_db *db, const char *app_id, reg_holder *out);
  * ECRED_ERR_UNSUPPORTED when the backend keeps no bindings. */
 ecred_err reg_holder_put(reg_db *db, const char *app_id, const reg_holder *h);
 
-/* Credentials (not yet INVALID) whose valid_until or endorsement date lies in
- * [from_day, to_day]; fn gets the id, what is due ("expiry"/"endorsement") and the day. */
-ecred_err reg_reminders(reg_db *db, int32_t from_day, int32_t to_day,
-                        ecred_err (*fn)(void *ctx, const char *id, const char *due, int32_t day),
-                        void *ctx);
+/* A reminder: what of which credential is due on which day. */
+typedef struct reg_reminder {
+    char credential_id[REG_ID_LEN + 1];
+    char due[16];                /* "expiry" or "endorsement" */
+    int32_t day;                 /* CST day number it is due */
+    char id_number[19];          /* the holder's */
+    int32_t valid_until;
+} reg_reminder;
+
+#define REG_REMINDERS_PAGE_MAX 1000
+
+/* One page of the reminders due in [from_day, to_day] of credentials not
+ * INVALID, in (day, credential_id, due) order, strictly after *after (NULL:
+ * from the start), at most max (1..REG_REMINDERS_PAGE_MAX) into out; *n rows.
+ * A page shorter than max is the last. With id_number, only that holder's
+ * (an index lookup, for the resident's own page). Pages see every row, so a
+ * city's tens of thousands due a day are all reached (a single query capped
+ * at 10000 rows missed the rest). */
+ecred_err reg_reminders_page(reg_db *db, int32_t from_day, int32_t to_day, const char *id_number,
+                             const reg_reminder *after, reg_reminder *out, size_t max, size_t *n);
 
 /* ---- audit log (spec/audit.md) ---- */
 /* One entry of the hash-chained, Merkle-hashed audit log. Public: no personal
@@ -335,8 +350,10 @@ void reg_audit_disable_for_bench(void);
  * before versions were recorded; 2 adds status_lists.uri/closed, token
  * labels and expiry, registry_meta; 3 (7 on PostgreSQL) adds each list's
  * permutation key and cursor (issue 10); 4 (9 on PostgreSQL) adds the
- * resident login states, sessions and the reminder outbox (shared resident sessions). */
-#define REG_SCHEMA_VERSION 4
+ * resident login states, sessions and the reminder outbox (shared resident
+ * sessions); 5 (10 on PostgreSQL) indexes reminders by (day, credential id)
+ * so reg_reminders_page seeks each page. */
+#define REG_SCHEMA_VERSION 5
 
 /* The version the registry had when this connection opened it (before any
  * migration) and the version it has now; both 0 from a backend that does not
@@ -524,6 +541,9 @@ void reg_outbox_items_free(reg_outbox_item *items, size_t n);
 /* Queue a reminder under its idempotency key, due now; a key already queued
  * (by any instance, delivered or not) is left as it is: OK. */
 ecred_err reg_outbox_add(reg_db *db, const char *key, const char *payload, int64_t now);
+/* Which of keys[0..n) are in the outbox already (known[i]); a read, no
+ * transaction needed: a scan checks first and writes only what is new. */
+ecred_err reg_outbox_known(reg_db *db, const char *const *keys, size_t n, bool *known);
 /* Claim up to max rows that are due (undelivered, attempts < max_attempts,
  * next_at <= now) and not leased (no lease, or lease_until <= now): each
  * gets lease_owner = owner, lease_until. Two claims never get the same row

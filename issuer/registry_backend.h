@@ -115,9 +115,8 @@ typedef struct reg_ops {
     ecred_err (*list_info_get)(reg_db *db, int64_t list_id, reg_list_info *out);
     ecred_err (*list_entries)(reg_db *db, int64_t list_id,
                               ecred_err (*fn)(void *ctx, int64_t idx, int status), void *ctx);
-    ecred_err (*reminders)(reg_db *db, int32_t from_day, int32_t to_day,
-                           ecred_err (*fn)(void *ctx, const char *id, const char *due, int32_t day),
-                           void *ctx);
+    ecred_err (*reminders_page)(reg_db *db, int32_t from_day, int32_t to_day, const char *id_number,
+                                const reg_reminder *after, reg_reminder *out, size_t max, size_t *n);
     /* Optional (NULL: the dispatcher falls back to credential_get): the
      * application id of a credential, by one narrow indexed read. */
     ecred_err (*credential_application)(reg_db *db, const char *id, char app_id[REG_ID_LEN + 1]);
@@ -183,6 +182,7 @@ typedef struct reg_ops {
     ecred_err (*session_touch)(reg_db *db, const uint8_t hash[32], int64_t now);
     ecred_err (*session_delete)(reg_db *db, const uint8_t hash[32]);
     ecred_err (*resident_prune)(reg_db *db, int64_t now, int64_t idle_s, uint64_t *removed);
+    ecred_err (*outbox_known)(reg_db *db, const char *const *keys, size_t n, bool *known);
     ecred_err (*outbox_add)(reg_db *db, const char *key, const char *payload, int64_t now);
     ecred_err (*outbox_claim)(reg_db *db, const char *owner, int64_t now, int64_t lease_until,
                               int max_attempts, size_t max, reg_outbox_item *items, size_t *n);

@@ -225,6 +225,11 @@ static const pg_migration pg_migrations[] = {
      " attempts integer NOT NULL DEFAULT 0, next_at bigint NOT NULL, delivered_at bigint,"
      " last_status integer, lease_owner text, lease_until bigint);"
      "CREATE INDEX outbox_due ON outbox(next_at) WHERE delivered_at IS NULL;"},
+    /* Reminders read in pages keyed by (day, credential id), as SQLite's
+     * schema 5: each page seeks its start. */
+    {10,
+     "CREATE INDEX credentials_by_expiry_id ON credentials(valid_until, id);"
+     "CREATE INDEX credentials_by_endorsement_id ON credentials(endorsement_date, id);"},
 };
 
 /* ---- statements ---- */
@@ -1451,32 +1456,55 @@ static ecred_err pg_list_entries(reg_db *base, int64_t list_id,
     return e;
 }
 
-static ecred_err pg_reminders(reg_db *base, int32_t from_day, int32_t to_day,
-                              ecred_err (*fn)(void *ctx, const char *id, const char *due, int32_t day),
-                              void *ctx)
+/* reg_reminders_page: as the SQLite backend's (each arm seeks its (day, id)
+ * index from the cursor $3/$4/$5, at most $6 rows; the merge keeps (day, id,
+ * due) order). */
+#define PG_REMINDER_ARM_EXPIRY                                                                     \
+    "(SELECT id, 'expiry' AS due, valid_until AS day, id_number, valid_until FROM credentials"     \
+    " WHERE status <> 1 AND valid_until BETWEEN $1 AND $2 AND (valid_until, id) >= ($3::integer, $4::text)" \
+    " AND NOT (valid_until = $3 AND id = $4 AND $5::text >= 'expiry')"
+#define PG_REMINDER_ARM_ENDORSE                                                                    \
+    "(SELECT id, 'endorsement' AS due, endorsement_date AS day, id_number, valid_until FROM credentials" \
+    " WHERE status <> 1 AND endorsement_date <> 0 AND endorsement_date BETWEEN $1 AND $2"           \
+    " AND (endorsement_date, id) >= ($3::integer, $4::text)"                                       \
+    " AND NOT (endorsement_date = $3 AND id = $4 AND $5::text >= 'endorsement')"
+
+static ecred_err pg_reminders_page(reg_db *base, int32_t from_day, int32_t to_day, const char *id_number,
+                                   const reg_reminder *after, reg_reminder *out, size_t max, size_t *n)
 {
     pg_params p = {0};
     pp_int(&p, from_day);
     pp_int(&p, to_day);
+    pp_int(&p, after ? after->day : from_day - 1);
+    pp_text(&p, after ? after->credential_id : "");
+    pp_text(&p, after ? after->due : "");
+    pp_int(&p, (int64_t)max);
+    if (id_number)
+        pp_text(&p, id_number);
     PGresult *r = NULL;
     ecred_err e = pg_run(pg_db_of(base),
-                         "SELECT id, 'expiry', valid_until FROM credentials"
-                         " WHERE status <> 1 AND valid_until BETWEEN $1 AND $2"
-                         " UNION ALL SELECT id, 'endorsement', endorsement_date FROM credentials"
-                         " WHERE status <> 1 AND endorsement_date <> 0"
-                         " AND endorsement_date BETWEEN $1 AND $2 ORDER BY 3, 1 LIMIT 10000",
+                         id_number ? PG_REMINDER_ARM_EXPIRY " AND id_number = $7 ORDER BY valid_until, id LIMIT $6)"
+                                     " UNION ALL " PG_REMINDER_ARM_ENDORSE " AND id_number = $7"
+                                     " ORDER BY endorsement_date, id LIMIT $6) ORDER BY 3, 1, 2 LIMIT $6"
+                                   : PG_REMINDER_ARM_EXPIRY " ORDER BY valid_until, id LIMIT $6)"
+                                     " UNION ALL " PG_REMINDER_ARM_ENDORSE
+                                     " ORDER BY endorsement_date, id LIMIT $6) ORDER BY 3, 1, 2 LIMIT $6",
                          &p, &r);
     if (e)
         return e;
-    int n = PQntuples(r);
-    for (int i = 0; !e && i < n; i++) {
-        char id[REG_ID_LEN + 1], due[16];
-        pg_copy(r, i, 0, id, sizeof id);
-        pg_copy(r, i, 1, due, sizeof due);
-        e = fn(ctx, id, due, (int32_t)pg_int(r, i, 2));
+    int rows = PQntuples(r);
+    for (int i = 0; i < rows && *n < max; i++) {
+        reg_reminder *x = &out[*n];
+        memset(x, 0, sizeof *x);
+        pg_copy(r, i, 0, x->credential_id, sizeof x->credential_id);
+        pg_copy(r, i, 1, x->due, sizeof x->due);
+        x->day = (int32_t)pg_int(r, i, 2);
+        pg_copy(r, i, 3, x->id_number, sizeof x->id_number);
+        x->valid_until = (int32_t)pg_int(r, i, 4);
+        (*n)++;
     }
     PQclear(r);
-    return e;
+    return ECRED_OK;
 }
 
 /* ---- stored status list tokens ---- */
@@ -2236,6 +2264,48 @@ static ecred_err pg_resident_prune(reg_db *base, int64_t now, int64_t idle_s, ui
     return ECRED_OK;
 }
 
+static ecred_err pg_outbox_known(reg_db *base, const char *const *keys, size_t n, bool *known)
+{
+    /* One round trip for the whole page: the keys as a text[] literal. */
+    ecred_buf arr = ECRED_BUF_INIT;
+    ecred_err e = ecred_buf_append(&arr, "{", 1);
+    for (size_t i = 0; !e && i < n; i++) {
+        for (const char *k = keys[i]; *k; k++)
+            if (*k == '"' || *k == '\\' || *k == ',' || *k == '{' || *k == '}')
+                e = ECRED_ERR_ARG; /* our keys are "rem-" and hex: never these */
+        if (!e && i)
+            e = ecred_buf_append(&arr, ",", 1);
+        if (!e)
+            e = ecred_buf_append(&arr, "\"", 1);
+        if (!e)
+            e = ecred_buf_append(&arr, keys[i], strlen(keys[i]));
+        if (!e)
+            e = ecred_buf_append(&arr, "\"", 1);
+    }
+    if (!e)
+        e = ecred_buf_append(&arr, "}", 2); /* with the terminating NUL */
+    PGresult *r = NULL;
+    if (!e) {
+        pg_params p = {0};
+        pp_text(&p, (const char *)arr.ptr);
+        /* The positions (1-based) of the known ones, so no matching here. */
+        e = pg_run(pg_db_of(base),
+                   "SELECT k.i FROM unnest($1::text[]) WITH ORDINALITY AS k(key, i)"
+                   " WHERE EXISTS (SELECT 1 FROM outbox o WHERE o.key = k.key)",
+                   &p, &r);
+    }
+    for (int row = 0; !e && row < PQntuples(r); row++) {
+        int64_t i = pg_int(r, row, 0);
+        if (i < 1 || (uint64_t)i > n)
+            e = ECRED_ERR_IO;
+        else
+            known[i - 1] = true;
+    }
+    PQclear(r);
+    ecred_buf_free(&arr);
+    return e;
+}
+
 static ecred_err pg_outbox_add(reg_db *base, const char *key, const char *payload, int64_t now)
 {
     pg_params p = {0};
@@ -2399,7 +2469,7 @@ const reg_ops reg_pg_ops = {
     .index_reserve = pg_index_reserve,
     .list_info_get = pg_list_info_get,
     .list_entries = pg_list_entries,
-    .reminders = pg_reminders,
+    .reminders_page = pg_reminders_page,
     .list_token_get = pg_list_token_get,
     .list_token_put = pg_list_token_put,
     .dump = pg_dump,
@@ -2431,6 +2501,7 @@ const reg_ops reg_pg_ops = {
     .session_touch = pg_session_touch,
     .session_delete = pg_session_delete,
     .resident_prune = pg_resident_prune,
+    .outbox_known = pg_outbox_known,
     .outbox_add = pg_outbox_add,
     .outbox_claim = pg_outbox_claim,
     .outbox_record = pg_outbox_record,

@@ -189,6 +189,12 @@ static const char *const reg_migrations[] = {
     " attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL, delivered_at INTEGER,"
     " last_status INTEGER, lease_owner TEXT, lease_until INTEGER);"
     "CREATE INDEX outbox_due ON outbox(next_at) WHERE delivered_at IS NULL;",
+    /* 4 -> 5: reminders are read in pages keyed by (day, credential id)
+     * (reg_reminders_page); these indexes let each page seek to its start
+     * instead of re-reading the day's rows. (The day-only indexes stay: the
+     * version-1 schema, run at every open, makes them if missing.) */
+    "CREATE INDEX credentials_by_expiry_id ON credentials(valid_until, id);"
+    "CREATE INDEX credentials_by_endorsement_id ON credentials(endorsement_date, id);",
 };
 #define REG_N_MIGRATIONS (sizeof reg_migrations / sizeof reg_migrations[0])
 _Static_assert(REG_N_MIGRATIONS + 1 == REG_SCHEMA_VERSION, "one migration per schema version step");
@@ -1406,31 +1412,52 @@ static ecred_err sq_list_entries(reg_db *base, int64_t list_id,
     return e;
 }
 
-static ecred_err sq_reminders(reg_db *base, int32_t from_day, int32_t to_day,
-                        ecred_err (*fn)(void *ctx, const char *id, const char *due, int32_t day),
-                        void *ctx)
+/* The reminders page queries (reg_reminders_page): each arm seeks its
+ * (day, id) index from the cursor, at most ?6 rows, and the merge keeps the
+ * page's order (day, id, due). ?3/?4/?5: the cursor's day, id and due. */
+#define REG_REMINDER_ARM_EXPIRY                                                                    \
+    "SELECT * FROM (SELECT id, 'expiry', valid_until, id_number, valid_until FROM credentials"     \
+    " WHERE status <> 1 AND valid_until BETWEEN ?1 AND ?2 AND (valid_until, id) >= (?3, ?4)"      \
+    " AND NOT (valid_until = ?3 AND id = ?4 AND ?5 >= 'expiry')"
+#define REG_REMINDER_ARM_ENDORSE                                                                   \
+    "SELECT * FROM (SELECT id, 'endorsement', endorsement_date, id_number, valid_until FROM credentials" \
+    " WHERE status <> 1 AND endorsement_date <> 0 AND endorsement_date BETWEEN ?1 AND ?2"          \
+    " AND (endorsement_date, id) >= (?3, ?4) AND NOT (endorsement_date = ?3 AND id = ?4 AND ?5 >= 'endorsement')"
+
+static ecred_err sq_reminders_page(reg_db *base, int32_t from_day, int32_t to_day, const char *id_number,
+                                   const reg_reminder *after, reg_reminder *out, size_t max, size_t *n)
 {
     sq_db *db = sq_db_of(base);
     sqlite3_stmt *st = reg_prep(
-        db, "SELECT id, 'expiry', valid_until FROM credentials"
-            " WHERE status <> 1 AND valid_until BETWEEN ?1 AND ?2"
-            " UNION ALL SELECT id, 'endorsement', endorsement_date FROM credentials"
-            " WHERE status <> 1 AND endorsement_date <> 0 AND endorsement_date BETWEEN ?1 AND ?2"
-            " ORDER BY 3, 1 LIMIT 10000");
+        db, id_number ? REG_REMINDER_ARM_EXPIRY " AND id_number = ?7 ORDER BY valid_until, id LIMIT ?6)"
+                        " UNION ALL " REG_REMINDER_ARM_ENDORSE " AND id_number = ?7 ORDER BY endorsement_date, id"
+                        " LIMIT ?6) ORDER BY 3, 1, 2 LIMIT ?6"
+                      : REG_REMINDER_ARM_EXPIRY " ORDER BY valid_until, id LIMIT ?6)"
+                        " UNION ALL " REG_REMINDER_ARM_ENDORSE " ORDER BY endorsement_date, id LIMIT ?6)"
+                        " ORDER BY 3, 1, 2 LIMIT ?6");
     if (!st)
         return ECRED_ERR_IO;
     sqlite3_bind_int(st, 1, from_day);
     sqlite3_bind_int(st, 2, to_day);
+    sqlite3_bind_int(st, 3, after ? after->day : from_day - 1);
+    sqlite3_bind_text(st, 4, after ? after->credential_id : "", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 5, after ? after->due : "", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 6, (sqlite3_int64)max);
+    if (id_number)
+        sqlite3_bind_text(st, 7, id_number, -1, SQLITE_TRANSIENT);
     ecred_err e = ECRED_OK;
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        char id[REG_ID_LEN + 1], due[16];
-        reg_col_copy(st, 0, id, sizeof id);
-        reg_col_copy(st, 1, due, sizeof due);
-        if ((e = fn(ctx, id, due, (int32_t)sqlite3_column_int(st, 2))) != ECRED_OK)
-            break;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max) {
+        reg_reminder *r = &out[*n];
+        memset(r, 0, sizeof *r);
+        reg_col_copy(st, 0, r->credential_id, sizeof r->credential_id);
+        reg_col_copy(st, 1, r->due, sizeof r->due);
+        r->day = sqlite3_column_int(st, 2);
+        reg_col_copy(st, 3, r->id_number, sizeof r->id_number);
+        r->valid_until = sqlite3_column_int(st, 4);
+        (*n)++;
     }
-    if (!e && rc != SQLITE_DONE)
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
         e = reg_map(rc);
     reg_fin(db, st);
     return e;
@@ -2256,6 +2283,26 @@ static ecred_err sq_resident_prune(reg_db *base, int64_t now, int64_t idle_s, ui
     return e;
 }
 
+static ecred_err sq_outbox_known(reg_db *base, const char *const *keys, size_t n, bool *known)
+{
+    sq_db *db = sq_db_of(base);
+    sqlite3_stmt *st = reg_prep(db, "SELECT 1 FROM outbox WHERE key = ?");
+    if (!st)
+        return ECRED_ERR_IO;
+    ecred_err e = ECRED_OK;
+    for (size_t i = 0; !e && i < n; i++) {
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, keys[i], -1, SQLITE_TRANSIENT);
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+            known[i] = true;
+        else if (rc != SQLITE_DONE)
+            e = reg_map(rc);
+    }
+    reg_fin(db, st);
+    return e;
+}
+
 static ecred_err sq_outbox_add(reg_db *base, const char *key, const char *payload, int64_t now)
 {
     sq_db *db = sq_db_of(base);
@@ -2433,7 +2480,7 @@ const reg_ops reg_sqlite_ops = {
     .index_reserve = sq_index_reserve,
     .list_info_get = sq_list_info_get,
     .list_entries = sq_list_entries,
-    .reminders = sq_reminders,
+    .reminders_page = sq_reminders_page,
     .schema_info = sq_schema_info,
     .set_status_prefix = sq_set_status_prefix,
     .pool_set_status_prefix = sq_pool_set_status_prefix,
@@ -2468,6 +2515,7 @@ const reg_ops reg_sqlite_ops = {
     .session_touch = sq_session_touch,
     .session_delete = sq_session_delete,
     .resident_prune = sq_resident_prune,
+    .outbox_known = sq_outbox_known,
     .outbox_add = sq_outbox_add,
     .outbox_claim = sq_outbox_claim,
     .outbox_record = sq_outbox_record,

@@ -420,6 +420,24 @@ expect 200 GET "/v1/reminders?within=366" "${O[@]}"
 check '[ "$(jget "\",\".join(sorted({r[\"credential_id\"] for r in j[\"reminders\"] if r[\"due\"]==\"endorsement\"}))")" = "$credrenew" ]' \
   "reminders should list only the live permit's endorsement"
 expect 200 GET "/v1/reminders?within=0" "${O[@]}"
+# Pages: one row at a time, following next, gives the same rows as one page.
+expect 200 GET "/v1/reminders?within=366" "${O[@]}"
+all=$(jget '";".join(r["credential_id"] + r["due"] for r in j["reminders"])')
+check '[ "$(jget "j[\"next\"]")" = None ]' "a last page has a next"
+paged="" after=""
+for _ in $(seq 1 20); do
+  expect 200 GET "/v1/reminders?within=366&limit=1${after:+&after=$after}" "${O[@]}"
+  row=$(jget '";".join(r["credential_id"] + r["due"] for r in j["reminders"])')
+  [ -n "$row" ] && paged="${paged:+$paged;}$row"
+  after=$(jget 'j["next"] or ""')
+  [ -n "$after" ] || break
+done
+check '[ -n "$all" ] && [ "$paged" = "$all" ]' "paging with limit=1 gave '$paged', one page '$all'"
+expect 422 GET "/v1/reminders?within=366&limit=0" "${O[@]}"
+expect 422 GET "/v1/reminders?within=366&limit=1001" "${O[@]}"
+expect 422 GET "/v1/reminders?within=366&after=2026-01-01~zz~expiry" "${O[@]}"
+body_has '"detail":"after: '
+expect 422 GET "/v1/reminders?within=366&after=2026-01-01~0123456789abcdef~other" "${O[@]}"
 expect 422 GET "/v1/reminders?within=abc" "${O[@]}"
 body_has '"detail":"within: '
 expect 422 GET "/v1/reminders?within=367" "${O[@]}"

@@ -201,6 +201,91 @@ static ecred_err insert_at(reg_db *db, int n, int64_t list_id, int64_t idx)
     return reg_credential_insert(db, &c);
 }
 
+/* Reminders in pages (reg_reminders_page): more rows due on one day than a
+ * page holds are all reached, in (day, id, due) order, none twice; a
+ * credential due twice on one day (expiry and endorsement) gives two rows;
+ * INVALID ones none; the holder filter gives the holder's only. */
+static void case_reminders(const char *url)
+{
+    reg_db *db = NULL;
+    CHECK_ERR(reg_open_url(url, &db), ECRED_OK);
+    if (!db)
+        return;
+    enum { N = 40, DAY = 20500 };
+    int64_t lid = 0, idx = 0;
+    CHECK_ERR(reg_begin_write(db), ECRED_OK);
+    CHECK_ERR(reg_index_allocate(db, &lid, &idx), ECRED_OK);
+    for (int k = 0; k < N; k++) {
+        reg_credential c;
+        memset(&c, 0, sizeof c);
+        snprintf(c.id, sizeof c.id, "%016x", (unsigned)(7000 + k));
+        snprintf(c.application_id, sizeof c.application_id, "%016x", (unsigned)(7000 + k));
+        c.type = 1;
+        /* Two holders; every one due for endorsement on DAY, the first
+         * three also expiring that day, the rest the day after. */
+        snprintf(c.id_number, sizeof c.id_number, k % 4 ? "11010519491231002X" : "310101199001011234");
+        c.list_id = lid;
+        c.idx = 1000 + k;
+        c.qr_text = (char *)"RC1:TEST";
+        c.credential_json = (char *)"{}";
+        c.valid_until = k < 3 ? DAY : DAY + 1;
+        c.endorsement_date = DAY;
+        c.issued_at = 1;
+        CHECK_ERR(reg_credential_insert(db, &c), ECRED_OK);
+    }
+    CHECK_ERR(reg_commit(db), ECRED_OK);
+    /* One revoked: it is reminded of nothing. */
+    CHECK_ERR(reg_begin_write(db), ECRED_OK);
+    CHECK_ERR(reg_status_change(db, "0000000000001b58", 0, 1, "revoke", NULL, "t", 5), ECRED_OK);
+    CHECK_ERR(reg_commit(db), ECRED_OK);
+
+    reg_reminder page[7], after, prev;
+    memset(&prev, 0, sizeof prev);
+    size_t got = 7, total = 0, out_of_order = 0, pages = 0;
+    bool first = true;
+    while (got == 7 && pages < 100) {
+        got = 0;
+        CHECK_ERR(reg_reminders_page(db, DAY, DAY + 1, NULL, first ? NULL : &after, page, 7, &got), ECRED_OK);
+        for (size_t i = 0; i < got; i++) {
+            int c = page[i].day != prev.day ? (page[i].day > prev.day ? 1 : -1)
+                                            : strcmp(page[i].credential_id, prev.credential_id)
+                                                  ? strcmp(page[i].credential_id, prev.credential_id)
+                                                  : strcmp(page[i].due, prev.due);
+            out_of_order += !first && c <= 0;
+            CHECK(strcmp(page[i].credential_id, "0000000000001b58") != 0);
+            prev = page[i];
+            first = false;
+            total++;
+        }
+        if (got)
+            after = page[got - 1];
+        pages++;
+    }
+    /* 39 live credentials: 39 endorsements + 39 expiries (2 of the first
+     * three on DAY, as the revoked one was the first), all in the window. */
+    CHECK(total == 78 && out_of_order == 0);
+    CHECK(pages == 12);
+    /* The holder filter: k % 4 == 0 and not the revoked k == 0: 9 credentials. */
+    size_t own = 0, foreign = 0;
+    got = 7;
+    first = true;
+    for (int p = 0; got == 7 && p < 10; p++) {
+        got = 0;
+        CHECK_ERR(reg_reminders_page(db, DAY, DAY + 1, "310101199001011234", first ? NULL : &after, page, 7, &got),
+                  ECRED_OK);
+        for (size_t i = 0; i < got; i++)
+            foreign += strcmp(page[i].id_number, "310101199001011234") != 0;
+        own += got;
+        if (got)
+            after = page[got - 1];
+        first = false;
+    }
+    CHECK(own == 18 && foreign == 0);
+    CHECK_ERR(reg_reminders_page(db, DAY, DAY + 1, NULL, NULL, page, 0, &got), ECRED_ERR_ARG);
+    CHECK_ERR(reg_reminders_page(db, DAY + 1, DAY, NULL, NULL, page, 7, &got), ECRED_ERR_ARG);
+    reg_close(db);
+}
+
 /* Taking indices outside any transaction (lc_approve's path, issue 10):
  * a list of n hands out exactly the indices 0..n-1, each once, not in
  * order; then the next list opens with another permutation. Reserved
@@ -505,6 +590,7 @@ int main(void)
         {"tokens", case_tokens},
         {"idempotency", case_idempotency},
         {"take", case_take},
+        {"reminders", case_reminders},
         {"allocation_and_status", case_allocation_and_status},
         {"operations", case_operations},
         {"list_tokens_and_copy", case_list_tokens_and_copy},
