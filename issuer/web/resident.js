@@ -291,6 +291,9 @@ async function openChallenge() {
   $('chal').hidden = false;
   $('chal-error').hidden = true;
   $('answer-box').hidden = true;
+  // While the phone reads the officer's code it shows none of its own:
+  // the panel comes first on a small screen.
+  $('rp1-box').hidden = true;
   $('chal').scrollIntoView({ block: 'start' });
   text($('chal-status'), '正在打开相机… Opening the camera…');
   if (!window.isSecureContext || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
@@ -371,7 +374,9 @@ function answerChallenge(c) {
   text($('answering'), '正在回应核验方 ' + c.aud + (c.label ? ' 的验证码 ' + c.label : ' 的验证码'));
   text($('answering-en'), 'Answering the challenge of ' + c.aud + (c.label ? ' (code ' + c.label + ')' : ''));
   $('answering-box').hidden = false;
+  $('answer-done').hidden = false;
   $('answer-box').hidden = true;
+  $('rp1-box').hidden = false;
   if (presentNow) presentNow();
   $('rp1-box').scrollIntoView({ block: 'start' });
 }
@@ -382,7 +387,9 @@ function endAnswer() {
   presentTo = null;
   $('chal').hidden = true;
   $('answering-box').hidden = true;
+  $('answer-done').hidden = true;
   $('answer-box').hidden = false;
+  $('rp1-box').hidden = false;
   if (presentNow) presentNow();
 }
 

@@ -488,8 +488,10 @@ function showHolder(h) {
   box.dataset.holder = ['proven', 'not_proven', 'failed'].includes(s) ? s : 'not_proven';
   const why = typeof h.reason === 'string' ? h.reason : h.detail;
   const detail = typeof why === 'string' && why !== 'ok' ? ` (${why})` : '';
-  const more = typeof why === 'string' && HOLDER_REASONS[why] ? HOLDER_REASONS[why] : ['', ''];
-  bilingual($('holder-text'), words[1] + more[0], words[2] + (more[1] ? ' ' + more[1] : '') + detail);
+  /* A reason a person can act on replaces the general advice. */
+  const more = typeof why === 'string' && s !== 'proven' ? HOLDER_REASONS[why] : null;
+  if (more) bilingual($('holder-text'), '持证人未证明：' + more[0], 'Holder not proven: ' + more[1] + detail);
+  else bilingual($('holder-text'), words[1], words[2] + detail);
   box.hidden = false;
 }
 
