@@ -48,8 +48,12 @@ RESULTS=$tmp/results
 start_issuer() {
   local -n _pid=$1 _port=$2
   _port=$(free_port)
+  # The trust list made at the first start names that start's status URL;
+  # later starts (another port) keep serving lists under it, or the daemon
+  # refuses to start (issue 17: the status base URL must match the trust list).
+  [[ -s $3/bench.status-base ]] || echo "http://127.0.0.1:$_port" >"$3/bench.status-base"
   "$bin/ecred-issuerd" --data "$3" --registry "$4" --listen "127.0.0.1:$_port" --threads 16 \
-    2>>"$tmp/daemons.log" &
+    --status-base-url "$(cat "$3/bench.status-base")" 2>>"$tmp/daemons.log" &
   _pid=$!
   pids+=("$_pid")
   for _ in $(seq 1 100); do
@@ -130,7 +134,7 @@ for r in $(seq 1 "$reps"); do
   note "repetition $r of $reps"
   pgbare pgbare1 "$r" 1
   pgbare pgbare16 "$r" 16
-  start_issuer a pa "$tmp/pg" "$url" || not_measured "instance A did not start"
+  start_issuer a pa "$tmp/pg" "$url" || not_measured "instance A did not start: $(tail -2 "$tmp/daemons.log")"
   take pg; load pg1_1 "$r" "$pa" 1 "$slice" "$officer_pg"
   take pg; load pg1_16 "$r" "$pa" 16 "$slice" "$officer_pg"
   start_issuer b pb "$tmp/pg2" "$url" || not_measured "instance B did not start"

@@ -53,6 +53,13 @@
 #define PG_MIGRATION_LOCK 7301151
 /* Key of the advisory lock of reg_begin_write (tools and tests). */
 #define PG_WRITE_LOCK 7301152
+/* The audit chain's lock (pg_audit_last). Every reg_write transaction takes
+ * it FIRST (pg_begin_writer): an approval appends to the chain, so it holds
+ * this lock until COMMIT anyway, and taking it before any row lock gives all
+ * writers one lock order. Taken later, two instances' batches deadlocked
+ * (one holding a list's row and waiting for the chain, the other the
+ * reverse), each costing PostgreSQL's 1 s deadlock_timeout. */
+#define PG_AUDIT_LOCK_KEY "7310163016"
 
 typedef struct pg_db pg_db;
 typedef struct pg_pool pg_pool;
@@ -82,6 +89,13 @@ struct pg_pool {
     pg_db *all[PG_POOL_MAX];
     unsigned nall;
     uint64_t stat_items, stat_commits;
+    /* Group commit (pg_write): writes queue here; one submitter at a time
+     * leads, running a batch of them in one transaction on its own
+     * connection, each in a savepoint, with one COMMIT. */
+    pthread_mutex_t queue_mu;
+    pthread_cond_t queue_cv;
+    struct pg_work *queue_head, *queue_tail;
+    bool leading;
 };
 
 static pg_db *pg_db_of(reg_db *db)
@@ -514,6 +528,8 @@ static void pg_pool_free(pg_pool *p)
         pg_conn_close(p->all[i]);
     pthread_cond_destroy(&p->cv);
     pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->queue_cv);
+    pthread_mutex_destroy(&p->queue_mu);
     free(p);
 }
 
@@ -527,6 +543,8 @@ static ecred_err pg_pool_open(const char *conninfo, unsigned size, reg_pool **ou
     p->base.ops = &reg_pg_ops;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
+    pthread_mutex_init(&p->queue_mu, NULL);
+    pthread_cond_init(&p->queue_cv, NULL);
     for (unsigned i = 0; i < size; i++) {
         pg_db *db = NULL;
         /* The first connection migrates; the rest find the schema in place. */
@@ -617,7 +635,8 @@ static ecred_err pg_begin(pg_db *db, const char *sql)
     return e;
 }
 
-/* reg_write's transaction: no lock up front; constraints and reruns decide. */
+/* A read-write transaction; the callers take their locks (pg_begin_writer,
+ * pg_begin_write). */
 static ecred_err pg_begin_rw(pg_db *db)
 {
     return pg_begin(db, "BEGIN ISOLATION LEVEL READ COMMITTED");
@@ -626,7 +645,8 @@ static ecred_err pg_begin_rw(pg_db *db)
 /* reg_begin_write: registry.h promises the write lock up front, as SQLite's
  * BEGIN IMMEDIATE: a transaction-scoped advisory lock shared by every
  * instance. Only tools and tests use it (no rerun there); the daemon's
- * writes go through reg_write and never take it. */
+ * writes go through reg_write and never take it. It then takes the audit
+ * chain's lock too, before any row, in the daemon's order (PG_AUDIT_LOCK_KEY). */
 static ecred_err pg_begin_write(reg_db *base)
 {
     pg_db *db = pg_db_of(base);
@@ -635,7 +655,8 @@ static ecred_err pg_begin_write(reg_db *base)
         return e;
     pg_params p = {0};
     pp_int(&p, PG_WRITE_LOCK);
-    if ((e = pg_run(db, "SELECT pg_advisory_xact_lock($1)", &p, NULL)) != ECRED_OK)
+    if ((e = pg_run(db, "SELECT pg_advisory_xact_lock($1)", &p, NULL)) != ECRED_OK ||
+        (e = pg_run(db, "SELECT pg_advisory_xact_lock(" PG_AUDIT_LOCK_KEY ")", NULL, NULL)) != ECRED_OK)
         pg_rollback(base);
     return e;
 }
@@ -661,44 +682,194 @@ static ecred_err pg_commit(reg_db *base)
     return e;
 }
 
-static ecred_err pg_write(reg_db *base, reg_write_fn fn, void *ctx, bool *fn_failed)
+/* BEGIN of a reg_write transaction, then the audit chain's lock (see
+ * PG_AUDIT_LOCK_KEY): writes are serialised across instances, each instance
+ * batching its own (pg_pool_submit), as SQLite's single writer does. */
+static ecred_err pg_begin_writer(pg_db *db)
 {
-    pg_db *db = pg_db_of(base);
+    ecred_err e = pg_begin_rw(db);
+    if (!e && (e = pg_run(db, "SELECT pg_advisory_xact_lock(" PG_AUDIT_LOCK_KEY ")", NULL, NULL)) != ECRED_OK)
+        pg_rollback(&db->base);
+    return e;
+}
+
+/* One write outside a pool: its own transaction, rerun whole on a lost race. */
+static ecred_err pg_write_alone(pg_db *db, reg_write_fn fn, void *ctx, bool *fn_failed)
+{
     ecred_err e = ECRED_ERR_IO;
     bool failed = false;
     for (int attempt = 0; attempt < REG_WRITE_RETRIES; attempt++) {
         db->rerun = false;
         failed = false;
-        if ((e = pg_begin_rw(db)) != ECRED_OK) {
+        if ((e = pg_begin_writer(db)) != ECRED_OK) {
             /* Nothing ran: a connection lost since the last use is reset
              * by the next attempt's pg_ready. */
             if (db->c && PQstatus(db->c) != CONNECTION_OK)
                 continue;
             break;
         }
-        e = fn(base, ctx);
+        e = fn(&db->base, ctx);
         if (e) {
-            pg_rollback(base);
+            pg_rollback(&db->base);
             if (db->rerun)
                 continue; /* lost a race: the write runs again on fresh data */
             failed = true;
             break;
         }
-        e = pg_commit(base);
+        e = pg_commit(&db->base);
         if (!e || !db->rerun)
             break; /* done, or an outcome we cannot retry (the connection died mid-commit) */
     }
     if (e && db->rerun)
         failed = false; /* retries exhausted: the registry is busy, not fn wrong */
-    if (db->pool) {
-        pthread_mutex_lock(&db->pool->mu);
-        db->pool->stat_items++;
-        if (!e)
-            db->pool->stat_commits++;
-        pthread_mutex_unlock(&db->pool->mu);
-    }
     *fn_failed = failed;
     return e;
+}
+
+/* One queued write of a pool: filled by the leader that runs it, read by its
+ * submitter once done is set (both under the pool's queue_mu). */
+typedef struct pg_work {
+    reg_write_fn fn;
+    void *ctx;
+    ecred_err fn_err;   /* what fn returned on its last run */
+    ecred_err result;   /* what reg_write returns */
+    bool busy;          /* fn kept losing races: the registry is busy, fn is not wrong */
+    bool done;
+    struct pg_work *next;
+} pg_work;
+
+/* Writes per group commit at most: bounds how long the first of a batch
+ * waits and how long a batch holds its locks (the audit chain's among them). */
+#define PG_BATCH_MAX 32
+
+/* Run one item in a savepoint of w's open transaction, rerunning it there
+ * after a lost race. false when the transaction itself is lost (a savepoint
+ * that would not unwind). */
+static bool pg_item_run(pg_db *w, pg_work *it)
+{
+    if (pg_run(w, "SAVEPOINT pg_item", NULL, NULL) != ECRED_OK)
+        return false;
+    for (int attempt = 0; attempt < REG_WRITE_RETRIES; attempt++) {
+        w->rerun = false;
+        it->busy = false;
+        it->fn_err = it->fn(&w->base, it->ctx);
+        if (!it->fn_err)
+            return pg_run(w, "RELEASE SAVEPOINT pg_item", NULL, NULL) == ECRED_OK;
+        if (pg_run(w, "ROLLBACK TO SAVEPOINT pg_item", NULL, NULL) != ECRED_OK)
+            return false;
+        if (!w->rerun)
+            break; /* a real refusal: fn's error is the answer */
+        it->busy = true;
+    }
+    return pg_run(w, "RELEASE SAVEPOINT pg_item", NULL, NULL) == ECRED_OK;
+}
+
+/* Run a batch on w: one transaction, each item in a savepoint, one COMMIT.
+ * An item's result is OK only if its fn succeeded and the COMMIT returned. A
+ * COMMIT that lost a race (serialization failure, deadlock) reruns the whole
+ * batch: bodies may run more than once (registry.h CONTRACT 4). */
+static void pg_batch_run(pg_db *w, pg_work *batch)
+{
+    ecred_err e = ECRED_ERR_IO;
+    for (int attempt = 0; attempt < REG_WRITE_RETRIES; attempt++) {
+        w->rerun = false;
+        if ((e = pg_begin_writer(w)) != ECRED_OK) {
+            if (w->c && PQstatus(w->c) != CONNECTION_OK)
+                continue; /* reset by the next attempt's pg_ready */
+            break;
+        }
+        bool lost = false;
+        for (pg_work *it = batch; it && !lost; it = it->next)
+            lost = !pg_item_run(w, it);
+        if (lost) {
+            pg_rollback(&w->base);
+            e = ECRED_ERR_IO;
+            if (w->rerun)
+                continue;
+            break;
+        }
+        w->rerun = false;
+        e = pg_commit(&w->base);
+        if (!e || !w->rerun)
+            break;
+    }
+    for (pg_work *it = batch; it; it = it->next) {
+        if (it->fn_err)
+            it->result = it->fn_err; /* it wrote nothing either way */
+        else
+            it->result = e;
+        if (e && !it->fn_err)
+            it->busy = w->rerun;
+    }
+}
+
+/* Queue item on the pool and wait until a batch holding it is done, leading
+ * batches (on db, the submitter's own connection) whenever none runs. */
+static void pg_pool_submit(pg_pool *p, pg_db *db, pg_work *item)
+{
+    pthread_mutex_lock(&p->queue_mu);
+    if (p->queue_tail)
+        p->queue_tail->next = item;
+    else
+        p->queue_head = item;
+    p->queue_tail = item;
+    while (!item->done) {
+        if (p->leading) {
+            pthread_cond_wait(&p->queue_cv, &p->queue_mu);
+            continue;
+        }
+        p->leading = true;
+        pg_work *batch = p->queue_head, *last = batch;
+        unsigned n = 1;
+        while (last->next && n < PG_BATCH_MAX) {
+            last = last->next;
+            n++;
+        }
+        p->queue_head = last->next;
+        if (!p->queue_head)
+            p->queue_tail = NULL;
+        last->next = NULL;
+        pthread_mutex_unlock(&p->queue_mu);
+
+        pg_batch_run(db, batch);
+
+        bool committed = false;
+        for (pg_work *it = batch; it; it = it->next)
+            committed = committed || it->result == ECRED_OK;
+        pthread_mutex_lock(&p->mu);
+        p->stat_items += n;
+        if (committed)
+            p->stat_commits++;
+        pthread_mutex_unlock(&p->mu);
+        pthread_mutex_lock(&p->queue_mu);
+        for (pg_work *it = batch; it; it = it->next)
+            it->done = true;
+        p->leading = false;
+        pthread_cond_broadcast(&p->queue_cv);
+    }
+    pthread_mutex_unlock(&p->queue_mu);
+}
+
+/* reg_write. In a pool, group commit as the SQLite backend does: writes
+ * waiting while a batch commits go into the next batch, so 16 approvals
+ * share a few COMMITs (and a few holds of the audit chain's lock, which
+ * every approval takes until its COMMIT) instead of queueing one by one. */
+static ecred_err pg_write(reg_db *base, reg_write_fn fn, void *ctx, bool *fn_failed)
+{
+    pg_db *db = pg_db_of(base);
+    if (!db->pool) {
+        ecred_err e = pg_write_alone(db, fn, ctx, fn_failed);
+        return e;
+    }
+    if (db->in_tx)
+        return ECRED_ERR_INTERNAL; /* a write inside a transaction: a bug */
+    pg_work item;
+    memset(&item, 0, sizeof item);
+    item.fn = fn;
+    item.ctx = ctx;
+    pg_pool_submit(db->pool, db, &item);
+    *fn_failed = item.fn_err != ECRED_OK && !item.busy;
+    return item.result;
 }
 
 /* ---- tokens ---- */
@@ -1622,7 +1793,6 @@ static ecred_err pg_schema_version(reg_db *base, int64_t *version)
 
 /* Advisory lock key of audit appends ("ecred-audit" in spirit; distinct from
  * the migration lock's). */
-#define PG_AUDIT_LOCK_KEY "7310163016"
 
 /* Copy a 32-byte bytea column into out; zeros when it is not 32 bytes (the
  * verifier then reports the mismatch rather than us guessing). */
