@@ -242,7 +242,9 @@ async function showHolderCode(holder) {
           to ? to.cnonce : null));
       } finally { signing = false; }
       box.dataset.mode = to ? 'challenge' : 'timed';
-      left = 30;
+      // A challenge answered (or dropped) while this one was signed: sign
+      // again at the next tick rather than show the wrong code for 30 s.
+      left = to === presentTo ? 30 : 1;
     }
     text($('countdown'), String(left));
     text($('countdown-en'), String(left));
