@@ -237,20 +237,31 @@ async function showHolderCode(holder) {
     if (left <= 0) {
       signing = true;
       const to = presentTo;
+      let code;
       try {
-        drawQr(box, await rp1(stored.privateKey, cred, to ? to.aud : holder.aud, Math.floor(Date.now() / 1000),
-          to ? to.cnonce : null));
+        code = await rp1(stored.privateKey, cred, to ? to.aud : holder.aud, Math.floor(Date.now() / 1000),
+          to ? to.cnonce : null);
       } finally { signing = false; }
+      // A challenge answered (or dropped) while this one was signed: never
+      // show it under the new label; sign again at the next tick.
+      if (to !== presentTo) { left = 0; return; }
+      drawQr(box, code);
       box.dataset.mode = to ? 'challenge' : 'timed';
-      // A challenge answered (or dropped) while this one was signed: sign
-      // again at the next tick rather than show the wrong code for 30 s.
-      left = to === presentTo ? 30 : 1;
+      left = 30;
     }
     text($('countdown'), String(left));
     text($('countdown-en'), String(left));
     left -= 1;
   };
-  presentNow = () => { left = 0; return tick(); };
+  // A new audience: the old code leaves the screen at once, so no one scans
+  // it under the new label while the new one is being signed.
+  presentNow = () => {
+    left = 0;
+    box.replaceChildren();
+    box.dataset.mode = 'signing';
+    delete box.dataset.qrText;
+    return tick();
+  };
   await tick();
   setInterval(tick, 1000);
   $('rp1-box').hidden = false;
