@@ -7,6 +7,11 @@
  *   restore --data DIR --from FILE   the daemon stopped; closes every list
  *           [--next-list N]          open at backup time and reports what
  *                                    was lost
+ *   backup  --registry postgres://... --out FILE      the same on PostgreSQL
+ *   restore --registry postgres://... --from FILE     (--data optional): the
+ *           [--next-list N]          backup is a SQLite file either way; a
+ *                                    restore goes into an EMPTY database no
+ *                                    issuer instance uses
  *   upgrade --data DIR               migrate the registry schema, say from what
  *   token add --role R [--label L] [--expires-in DAYS] | token list |
  *   token remove ID                  (all with --data DIR [--registry URL])
@@ -47,6 +52,8 @@ static int usage(FILE *f, int code)
     fprintf(f, "usage: ecred-issuerd init --data DIR\n"
                "       ecred-issuerd backup --data DIR --out FILE [--registry URL]\n"
                "       ecred-issuerd restore --data DIR --from FILE [--next-list N] [--registry URL]\n"
+               "       ecred-issuerd backup --registry postgres://... --out FILE\n"
+               "       ecred-issuerd restore --registry postgres://... --from FILE [--next-list N]\n"
                "       ecred-issuerd upgrade --data DIR [--registry URL]\n"
                "       ecred-issuerd token add --data DIR --role clerk|officer|admin [--label TEXT]\n"
                "                               [--expires-in DAYS] [--registry URL]\n"
@@ -72,8 +79,16 @@ static bool num(const char *s, long long lo, long long hi, long long *out)
     return true;
 }
 
-/* Parse argv from first on; positional arguments left in argv[optind..]. */
-static bool parse(int argc, char **argv, int first, ops_opts *o, int *rest)
+/* Whether url names a PostgreSQL registry (its backup and restore need no
+ * data directory: the database may serve instances on other machines). */
+static bool is_pg_url(const char *url)
+{
+    return url && (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0);
+}
+
+/* Parse argv from first on; positional arguments left in argv[optind..].
+ * --data is required unless data_optional and --registry is PostgreSQL. */
+static bool parse_opts(int argc, char **argv, int first, bool data_optional, ops_opts *o, int *rest)
 {
     static const struct option longopts[] = {
         {"data", required_argument, NULL, 'd'},     {"registry", required_argument, NULL, 'r'},
@@ -123,8 +138,11 @@ static bool parse(int argc, char **argv, int first, ops_opts *o, int *rest)
         }
     }
     *rest = optind;
+    if (!o->data && data_optional && is_pg_url(o->registry))
+        return true;
     if (!o->data) {
-        fprintf(stderr, "ecred-issuerd: --data DIR is required\n");
+        fprintf(stderr, "ecred-issuerd: --data DIR is required%s\n",
+                data_optional ? " (or --registry postgres://...)" : "");
         return false;
     }
     struct stat st;
@@ -133,6 +151,11 @@ static bool parse(int argc, char **argv, int first, ops_opts *o, int *rest)
         return false;
     }
     return true;
+}
+
+static bool parse(int argc, char **argv, int first, ops_opts *o, int *rest)
+{
+    return parse_opts(argc, argv, first, false, o, rest);
 }
 
 /* The registry URL (--registry, else sqlite:DIR/registry.sqlite). */
@@ -228,7 +251,7 @@ static int cmd_backup(int argc, char **argv)
 {
     ops_opts o;
     int rest;
-    if (!parse(argc, argv, 2, &o, &rest) || rest != argc || !o.out) {
+    if (!parse_opts(argc, argv, 2, true, &o, &rest) || rest != argc || !o.out) {
         if (!o.out)
             fprintf(stderr, "ecred-issuerd: backup needs --out FILE\n");
         return usage(stderr, EXIT_USAGE);
@@ -244,7 +267,8 @@ static int cmd_backup(int argc, char **argv)
                 e == ECRED_ERR_EXISTS ? "the file exists (never overwritten)" : ecred_err_message(e));
         return EXIT_FAIL;
     }
-    printf("backup written to %s (mode 0600); keep it with the data directory's keys\n", o.out);
+    printf("backup written to %s (mode 0600%s); keep it with the data directory's keys\n", o.out,
+           is_pg_url(o.registry) ? ", a SQLite file: one snapshot of the PostgreSQL registry" : "");
     return 0;
 }
 
@@ -252,7 +276,7 @@ static int cmd_restore(int argc, char **argv)
 {
     ops_opts o;
     int rest;
-    if (!parse(argc, argv, 2, &o, &rest) || rest != argc || !o.from) {
+    if (!parse_opts(argc, argv, 2, true, &o, &rest) || rest != argc || !o.from) {
         if (!o.from)
             fprintf(stderr, "ecred-issuerd: restore needs --from FILE\n");
         return usage(stderr, EXIT_USAGE);
@@ -261,14 +285,31 @@ static int cmd_restore(int argc, char **argv)
         fprintf(stderr, "ecred-issuerd: cannot read %s\n", o.from);
         return EXIT_USAGE;
     }
-    int lock = ops_lock_data(o.data, "restore");
-    if (lock < 0)
+    bool pg = is_pg_url(o.registry);
+    int lock = -1;
+    if (o.data && (lock = ops_lock_data(o.data, "restore")) < 0)
         return EXIT_FAIL;
     reg_db *db = NULL;
     int rc = open_registry(&o, &db);
     if (rc) {
-        close(lock);
+        if (lock >= 0)
+            close(lock);
         return rc;
+    }
+    /* A daemon on another machine holds no lock here: the registry itself
+     * tells (PostgreSQL: every instance's shared advisory lock). */
+    bool claimed = false;
+    ecred_err ce = reg_claim(db, &claimed);
+    if (ce || !claimed) {
+        if (ce)
+            fprintf(stderr, "ecred-issuerd: restore: %s\n", ecred_err_message(ce));
+        else
+            fprintf(stderr, "ecred-issuerd: restore: an ecred-issuerd instance is using this registry "
+                            "(stop every instance on it first; nothing was changed)\n");
+        reg_close(db);
+        if (lock >= 0)
+            close(lock);
+        return EXIT_FAIL;
     }
     /* Lists the registry being replaced opened after the backup must never
      * open again: start new ones above the highest id it knows. */
@@ -278,17 +319,35 @@ static int cmd_restore(int argc, char **argv)
     int64_t next = max + 1 > o.next_list ? max + 1 : o.next_list;
     reg_restore_report rep;
     ecred_err e = reg_restore(db, o.from, next, (int64_t)time(NULL), &rep);
+    int64_t db_version = REG_SCHEMA_VERSION;
+    if (!e && pg && reg_schema_version(db, &db_version) != ECRED_OK)
+        db_version = 0;
     reg_close(db);
-    close(lock);
+    if (lock >= 0)
+        close(lock);
+    if (e == ECRED_ERR_EXISTS && pg) {
+        fprintf(stderr, "ecred-issuerd: restore from %s refused: the database is not empty (nothing was "
+                        "changed). Restore only into an empty database: note the old registry's highest "
+                        "list id (SELECT max(id) FROM status_lists) for --next-list, then drop and "
+                        "recreate the database (dropdb NAME; createdb -O OWNER NAME) and run restore "
+                        "again\n", o.from);
+        return EXIT_FAIL;
+    }
     if (e) {
         fprintf(stderr, "ecred-issuerd: restore from %s failed: %s%s\n", o.from,
-                e == ECRED_ERR_INPUT ? "not a registry backup" : ecred_err_message(e),
+                e == ECRED_ERR_INPUT ? "not a registry backup (ecred-issuerd backup makes one)"
+                                     : ecred_err_message(e),
                 e == ECRED_ERR_UNSUPPORTED ? " (backup newer than this build)" : "");
         return EXIT_FAIL;
     }
     char t1[32], t2[32];
-    printf("restored %s (backup taken %s, schema v%d, now v%d)\n", o.from, when(rep.taken_at, t1),
-           rep.found_version, REG_SCHEMA_VERSION);
+    if (pg)
+        printf("restored %s into the PostgreSQL database (backup taken %s, backup file schema v%d, "
+               "database schema v%lld)\n", o.from, when(rep.taken_at, t1), rep.found_version,
+               (long long)db_version);
+    else
+        printf("restored %s (backup taken %s, schema v%d, now v%d)\n", o.from, when(rep.taken_at, t1),
+               rep.found_version, REG_SCHEMA_VERSION);
     printf("lost: everything after the backup; newest credential kept was issued %s\n",
            when(rep.last_issued_at, t2));
     if (rep.closed_first)
@@ -300,7 +359,12 @@ static int cmd_restore(int argc, char **argv)
                (long long)rep.skipped_first, (long long)rep.skipped_last);
     printf("credentials issued after the backup still verify and cannot be suspended or revoked "
            "here: re-issue them (new applications) and ask their holders to replace them\n");
-    if (max == 0 && !o.next_list)
+    if (max == 0 && !o.next_list && pg)
+        printf("warning: no --next-list given: new lists start right after the backup's. If the lost "
+               "registry had opened lists after the backup, their ids will be opened again with other "
+               "indices: drop and recreate the database and restore again with --next-list N (N above "
+               "its highest list id, see /.well-known/ecred-status-lists as verifiers cached it)\n");
+    else if (max == 0 && !o.next_list)
         printf("warning: the registry replaced had no status lists; if the lost registry had opened "
                "more lists after the backup, run restore again with --next-list N (N above its "
                "highest list, see /.well-known/ecred-status-lists as verifiers cached it)\n");

@@ -9,10 +9,13 @@
 #include "ecred/checkpoint.h"
 #include "registry_backend.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* The backend for url and where its location starts; NULL backend when this
  * build cannot open url (*why says why). */
@@ -184,16 +187,30 @@ ecred_err reg_token_remove(reg_db *db, const char *id, int64_t now)
     return reg_audit_append(db, "token-remove", prefix, "operator", now);
 }
 
+static ecred_err reg_backup_by_copy(reg_db *db, const char *path, int64_t now);
+static ecred_err reg_restore_by_copy(reg_db *db, const char *from_path, int64_t min_next_list,
+                                     int64_t now, reg_restore_report *rep);
+
 ecred_err reg_backup(reg_db *db, const char *path, int64_t now)
 {
-    return db->ops->backup ? db->ops->backup(db, path, now) : ECRED_ERR_UNSUPPORTED;
+    if (db->ops->backup)
+        return db->ops->backup(db, path, now);
+    return db->ops->dump ? reg_backup_by_copy(db, path, now) : ECRED_ERR_UNSUPPORTED;
 }
 
 ecred_err reg_restore(reg_db *db, const char *from_path, int64_t min_next_list, int64_t now,
                       reg_restore_report *rep)
 {
-    return db->ops->restore ? db->ops->restore(db, from_path, min_next_list, now, rep)
-                            : ECRED_ERR_UNSUPPORTED;
+    if (db->ops->restore)
+        return db->ops->restore(db, from_path, min_next_list, now, rep);
+    return db->ops->restore_finish ? reg_restore_by_copy(db, from_path, min_next_list, now, rep)
+                                   : ECRED_ERR_UNSUPPORTED;
+}
+
+ecred_err reg_claim(reg_db *db, bool *claimed)
+{
+    *claimed = true;
+    return db->ops->claim ? db->ops->claim(db, claimed) : ECRED_OK;
 }
 
 ecred_err reg_list_max_id(reg_db *db, int64_t *max)
@@ -648,44 +665,64 @@ static ecred_err reg_copy_count(reg_db *db, reg_copy_ctx *c)
     return e;
 }
 
-ecred_err reg_copy(const char *from_url, const char *to_url, reg_copy_stats *stats)
+/* What a restore adds to a copy: the post-restore rules, run in the
+ * destination's transaction (restore_finish), and their report. */
+typedef struct reg_restore_job {
+    int64_t min_next_list, now;
+    reg_restore_report *rep;
+} reg_restore_job;
+
+/* Copy every row of from into the EMPTY registry to (ECRED_ERR_EXISTS when it
+ * holds anything): from read in one snapshot, to written in one transaction
+ * (with job's rules when job is not NULL), then read back and counted. On
+ * any error to is unchanged. Counts of what was copied in c->counts. */
+static ecred_err reg_copy_dbs(reg_db *from, reg_db *to, const reg_restore_job *job, reg_copy_ctx *c)
 {
-    reg_db *from = NULL, *to = NULL;
-    reg_copy_ctx c, check;
+    memset(c, 0, sizeof *c);
+    c->to = to;
     bool empty = false;
-    ecred_err e = reg_open_url(from_url, &from);
-    if (!e)
-        e = reg_open_url(to_url, &to);
-    if (!e)
-        e = to->ops->is_empty(to, &empty);
-    if (!e && !empty)
-        e = ECRED_ERR_EXISTS; /* never merge into a registry in use: indices could collide */
+    ecred_err e = from->ops->begin_read(from);
     if (e)
-        goto out;
-    memset(&c, 0, sizeof c);
-    c.to = to;
-    /* The source is read in one snapshot, the destination written in one
-     * transaction: a copy is all or nothing. */
-    if ((e = from->ops->begin_read(from)) != ECRED_OK)
-        goto out;
+        return e;
     if ((e = to->ops->begin_write(to)) == ECRED_OK) {
-        e = from->ops->dump(from, reg_copy_row, &c);
+        /* Inside the write: nothing can slip in between the check and the load. */
+        e = to->ops->is_empty(to, &empty);
+        if (!e && !empty)
+            e = ECRED_ERR_EXISTS; /* never merge into a registry in use: indices could collide */
+        if (!e)
+            e = from->ops->dump(from, reg_copy_row, c);
         if (!e)
             e = to->ops->load_finish(to);
+        if (!e && job)
+            e = to->ops->restore_finish(to, job->min_next_list, job->now, job->rep);
         if (!e)
             e = to->ops->commit(to);
     }
     to->ops->rollback(to);
     from->ops->rollback(from);
     if (e)
-        goto out;
-    /* Read the destination back: every row arrived. */
+        return e;
+    /* Read the destination back: every row arrived (and nothing else but
+     * the placeholder lists a restore reserved). */
+    reg_copy_ctx check;
     if ((e = reg_copy_count(to, &check)) != ECRED_OK)
+        return e;
+    if (job && job->rep->skipped_first)
+        check.counts[REG_T_status_lists] -= (uint64_t)(job->rep->skipped_last - job->rep->skipped_first + 1);
+    return memcmp(check.counts, c->counts, sizeof c->counts) == 0 ? ECRED_OK : ECRED_ERR_INTERNAL;
+}
+
+ecred_err reg_copy(const char *from_url, const char *to_url, reg_copy_stats *stats)
+{
+    reg_db *from = NULL, *to = NULL;
+    reg_copy_ctx c;
+    ecred_err e = reg_open_url(from_url, &from);
+    if (!e)
+        e = reg_open_url(to_url, &to);
+    if (!e)
+        e = reg_copy_dbs(from, to, NULL, &c);
+    if (e)
         goto out;
-    if (memcmp(check.counts, c.counts, sizeof c.counts) != 0) {
-        e = ECRED_ERR_INTERNAL;
-        goto out;
-    }
     stats->tokens = c.counts[REG_T_tokens];
     stats->applications = c.counts[REG_T_applications];
     stats->idempotency = c.counts[REG_T_idempotency];
@@ -699,5 +736,119 @@ ecred_err reg_copy(const char *from_url, const char *to_url, reg_copy_stats *sta
 out:
     reg_close(to);
     reg_close(from);
+    return e;
+}
+
+/* ---- backup and restore by copy (a backend without its own: PostgreSQL) ---- */
+
+/* reg_backup: a new SQLite registry at path (0600, O_EXCL: never an existing
+ * file) filled by reg_copy_dbs from db's one read snapshot, then stamped. */
+static ecred_err reg_backup_by_copy(reg_db *db, const char *path, int64_t now)
+{
+    /* Made here, before SQLite opens it: the copy holds personal data. */
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return errno == EEXIST ? ECRED_ERR_EXISTS : ECRED_ERR_IO;
+    close(fd);
+    reg_db *to = NULL;
+    reg_copy_ctx c;
+    ecred_err e = reg_sqlite_ops.open(path, &to);
+    if (!e)
+        e = reg_copy_dbs(db, to, NULL, &c);
+    if (!e)
+        e = to->ops->backup_stamp ? to->ops->backup_stamp(to, now) : ECRED_ERR_UNSUPPORTED;
+    reg_close(to);
+    if (!e) {
+        fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0 || fsync(fd) != 0)
+            e = ECRED_ERR_IO;
+        if (fd >= 0)
+            close(fd);
+    }
+    if (e)
+        unlink(path);
+    return e;
+}
+
+/* Copy the file at from into the open file out (ours, just made). */
+static ecred_err reg_file_copy(const char *from, int out)
+{
+    int in = open(from, O_RDONLY | O_CLOEXEC);
+    if (in < 0)
+        return ECRED_ERR_IO;
+    ecred_err e = ECRED_OK;
+    char buf[65536];
+    for (;;) {
+        ssize_t n = read(in, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            e = n == 0 ? ECRED_OK : ECRED_ERR_IO;
+            break;
+        }
+        for (ssize_t done = 0; done < n;) {
+            ssize_t w = write(out, buf + done, (size_t)(n - done));
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0) {
+                e = ECRED_ERR_IO;
+                break;
+            }
+            done += w;
+        }
+        if (e)
+            break;
+    }
+    close(in);
+    return e;
+}
+
+/* reg_restore: the backup is opened (and migrated) as a private 0600 copy in
+ * $TMPDIR, so the operator's file is never written, then reg_copy_dbs loads
+ * it into db with the post-restore rules in the same transaction. */
+static ecred_err reg_restore_by_copy(reg_db *db, const char *from_path, int64_t min_next_list,
+                                     int64_t now, reg_restore_report *rep)
+{
+    memset(rep, 0, sizeof *rep);
+    const char *dir = getenv("TMPDIR");
+    char tmp[4096], side[4096 + 8];
+    int n = snprintf(tmp, sizeof tmp, "%s/ecred-restore-XXXXXX", dir && *dir ? dir : "/tmp");
+    if (n <= 0 || (size_t)n >= sizeof tmp)
+        return ECRED_ERR_ARG;
+    int fd = mkstemp(tmp); /* 0600: the copy holds personal data */
+    if (fd < 0)
+        return ECRED_ERR_IO;
+    ecred_err e = reg_file_copy(from_path, fd);
+    if (close(fd) != 0 && !e)
+        e = ECRED_ERR_IO;
+    reg_db *src = NULL;
+    if (!e) {
+        e = reg_sqlite_ops.open(tmp, &src);
+        if (e && e != ECRED_ERR_UNSUPPORTED && e != ECRED_ERR_NOMEM)
+            e = ECRED_ERR_INPUT; /* not SQLite, or not a registry SQLite can migrate */
+    }
+    if (!e) {
+        int found = 0, cur = 0;
+        reg_schema_info(src, &found, &cur);
+        rep->found_version = found;
+        /* found 0: the file had no registry tables (opening just made them). */
+        e = found == 0 || !src->ops->backup_taken_at ? ECRED_ERR_INPUT
+                                                      : src->ops->backup_taken_at(src, &rep->taken_at);
+        if (e == ECRED_ERR_KEY_UNKNOWN)
+            e = ECRED_ERR_INPUT; /* a registry file, but not a backup: run backup on it first */
+    }
+    if (!e) {
+        reg_restore_job job = {min_next_list, now, rep};
+        reg_copy_ctx c;
+        e = reg_copy_dbs(src, db, &job, &c);
+    }
+    reg_close(src);
+    unlink(tmp);
+    static const char *const sides[] = {"-wal", "-shm", "-journal"};
+    for (size_t i = 0; i < sizeof sides / sizeof sides[0]; i++) {
+        snprintf(side, sizeof side, "%s%s", tmp, sides[i]);
+        unlink(side);
+    }
+    reg_index_forget(db);
     return e;
 }

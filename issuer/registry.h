@@ -373,7 +373,9 @@ ecred_err reg_token_remove(reg_db *db, const char *id, int64_t now);
 /* ---- backup and restore ---- */
 /* A consistent copy of the registry, taken online, to a NEW file at path
  * (created 0600, never overwritten: ECRED_ERR_EXISTS), stamped with now as
- * its backup time. */
+ * its backup time. The file is a SQLite registry whatever the backend:
+ * SQLite copies its file (online backup API); PostgreSQL copies every table
+ * (reg_copy's rows) read in ONE REPEATABLE READ snapshot. */
 ecred_err reg_backup(reg_db *db, const char *path, int64_t now);
 
 typedef struct reg_restore_report {
@@ -390,9 +392,19 @@ typedef struct reg_restore_report {
  * then close every list that was open at backup time and reserve every list
  * id below min_next_list as a closed placeholder, so no status index handed
  * out after the backup is ever handed out again. One connection, nothing
- * else may use the registry meanwhile. */
+ * else may use the registry meanwhile. SQLite replaces its file; PostgreSQL
+ * loads a private migrated copy of the backup into an EMPTY database in one
+ * transaction (ECRED_ERR_EXISTS when it holds anything; the backup file is
+ * never written). ECRED_ERR_INPUT: from_path is not a registry backup;
+ * ECRED_ERR_UNSUPPORTED: a backup newer than this build. */
 ecred_err reg_restore(reg_db *db, const char *from_path, int64_t min_next_list, int64_t now,
                       reg_restore_report *rep);
+/* Claim the registry for a restore: *claimed false when an issuer instance
+ * has it open (PostgreSQL: every daemon's pool holds a shared advisory lock;
+ * the claim takes it exclusively, until reg_close, so none starts meanwhile).
+ * Backends that cannot tell (SQLite: the data directory's lock does it)
+ * say claimed. */
+ecred_err reg_claim(reg_db *db, bool *claimed);
 /* The highest list id (0 when none). */
 ecred_err reg_list_max_id(reg_db *db, int64_t *max);
 

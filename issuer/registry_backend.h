@@ -41,13 +41,13 @@ typedef ecred_err (*reg_row_fn)(void *ctx, const char *table, const reg_value *c
 /* The tables a registry copy moves, in load order (parents first), each with
  * its columns in dump order. Both backends dump and load exactly these. */
 #define REG_COPY_TABLES                                                                      \
-    X(tokens, "hash, role, created_at", 3)                                                    \
+    X(tokens, "hash, role, created_at, label, expires_at", 5)                                 \
     X(applications, "id, kind, state, id_number, credential_json, replaces, commitment_ref,"  \
                     " submitted_at, submitted_by, decided_at, decided_by, reject_reason,"    \
                     " credential_id, issued_at", 14)                                         \
     X(idempotency, "key, request_hash, application_id, created_at", 4)                       \
     X(commitments, "ref, application_id, text, sha256, created_at, confirmed_at", 6)          \
-    X(status_lists, "id, size, used, generation, perm_key, next_pos", 6)                                         \
+    X(status_lists, "id, size, used, generation, perm_key, next_pos, uri, closed", 8)         \
     X(credentials, "id, application_id, type, id_number, list_id, idx, status, qr_text,"      \
                    " credential_json, valid_until, endorsement_date, issued_at, replaced_by", 13) \
     X(status_events, "seq, credential_id, old_status, new_status, action, reason, actor, at", 8) \
@@ -166,6 +166,24 @@ typedef struct reg_ops {
      * ECRED_ERR_UNSUPPORTED): holder key bindings of applications. */
     ecred_err (*holder_get)(reg_db *db, const char *app_id, reg_holder *out);
     ecred_err (*holder_put)(reg_db *db, const char *app_id, const reg_holder *h);
+    /* Backup and restore by copy (issue 17 on PostgreSQL; registry.c's
+     * reg_backup/reg_restore when the backend has no backup/restore op of
+     * its own). The backup file is a SQLite registry, so only the SQLite
+     * backend implements the first two; optional, NULL: unsupported.
+     * backup_stamp records taken_at in a registry just filled by a copy and
+     * makes its file self-contained (no -wal beside it); backup_taken_at
+     * reads it back (ECRED_ERR_KEY_UNKNOWN: not a backup). */
+    ecred_err (*backup_stamp)(reg_db *db, int64_t taken_at);
+    ecred_err (*backup_taken_at)(reg_db *db, int64_t *taken_at);
+    /* reg_claim: *claimed false when an issuer instance (a pool) has the
+     * registry open; otherwise held until reg_close. */
+    ecred_err (*claim)(reg_db *db, bool *claimed);
+    /* Inside the write transaction that loaded a backup, after load_finish:
+     * the post-restore rules of reg_restore (close the lists open at backup
+     * time, reserve ids below min_next_list as closed), filling rep's
+     * last_issued_at, closed_* and skipped_*. */
+    ecred_err (*restore_finish)(reg_db *db, int64_t min_next_list, int64_t now,
+                                reg_restore_report *rep);
 } reg_ops;
 
 struct reg_db {

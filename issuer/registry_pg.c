@@ -18,6 +18,8 @@
  * (registry.h CONTRACT 4). A list's fill is counted in per-connection shard
  * rows (status_list_used), not in the list's row, so concurrent approvals
  * on one list never queue on one row lock through each other's commits.
+ * Instances: every pool (an issuer instance) holds a shared session advisory
+ * lock while open, so a restore (reg_claim) can tell that one runs.
  * Failures: a lost connection is ECRED_ERR_IO (the issuer's 503
  * registry_unavailable); the next use resets it, so the issuer recovers by
  * itself when the server is back. Connect, statement, lock and idle-in-
@@ -53,6 +55,10 @@
 #define PG_MIGRATION_LOCK 7301151
 /* Key of the advisory lock of reg_begin_write (tools and tests). */
 #define PG_WRITE_LOCK 7301152
+/* Key of the session advisory lock every issuer instance's pool holds
+ * shared while it is open; a restore takes it exclusively (reg_claim), so
+ * it refuses a database an instance uses and no instance starts meanwhile. */
+#define PG_INSTANCE_LOCK 7301153
 /* The audit chain's lock (pg_audit_last). Every reg_write transaction takes
  * it FIRST (pg_begin_writer): an approval appends to the chain, so it holds
  * this lock until COMMIT anyway, and taking it before any row lock gives all
@@ -71,6 +77,7 @@ struct pg_db {
     int shard;                 /* this connection's fill counter shard */
     bool in_tx;
     bool rerun;                /* the running write lost a race: reg_write runs it again */
+    bool instance_lock;        /* holds PG_INSTANCE_LOCK shared (a pool's first connection) */
     pg_pool *pool;             /* the pool it belongs to (write stats); NULL outside one */
     char status_prefix[REG_URI_MAX + 1]; /* new lists record prefix + id; "" none */
     /* Statements prepared on this session, by the address of their SQL text
@@ -197,6 +204,12 @@ static const pg_migration pg_migrations[] = {
      "ALTER TABLE status_lists ADD COLUMN next_pos integer NOT NULL DEFAULT 0"
      " CHECK(next_pos >= 0);"
      "UPDATE status_lists SET next_pos = size;"},
+    /* Issue 17 on PostgreSQL (backup and restore): lists a restore closed,
+     * as SQLite's status_lists.closed. A closed list takes no new
+     * reservation (pg_index_reserve), whatever its cursor says. Numbered 8
+     * (9 went to resident sessions, written at the same time). */
+    {8,
+     "ALTER TABLE status_lists ADD COLUMN closed boolean NOT NULL DEFAULT false;"},
 };
 
 /* ---- statements ---- */
@@ -401,6 +414,15 @@ static ecred_err pg_connect(pg_db *db, const char *conninfo)
     return pg_session(db);
 }
 
+/* Hold PG_INSTANCE_LOCK shared for this session: an issuer instance uses
+ * the database. Waits (bounded by lock_timeout) while a restore runs. */
+static ecred_err pg_instance_lock(pg_db *db)
+{
+    pg_params p = {0};
+    pp_int(&p, PG_INSTANCE_LOCK);
+    return pg_run(db, "SELECT pg_advisory_lock_shared($1)", &p, NULL);
+}
+
 /* Make sure the connection works before a transaction starts: a server
  * that restarted closed it, and PQreset reconnects (bounded by the connect
  * timeout). Never inside a transaction: that would silently lose it. */
@@ -416,7 +438,11 @@ static ecred_err pg_ready(pg_db *db)
     db->nprepared = 0; /* a new session knows none of them */
     if (PQstatus(db->c) != CONNECTION_OK)
         return ECRED_ERR_IO;
-    return pg_session(db);
+    ecred_err e = pg_session(db);
+    /* The new session holds no lock: say again that an instance is here. */
+    if (!e && db->instance_lock)
+        e = pg_instance_lock(db);
+    return e;
 }
 
 /* Apply every migration above the database's version, once, in one
@@ -550,6 +576,14 @@ static ecred_err pg_pool_open(const char *conninfo, unsigned size, reg_pool **ou
         /* The first connection migrates; the rest find the schema in place. */
         ecred_err e = pg_conn_open(conninfo, i == 0, &db);
         if (e) {
+            pg_pool_free(p);
+            return e;
+        }
+        /* An instance is here while the pool is open (reg_claim). */
+        if (i == 0 && (e = pg_instance_lock(db)) == ECRED_OK)
+            db->instance_lock = true;
+        if (e) {
+            pg_conn_close(db);
             pg_pool_free(p);
             return e;
         }
@@ -1367,7 +1401,7 @@ static ecred_err pg_index_reserve(reg_db *base, uint32_t want, reg_index_block *
      * its cursor, return the range. Two instances never get the same range. */
     ecred_err e = pg_run(db,
                          "WITH cur AS (SELECT id, next_pos FROM status_lists WHERE next_pos < size"
-                         " ORDER BY id DESC LIMIT 1 FOR UPDATE)"
+                         " AND NOT closed ORDER BY id DESC LIMIT 1 FOR UPDATE)"
                          " UPDATE status_lists l SET next_pos = LEAST(l.size, cur.next_pos + $1)"
                          " FROM cur WHERE l.id = cur.id"
                          " RETURNING l.id, l.size, cur.next_pos, l.next_pos, l.perm_key, l.uri",
@@ -1426,7 +1460,7 @@ static ecred_err pg_list_info_get(reg_db *base, int64_t list_id, reg_list_info *
     PGresult *r = NULL;
     ecred_err e = pg_run(pg_db_of(base),
                          "SELECT id, size, (SELECT COALESCE(SUM(n), 0) FROM status_list_used u"
-                         " WHERE u.list_id = l.id), generation, uri FROM status_lists l WHERE id = $1",
+                         " WHERE u.list_id = l.id), generation, uri, closed FROM status_lists l WHERE id = $1",
                          &p, &r);
     if (e)
         return e;
@@ -1442,7 +1476,7 @@ static ecred_err pg_list_info_get(reg_db *base, int64_t list_id, reg_list_info *
             out->used = (uint32_t)used;
             out->generation = pg_int(r, 0, 3);
             pg_copy(r, 0, 4, out->uri, sizeof out->uri);
-            out->closed = false; /* restore (which closes lists) is SQLite's; PostgreSQL restores with its own tools */
+            out->closed = strcmp(PQgetvalue(r, 0, 5), "t") == 0; /* closed by a restore */
         }
     }
     PQclear(r);
@@ -1599,7 +1633,7 @@ static ecred_err pg_list_token_put(reg_db *base, const reg_list_token *t)
 /* Dump SELECTs: our own tables in REG_COPY_TABLES order and columns; used
  * is the sum of the fill shards, bytea comes out as "\x" hex text. */
 static const char *const pg_dump_sql[] = {
-    "SELECT hash, role, created_at FROM tokens ORDER BY created_at, hash",
+    "SELECT hash, role, created_at, label, expires_at FROM tokens ORDER BY created_at, hash",
     "SELECT id, kind, state, id_number, credential_json, replaces, commitment_ref, submitted_at,"
     " submitted_by, decided_at, decided_by, reject_reason, credential_id, issued_at"
     " FROM applications ORDER BY submitted_at, id",
@@ -1607,7 +1641,7 @@ static const char *const pg_dump_sql[] = {
     "SELECT ref, application_id, text, sha256, created_at, confirmed_at FROM commitments"
     " ORDER BY created_at, ref",
     "SELECT id, size, (SELECT COALESCE(SUM(n), 0) FROM status_list_used u WHERE u.list_id = l.id),"
-    " generation, perm_key, next_pos FROM status_lists l ORDER BY id",
+    " generation, perm_key, next_pos, uri, closed::integer FROM status_lists l ORDER BY id",
     "SELECT id, application_id, type, id_number, list_id, idx, status, qr_text, credential_json,"
     " valid_until, endorsement_date, issued_at, replaced_by FROM credentials ORDER BY seq",
     "SELECT seq, credential_id, old_status, new_status, action, reason, actor, at"
@@ -1713,7 +1747,8 @@ static ecred_err pg_load_row(reg_db *base, const char *table, const reg_value *c
             /* used goes to the fill shards, the rest to the list row. */
             int len = snprintf(sql, sizeof sql,
                                "WITH l AS (INSERT INTO status_lists(id, size, generation, perm_key,"
-                               " next_pos) VALUES($1,$2,$4,$5,$6) RETURNING id)"
+                               " next_pos, uri, closed) VALUES($1,$2,$4,$5,$6,$7,"
+                               " COALESCE($8::integer, 0) <> 0) RETURNING id)"
                                " INSERT INTO status_list_used(list_id, shard, n)"
                                " SELECT id, 0, $3 FROM l");
             if (len <= 0 || (size_t)len >= sizeof sql)
@@ -1978,6 +2013,80 @@ static ecred_err pg_list_max_id(reg_db *base, int64_t *max)
     return e;
 }
 
+/* ---- restore (the copy itself is registry.c's reg_restore) ---- */
+
+/* reg_claim: try PG_INSTANCE_LOCK exclusively; a running instance holds it shared. */
+static ecred_err pg_claim(reg_db *base, bool *claimed)
+{
+    pg_db *db = pg_db_of(base);
+    pg_params p = {0};
+    pp_int(&p, PG_INSTANCE_LOCK);
+    PGresult *r = NULL;
+    /* Session-level: held until this connection closes, so no instance
+     * starts (its pool waits for the shared lock) while the restore runs. */
+    ecred_err e = pg_run(db, "SELECT pg_try_advisory_lock($1)", &p, &r);
+    if (!e)
+        *claimed = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
+    return e;
+}
+
+/* One integer of a one-row query (0 for NULL). */
+static ecred_err pg_query_int(pg_db *db, const char *sql, const pg_params *p, int64_t *out)
+{
+    PGresult *r = NULL;
+    ecred_err e = pg_run(db, sql, p, &r);
+    if (!e)
+        e = PQntuples(r) == 1 ? ECRED_OK : ECRED_ERR_IO;
+    if (!e)
+        *out = pg_int(r, 0, 0);
+    PQclear(r);
+    return e;
+}
+
+/* The post-restore rules (registry_backend.h restore_finish), inside the
+ * transaction that loaded the backup: all of it commits with the rows. */
+static ecred_err pg_restore_finish(reg_db *base, int64_t min_next_list, int64_t now,
+                                   reg_restore_report *rep)
+{
+    (void)now; /* no registry_meta here: the restore's time is in the operator's report */
+    pg_db *db = pg_db_of(base);
+    ecred_err e;
+    if ((e = pg_query_int(db, "SELECT COALESCE(MAX(issued_at), 0) FROM credentials", NULL,
+                          &rep->last_issued_at)) != ECRED_OK ||
+        (e = pg_query_int(db, "SELECT COALESCE(MIN(id), 0) FROM status_lists WHERE next_pos < size"
+                              " AND NOT closed", NULL, &rep->closed_first)) != ECRED_OK ||
+        (e = pg_query_int(db, "SELECT COALESCE(MAX(id), 0) FROM status_lists WHERE next_pos < size"
+                              " AND NOT closed", NULL, &rep->closed_last)) != ECRED_OK)
+        return e;
+    /* Every list with room at backup time may have handed out positions
+     * after it (the cursor in the backup is older than the lost one): none
+     * takes a new reservation again (issue 17 trap 3). A list whose cursor
+     * reached its size takes none anyway. */
+    if ((e = pg_run(db, "UPDATE status_lists SET closed = true WHERE next_pos < size AND NOT closed",
+                    NULL, NULL)) != ECRED_OK)
+        return e;
+    int64_t max = 0;
+    if ((e = pg_query_int(db, "SELECT COALESCE(MAX(id), 0) FROM status_lists", NULL, &max)) != ECRED_OK)
+        return e;
+    /* Lists the lost registry opened after the backup: their ids are taken
+     * by closed, full placeholders (no key, cursor at the end), so the next
+     * list opened is min_next_list and none of those ids is opened twice. */
+    if (min_next_list > max + 1) {
+        pg_params p = {0};
+        pp_int(&p, max + 1);
+        pp_int(&p, min_next_list - 1);
+        pp_int(&p, db->list_size);
+        if ((e = pg_run(db, "INSERT INTO status_lists(id, size, next_pos, closed)"
+                            " SELECT g, $3, $3, true FROM generate_series($1::bigint, $2::bigint) g",
+                        &p, NULL)) != ECRED_OK)
+            return e;
+        rep->skipped_first = max + 1;
+        rep->skipped_last = min_next_list - 1;
+    }
+    return ECRED_OK;
+}
+
 static ecred_err pg_applications_by_state(reg_db *base, const char *state, int64_t after_at,
                                           const char *after_id, unsigned limit,
                                           ecred_err (*fn)(void *ctx, const reg_application *a), void *ctx)
@@ -2090,6 +2199,8 @@ const reg_ops reg_pg_ops = {
     .tokens_list = pg_tokens_list,
     .token_remove = pg_token_remove,
     .list_max_id = pg_list_max_id,
+    .claim = pg_claim,
+    .restore_finish = pg_restore_finish,
     .applications_by_state = pg_applications_by_state,
     .credentials_for = pg_credentials_for,
 };

@@ -2056,6 +2056,35 @@ out:
     return e;
 }
 
+/* A registry just filled by a copy becomes a backup file: stamped with its
+ * time (reg_restore reports it) and self-contained (no -wal beside it). */
+static ecred_err sq_backup_stamp(reg_db *base, int64_t taken_at)
+{
+    sq_db *db = sq_db_of(base);
+    reg_stmt_cache_clear(db); /* leaving WAL mode wants no statement pending */
+    char sql[160];
+    snprintf(sql, sizeof sql,
+             "PRAGMA journal_mode=DELETE; INSERT OR REPLACE INTO registry_meta VALUES('backup_taken_at', '%lld');",
+             (long long)taken_at);
+    return sqlite3_exec(db->h, sql, NULL, NULL, NULL) == SQLITE_OK ? ECRED_OK : ECRED_ERR_IO;
+}
+
+/* The time a backup file was taken; ECRED_ERR_KEY_UNKNOWN for a registry
+ * that is not a backup. */
+static ecred_err sq_backup_taken_at(reg_db *base, int64_t *taken_at)
+{
+    sq_db *db = sq_db_of(base);
+    int64_t n = 0;
+    if (!reg_query_int(db->h, "SELECT COUNT(*) FROM registry_meta WHERE key = 'backup_taken_at'", &n))
+        return ECRED_ERR_IO;
+    if (n == 0)
+        return ECRED_ERR_KEY_UNKNOWN;
+    return reg_query_int(db->h, "SELECT CAST(value AS INTEGER) FROM registry_meta WHERE key = 'backup_taken_at'",
+                         taken_at)
+               ? ECRED_OK
+               : ECRED_ERR_IO;
+}
+
 static ecred_err sq_applications_by_state(reg_db *base, const char *state, int64_t after_at,
                                           const char *after_id, unsigned limit,
                                           ecred_err (*fn)(void *ctx, const reg_application *a), void *ctx)
@@ -2160,6 +2189,8 @@ const reg_ops reg_sqlite_ops = {
     .backup = sq_backup,
     .restore = sq_restore,
     .list_max_id = sq_list_max_id,
+    .backup_stamp = sq_backup_stamp,
+    .backup_taken_at = sq_backup_taken_at,
     .applications_by_state = sq_applications_by_state,
     .credentials_for = sq_credentials_for,
     .list_token_get = sq_list_token_get,

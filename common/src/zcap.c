@@ -148,7 +148,9 @@ static z_stream *zcap_deflater_get(int level, int *zret)
         return NULL;
     }
     d->level = level;
-    if ((*zret = deflateInit(&d->zs, level)) != Z_OK) {
+    *zret = level == ECRED_ZLIB_RLE ? deflateInit2(&d->zs, 9, Z_DEFLATED, 15, 8, Z_RLE)
+                                    : deflateInit(&d->zs, level);
+    if (*zret != Z_OK) {
         free(d);
         return NULL;
     }
@@ -160,13 +162,14 @@ static z_stream *zcap_deflater_get(int level, int *zret)
     return &d->zs;
 }
 
-/* Compress n bytes into one zlib stream at `level` (0..9, default window and
- * memory settings so output matches stock zlib byte for byte). A non-empty dict
+/* Compress n bytes into one zlib stream at `level` (0..9 or ECRED_ZLIB_RLE;
+ * default window and memory settings so output matches stock zlib byte for
+ * byte). A non-empty dict
  * is preset and announced via FDICT/DICTID. out is replaced only on success. */
 ecred_err ecred_zlib_compress(const uint8_t *in, size_t n, int level, ecred_span dict,
                               ecred_buf *out)
 {
-    if (!out || (!in && n) || (!dict.ptr && dict.len) || level < 0 || level > 9)
+    if (!out || (!in && n) || (!dict.ptr && dict.len) || level < 0 || level > ECRED_ZLIB_RLE)
         return ECRED_ERR_ARG;
     /* avail_in is a 32-bit uInt; ECRED_BUF_MAX keeps both lengths within it. */
     if (n > ECRED_BUF_MAX || dict.len > ECRED_BUF_MAX)

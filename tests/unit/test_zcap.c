@@ -2,7 +2,8 @@
  * test_zcap.c - zlib with caps and preset dictionaries: the IETF status list
  * vectors reproduced at level 9, dictionary streams made by stock zlib, every
  * rejection in tests/vectors/zlib/invalid.txt, a zlib bomb against the output
- * cap, truncation at every length, bit flips, and round trips at every level.
+ * cap, truncation at every length, bit flips, and round trips at every level
+ * (ECRED_ZLIB_RLE included).
  * Every failing call must leave its `out` exactly as it was.
  */
 #include <pthread.h>
@@ -293,7 +294,7 @@ static void test_round_trips(void)
         for (int text = 0; text < 2; text++) {
             size_t n = sizes[s];
             fill(data, n, text);
-            for (int level = 0; level <= 9; level++) {
+            for (int level = 0; level <= ECRED_ZLIB_RLE; level++) {
                 for (int use_dict = 0; use_dict < 2; use_dict++) {
                     ecred_span d = use_dict ? dict : NO_DICT;
                     ecred_buf z = ECRED_BUF_INIT, back = ECRED_BUF_INIT;
@@ -376,7 +377,7 @@ static void test_args_and_caps(void)
 {
     check_sentinel out;
     check_sentinel_init(&out);
-    CHECK_ERR(ecred_zlib_compress((const uint8_t *)"x", 1, 10, NO_DICT, &out.buf), ECRED_ERR_ARG);
+    CHECK_ERR(ecred_zlib_compress((const uint8_t *)"x", 1, ECRED_ZLIB_RLE + 1, NO_DICT, &out.buf), ECRED_ERR_ARG);
     CHECK_ERR(ecred_zlib_compress((const uint8_t *)"x", 1, -1, NO_DICT, &out.buf), ECRED_ERR_ARG);
     CHECK_ERR(ecred_zlib_compress(NULL, 1, 6, NO_DICT, &out.buf), ECRED_ERR_ARG);
     CHECK_ERR(ecred_zlib_compress((const uint8_t *)"x", 1, 6, NO_DICT, NULL), ECRED_ERR_ARG);
@@ -441,7 +442,7 @@ static void test_reused_state(void)
     static const int order[] = {0, 1, 0, 0, 2, 1, 1, 2, 0};
     for (size_t k = 0; k < sizeof order / sizeof order[0]; k++) {
         if (k % 3 == 0)
-            CHECK_ERR(ecred_zlib_compress(reuse_text, 1, 10, NO_DICT, &junk), ECRED_ERR_ARG);
+            CHECK_ERR(ecred_zlib_compress(reuse_text, 1, ECRED_ZLIB_RLE + 1, NO_DICT, &junk), ECRED_ERR_ARG);
         int i = order[k];
         reuse_compress(i, &warm);
         CHECK(warm.len == fresh[i].out.len);

@@ -75,8 +75,10 @@ typedef struct ecred_slist_token {
 
 /* Sign a status list token (protected {1: alg, 16: typ}, unprotected {4: kid}).
  * Payload: {2: uri, 4: exp (if != 0), 6: iat, 65533: list, 65534: ttl (if != 0)}
- * in deterministic key order. ECRED_ERR_ARG for an empty or too long uri,
- * negative times, or an invalid list. out is replaced on success. */
+ * in deterministic key order; the list's lst is zlib level 9 up to 4 KiB
+ * packed, run-length (ECRED_ZLIB_RLE) above (spec/statuslist.md section 1).
+ * ECRED_ERR_ARG for an empty or too long uri, negative times, or an invalid
+ * list. out is replaced on success. */
 ecred_err ecred_slist_token_sign(const ecred_key *key, const ecred_slist_token *tok,
                                  ecred_buf *out);
 /* Decode and verify a token with key: checks tag 18, typ, signature over the

@@ -6,9 +6,16 @@
 
 #include "ecred/buf.h"
 
-/* Compress into a zlib stream at level 0..9. With dict.len > 0 the stream has
- * FDICT set and DICTID = Adler-32 of the dictionary (RFC 1950 section 2.2).
- * out is replaced only on success. */
+/* Level for run-length matching only (zlib's Z_RLE strategy, level 9's
+ * header): for data that is mostly long runs, as a status list is. On a full
+ * 131072-entry list at 2.5 % non-VALID it took 0.7 ms against 36 ms at level
+ * 9 for 5 % more bytes, and was smaller than level 9 from 10 % non-VALID up
+ * (zlib 1.2.13, this machine). */
+#define ECRED_ZLIB_RLE 10
+
+/* Compress into a zlib stream at level 0..9 (or ECRED_ZLIB_RLE). With
+ * dict.len > 0 the stream has FDICT set and DICTID = Adler-32 of the
+ * dictionary (RFC 1950 section 2.2). out is replaced only on success. */
 ecred_err ecred_zlib_compress(const uint8_t *in, size_t n, int level, ecred_span dict,
                               ecred_buf *out);
 
