@@ -63,7 +63,8 @@ cleanup() {
 }
 trap cleanup EXIT
 note() { echo "bench/city.sh: $*" >&2; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" # free_port, bench_app_json
 port_free() { python3 -c 'import socket,sys; s=socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1])))' "$1" 2>/dev/null; }
 FIGS=("city: approvals/s at 16 clients, last 5 % of a list" "city: approvals/s at 16 clients, first 5 % of the next list"
       "city: one status list build" "city: cold sync of every list" "city: warm sync of every list"
@@ -123,16 +124,7 @@ EOF
 }
 
 # --- setup: application bodies, two data directories ------------------------------
-python3 - "$src/spec/examples/api/permit_new.json" "$tmp/app.json" <<'EOF'
-import datetime, json, sys
-body = json.load(open(sys.argv[1]))
-today = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=8)).date()
-shift = today - datetime.date(2026, 11, 26)
-for k in ("registration_date", "valid_from", "valid_until", "endorsement_date"):
-    if k in body.get("credential", {}):
-        body["credential"][k] = (datetime.date.fromisoformat(body["credential"][k]) + shift).isoformat()
-json.dump(body, open(sys.argv[2], "w"), ensure_ascii=False)
-EOF
+bench_app_json "$src" "$tmp/app.json"
 # setup_data DATA PORT NAPPS: issuer keys and trust list, two tokens, NAPPS
 # applications (all by a no-fsync daemon: setup, not timed); ids in DATA.ids.
 setup_data() {

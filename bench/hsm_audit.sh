@@ -12,7 +12,8 @@ tmp=$(mktemp -d)
 pid=""
 cleanup() { [ -n "$pid" ] && { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }; rm -rf "$tmp"; }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" # free_port, bench_app_json
 export SOFTHSM2_CONF=$tmp/softhsm2.conf
 mkdir -p "$tmp/tokens" "$tmp/data"
 printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' "$tmp" >"$SOFTHSM2_CONF"
@@ -20,16 +21,7 @@ softhsm2-util --init-token --free --label bench --pin 1111 --so-pin 2222 >/dev/n
 printf '1111\n' >"$tmp/pin"; chmod 600 "$tmp/pin"
 uri='pkcs11:token=bench;object=issuer'
 "$bin/ecred-keys" gen --out "$uri" --pin-file "$tmp/pin" >/dev/null
-python3 - "$src/spec/examples/api/permit_new.json" "$tmp/app.json" <<'PY'
-import datetime, json, sys
-body = json.load(open(sys.argv[1]))
-today = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=8)).date()
-shift = today - datetime.date(2026, 11, 26)
-for k in ("registration_date", "valid_from", "valid_until", "endorsement_date"):
-    if k in body.get("credential", {}):
-        body["credential"][k] = (datetime.date.fromisoformat(body["credential"][k]) + shift).isoformat()
-json.dump(body, open(sys.argv[2], "w"), ensure_ascii=False)
-PY
+bench_app_json "$src" "$tmp/app.json"
 start() { # start [ENV=...] -- ARGS: the daemon on a fresh port
   local envs=()
   while [ "$1" != -- ]; do envs+=("$1"); shift; done; shift

@@ -37,7 +37,8 @@ cleanup() {
 }
 trap cleanup EXIT
 note() { echo "bench/load.sh: $*" >&2; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" # free_port, bench_app_json
 # not_measured WHY: the load rows, each saying why it is missing.
 not_measured() {
   for fig in "issuer under load: approvals/s with durable commit, p50/p99" \
@@ -98,18 +99,7 @@ stop_daemon() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 
 # --- setup: issuer data, applications, one valid QR text, the verifier --------
 mkdir -p "$tmp/data" "$tmp/sq"
-# The API examples are dated around 2026-11-26: move them to today (as the
-# issuer's lifecycle test does) so the credential is valid whenever this runs.
-python3 - "$src/spec/examples/api/permit_new.json" "$tmp/app.json" <<'EOF'
-import datetime, json, sys
-body = json.load(open(sys.argv[1]))
-today = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=8)).date()
-shift = today - datetime.date(2026, 11, 26)
-for k in ("registration_date", "valid_from", "valid_until", "endorsement_date"):
-    if k in body.get("credential", {}):
-        body["credential"][k] = (datetime.date.fromisoformat(body["credential"][k]) + shift).isoformat()
-json.dump(body, open(sys.argv[2], "w"), ensure_ascii=False)
-EOF
+bench_app_json "$src" "$tmp/app.json"
 start_daemon setup_pid setup_port /.well-known/ecred-trust \
   "${nofsync[@]}" "$bin/ecred-issuerd" --data "$tmp/data" --listen 127.0.0.1:@PORT@ ||
   not_measured "ecred-issuerd did not start: $(tail -2 "$tmp/daemons.log")"

@@ -33,7 +33,8 @@ not_measured() {
   echo "ROW|PostgreSQL: issuer approvals/s|0|-|-|0|0||not measured: $1"
   exit 0
 }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" # free_port, bench_app_json
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 [[ -x $PGBIN/pgbench ]] || not_measured "PostgreSQL server binaries (pgbench) not installed"
 for f in "$bin/ecred-issuerd" "$bb/loadgen"; do [[ -x $f ]] || not_measured "$f was not built"; done
@@ -65,16 +66,7 @@ start_issuer() {
 }
 stop_issuer() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 
-python3 - "$src/spec/examples/api/permit_new.json" "$tmp/app.json" <<'PY'
-import datetime, json, sys
-body = json.load(open(sys.argv[1]))
-today = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=8)).date()
-shift = today - datetime.date(2026, 11, 26)
-for k in ("registration_date", "valid_from", "valid_until", "endorsement_date"):
-    if k in body.get("credential", {}):
-        body["credential"][k] = (datetime.date.fromisoformat(body["credential"][k]) + shift).isoformat()
-json.dump(body, open(sys.argv[2], "w"), ensure_ascii=False)
-PY
+bench_app_json "$src" "$tmp/app.json"
 
 # setup NAME REGISTRY COUNT: a data dir with tokens and COUNT applications;
 # their approve paths in $tmp/NAME.paths. Sets officer_NAME.

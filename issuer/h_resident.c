@@ -3,10 +3,11 @@
  * the city's identity provider (OpenID Connect code flow with PKCE), and
  * self-service on the resident's own applications and credentials.
  *
- * Who is who: the session (resident.h) holds the identity the provider's ID
- * token vouched for. An application's or credential's id_number must equal
- * the session's, or the answer is the same 404 as for an id that does not
- * exist (a resident cannot learn which ids exist). Name and ID number are
+ * Who is who: the session (resident.h, kept in the registry so every
+ * instance knows it) holds the identity the provider's ID token vouched
+ * for. An application's or credential's id_number must equal the session's,
+ * or the answer is the same 404 as for an id that does not exist (a
+ * resident cannot learn which ids exist). Name and ID number are
  * never taken from a body: they come from the session ("免交身份证").
  *
  * Every POST needs X-CSRF-Token equal to the session's token (given by GET
@@ -63,21 +64,26 @@ static void res_login_fail(svc_req *r, ierr_id id, const char *detail)
     svc_reply_bytes(r, 303, "text/plain; charset=utf-8", "", 0);
 }
 
-/* The signed-in resident, or a reply (disabled, not signed in, CSRF). */
-static bool res_require(issuerd *d, svc_req *r, res_session *s, bool post)
+/* The signed-in resident, or a reply (disabled, not signed in, registry
+ * down, CSRF). */
+static bool res_require(issuerd *d, reg_db *db, svc_req *r, res_session *s, bool post)
 {
     if (!d->oidc) {
         ireply_error(r, IE_RESIDENT_DISABLED, NULL);
         return false;
     }
-    if (res_session_from_cookie(d->residents, svc_header(r, "Cookie"), (int64_t)time(NULL), s) != ECRED_OK) {
+    ecred_err e = res_session_from_cookie(d->residents, db, svc_header(r, "Cookie"), (int64_t)time(NULL), s);
+    if (e == ECRED_ERR_KEY_UNKNOWN) {
         ireply_error(r, IE_NOT_SIGNED_IN, NULL);
+        return false;
+    }
+    if (e) {
+        ireply_error(r, IE_REGISTRY_UNAVAILABLE, "the session could not be read");
         return false;
     }
     snprintf(r->who, sizeof r->who, "%s", s->who);
     if (post) {
-        const char *t = svc_header(r, CSRF_HEADER);
-        if (!t || strlen(t) != RES_TOKEN_LEN || CRYPTO_memcmp(t, s->csrf, RES_TOKEN_LEN) != 0) {
+        if (!res_csrf_ok(s, svc_header(r, CSRF_HEADER))) {
             ireply_error(r, IE_CSRF_TOKEN_INVALID, NULL);
             return false;
         }
@@ -87,15 +93,17 @@ static bool res_require(issuerd *d, svc_req *r, res_session *s, bool post)
 
 void h_res_login(issuerd *d, reg_db *db, svc_req *r)
 {
-    (void)db;
     if (!d->oidc) {
         ireply_error(r, IE_RESIDENT_DISABLED, NULL);
         return;
     }
     char state[RES_TOKEN_LEN + 1], nonce[RES_TOKEN_LEN + 1], chal[RES_TOKEN_LEN + 1];
-    ecred_err e = res_login_begin(d->residents, (int64_t)time(NULL), state, nonce, chal);
+    ecred_err e = res_login_begin(d->residents, db, (int64_t)time(NULL), state, nonce, chal);
     if (e) {
-        res_login_fail(r, e == ECRED_ERR_TOO_LARGE ? IE_TOO_MANY_LOGINS : IE_INTERNAL, NULL);
+        res_login_fail(r, e == ECRED_ERR_TOO_LARGE ? IE_TOO_MANY_LOGINS
+                          : e == ECRED_ERR_IO      ? IE_REGISTRY_UNAVAILABLE
+                                                   : IE_INTERNAL,
+                       NULL);
         return;
     }
     char url[2048];
@@ -115,7 +123,6 @@ void h_res_login(issuerd *d, reg_db *db, svc_req *r)
 
 void h_res_callback(issuerd *d, reg_db *db, svc_req *r)
 {
-    (void)db;
     if (!d->oidc) {
         ireply_error(r, IE_RESIDENT_DISABLED, NULL);
         return;
@@ -124,9 +131,11 @@ void h_res_callback(issuerd *d, reg_db *db, svc_req *r)
     const char *state = svc_query(r, "state");
     const char *code = svc_query(r, "code");
     char nonce[RES_TOKEN_LEN + 1], verifier[RES_TOKEN_LEN + 1];
-    /* The state is taken first, whatever else is wrong: one use only. */
-    if (res_login_take(d->residents, state, now, nonce, verifier) != ECRED_OK) {
-        res_login_fail(r, IE_LOGIN_EXPIRED, NULL);
+    /* The state is taken first, whatever else is wrong: one use only, on
+     * whichever instance the callback reaches. */
+    ecred_err te = res_login_take(d->residents, db, state, now, nonce, verifier);
+    if (te) {
+        res_login_fail(r, te == ECRED_ERR_KEY_UNKNOWN ? IE_LOGIN_EXPIRED : IE_REGISTRY_UNAVAILABLE, NULL);
         return;
     }
     if (svc_query(r, "error") || !code || !code[0] || strlen(code) > 512) {
@@ -147,9 +156,9 @@ void h_res_callback(issuerd *d, reg_db *db, svc_req *r)
         goto out;
     }
     char cookie[RES_TOKEN_LEN + 1];
-    if (res_session_create(d->residents, &id, now, cookie) != ECRED_OK) {
+    if (res_session_create(d->residents, db, &id, now, cookie) != ECRED_OK) {
         OPENSSL_cleanse(&id, sizeof id);
-        ireply_error(r, IE_INTERNAL, NULL);
+        ireply_error(r, IE_REGISTRY_UNAVAILABLE, "the session could not be stored");
         goto out;
     }
     OPENSSL_cleanse(&id, sizeof id);
@@ -178,11 +187,14 @@ out:
 
 void h_res_logout(issuerd *d, reg_db *db, svc_req *r)
 {
-    (void)db;
     res_session s;
-    if (!res_require(d, r, &s, true))
+    if (!res_require(d, db, r, &s, true))
         return;
-    res_session_end(d->residents, svc_header(r, "Cookie"));
+    OPENSSL_cleanse(&s, sizeof s);
+    if (res_session_end(d->residents, db, svc_header(r, "Cookie")) != ECRED_OK) {
+        ireply_error(r, IE_REGISTRY_UNAVAILABLE, "the session could not be ended");
+        return;
+    }
     char set[128];
     snprintf(set, sizeof set, "%s=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict%s", RES_COOKIE,
              d->cookie_secure ? "; Secure" : "");
@@ -212,7 +224,7 @@ static json_t *res_prefill(reg_db *db, const char *id_number, json_t **latest_id
 void h_res_me(issuerd *d, reg_db *db, svc_req *r)
 {
     res_session s;
-    if (!res_require(d, r, &s, false))
+    if (!res_require(d, db, r, &s, false))
         return;
     json_t *latest = NULL;
     json_t *prefill = res_prefill(db, s.id_number, &latest);
@@ -261,7 +273,7 @@ static bool res_own_credential(reg_db *db, svc_req *r, const char *id, const res
 void h_res_app_create(issuerd *d, reg_db *db, svc_req *r)
 {
     res_session s;
-    if (!res_require(d, r, &s, true))
+    if (!res_require(d, db, r, &s, true))
         return;
     json_t *body = NULL, *cred = NULL;
     const char *idem = svc_header(r, "Idempotency-Key");
@@ -376,7 +388,7 @@ void h_res_app_get(issuerd *d, reg_db *db, svc_req *r)
 {
     res_session s;
     reg_application a;
-    if (!res_require(d, r, &s, false) || !res_own_application(db, r, &s, &a))
+    if (!res_require(d, db, r, &s, false) || !res_own_application(db, r, &s, &a))
         return;
     json_t *view = view_application(d, db, &a, false);
     reg_application_free(&a);
@@ -389,7 +401,7 @@ void h_res_commitment_sign(issuerd *d, reg_db *db, svc_req *r)
 {
     res_session s;
     reg_application a;
-    if (!res_require(d, r, &s, true) || !res_own_application(db, r, &s, &a))
+    if (!res_require(d, db, r, &s, true) || !res_own_application(db, r, &s, &a))
         return;
     reg_application_free(&a);
     json_t *body = NULL;
@@ -426,7 +438,7 @@ void h_res_holder_nonce(issuerd *d, reg_db *db, svc_req *r)
 {
     res_session s;
     reg_application a;
-    if (!res_require(d, r, &s, true) || !res_own_application(db, r, &s, &a))
+    if (!res_require(d, db, r, &s, true) || !res_own_application(db, r, &s, &a))
         return;
     reg_application_free(&a);
     if (r->body.len != 0) {
@@ -451,7 +463,7 @@ void h_res_holder_key(issuerd *d, reg_db *db, svc_req *r)
 {
     res_session s;
     reg_application a;
-    if (!res_require(d, r, &s, true) || !res_own_application(db, r, &s, &a))
+    if (!res_require(d, db, r, &s, true) || !res_own_application(db, r, &s, &a))
         return;
     reg_application_free(&a);
     json_t *body;
@@ -508,7 +520,7 @@ static void res_add_holder(json_t *view, const reg_credential *c)
 void h_res_cred_current(issuerd *d, reg_db *db, svc_req *r)
 {
     res_session s;
-    if (!res_require(d, r, &s, false))
+    if (!res_require(d, db, r, &s, false))
         return;
     reg_credential c;
     ecred_err e = reg_credential_latest_for(db, s.id_number, &c);
@@ -530,7 +542,7 @@ void h_res_cred_get(issuerd *d, reg_db *db, svc_req *r)
 {
     res_session s;
     reg_credential c;
-    if (!res_require(d, r, &s, false) || !res_own_credential(db, r, r->param, &s, &c))
+    if (!res_require(d, db, r, &s, false) || !res_own_credential(db, r, r->param, &s, &c))
         return;
     json_t *view = view_credential(d, db, &c, true);
     res_add_holder(view, &c);
@@ -542,7 +554,7 @@ void h_res_cred_qr_svg(issuerd *d, reg_db *db, svc_req *r)
 {
     res_session s;
     reg_credential c;
-    if (!res_require(d, r, &s, false) || !res_own_credential(db, r, r->param, &s, &c))
+    if (!res_require(d, db, r, &s, false) || !res_own_credential(db, r, r->param, &s, &c))
         return;
     ecred_qr qr;
     ecred_buf img = ECRED_BUF_INIT;
@@ -580,7 +592,7 @@ static void res_cred_status(issuerd *d, reg_db *db, svc_req *r, bool lost)
 {
     res_session s;
     reg_credential c;
-    if (!res_require(d, r, &s, true) || !res_own_credential(db, r, r->param, &s, &c))
+    if (!res_require(d, db, r, &s, true) || !res_own_credential(db, r, r->param, &s, &c))
         return;
     reg_credential_free(&c);
     if (r->body.len) {
@@ -641,7 +653,7 @@ static ecred_err res_rem_add(void *ctx, const char *id, const char *due, int32_t
 void h_res_reminders(issuerd *d, reg_db *db, svc_req *r)
 {
     res_session s;
-    if (!res_require(d, r, &s, false))
+    if (!res_require(d, db, r, &s, false))
         return;
     int32_t today = ecred_cst_day_of((int64_t)time(NULL));
     res_rem_ctx c = {db, s.id_number, json_array()};

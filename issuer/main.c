@@ -84,6 +84,7 @@ typedef struct opts {
     const char *oidc_redirect;
     const char *notify_webhook; /* reminder outbox (notify.h); NULL: off */
     unsigned notify_interval;
+    unsigned notify_lease;      /* outbox claim lease (shared resident sessions); 0: default */
     unsigned threads;
     long long client_conns; /* -1: default */
     int64_t status_ttl;
@@ -103,7 +104,7 @@ static void usage(FILE *f)
             "  comes from --pin-file, pin-source=file: in the URI or ECRED_PKCS11_PIN.\n"
             "  SIGHUP switches to the next key at once.\n"
             "                     [--oidc-issuer URL --oidc-client-id ID [--oidc-audience AUD]\n"
-            "                      [--oidc-redirect-uri URL]] [--notify-webhook URL [--notify-interval S]]\n"
+            "                      [--oidc-redirect-uri URL]] [--notify-webhook URL [--notify-interval S] [--notify-lease S]]\n"
             "       ecred-issuerd token add --data DIR --role clerk|officer|admin [--registry URL]\n"
             "       ecred-issuerd migrate --registry URL\n"
             "       ecred-issuerd registry copy --from URL --to URL\n"
@@ -147,6 +148,7 @@ static bool parse_opts(int argc, char **argv, int first, bool token, opts *o)
         {"oidc-issuer", required_argument, NULL, 1},   {"oidc-client-id", required_argument, NULL, 1},
         {"oidc-audience", required_argument, NULL, 1}, {"oidc-redirect-uri", required_argument, NULL, 1},
         {"notify-webhook", required_argument, NULL, 1}, {"notify-interval", required_argument, NULL, 1},
+        {"notify-lease", required_argument, NULL, 1},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},           {NULL, 0, NULL, 0},
     };
@@ -222,6 +224,14 @@ static bool parse_opts(int argc, char **argv, int first, bool token, opts *o)
                 return false;
             }
             o->notify_interval = (unsigned)n;
+            continue;
+        }
+        else if (!token && strcmp(a, "--notify-lease") == 0) {
+            if (o->notify_lease || !parse_uint(v, NOTIFY_LEASE_MIN_S, 3600, &n)) {
+                fprintf(stderr, "ecred-issuerd: --notify-lease takes %d..3600 seconds, once\n", NOTIFY_LEASE_MIN_S);
+                return false;
+            }
+            o->notify_lease = (unsigned)n;
             continue;
         }
         else if (!token && strcmp(a, "--threads") == 0) {
@@ -744,12 +754,9 @@ static int cmd_serve(int argc, char **argv)
         d.cookie_secure = o.tls_cert != NULL;
     }
     if (o.notify_webhook) {
-        char outbox[PATH_CAP];
-        if (!data_path(o.data, "outbox.sqlite", outbox)) {
-            rc = EXIT_USAGE;
-            goto out;
-        }
-        notify_config nc = {o.notify_webhook, outbox, o.notify_interval, d.pool};
+        /* The outbox is a registry table (shared resident sessions): shared by every instance. */
+        notify_config nc = {.webhook = o.notify_webhook, .interval_s = o.notify_interval,
+                            .lease_s = o.notify_lease, .pool = d.pool};
         if ((e = notify_start(&nc, &d.notify)) != ECRED_OK) {
             fprintf(stderr, "ecred-issuerd: --notify-webhook: %s\n", ecred_err_message(e));
             rc = EXIT_USAGE;

@@ -1,13 +1,19 @@
 /*
- * notify.c - reminder outbox and its delivery thread (see notify.h).
+ * notify.c - reminder outbox and its delivery thread (see notify.h); the
+ * outbox rows live in the registry (reg_outbox_*).
  *
  * Backoff after a failed attempt k (1-based): interval * 2^(k-1), capped at
  * NOTIFY_BACKOFF_MAX_S, so a gateway that is down for an hour is not
  * hammered and one that blinked is retried at the next round.
  *
- * Must never: hold the outbox lock across a network call longer than one
- * delivery (the webhook timeout bounds it), or log the payload (it names a
- * resident).
+ * A round claims a few rows (as many as fit in the lease, one webhook
+ * timeout each), delivers them, records each outcome, and claims again
+ * until nothing is due. No registry connection is held across a network
+ * call: the pool serves the requests meanwhile.
+ *
+ * Must never: send a row whose lease has less than one request's time left,
+ * hold a registry connection across a webhook call, or log the payload (it
+ * names a resident).
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -15,9 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
-#include <sqlite3.h>
 
 #include "ecred/crypto.h"
 #include "ecred/cst.h"
@@ -26,58 +32,66 @@
 #include "outcall.h"
 #include "svc_log.h"
 
-#define NOTIFY_TIMEOUT_MS 5000L
+/* Rows queued per registry write while scanning. */
+#define NOTIFY_ADD_CHUNK 128
 
 struct notify {
     char *webhook;
-    unsigned interval_s;
+    unsigned interval_s, lease_s;
+    size_t claim_max;       /* rows per claim: what one lease has time for */
     reg_pool *pool;
-    sqlite3 *db;
-    pthread_mutex_t lock;   /* the outbox connection */
+    char owner[REG_OUTBOX_OWNER_MAX + 1];
     pthread_mutex_t stop_lock;
     pthread_cond_t stop_cond;
     bool stopping, started;
     pthread_t thread;
 };
 
-static const char NOTIFY_SCHEMA[] =
-    "CREATE TABLE IF NOT EXISTS outbox ("
-    " key TEXT PRIMARY KEY,"
-    " payload TEXT NOT NULL,"
-    " created_at INTEGER NOT NULL,"
-    " attempts INTEGER NOT NULL DEFAULT 0,"
-    " next_at INTEGER NOT NULL,"
-    " delivered_at INTEGER,"
-    " last_status INTEGER);";
-
 static void *notify_thread(void *arg);
+
+const char *notify_owner(const notify *n)
+{
+    return n->owner;
+}
 
 ecred_err notify_start(const notify_config *cfg, notify **out)
 {
-    if (!cfg->webhook || !cfg->outbox_path || !cfg->pool)
+    if (!cfg->webhook || !cfg->pool)
         return ECRED_ERR_ARG;
     if (strlen(cfg->webhook) > OUTCALL_URL_MAX ||
         (strncmp(cfg->webhook, "http://", 7) != 0 && strncmp(cfg->webhook, "https://", 8) != 0))
+        return ECRED_ERR_INPUT;
+    if (cfg->lease_s && cfg->lease_s < NOTIFY_LEASE_MIN_S)
         return ECRED_ERR_INPUT;
     notify *n = calloc(1, sizeof *n);
     if (!n)
         return ECRED_ERR_NOMEM;
     n->webhook = strdup(cfg->webhook);
     n->interval_s = cfg->interval_s ? cfg->interval_s : 300;
+    n->lease_s = cfg->lease_s ? cfg->lease_s : NOTIFY_LEASE_DEFAULT_S;
+    /* One request per NOTIFY_TIMEOUT_S + 1 s, keeping the last slot free. */
+    n->claim_max = (n->lease_s - NOTIFY_TIMEOUT_S) / (NOTIFY_TIMEOUT_S + 1);
+    if (n->claim_max < 1)
+        n->claim_max = 1;
+    if (n->claim_max > NOTIFY_BATCH)
+        n->claim_max = NOTIFY_BATCH;
     n->pool = cfg->pool;
-    pthread_mutex_init(&n->lock, NULL);
     pthread_mutex_init(&n->stop_lock, NULL);
     pthread_cond_init(&n->stop_cond, NULL);
-    ecred_err e = ECRED_ERR_IO;
+    ecred_err e = ECRED_ERR_NOMEM;
     if (!n->webhook)
         goto fail;
-    if (sqlite3_open_v2(cfg->outbox_path, &n->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW,
-                        NULL) != SQLITE_OK)
+    /* The owner names the instance to an operator (host and pid) and is
+     * unique even when a pid is reused after a crash (the random part). */
+    char host[32] = "";
+    if (gethostname(host, sizeof host) != 0)
+        snprintf(host, sizeof host, "host");
+    host[sizeof host - 1] = 0;
+    uint8_t r[4];
+    if ((e = ecred_random(r, sizeof r)) != ECRED_OK)
         goto fail;
-    sqlite3_busy_timeout(n->db, 5000);
-    if (sqlite3_exec(n->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL, NULL) != SQLITE_OK ||
-        sqlite3_exec(n->db, NOTIFY_SCHEMA, NULL, NULL, NULL) != SQLITE_OK)
-        goto fail;
+    snprintf(n->owner, sizeof n->owner, "%s:%ld:%02x%02x%02x%02x", host, (long)getpid(), r[0], r[1], r[2], r[3]);
+    e = ECRED_ERR_IO;
     if (pthread_create(&n->thread, NULL, notify_thread, n) != 0)
         goto fail;
     n->started = true;
@@ -99,23 +113,36 @@ void notify_stop(notify *n)
         pthread_mutex_unlock(&n->stop_lock);
         pthread_join(n->thread, NULL);
     }
-    sqlite3_close(n->db);
     pthread_cond_destroy(&n->stop_cond);
     pthread_mutex_destroy(&n->stop_lock);
-    pthread_mutex_destroy(&n->lock);
     free(n->webhook);
     free(n);
 }
 
+/* Whether notify_stop has been asked for. */
+static bool notify_stopping(notify *n)
+{
+    pthread_mutex_lock(&n->stop_lock);
+    bool s = n->stopping;
+    pthread_mutex_unlock(&n->stop_lock);
+    return s;
+}
+
+/* Reminders found by one scan, queued in chunks. */
+typedef struct scan_row {
+    char key[REG_OUTBOX_KEY_MAX + 1];
+    char *payload;
+} scan_row;
+
 typedef struct scan_ctx {
-    notify *n;
     reg_db *reg;
-    int64_t now;
+    scan_row *rows;
+    size_t n, cap;
     ecred_err e;
 } scan_ctx;
 
 /* reg_reminders callback: one outbox row per (credential, due, day). */
-static ecred_err notify_enqueue(void *ctx, const char *id, const char *due, int32_t day)
+static ecred_err notify_collect(void *ctx, const char *id, const char *due, int32_t day)
 {
     scan_ctx *c = ctx;
     reg_credential cr;
@@ -139,21 +166,36 @@ static ecred_err notify_enqueue(void *ctx, const char *id, const char *due, int3
     json_decref(p);
     if (!text)
         return ECRED_ERR_NOMEM;
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(c->n->db,
-                                "INSERT OR IGNORE INTO outbox(key, payload, created_at, next_at) VALUES(?,?,?,?)",
-                                -1, &st, NULL);
-    if (rc == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 2, text, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(st, 3, c->now);
-        sqlite3_bind_int64(st, 4, c->now);
-        rc = sqlite3_step(st);
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 64;
+        scan_row *g = realloc(c->rows, cap * sizeof *g);
+        if (!g) {
+            free(text);
+            return ECRED_ERR_NOMEM;
+        }
+        c->rows = g;
+        c->cap = cap;
     }
-    sqlite3_finalize(st);
-    free(text);
-    if (rc != SQLITE_DONE)
-        c->e = ECRED_ERR_IO;
+    snprintf(c->rows[c->n].key, sizeof c->rows[c->n].key, "%s", key);
+    c->rows[c->n++].payload = text;
+    return ECRED_OK;
+}
+
+typedef struct add_ctx {
+    const scan_row *rows;
+    size_t n;
+    int64_t now;
+} add_ctx;
+
+/* reg_write fn: queue a chunk (idempotent: a queued key stays as it is). */
+static ecred_err notify_add_fn(reg_db *db, void *ctx)
+{
+    const add_ctx *a = ctx;
+    for (size_t i = 0; i < a->n; i++) {
+        ecred_err e = reg_outbox_add(db, a->rows[i].key, a->rows[i].payload, a->now);
+        if (e)
+            return e;
+    }
     return ECRED_OK;
 }
 
@@ -162,26 +204,56 @@ static ecred_err notify_scan(notify *n, int64_t now)
 {
     reg_db *reg = reg_pool_get(n->pool);
     int32_t today = ecred_cst_day_of(now);
-    scan_ctx c = {n, reg, now, ECRED_OK};
-    pthread_mutex_lock(&n->lock);
-    sqlite3_exec(n->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-    ecred_err e = reg_reminders(reg, today, today + NOTIFY_WINDOW_DAYS, notify_enqueue, &c);
-    if (!e)
-        e = c.e;
-    sqlite3_exec(n->db, e ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL);
-    pthread_mutex_unlock(&n->lock);
+    scan_ctx c = {reg, NULL, 0, 0, ECRED_OK};
+    ecred_err e = reg_reminders(reg, today, today + NOTIFY_WINDOW_DAYS, notify_collect, &c);
+    for (size_t i = 0; !e && i < c.n; i += NOTIFY_ADD_CHUNK) {
+        add_ctx a = {c.rows + i, c.n - i < NOTIFY_ADD_CHUNK ? c.n - i : NOTIFY_ADD_CHUNK, now};
+        bool failed;
+        e = reg_write(reg, notify_add_fn, &a, &failed);
+    }
     reg_pool_put(n->pool, reg);
+    for (size_t i = 0; i < c.n; i++)
+        free(c.rows[i].payload);
+    free(c.rows);
     return e;
 }
 
-typedef struct due_row {
-    char key[40];
-    char *payload;
-    int64_t attempts;
-} due_row;
+typedef struct claim_ctx {
+    notify *n;
+    int64_t now;
+    reg_outbox_item *items;
+    size_t count;
+} claim_ctx;
 
-/* Record one attempt's outcome. */
-static void notify_record(notify *n, const due_row *d, long status, bool ok, int64_t now)
+/* reg_write fn: claim up to claim_max due rows for this instance. */
+static ecred_err notify_claim_fn(reg_db *db, void *ctx)
+{
+    claim_ctx *c = ctx;
+    /* A rerun (CONTRACT 4) starts from nothing claimed. */
+    reg_outbox_items_free(c->items, c->count);
+    c->count = 0;
+    return reg_outbox_claim(db, c->n->owner, c->now, c->now + (int64_t)c->n->lease_s, NOTIFY_ATTEMPTS_MAX,
+                            c->n->claim_max, c->items, &c->count);
+}
+
+typedef struct record_ctx {
+    const char *key, *owner;
+    bool ok, release;
+    int64_t status, now, next_at;
+} record_ctx;
+
+/* reg_write fn: record an attempt, or release the row unsent. */
+static ecred_err notify_record_fn(reg_db *db, void *ctx)
+{
+    const record_ctx *r = ctx;
+    if (r->release)
+        return reg_outbox_release(db, r->key, r->owner);
+    return reg_outbox_record(db, r->key, r->owner, r->ok, r->status, r->now, r->next_at);
+}
+
+/* Record one attempt's outcome (or give the row back unsent). */
+static void notify_record(notify *n, const reg_outbox_item *d, long status, bool ok, bool release,
+                          int64_t now)
 {
     int64_t attempts = d->attempts + 1;
     int64_t backoff = (int64_t)n->interval_s;
@@ -189,65 +261,65 @@ static void notify_record(notify *n, const due_row *d, long status, bool ok, int
         backoff *= 2;
     if (backoff > NOTIFY_BACKOFF_MAX_S)
         backoff = NOTIFY_BACKOFF_MAX_S;
-    sqlite3_stmt *st = NULL;
-    pthread_mutex_lock(&n->lock);
-    if (sqlite3_prepare_v2(n->db,
-                           "UPDATE outbox SET attempts=?, last_status=?, next_at=?,"
-                           " delivered_at=CASE WHEN ? THEN ? ELSE NULL END WHERE key=?",
-                           -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, attempts);
-        sqlite3_bind_int64(st, 2, status);
-        sqlite3_bind_int64(st, 3, now + backoff);
-        sqlite3_bind_int(st, 4, ok);
-        sqlite3_bind_int64(st, 5, now);
-        sqlite3_bind_text(st, 6, d->key, -1, SQLITE_TRANSIENT);
-        sqlite3_step(st);
-    }
-    sqlite3_finalize(st);
-    pthread_mutex_unlock(&n->lock);
+    record_ctx r = {d->key, n->owner, ok, release, status, now, now + backoff};
+    reg_db *db = reg_pool_get(n->pool);
+    bool failed;
+    ecred_err e = reg_write(db, notify_record_fn, &r, &failed);
+    reg_pool_put(n->pool, db);
+    if (e == ECRED_ERR_KEY_UNKNOWN)
+        svc_log(SVC_WARNING, "reminder lease lost before its outcome was recorded; another instance retries it",
+                "key", d->key);
+    else if (e)
+        svc_log(SVC_WARNING, "reminder outcome not recorded; the lease's end makes it due again", "key",
+                d->key);
 }
 
-/* Deliver every row that is due, one request each. */
+/* Deliver every row that is due, claiming a few at a time. now is the
+ * round's clock; real time elapsed since start is added to it, so a test's
+ * artificial clock still sees deliveries take time. */
 static ecred_err notify_deliver(notify *n, int64_t now)
 {
-    due_row rows[NOTIFY_BATCH];
-    size_t k = 0;
-    sqlite3_stmt *st = NULL;
-    pthread_mutex_lock(&n->lock);
-    int rc = sqlite3_prepare_v2(n->db,
-                                "SELECT key, payload, attempts FROM outbox WHERE delivered_at IS NULL"
-                                " AND attempts < ? AND next_at <= ? ORDER BY next_at LIMIT ?",
-                                -1, &st, NULL);
-    if (rc == SQLITE_OK) {
-        sqlite3_bind_int(st, 1, NOTIFY_ATTEMPTS_MAX);
-        sqlite3_bind_int64(st, 2, now);
-        sqlite3_bind_int(st, 3, NOTIFY_BATCH);
-        while (k < NOTIFY_BATCH && sqlite3_step(st) == SQLITE_ROW) {
-            snprintf(rows[k].key, sizeof rows[k].key, "%s", (const char *)sqlite3_column_text(st, 0));
-            rows[k].payload = strdup((const char *)sqlite3_column_text(st, 1));
-            rows[k].attempts = sqlite3_column_int64(st, 2);
-            if (rows[k].payload)
-                k++;
+    const time_t start = time(NULL);
+    reg_outbox_item *items = calloc(n->claim_max, sizeof *items);
+    if (!items)
+        return ECRED_ERR_NOMEM;
+    ecred_err e = ECRED_OK;
+    size_t done = 0;
+    while (done < NOTIFY_ROUND_MAX && !notify_stopping(n)) {
+        claim_ctx c = {n, now + (int64_t)(time(NULL) - start), items, 0};
+        reg_db *db = reg_pool_get(n->pool);
+        bool failed;
+        e = reg_write(db, notify_claim_fn, &c, &failed);
+        reg_pool_put(n->pool, db);
+        if (e || c.count == 0) {
+            /* A claim that ran but did not commit may have filled items. */
+            reg_outbox_items_free(items, c.count);
+            break;
         }
+        const int64_t lease_until = c.now + (int64_t)n->lease_s;
+        for (size_t i = 0; i < c.count; i++) {
+            int64_t t = now + (int64_t)(time(NULL) - start);
+            if (notify_stopping(n) || t + NOTIFY_TIMEOUT_S + 1 >= lease_until) {
+                /* Not enough lease left for one request: give it back. */
+                notify_record(n, &items[i], 0, false, true, t);
+                continue;
+            }
+            outcall_req q = {n->webhook, "application/json", items[i].payload, items[i].key, 4096,
+                             NOTIFY_TIMEOUT_S * 1000L};
+            ecred_buf ans = ECRED_BUF_INIT;
+            long status = 0;
+            ecred_err oe = outcall_do(&q, &status, &ans);
+            ecred_buf_free(&ans);
+            bool ok = oe == ECRED_OK && status >= 200 && status < 300;
+            notify_record(n, &items[i], oe ? 0 : status, ok, false, now + (int64_t)(time(NULL) - start));
+            if (!ok)
+                svc_log(SVC_WARNING, "reminder delivery failed; will retry", "key", items[i].key);
+            done++;
+        }
+        reg_outbox_items_free(items, c.count);
     }
-    sqlite3_finalize(st);
-    pthread_mutex_unlock(&n->lock);
-    if (rc != SQLITE_OK)
-        return ECRED_ERR_IO;
-    for (size_t i = 0; i < k; i++) {
-        outcall_req q = {n->webhook, "application/json", rows[i].payload, rows[i].key, 4096,
-                         NOTIFY_TIMEOUT_MS};
-        ecred_buf ans = ECRED_BUF_INIT;
-        long status = 0;
-        ecred_err e = outcall_do(&q, &status, &ans);
-        ecred_buf_free(&ans);
-        bool ok = e == ECRED_OK && status >= 200 && status < 300;
-        notify_record(n, &rows[i], e ? 0 : status, ok, now);
-        if (!ok)
-            svc_log(SVC_WARNING, "reminder delivery failed; will retry", "key", rows[i].key);
-        free(rows[i].payload);
-    }
-    return ECRED_OK;
+    free(items);
+    return e;
 }
 
 ecred_err notify_round(notify *n, int64_t now)
@@ -282,26 +354,17 @@ static void *notify_thread(void *arg)
 ecred_err notify_get_stats(notify *n, notify_stats *out)
 {
     memset(out, 0, sizeof *out);
-    sqlite3_stmt *st = NULL;
-    pthread_mutex_lock(&n->lock);
-    int rc = sqlite3_prepare_v2(n->db,
-                                "SELECT count(*), count(delivered_at),"
-                                " sum(delivered_at IS NULL AND attempts < ?),"
-                                " sum(attempts) - count(delivered_at),"
-                                " sum(delivered_at IS NULL AND attempts >= ?) FROM outbox",
-                                -1, &st, NULL);
-    if (rc == SQLITE_OK) {
-        sqlite3_bind_int(st, 1, NOTIFY_ATTEMPTS_MAX);
-        sqlite3_bind_int(st, 2, NOTIFY_ATTEMPTS_MAX);
-        if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-            out->queued = (uint64_t)sqlite3_column_int64(st, 0);
-            out->delivered = (uint64_t)sqlite3_column_int64(st, 1);
-            out->pending = (uint64_t)sqlite3_column_int64(st, 2);
-            out->failed_attempts = (uint64_t)sqlite3_column_int64(st, 3);
-            out->given_up = (uint64_t)sqlite3_column_int64(st, 4);
-        }
-    }
-    sqlite3_finalize(st);
-    pthread_mutex_unlock(&n->lock);
-    return rc == SQLITE_ROW ? ECRED_OK : ECRED_ERR_IO;
+    reg_outbox_stats s;
+    reg_db *db = reg_pool_get(n->pool);
+    ecred_err e = reg_outbox_get_stats(db, NOTIFY_ATTEMPTS_MAX, (int64_t)time(NULL), &s);
+    reg_pool_put(n->pool, db);
+    if (e)
+        return e;
+    out->queued = s.queued;
+    out->delivered = s.delivered;
+    out->pending = s.pending;
+    out->failed_attempts = s.failed_attempts;
+    out->given_up = s.given_up;
+    out->leased = s.leased;
+    return ECRED_OK;
 }

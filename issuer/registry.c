@@ -519,6 +519,77 @@ ecred_err reg_reminders(reg_db *db, int32_t from_day, int32_t to_day,
     return db->ops->reminders(db, from_day, to_day, fn, ctx);
 }
 
+/* ---- group commit (registry_backend.h) ---- */
+
+void reg_gc_init(reg_gc *g, unsigned batch_max)
+{
+    memset(g, 0, sizeof *g);
+    pthread_mutex_init(&g->mu, NULL);
+    pthread_cond_init(&g->cv, NULL);
+    g->batch_max = batch_max ? batch_max : 1;
+}
+
+void reg_gc_destroy(reg_gc *g)
+{
+    pthread_cond_destroy(&g->cv);
+    pthread_mutex_destroy(&g->mu);
+}
+
+void reg_gc_submit(reg_gc *g, reg_gc_item *item, void (*run)(void *run_ctx, reg_gc_item *batch),
+                   void *run_ctx)
+{
+    pthread_mutex_lock(&g->mu);
+    item->next = NULL;
+    if (g->tail)
+        g->tail->next = item;
+    else
+        g->head = item;
+    g->tail = item;
+    while (!item->done) {
+        if (g->leading) {
+            pthread_cond_wait(&g->cv, &g->mu);
+            continue;
+        }
+        /* Lead: take up to batch_max items off the queue (ours is among them
+         * unless a longer queue put it in a later batch: then we lead again). */
+        g->leading = true;
+        reg_gc_item *batch = g->head, *last = batch;
+        unsigned n = 1;
+        while (last->next && n < g->batch_max) {
+            last = last->next;
+            n++;
+        }
+        g->head = last->next;
+        if (!g->head)
+            g->tail = NULL;
+        last->next = NULL;
+        pthread_mutex_unlock(&g->mu);
+
+        run(run_ctx, batch);
+
+        pthread_mutex_lock(&g->mu);
+        bool committed = false;
+        for (reg_gc_item *it = batch; it; it = it->next) {
+            it->done = true;
+            committed = committed || it->result == ECRED_OK;
+        }
+        g->items += n;
+        if (committed)
+            g->commits++;
+        g->leading = false;
+        pthread_cond_broadcast(&g->cv);
+    }
+    pthread_mutex_unlock(&g->mu);
+}
+
+void reg_gc_stats(reg_gc *g, uint64_t *items, uint64_t *commits)
+{
+    pthread_mutex_lock(&g->mu);
+    *items = g->items;
+    *commits = g->commits;
+    pthread_mutex_unlock(&g->mu);
+}
+
 /* ---- audit log ---- */
 
 /* Set once by a benchmark before any thread starts; read-only afterwards. */
@@ -739,6 +810,100 @@ out:
     return e;
 }
 
+/* ---- shared resident sessions: resident logins, sessions, the reminder outbox.
+ * Plain dispatch; a backend without them answers ECRED_ERR_UNSUPPORTED. ---- */
+
+#define REG_DISPATCH(op, ...) (db->ops->op ? db->ops->op(db, __VA_ARGS__) : ECRED_ERR_UNSUPPORTED)
+
+ecred_err reg_login_put(reg_db *db, const uint8_t state_hash[32], const char *nonce,
+                        const char *verifier, int64_t now, int64_t expires_at,
+                        unsigned max_pending)
+{
+    if (strlen(nonce) > REG_LOGIN_SECRET_MAX || strlen(verifier) > REG_LOGIN_SECRET_MAX)
+        return ECRED_ERR_ARG;
+    return REG_DISPATCH(login_put, state_hash, nonce, verifier, now, expires_at, max_pending);
+}
+
+ecred_err reg_login_take(reg_db *db, const uint8_t state_hash[32], int64_t now,
+                         char nonce[REG_LOGIN_SECRET_MAX + 1],
+                         char verifier[REG_LOGIN_SECRET_MAX + 1])
+{
+    return REG_DISPATCH(login_take, state_hash, now, nonce, verifier);
+}
+
+ecred_err reg_session_put(reg_db *db, const reg_session *s)
+{
+    return REG_DISPATCH(session_put, s);
+}
+
+ecred_err reg_session_get(reg_db *db, const uint8_t hash[32], reg_session *out)
+{
+    return REG_DISPATCH(session_get, hash, out);
+}
+
+ecred_err reg_session_touch(reg_db *db, const uint8_t hash[32], int64_t now)
+{
+    return REG_DISPATCH(session_touch, hash, now);
+}
+
+ecred_err reg_session_delete(reg_db *db, const uint8_t hash[32])
+{
+    return REG_DISPATCH(session_delete, hash);
+}
+
+ecred_err reg_resident_prune(reg_db *db, int64_t now, int64_t idle_s, uint64_t *removed)
+{
+    uint64_t dummy = 0;
+    return REG_DISPATCH(resident_prune, now, idle_s, removed ? removed : &dummy);
+}
+
+void reg_outbox_items_free(reg_outbox_item *items, size_t n)
+{
+    for (size_t i = 0; items && i < n; i++) {
+        free(items[i].payload);
+        items[i].payload = NULL;
+    }
+}
+
+ecred_err reg_outbox_add(reg_db *db, const char *key, const char *payload, int64_t now)
+{
+    if (strlen(key) > REG_OUTBOX_KEY_MAX || strlen(payload) > REG_TEXT_MAX)
+        return ECRED_ERR_ARG;
+    return REG_DISPATCH(outbox_add, key, payload, now);
+}
+
+ecred_err reg_outbox_claim(reg_db *db, const char *owner, int64_t now, int64_t lease_until,
+                           int max_attempts, size_t max, reg_outbox_item *items, size_t *n)
+{
+    *n = 0;
+    if (strlen(owner) > REG_OUTBOX_OWNER_MAX || max == 0)
+        return ECRED_ERR_ARG;
+    return REG_DISPATCH(outbox_claim, owner, now, lease_until, max_attempts, max, items, n);
+}
+
+ecred_err reg_outbox_record(reg_db *db, const char *key, const char *owner, bool delivered,
+                            int64_t status, int64_t now, int64_t next_at)
+{
+    return REG_DISPATCH(outbox_record, key, owner, delivered, status, now, next_at);
+}
+
+ecred_err reg_outbox_release(reg_db *db, const char *key, const char *owner)
+{
+    return REG_DISPATCH(outbox_release, key, owner);
+}
+
+ecred_err reg_outbox_get_stats(reg_db *db, int max_attempts, int64_t now, reg_outbox_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    return REG_DISPATCH(outbox_get_stats, max_attempts, now, out);
+}
+
+ecred_err reg_outbox_lease(reg_db *db, const char *key, char owner[REG_OUTBOX_OWNER_MAX + 1],
+                           int64_t *lease_until)
+{
+    return REG_DISPATCH(outbox_lease, key, owner, lease_until);
+}
+/* ---- end shared resident sessions ---- */
 /* ---- backup and restore by copy (a backend without its own: PostgreSQL) ---- */
 
 /* reg_backup: a new SQLite registry at path (0600, O_EXCL: never an existing

@@ -334,8 +334,9 @@ void reg_audit_disable_for_bench(void);
  * ECRED_ERR_UNSUPPORTED. Version 1 is the schema
  * before versions were recorded; 2 adds status_lists.uri/closed, token
  * labels and expiry, registry_meta; 3 (7 on PostgreSQL) adds each list's
- * permutation key and cursor (issue 10). */
-#define REG_SCHEMA_VERSION 3
+ * permutation key and cursor (issue 10); 4 (9 on PostgreSQL) adds the
+ * resident login states, sessions and the reminder outbox (shared resident sessions). */
+#define REG_SCHEMA_VERSION 4
 
 /* The version the registry had when this connection opened it (before any
  * migration) and the version it has now; both 0 from a backend that does not
@@ -453,5 +454,96 @@ ecred_err reg_copy(const char *from_url, const char *to_url, reg_copy_stats *sta
 
 /* Schema version of the registry (migrations applied at open). */
 ecred_err reg_schema_version(reg_db *db, int64_t *version);
+
+/* ---- resident sign-in and the reminder outbox, shared by every instance
+ * (shared resident sessions: sessions; see resident.h and notify.h for the policies) ---- */
+/* Every write below runs inside reg_write (it may run more than once:
+ * CONTRACT 4); reads may run anywhere. */
+#define REG_LOGIN_SECRET_MAX 64  /* nonce and PKCE verifier, base64url */
+#define REG_SESSION_NAME_MAX 64  /* bytes of UTF-8, as oidc.h's name */
+#define REG_SESSION_WHO_MAX 23
+#define REG_OUTBOX_KEY_MAX 39
+#define REG_OUTBOX_OWNER_MAX 63
+
+/* Store a pending login keyed by the SHA-256 of its state value (the state
+ * itself is never stored). ECRED_ERR_TOO_LARGE when max_pending unexpired
+ * logins are stored already (a flood of unauthenticated /login calls must
+ * not grow the table); ECRED_ERR_EXISTS for a state hash already stored. */
+ecred_err reg_login_put(reg_db *db, const uint8_t state_hash[32], const char *nonce,
+                        const char *verifier, int64_t now, int64_t expires_at,
+                        unsigned max_pending);
+/* Take a pending login: deletes it and hands back its nonce and verifier in
+ * one statement, so of two takes of one state (two requests, two instances)
+ * exactly one gets it. ECRED_ERR_KEY_UNKNOWN for an unknown, already taken
+ * or expired (expires_at <= now) state; an expired one is deleted too.
+ * Outputs are written only on ECRED_OK. */
+ecred_err reg_login_take(reg_db *db, const uint8_t state_hash[32], int64_t now,
+                         char nonce[REG_LOGIN_SECRET_MAX + 1],
+                         char verifier[REG_LOGIN_SECRET_MAX + 1]);
+
+/* A resident's session row: keyed by the SHA-256 of the cookie value (the
+ * cookie is never stored); the identity the ID token vouched for (no sub:
+ * who is "resident:" + 8 hex of SHA-256(sub)); the SHA-256 of the CSRF
+ * token. */
+typedef struct reg_session {
+    uint8_t hash[32];
+    char who[REG_SESSION_WHO_MAX + 1];
+    char name[REG_SESSION_NAME_MAX + 1];
+    char id_number[19];
+    uint8_t csrf_hash[32];
+    int64_t created_at, expires_at, last_seen;
+} reg_session;
+
+/* Insert a new session. ECRED_ERR_EXISTS when the hash is taken. */
+ecred_err reg_session_put(reg_db *db, const reg_session *s);
+/* The session with this cookie hash, whatever its times (the caller decides
+ * expiry). ECRED_ERR_KEY_UNKNOWN when there is none. */
+ecred_err reg_session_get(reg_db *db, const uint8_t hash[32], reg_session *out);
+/* Record activity: last_seen = now (never moves it back). OK when the row
+ * is gone (signed out meanwhile). */
+ecred_err reg_session_touch(reg_db *db, const uint8_t hash[32], int64_t now);
+/* Delete a session (sign out); OK when there was none. */
+ecred_err reg_session_delete(reg_db *db, const uint8_t hash[32]);
+/* Delete expired logins (expires_at <= now) and sessions past their absolute
+ * expiry or idle for idle_s (last_seen + idle_s <= now). *removed (may be
+ * NULL) counts the rows deleted. */
+ecred_err reg_resident_prune(reg_db *db, int64_t now, int64_t idle_s, uint64_t *removed);
+
+/* One reminder to deliver (reg_outbox_claim); payload owned. */
+typedef struct reg_outbox_item {
+    char key[REG_OUTBOX_KEY_MAX + 1];
+    char *payload;
+    int64_t attempts;
+} reg_outbox_item;
+
+typedef struct reg_outbox_stats {
+    uint64_t queued, delivered, pending, failed_attempts, given_up, leased;
+} reg_outbox_stats;
+
+void reg_outbox_items_free(reg_outbox_item *items, size_t n);
+/* Queue a reminder under its idempotency key, due now; a key already queued
+ * (by any instance, delivered or not) is left as it is: OK. */
+ecred_err reg_outbox_add(reg_db *db, const char *key, const char *payload, int64_t now);
+/* Claim up to max rows that are due (undelivered, attempts < max_attempts,
+ * next_at <= now) and not leased (no lease, or lease_until <= now): each
+ * gets lease_owner = owner, lease_until. Two claims never get the same row
+ * while its lease runs, across connections and instances. items[] (max
+ * entries) and *n are reset on entry; free with reg_outbox_items_free. */
+ecred_err reg_outbox_claim(reg_db *db, const char *owner, int64_t now, int64_t lease_until,
+                           int max_attempts, size_t max, reg_outbox_item *items, size_t *n);
+/* Record one delivery attempt of key: attempts + 1, last_status, the lease
+ * released; delivered sets delivered_at = now (kept if set already: another
+ * instance that took over an expired lease may deliver too), otherwise
+ * next_at. A failed attempt is recorded only while owner still holds the
+ * lease (ECRED_ERR_KEY_UNKNOWN otherwise: another instance owns the row). */
+ecred_err reg_outbox_record(reg_db *db, const char *key, const char *owner, bool delivered,
+                            int64_t status, int64_t now, int64_t next_at);
+/* Give a claimed row back without an attempt (the round ran out of lease). */
+ecred_err reg_outbox_release(reg_db *db, const char *key, const char *owner);
+/* Counts over the whole outbox (every instance's work). */
+ecred_err reg_outbox_get_stats(reg_db *db, int max_attempts, int64_t now, reg_outbox_stats *out);
+/* The lease of key (owner "" and 0 when none): tests and operators. */
+ecred_err reg_outbox_lease(reg_db *db, const char *key, char owner[REG_OUTBOX_OWNER_MAX + 1],
+                           int64_t *lease_until);
 
 #endif

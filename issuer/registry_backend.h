@@ -16,6 +16,8 @@
 #ifndef ECRED_ISSUER_REGISTRY_BACKEND_H
 #define ECRED_ISSUER_REGISTRY_BACKEND_H
 
+#include <pthread.h>
+
 #include "idxperm.h"
 #include "registry.h"
 
@@ -166,6 +168,31 @@ typedef struct reg_ops {
      * ECRED_ERR_UNSUPPORTED): holder key bindings of applications. */
     ecred_err (*holder_get)(reg_db *db, const char *app_id, reg_holder *out);
     ecred_err (*holder_put)(reg_db *db, const char *app_id, const reg_holder *h);
+
+    /* ---- shared resident sessions: resident logins, sessions, the reminder
+     * outbox; contracts in registry.h. Optional: NULL answers
+     * ECRED_ERR_UNSUPPORTED. ---- */
+    ecred_err (*login_put)(reg_db *db, const uint8_t state_hash[32], const char *nonce,
+                           const char *verifier, int64_t now, int64_t expires_at,
+                           unsigned max_pending);
+    ecred_err (*login_take)(reg_db *db, const uint8_t state_hash[32], int64_t now,
+                            char nonce[REG_LOGIN_SECRET_MAX + 1],
+                            char verifier[REG_LOGIN_SECRET_MAX + 1]);
+    ecred_err (*session_put)(reg_db *db, const reg_session *s);
+    ecred_err (*session_get)(reg_db *db, const uint8_t hash[32], reg_session *out);
+    ecred_err (*session_touch)(reg_db *db, const uint8_t hash[32], int64_t now);
+    ecred_err (*session_delete)(reg_db *db, const uint8_t hash[32]);
+    ecred_err (*resident_prune)(reg_db *db, int64_t now, int64_t idle_s, uint64_t *removed);
+    ecred_err (*outbox_add)(reg_db *db, const char *key, const char *payload, int64_t now);
+    ecred_err (*outbox_claim)(reg_db *db, const char *owner, int64_t now, int64_t lease_until,
+                              int max_attempts, size_t max, reg_outbox_item *items, size_t *n);
+    ecred_err (*outbox_record)(reg_db *db, const char *key, const char *owner, bool delivered,
+                               int64_t status, int64_t now, int64_t next_at);
+    ecred_err (*outbox_release)(reg_db *db, const char *key, const char *owner);
+    ecred_err (*outbox_get_stats)(reg_db *db, int max_attempts, int64_t now, reg_outbox_stats *out);
+    ecred_err (*outbox_lease)(reg_db *db, const char *key, char owner[REG_OUTBOX_OWNER_MAX + 1],
+                              int64_t *lease_until);
+    /* ---- end shared resident sessions ---- */
     /* Backup and restore by copy (issue 17 on PostgreSQL; registry.c's
      * reg_backup/reg_restore when the backend has no backup/restore op of
      * its own). The backup file is a SQLite registry, so only the SQLite
@@ -196,6 +223,39 @@ struct reg_db {
 struct reg_pool {
     const reg_ops *ops;
 };
+
+/* ---- group commit, shared by the backends (registry.c) ----
+ * A pool's reg_write items queue here; one submitter at a time leads: it
+ * takes up to batch_max queued items off the queue and hands them to the
+ * backend's run function, which runs them in one transaction (each in a
+ * savepoint) with one COMMIT and sets every item's fn_err/result/busy. The
+ * submitters wait until their item is done. */
+typedef struct reg_gc_item {
+    reg_write_fn fn;
+    void *ctx;
+    ecred_err fn_err;          /* what fn returned on its last run */
+    ecred_err result;          /* fn_err, or why the batch did not commit */
+    bool busy;                 /* fn kept losing races: busy registry, fn not wrong */
+    bool done;                 /* set by the leader under mu */
+    struct reg_gc_item *next;
+} reg_gc_item;
+
+typedef struct reg_gc {
+    pthread_mutex_t mu;        /* the queue; held by nobody while a batch runs */
+    pthread_cond_t cv;
+    reg_gc_item *head, *tail;
+    bool leading;
+    unsigned batch_max;
+    uint64_t items, commits;   /* under mu */
+} reg_gc;
+
+void reg_gc_init(reg_gc *g, unsigned batch_max);
+void reg_gc_destroy(reg_gc *g);
+/* Queue item and wait until a batch holding it is done, leading batches
+ * (run(run_ctx, batch), called without mu) whenever none runs. */
+void reg_gc_submit(reg_gc *g, reg_gc_item *item, void (*run)(void *run_ctx, reg_gc_item *batch),
+                   void *run_ctx);
+void reg_gc_stats(reg_gc *g, uint64_t *items, uint64_t *commits);
 
 /* The SQLite backend (registry_sqlite.c). */
 extern const reg_ops reg_sqlite_ops;

@@ -55,6 +55,9 @@
 #define PG_MIGRATION_LOCK 7301151
 /* Key of the advisory lock of reg_begin_write (tools and tests). */
 #define PG_WRITE_LOCK 7301152
+/* Writes per group commit at most: bounds how long the first of a batch
+ * waits and how long a batch holds its locks (the audit chain's among them). */
+#define PG_BATCH_MAX 32
 /* Key of the session advisory lock every issuer instance's pool holds
  * shared while it is open; a restore takes it exclusively (reg_claim), so
  * it refuses a database an instance uses and no instance starts meanwhile. */
@@ -95,14 +98,9 @@ struct pg_pool {
     unsigned nfree;
     pg_db *all[PG_POOL_MAX];
     unsigned nall;
-    uint64_t stat_items, stat_commits;
-    /* Group commit (pg_write): writes queue here; one submitter at a time
-     * leads, running a batch of them in one transaction on its own
-     * connection, each in a savepoint, with one COMMIT. */
-    pthread_mutex_t queue_mu;
-    pthread_cond_t queue_cv;
-    struct pg_work *queue_head, *queue_tail;
-    bool leading;
+    /* Group commit (pg_write, reg_gc in registry.c): one submitter at a time
+     * leads, running a batch on its own connection. */
+    reg_gc gc;
 };
 
 static pg_db *pg_db_of(reg_db *db)
@@ -210,6 +208,23 @@ static const pg_migration pg_migrations[] = {
      * (9 went to resident sessions, written at the same time). */
     {8,
      "ALTER TABLE status_lists ADD COLUMN closed boolean NOT NULL DEFAULT false;"},
+    /* Issue 18 (sessions): resident login states, sessions and the reminder
+     * outbox, shared by every instance (SQLite's schema 4). Numbered 9: 8 is
+     * another change's, taken at the same time. */
+    {9,
+     "CREATE TABLE resident_logins(state_hash bytea PRIMARY KEY CHECK(length(state_hash) = 32),"
+     " nonce text NOT NULL, verifier text NOT NULL, created_at bigint NOT NULL,"
+     " expires_at bigint NOT NULL);"
+     "CREATE INDEX resident_logins_expiry ON resident_logins(expires_at);"
+     "CREATE TABLE resident_sessions(hash bytea PRIMARY KEY CHECK(length(hash) = 32),"
+     " who text NOT NULL, name text NOT NULL, id_number text NOT NULL,"
+     " csrf_hash bytea NOT NULL CHECK(length(csrf_hash) = 32), created_at bigint NOT NULL,"
+     " expires_at bigint NOT NULL, last_seen bigint NOT NULL);"
+     "CREATE INDEX resident_sessions_expiry ON resident_sessions(expires_at);"
+     "CREATE TABLE outbox(key text PRIMARY KEY, payload text NOT NULL, created_at bigint NOT NULL,"
+     " attempts integer NOT NULL DEFAULT 0, next_at bigint NOT NULL, delivered_at bigint,"
+     " last_status integer, lease_owner text, lease_until bigint);"
+     "CREATE INDEX outbox_due ON outbox(next_at) WHERE delivered_at IS NULL;"},
 };
 
 /* ---- statements ---- */
@@ -554,8 +569,7 @@ static void pg_pool_free(pg_pool *p)
         pg_conn_close(p->all[i]);
     pthread_cond_destroy(&p->cv);
     pthread_mutex_destroy(&p->mu);
-    pthread_cond_destroy(&p->queue_cv);
-    pthread_mutex_destroy(&p->queue_mu);
+    reg_gc_destroy(&p->gc);
     free(p);
 }
 
@@ -569,8 +583,7 @@ static ecred_err pg_pool_open(const char *conninfo, unsigned size, reg_pool **ou
     p->base.ops = &reg_pg_ops;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
-    pthread_mutex_init(&p->queue_mu, NULL);
-    pthread_cond_init(&p->queue_cv, NULL);
+    reg_gc_init(&p->gc, PG_BATCH_MAX);
     for (unsigned i = 0; i < size; i++) {
         pg_db *db = NULL;
         /* The first connection migrates; the rest find the schema in place. */
@@ -648,11 +661,7 @@ static void pg_pool_set_list_size(reg_pool *base, uint32_t size)
 
 static void pg_pool_write_stats(reg_pool *base, uint64_t *items, uint64_t *commits)
 {
-    pg_pool *p = pg_pool_of(base);
-    pthread_mutex_lock(&p->mu);
-    *items = p->stat_items;
-    *commits = p->stat_commits;
-    pthread_mutex_unlock(&p->mu);
+    reg_gc_stats(&pg_pool_of(base)->gc, items, commits);
 }
 
 /* ---- transactions ---- */
@@ -718,7 +727,7 @@ static ecred_err pg_commit(reg_db *base)
 
 /* BEGIN of a reg_write transaction, then the audit chain's lock (see
  * PG_AUDIT_LOCK_KEY): writes are serialised across instances, each instance
- * batching its own (pg_pool_submit), as SQLite's single writer does. */
+ * batching its own (reg_gc_submit), as SQLite's single writer does. */
 static ecred_err pg_begin_writer(pg_db *db)
 {
     ecred_err e = pg_begin_rw(db);
@@ -760,26 +769,11 @@ static ecred_err pg_write_alone(pg_db *db, reg_write_fn fn, void *ctx, bool *fn_
     return e;
 }
 
-/* One queued write of a pool: filled by the leader that runs it, read by its
- * submitter once done is set (both under the pool's queue_mu). */
-typedef struct pg_work {
-    reg_write_fn fn;
-    void *ctx;
-    ecred_err fn_err;   /* what fn returned on its last run */
-    ecred_err result;   /* what reg_write returns */
-    bool busy;          /* fn kept losing races: the registry is busy, fn is not wrong */
-    bool done;
-    struct pg_work *next;
-} pg_work;
-
-/* Writes per group commit at most: bounds how long the first of a batch
- * waits and how long a batch holds its locks (the audit chain's among them). */
-#define PG_BATCH_MAX 32
 
 /* Run one item in a savepoint of w's open transaction, rerunning it there
  * after a lost race. false when the transaction itself is lost (a savepoint
  * that would not unwind). */
-static bool pg_item_run(pg_db *w, pg_work *it)
+static bool pg_item_run(pg_db *w, reg_gc_item *it)
 {
     if (pg_run(w, "SAVEPOINT pg_item", NULL, NULL) != ECRED_OK)
         return false;
@@ -802,8 +796,9 @@ static bool pg_item_run(pg_db *w, pg_work *it)
  * An item's result is OK only if its fn succeeded and the COMMIT returned. A
  * COMMIT that lost a race (serialization failure, deadlock) reruns the whole
  * batch: bodies may run more than once (registry.h CONTRACT 4). */
-static void pg_batch_run(pg_db *w, pg_work *batch)
+static void pg_batch_run(void *leader_db, reg_gc_item *batch)
 {
+    pg_db *w = leader_db;
     ecred_err e = ECRED_ERR_IO;
     for (int attempt = 0; attempt < REG_WRITE_RETRIES; attempt++) {
         w->rerun = false;
@@ -813,7 +808,7 @@ static void pg_batch_run(pg_db *w, pg_work *batch)
             break;
         }
         bool lost = false;
-        for (pg_work *it = batch; it && !lost; it = it->next)
+        for (reg_gc_item *it = batch; it && !lost; it = it->next)
             lost = !pg_item_run(w, it);
         if (lost) {
             pg_rollback(&w->base);
@@ -827,7 +822,7 @@ static void pg_batch_run(pg_db *w, pg_work *batch)
         if (!e || !w->rerun)
             break;
     }
-    for (pg_work *it = batch; it; it = it->next) {
+    for (reg_gc_item *it = batch; it; it = it->next) {
         if (it->fn_err)
             it->result = it->fn_err; /* it wrote nothing either way */
         else
@@ -835,53 +830,6 @@ static void pg_batch_run(pg_db *w, pg_work *batch)
         if (e && !it->fn_err)
             it->busy = w->rerun;
     }
-}
-
-/* Queue item on the pool and wait until a batch holding it is done, leading
- * batches (on db, the submitter's own connection) whenever none runs. */
-static void pg_pool_submit(pg_pool *p, pg_db *db, pg_work *item)
-{
-    pthread_mutex_lock(&p->queue_mu);
-    if (p->queue_tail)
-        p->queue_tail->next = item;
-    else
-        p->queue_head = item;
-    p->queue_tail = item;
-    while (!item->done) {
-        if (p->leading) {
-            pthread_cond_wait(&p->queue_cv, &p->queue_mu);
-            continue;
-        }
-        p->leading = true;
-        pg_work *batch = p->queue_head, *last = batch;
-        unsigned n = 1;
-        while (last->next && n < PG_BATCH_MAX) {
-            last = last->next;
-            n++;
-        }
-        p->queue_head = last->next;
-        if (!p->queue_head)
-            p->queue_tail = NULL;
-        last->next = NULL;
-        pthread_mutex_unlock(&p->queue_mu);
-
-        pg_batch_run(db, batch);
-
-        bool committed = false;
-        for (pg_work *it = batch; it; it = it->next)
-            committed = committed || it->result == ECRED_OK;
-        pthread_mutex_lock(&p->mu);
-        p->stat_items += n;
-        if (committed)
-            p->stat_commits++;
-        pthread_mutex_unlock(&p->mu);
-        pthread_mutex_lock(&p->queue_mu);
-        for (pg_work *it = batch; it; it = it->next)
-            it->done = true;
-        p->leading = false;
-        pthread_cond_broadcast(&p->queue_cv);
-    }
-    pthread_mutex_unlock(&p->queue_mu);
 }
 
 /* reg_write. In a pool, group commit as the SQLite backend does: writes
@@ -897,11 +845,13 @@ static ecred_err pg_write(reg_db *base, reg_write_fn fn, void *ctx, bool *fn_fai
     }
     if (db->in_tx)
         return ECRED_ERR_INTERNAL; /* a write inside a transaction: a bug */
-    pg_work item;
+    reg_gc_item item;
     memset(&item, 0, sizeof item);
     item.fn = fn;
     item.ctx = ctx;
-    pg_pool_submit(db->pool, db, &item);
+    /* The leader runs the batch on its own connection (db, this one when we
+     * lead): a pooled connection is its holder's alone. */
+    reg_gc_submit(&db->pool->gc, &item, pg_batch_run, db);
     *fn_failed = item.fn_err != ECRED_OK && !item.busy;
     return item.result;
 }
@@ -2142,6 +2092,276 @@ static ecred_err pg_credentials_for(reg_db *base, const char *id_number, unsigne
     return e;
 }
 
+/* ---- shared resident sessions: resident logins, sessions, the reminder outbox.
+ * At READ COMMITTED the row lock decides races: of two DELETE ... RETURNING
+ * of one login state the second waits for the first and then finds no row;
+ * a claim locks its rows with FOR UPDATE SKIP LOCKED and re-checks the lease
+ * on the row's newest version, so two instances never claim one row while
+ * its lease runs. ---- */
+
+static ecred_err pg_login_put(reg_db *base, const uint8_t state_hash[32], const char *nonce,
+                              const char *verifier, int64_t now, int64_t expires_at,
+                              unsigned max_pending)
+{
+    pg_db *db = pg_db_of(base);
+    pg_params p = {0};
+    pp_int(&p, now);
+    PGresult *r = NULL;
+    ecred_err e = pg_run(db, "SELECT count(*) FROM resident_logins WHERE expires_at > $1", &p, &r);
+    if (e)
+        return e;
+    int64_t pending = PQntuples(r) == 1 ? pg_int(r, 0, 0) : 0;
+    PQclear(r);
+    if (pending >= (int64_t)max_pending)
+        return ECRED_ERR_TOO_LARGE;
+    pg_params q = {0};
+    pp_bytes(&q, state_hash, 32);
+    pp_text(&q, nonce);
+    pp_text(&q, verifier);
+    pp_int(&q, now);
+    pp_int(&q, expires_at);
+    return pg_run(db, "INSERT INTO resident_logins(state_hash, nonce, verifier, created_at, expires_at)"
+                      " VALUES($1,$2,$3,$4,$5)", &q, NULL);
+}
+
+static ecred_err pg_login_take(reg_db *base, const uint8_t state_hash[32], int64_t now,
+                               char nonce[REG_LOGIN_SECRET_MAX + 1],
+                               char verifier[REG_LOGIN_SECRET_MAX + 1])
+{
+    pg_params p = {0};
+    pp_bytes(&p, state_hash, 32);
+    PGresult *r = NULL;
+    ecred_err e = pg_run(pg_db_of(base), "DELETE FROM resident_logins WHERE state_hash = $1"
+                                         " RETURNING nonce, verifier, expires_at", &p, &r);
+    if (e)
+        return e;
+    e = ECRED_ERR_KEY_UNKNOWN;
+    if (PQntuples(r) == 1 && pg_int(r, 0, 2) > now) {
+        pg_copy(r, 0, 0, nonce, REG_LOGIN_SECRET_MAX + 1);
+        pg_copy(r, 0, 1, verifier, REG_LOGIN_SECRET_MAX + 1);
+        e = ECRED_OK;
+    }
+    PQclear(r);
+    return e;
+}
+
+static ecred_err pg_session_put(reg_db *base, const reg_session *s)
+{
+    pg_params p = {0};
+    pp_bytes(&p, s->hash, 32);
+    pp_text(&p, s->who);
+    pp_text(&p, s->name);
+    pp_text(&p, s->id_number);
+    pp_bytes(&p, s->csrf_hash, 32);
+    pp_int(&p, s->created_at);
+    pp_int(&p, s->expires_at);
+    pp_int(&p, s->last_seen);
+    return pg_run(pg_db_of(base), "INSERT INTO resident_sessions(hash, who, name, id_number, csrf_hash,"
+                                  " created_at, expires_at, last_seen) VALUES($1,$2,$3,$4,$5,$6,$7,$8)",
+                  &p, NULL);
+}
+
+static ecred_err pg_session_get(reg_db *base, const uint8_t hash[32], reg_session *out)
+{
+    pg_params p = {0};
+    pp_bytes(&p, hash, 32);
+    PGresult *r = NULL;
+    ecred_err e = pg_run(pg_db_of(base), "SELECT who, name, id_number, csrf_hash, created_at, expires_at,"
+                                         " last_seen FROM resident_sessions WHERE hash = $1", &p, &r);
+    if (e)
+        return e;
+    if (PQntuples(r) != 1) {
+        PQclear(r);
+        return ECRED_ERR_KEY_UNKNOWN;
+    }
+    reg_session s;
+    memset(&s, 0, sizeof s);
+    memcpy(s.hash, hash, 32);
+    pg_copy(r, 0, 0, s.who, sizeof s.who);
+    pg_copy(r, 0, 1, s.name, sizeof s.name);
+    pg_copy(r, 0, 2, s.id_number, sizeof s.id_number);
+    ecred_buf b = ECRED_BUF_INIT;
+    e = pg_bytea(r, 0, 3, 32, &b);
+    if (!e && b.len != 32)
+        e = ECRED_ERR_IO;
+    if (!e) {
+        memcpy(s.csrf_hash, b.ptr, 32);
+        s.created_at = pg_int(r, 0, 4);
+        s.expires_at = pg_int(r, 0, 5);
+        s.last_seen = pg_int(r, 0, 6);
+        *out = s;
+    }
+    ecred_buf_free(&b);
+    ecred_wipe(&s, sizeof s);
+    PQclear(r);
+    return e;
+}
+
+static ecred_err pg_session_touch(reg_db *base, const uint8_t hash[32], int64_t now)
+{
+    pg_params p = {0};
+    pp_int(&p, now);
+    pp_bytes(&p, hash, 32);
+    return pg_run(pg_db_of(base), "UPDATE resident_sessions SET last_seen = $1 WHERE hash = $2 AND last_seen < $1",
+                  &p, NULL);
+}
+
+static ecred_err pg_session_delete(reg_db *base, const uint8_t hash[32])
+{
+    pg_params p = {0};
+    pp_bytes(&p, hash, 32);
+    return pg_run(pg_db_of(base), "DELETE FROM resident_sessions WHERE hash = $1", &p, NULL);
+}
+
+static ecred_err pg_resident_prune(reg_db *base, int64_t now, int64_t idle_s, uint64_t *removed)
+{
+    pg_db *db = pg_db_of(base);
+    *removed = 0;
+    pg_params p = {0};
+    pp_int(&p, now);
+    PGresult *r = NULL;
+    ecred_err e = pg_run(db, "DELETE FROM resident_logins WHERE expires_at <= $1", &p, &r);
+    if (e)
+        return e;
+    *removed += (uint64_t)pg_changes(r);
+    PQclear(r);
+    pg_params q = {0};
+    pp_int(&q, now);
+    pp_int(&q, now - idle_s);
+    if ((e = pg_run(db, "DELETE FROM resident_sessions WHERE expires_at <= $1 OR last_seen <= $2", &q, &r)) !=
+        ECRED_OK)
+        return e;
+    *removed += (uint64_t)pg_changes(r);
+    PQclear(r);
+    return ECRED_OK;
+}
+
+static ecred_err pg_outbox_add(reg_db *base, const char *key, const char *payload, int64_t now)
+{
+    pg_params p = {0};
+    pp_text(&p, key);
+    pp_text(&p, payload);
+    pp_int(&p, now);
+    return pg_run(pg_db_of(base), "INSERT INTO outbox(key, payload, created_at, next_at) VALUES($1,$2,$3,$3)"
+                                  " ON CONFLICT (key) DO NOTHING", &p, NULL);
+}
+
+static ecred_err pg_outbox_claim(reg_db *base, const char *owner, int64_t now, int64_t lease_until,
+                                 int max_attempts, size_t max, reg_outbox_item *items, size_t *n)
+{
+    *n = 0;
+    pg_params p = {0};
+    pp_text(&p, owner);
+    pp_int(&p, lease_until);
+    pp_int(&p, max_attempts);
+    pp_int(&p, now);
+    pp_int(&p, (int64_t)max);
+    PGresult *r = NULL;
+    ecred_err e = pg_run(pg_db_of(base),
+                         "UPDATE outbox SET lease_owner = $1, lease_until = $2 WHERE key IN ("
+                         " SELECT key FROM outbox WHERE delivered_at IS NULL AND attempts < $3"
+                         " AND next_at <= $4 AND (lease_until IS NULL OR lease_until <= $4)"
+                         " ORDER BY next_at, key LIMIT $5 FOR UPDATE SKIP LOCKED)"
+                         " RETURNING key, payload, attempts", &p, &r);
+    if (e)
+        return e;
+    int rows = PQntuples(r);
+    for (int i = 0; !e && i < rows && *n < max; i++) {
+        reg_outbox_item *it = &items[*n];
+        memset(it, 0, sizeof *it);
+        pg_copy(r, i, 0, it->key, sizeof it->key);
+        it->attempts = pg_int(r, i, 2);
+        if ((e = pg_dup(r, i, 1, &it->payload)) == ECRED_OK && it->payload)
+            (*n)++;
+    }
+    PQclear(r);
+    if (e) {
+        reg_outbox_items_free(items, *n);
+        *n = 0;
+    }
+    return e;
+}
+
+static ecred_err pg_outbox_record(reg_db *base, const char *key, const char *owner, bool delivered,
+                                  int64_t status, int64_t now, int64_t next_at)
+{
+    /* A delivery counts whoever holds the lease now; a failure only from
+     * the lease holder (another instance may have taken the row over). */
+    pg_params p = {0};
+    pp_int(&p, status);
+    pp_int(&p, delivered ? now : next_at);
+    pp_text(&p, key);
+    if (delivered)
+        return pg_run_one(pg_db_of(base),
+                          "UPDATE outbox SET attempts = attempts + 1, last_status = $1,"
+                          " delivered_at = COALESCE(delivered_at, $2), lease_owner = NULL, lease_until = NULL"
+                          " WHERE key = $3", &p, ECRED_ERR_KEY_UNKNOWN);
+    pp_text(&p, owner);
+    return pg_run_one(pg_db_of(base),
+                      "UPDATE outbox SET attempts = attempts + 1, last_status = $1, next_at = $2,"
+                      " lease_owner = NULL, lease_until = NULL"
+                      " WHERE key = $3 AND lease_owner = $4 AND delivered_at IS NULL", &p,
+                      ECRED_ERR_KEY_UNKNOWN);
+}
+
+static ecred_err pg_outbox_release(reg_db *base, const char *key, const char *owner)
+{
+    pg_params p = {0};
+    pp_text(&p, key);
+    pp_text(&p, owner);
+    return pg_run(pg_db_of(base), "UPDATE outbox SET lease_owner = NULL, lease_until = NULL"
+                                  " WHERE key = $1 AND lease_owner = $2", &p, NULL);
+}
+
+static ecred_err pg_outbox_get_stats(reg_db *base, int max_attempts, int64_t now, reg_outbox_stats *out)
+{
+    pg_params p = {0};
+    pp_int(&p, max_attempts);
+    pp_int(&p, now);
+    PGresult *r = NULL;
+    ecred_err e = pg_run(pg_db_of(base),
+                         "SELECT count(*), count(delivered_at),"
+                         " count(*) FILTER (WHERE delivered_at IS NULL AND attempts < $1),"
+                         " COALESCE(sum(attempts), 0) - count(delivered_at),"
+                         " count(*) FILTER (WHERE delivered_at IS NULL AND attempts >= $1),"
+                         " count(*) FILTER (WHERE delivered_at IS NULL AND lease_until > $2) FROM outbox",
+                         &p, &r);
+    if (e)
+        return e;
+    if (PQntuples(r) == 1) {
+        out->queued = (uint64_t)pg_int(r, 0, 0);
+        out->delivered = (uint64_t)pg_int(r, 0, 1);
+        out->pending = (uint64_t)pg_int(r, 0, 2);
+        out->failed_attempts = (uint64_t)pg_int(r, 0, 3);
+        out->given_up = (uint64_t)pg_int(r, 0, 4);
+        out->leased = (uint64_t)pg_int(r, 0, 5);
+    } else {
+        e = ECRED_ERR_IO;
+    }
+    PQclear(r);
+    return e;
+}
+
+static ecred_err pg_outbox_lease(reg_db *base, const char *key, char owner[REG_OUTBOX_OWNER_MAX + 1],
+                                 int64_t *lease_until)
+{
+    pg_params p = {0};
+    pp_text(&p, key);
+    PGresult *r = NULL;
+    ecred_err e = pg_run(pg_db_of(base), "SELECT lease_owner, lease_until FROM outbox WHERE key = $1", &p, &r);
+    if (e)
+        return e;
+    if (PQntuples(r) == 1) {
+        pg_copy(r, 0, 0, owner, REG_OUTBOX_OWNER_MAX + 1);
+        *lease_until = pg_int(r, 0, 1);
+    } else {
+        e = ECRED_ERR_KEY_UNKNOWN;
+    }
+    PQclear(r);
+    return e;
+}
+/* ---- end shared resident sessions ---- */
+
 const reg_ops reg_pg_ops = {
     .name = "postgres",
     .open = pg_open,
@@ -2203,4 +2423,18 @@ const reg_ops reg_pg_ops = {
     .restore_finish = pg_restore_finish,
     .applications_by_state = pg_applications_by_state,
     .credentials_for = pg_credentials_for,
+    /* shared resident sessions */
+    .login_put = pg_login_put,
+    .login_take = pg_login_take,
+    .session_put = pg_session_put,
+    .session_get = pg_session_get,
+    .session_touch = pg_session_touch,
+    .session_delete = pg_session_delete,
+    .resident_prune = pg_resident_prune,
+    .outbox_add = pg_outbox_add,
+    .outbox_claim = pg_outbox_claim,
+    .outbox_record = pg_outbox_record,
+    .outbox_release = pg_outbox_release,
+    .outbox_get_stats = pg_outbox_get_stats,
+    .outbox_lease = pg_outbox_lease,
 };

@@ -83,17 +83,6 @@ static void sq_conn_close(sq_db *db);
 static void sq_pool_free(sq_pool *p);
 static void sq_rollback(reg_db *base);
 
-/* One queued reg_write: filled by the leader that runs it, read by its
- * submitter once done is set (both under the pool's queue_mu). */
-typedef struct reg_work {
-    reg_write_fn fn;
-    void *ctx;
-    ecred_err fn_err;          /* what fn returned */
-    ecred_err result;          /* fn_err, or why the batch did not commit */
-    bool done;
-    struct reg_work *next;
-} reg_work;
-
 struct sq_pool {
     reg_pool base;             /* first member, as in sq_db */
     pthread_mutex_t mu;
@@ -108,14 +97,9 @@ struct sq_pool {
     unsigned nfree;
     sq_db *all[REG_POOL_MAX];
     unsigned nall;
-    /* Group commit: the queue of reg_write items, whether a leader is running
-     * a batch, and the one connection batches run on. */
-    pthread_mutex_t queue_mu;
-    pthread_cond_t queue_cv;
-    reg_work *queue_head, *queue_tail;
-    bool leading;
+    /* Group commit (reg_gc, registry.c) and the one connection batches run on. */
+    reg_gc gc;
     sq_db *writer;
-    uint64_t stat_items, stat_commits;
 };
 
 static const char reg_schema[] =
@@ -189,6 +173,22 @@ static const char *const reg_migrations[] = {
     "ALTER TABLE status_lists ADD COLUMN perm_key BLOB;"
     "ALTER TABLE status_lists ADD COLUMN next_pos INTEGER NOT NULL DEFAULT 0;"
     "UPDATE status_lists SET next_pos = size;",
+    /* 3 -> 4 (shared resident sessions): resident login states, sessions and the reminder
+     * outbox move here from each instance's memory and DATA/outbox.sqlite,
+     * so every instance on one registry sees the same ones. */
+    "CREATE TABLE resident_logins(state_hash BLOB PRIMARY KEY CHECK(length(state_hash) = 32),"
+    " nonce TEXT NOT NULL, verifier TEXT NOT NULL, created_at INTEGER NOT NULL,"
+    " expires_at INTEGER NOT NULL);"
+    "CREATE INDEX resident_logins_expiry ON resident_logins(expires_at);"
+    "CREATE TABLE resident_sessions(hash BLOB PRIMARY KEY CHECK(length(hash) = 32),"
+    " who TEXT NOT NULL, name TEXT NOT NULL, id_number TEXT NOT NULL,"
+    " csrf_hash BLOB NOT NULL CHECK(length(csrf_hash) = 32), created_at INTEGER NOT NULL,"
+    " expires_at INTEGER NOT NULL, last_seen INTEGER NOT NULL);"
+    "CREATE INDEX resident_sessions_expiry ON resident_sessions(expires_at);"
+    "CREATE TABLE outbox(key TEXT PRIMARY KEY, payload TEXT NOT NULL, created_at INTEGER NOT NULL,"
+    " attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL, delivered_at INTEGER,"
+    " last_status INTEGER, lease_owner TEXT, lease_until INTEGER);"
+    "CREATE INDEX outbox_due ON outbox(next_at) WHERE delivered_at IS NULL;",
 };
 #define REG_N_MIGRATIONS (sizeof reg_migrations / sizeof reg_migrations[0])
 _Static_assert(REG_N_MIGRATIONS + 1 == REG_SCHEMA_VERSION, "one migration per schema version step");
@@ -471,10 +471,10 @@ static void sq_pool_set_list_size(reg_pool *base, uint32_t size)
     for (unsigned i = 0; i < p->nall; i++)
         sq_set_list_size(&p->all[i]->base, size);
     pthread_mutex_unlock(&p->mu);
-    /* Only the writer opens lists; it is set under queue_mu so no batch runs meanwhile. */
-    pthread_mutex_lock(&p->queue_mu);
+    /* Only the writer opens lists; set under the queue's lock. */
+    pthread_mutex_lock(&p->gc.mu);
     sq_set_list_size(&p->writer->base, size);
-    pthread_mutex_unlock(&p->queue_mu);
+    pthread_mutex_unlock(&p->gc.mu);
 }
 
 static ecred_err sq_pool_open(const char *path, unsigned size, reg_pool **out)
@@ -488,8 +488,7 @@ static ecred_err sq_pool_open(const char *path, unsigned size, reg_pool **out)
     pthread_mutex_init(&p->mu, NULL);
     pthread_mutex_init(&p->write_mu, NULL);
     pthread_cond_init(&p->cv, NULL);
-    pthread_mutex_init(&p->queue_mu, NULL);
-    pthread_cond_init(&p->queue_cv, NULL);
+    reg_gc_init(&p->gc, REG_BATCH_MAX);
     ecred_err e = sq_conn_open(path, &p->writer);
     if (e) {
         sq_pool_free(p);
@@ -550,8 +549,7 @@ static void sq_pool_free(sq_pool *p)
     for (unsigned i = 0; i < p->nall; i++)
         sq_conn_close(p->all[i]);
     sq_conn_close(p->writer);
-    pthread_cond_destroy(&p->queue_cv);
-    pthread_mutex_destroy(&p->queue_mu);
+    reg_gc_destroy(&p->gc);
     pthread_cond_destroy(&p->cv);
     pthread_mutex_destroy(&p->write_mu);
     pthread_mutex_destroy(&p->mu);
@@ -612,15 +610,17 @@ static void sq_rollback(reg_db *base)
 
 /* Run one batch on the writer: BEGIN IMMEDIATE, each item in a savepoint,
  * one COMMIT. Sets every item's fn_err and result; an item's result is OK
- * only if its fn succeeded and the COMMIT returned. Called by the leader
- * without queue_mu held: the writer connection is the leader's alone. */
-static void reg_batch_run(sq_db *w, reg_work *batch)
+ * only if its fn succeeded and the COMMIT returned. Called by
+ * reg_gc_submit's leader without the queue's lock: the writer connection is
+ * the leader's alone. */
+static void reg_batch_run(void *writer, reg_gc_item *batch)
 {
+    sq_db *w = writer;
     ecred_err e = sq_begin_write(&w->base);
     /* Once the transaction is lost (an SQLite error that rolled it back, a
      * savepoint that would not unwind) no item after it may run. */
     bool broken = e != ECRED_OK;
-    for (reg_work *it = batch; it; it = it->next) {
+    for (reg_gc_item *it = batch; it; it = it->next) {
         it->fn_err = ECRED_OK;
         if (broken) {
             it->result = e;
@@ -650,69 +650,21 @@ static void reg_batch_run(sq_db *w, reg_work *batch)
      * succeeded; the items whose fn failed keep their own error (they wrote
      * nothing either way). */
     if (e) {
-        for (reg_work *it = batch; it; it = it->next)
+        for (reg_gc_item *it = batch; it; it = it->next)
             if (!it->fn_err)
                 it->result = e;
     }
 }
 
-/* Queue item on the pool and wait until a batch holding it is done, leading
- * batches whenever none runs. */
-static void reg_pool_submit(sq_pool *p, reg_work *item)
-{
-    pthread_mutex_lock(&p->queue_mu);
-    if (p->queue_tail)
-        p->queue_tail->next = item;
-    else
-        p->queue_head = item;
-    p->queue_tail = item;
-    while (!item->done) {
-        if (p->leading) {
-            pthread_cond_wait(&p->queue_cv, &p->queue_mu);
-            continue;
-        }
-        /* Lead: take up to REG_BATCH_MAX items off the queue (ours is among
-         * them unless a longer queue put it in a later batch: then we lead
-         * again). */
-        p->leading = true;
-        reg_work *batch = p->queue_head, *last = batch;
-        unsigned n = 1;
-        while (last->next && n < REG_BATCH_MAX) {
-            last = last->next;
-            n++;
-        }
-        p->queue_head = last->next;
-        if (!p->queue_head)
-            p->queue_tail = NULL;
-        last->next = NULL;
-        pthread_mutex_unlock(&p->queue_mu);
-
-        reg_batch_run(p->writer, batch);
-
-        pthread_mutex_lock(&p->queue_mu);
-        bool committed = false;
-        for (reg_work *it = batch; it; it = it->next) {
-            it->done = true;
-            committed = committed || it->result == ECRED_OK;
-        }
-        p->stat_items += n;
-        if (committed)
-            p->stat_commits++;
-        p->leading = false;
-        pthread_cond_broadcast(&p->queue_cv);
-    }
-    pthread_mutex_unlock(&p->queue_mu);
-}
-
 static ecred_err sq_write(reg_db *base, reg_write_fn fn, void *ctx, bool *fn_failed)
 {
     sq_db *db = sq_db_of(base);
-    reg_work item;
+    reg_gc_item item;
     memset(&item, 0, sizeof item);
     item.fn = fn;
     item.ctx = ctx;
     if (db->pool) {
-        reg_pool_submit(db->pool, &item);
+        reg_gc_submit(&db->pool->gc, &item, reg_batch_run, db->pool->writer);
     } else {
         item.result = sq_begin_write(&db->base);
         if (!item.result) {
@@ -728,11 +680,7 @@ static ecred_err sq_write(reg_db *base, reg_write_fn fn, void *ctx, bool *fn_fai
 
 static void sq_pool_write_stats(reg_pool *base, uint64_t *items, uint64_t *commits)
 {
-    sq_pool *p = sq_pool_of(base);
-    pthread_mutex_lock(&p->queue_mu);
-    *items = p->stat_items;
-    *commits = p->stat_commits;
-    pthread_mutex_unlock(&p->queue_mu);
+    reg_gc_stats(&sq_pool_of(base)->gc, items, commits);
 }
 
 /* ---- tokens ---- */
@@ -1817,9 +1765,9 @@ static void sq_pool_set_status_prefix(reg_pool *base, const char *prefix)
     for (unsigned i = 0; i < p->nall; i++)
         sq_set_status_prefix(&p->all[i]->base, prefix);
     pthread_mutex_unlock(&p->mu);
-    pthread_mutex_lock(&p->queue_mu);
+    pthread_mutex_lock(&p->gc.mu);
     sq_set_status_prefix(&p->writer->base, prefix);
-    pthread_mutex_unlock(&p->queue_mu);
+    pthread_mutex_unlock(&p->gc.mu);
 }
 
 static ecred_err sq_token_add_labeled(reg_db *base, const uint8_t hash[32], const char *role,
@@ -2142,6 +2090,312 @@ static ecred_err sq_credentials_for(reg_db *base, const char *id_number, unsigne
     return e;
 }
 
+/* ---- shared resident sessions: resident logins, sessions, the reminder outbox.
+ * Writes run inside reg_write, which holds SQLite's one write lock: a
+ * DELETE ... RETURNING or an UPDATE ... RETURNING is therefore atomic
+ * against every other connection and process on the file. ---- */
+
+static ecred_err sq_login_put(reg_db *base, const uint8_t state_hash[32], const char *nonce,
+                              const char *verifier, int64_t now, int64_t expires_at,
+                              unsigned max_pending)
+{
+    sq_db *db = sq_db_of(base);
+    sqlite3_stmt *st = reg_prep(db, "SELECT count(*) FROM resident_logins WHERE expires_at > ?");
+    if (!st)
+        return ECRED_ERR_IO;
+    sqlite3_bind_int64(st, 1, now);
+    int rc = sqlite3_step(st);
+    int64_t pending = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    reg_fin(db, st);
+    if (rc != SQLITE_ROW)
+        return reg_map(rc);
+    if (pending >= (int64_t)max_pending)
+        return ECRED_ERR_TOO_LARGE;
+    st = reg_prep(db, "INSERT INTO resident_logins(state_hash, nonce, verifier, created_at, expires_at)"
+                      " VALUES(?,?,?,?,?)");
+    if (!st)
+        return ECRED_ERR_IO;
+    sqlite3_bind_blob(st, 1, state_hash, 32, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, nonce, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, verifier, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 4, now);
+    sqlite3_bind_int64(st, 5, expires_at);
+    ecred_err e = reg_step_done(st);
+    reg_fin(db, st);
+    return e;
+}
+
+static ecred_err sq_login_take(reg_db *base, const uint8_t state_hash[32], int64_t now,
+                               char nonce[REG_LOGIN_SECRET_MAX + 1],
+                               char verifier[REG_LOGIN_SECRET_MAX + 1])
+{
+    sq_db *db = sq_db_of(base);
+    sqlite3_stmt *st = reg_prep(db, "DELETE FROM resident_logins WHERE state_hash = ?"
+                                    " RETURNING nonce, verifier, expires_at");
+    if (!st)
+        return ECRED_ERR_IO;
+    sqlite3_bind_blob(st, 1, state_hash, 32, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    ecred_err e = ECRED_ERR_KEY_UNKNOWN;
+    if (rc == SQLITE_ROW && sqlite3_column_int64(st, 2) > now) {
+        reg_col_copy(st, 0, nonce, REG_LOGIN_SECRET_MAX + 1);
+        reg_col_copy(st, 1, verifier, REG_LOGIN_SECRET_MAX + 1);
+        e = ECRED_OK;
+    } else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        e = reg_map(rc);
+    }
+    /* Run the DELETE to its end before the statement is reset. */
+    while (rc == SQLITE_ROW)
+        rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE && !e)
+        e = reg_map(rc);
+    reg_fin(db, st);
+    return e;
+}
+
+static ecred_err sq_session_put(reg_db *base, const reg_session *s)
+{
+    sq_db *db = sq_db_of(base);
+    sqlite3_stmt *st = reg_prep(db, "INSERT INTO resident_sessions(hash, who, name, id_number, csrf_hash,"
+                                    " created_at, expires_at, last_seen) VALUES(?,?,?,?,?,?,?,?)");
+    if (!st)
+        return ECRED_ERR_IO;
+    sqlite3_bind_blob(st, 1, s->hash, 32, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, s->who, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, s->name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 4, s->id_number, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_blob(st, 5, s->csrf_hash, 32, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 6, s->created_at);
+    sqlite3_bind_int64(st, 7, s->expires_at);
+    sqlite3_bind_int64(st, 8, s->last_seen);
+    ecred_err e = reg_step_done(st);
+    reg_fin(db, st);
+    return e;
+}
+
+static ecred_err sq_session_get(reg_db *base, const uint8_t hash[32], reg_session *out)
+{
+    sq_db *db = sq_db_of(base);
+    sqlite3_stmt *st = reg_prep(db, "SELECT who, name, id_number, csrf_hash, created_at, expires_at,"
+                                    " last_seen FROM resident_sessions WHERE hash = ?");
+    if (!st)
+        return ECRED_ERR_IO;
+    sqlite3_bind_blob(st, 1, hash, 32, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    ecred_err e = rc == SQLITE_DONE ? ECRED_ERR_KEY_UNKNOWN : reg_map(rc);
+    if (rc == SQLITE_ROW) {
+        if (sqlite3_column_bytes(st, 3) != 32) {
+            e = ECRED_ERR_IO;
+        } else {
+            reg_session s;
+            memset(&s, 0, sizeof s);
+            memcpy(s.hash, hash, 32);
+            reg_col_copy(st, 0, s.who, sizeof s.who);
+            reg_col_copy(st, 1, s.name, sizeof s.name);
+            reg_col_copy(st, 2, s.id_number, sizeof s.id_number);
+            memcpy(s.csrf_hash, sqlite3_column_blob(st, 3), 32);
+            s.created_at = sqlite3_column_int64(st, 4);
+            s.expires_at = sqlite3_column_int64(st, 5);
+            s.last_seen = sqlite3_column_int64(st, 6);
+            *out = s;
+            ecred_wipe(&s, sizeof s);
+        }
+    }
+    reg_fin(db, st);
+    return e;
+}
+
+static ecred_err sq_session_touch(reg_db *base, const uint8_t hash[32], int64_t now)
+{
+    sq_db *db = sq_db_of(base);
+    sqlite3_stmt *st = reg_prep(db, "UPDATE resident_sessions SET last_seen = ? WHERE hash = ? AND last_seen < ?");
+    if (!st)
+        return ECRED_ERR_IO;
+    sqlite3_bind_int64(st, 1, now);
+    sqlite3_bind_blob(st, 2, hash, 32, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 3, now);
+    ecred_err e = reg_step_done(st);
+    reg_fin(db, st);
+    return e;
+}
+
+static ecred_err sq_session_delete(reg_db *base, const uint8_t hash[32])
+{
+    sq_db *db = sq_db_of(base);
+    sqlite3_stmt *st = reg_prep(db, "DELETE FROM resident_sessions WHERE hash = ?");
+    if (!st)
+        return ECRED_ERR_IO;
+    sqlite3_bind_blob(st, 1, hash, 32, SQLITE_TRANSIENT);
+    ecred_err e = reg_step_done(st);
+    reg_fin(db, st);
+    return e;
+}
+
+static ecred_err sq_resident_prune(reg_db *base, int64_t now, int64_t idle_s, uint64_t *removed)
+{
+    sq_db *db = sq_db_of(base);
+    *removed = 0;
+    sqlite3_stmt *st = reg_prep(db, "DELETE FROM resident_logins WHERE expires_at <= ?");
+    if (!st)
+        return ECRED_ERR_IO;
+    sqlite3_bind_int64(st, 1, now);
+    ecred_err e = reg_step_done(st);
+    reg_fin(db, st);
+    if (e)
+        return e;
+    *removed += (uint64_t)sqlite3_changes(db->h);
+    st = reg_prep(db, "DELETE FROM resident_sessions WHERE expires_at <= ? OR last_seen <= ?");
+    if (!st)
+        return ECRED_ERR_IO;
+    sqlite3_bind_int64(st, 1, now);
+    sqlite3_bind_int64(st, 2, now - idle_s);
+    e = reg_step_done(st);
+    reg_fin(db, st);
+    if (!e)
+        *removed += (uint64_t)sqlite3_changes(db->h);
+    return e;
+}
+
+static ecred_err sq_outbox_add(reg_db *base, const char *key, const char *payload, int64_t now)
+{
+    sq_db *db = sq_db_of(base);
+    sqlite3_stmt *st = reg_prep(db, "INSERT INTO outbox(key, payload, created_at, next_at) VALUES(?,?,?,?)"
+                                    " ON CONFLICT(key) DO NOTHING");
+    if (!st)
+        return ECRED_ERR_IO;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, payload, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 3, now);
+    sqlite3_bind_int64(st, 4, now);
+    ecred_err e = reg_step_done(st);
+    reg_fin(db, st);
+    return e;
+}
+
+static ecred_err sq_outbox_claim(reg_db *base, const char *owner, int64_t now, int64_t lease_until,
+                                 int max_attempts, size_t max, reg_outbox_item *items, size_t *n)
+{
+    sq_db *db = sq_db_of(base);
+    *n = 0;
+    sqlite3_stmt *st = reg_prep(db, "UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE key IN ("
+                                    " SELECT key FROM outbox WHERE delivered_at IS NULL AND attempts < ?"
+                                    " AND next_at <= ? AND (lease_until IS NULL OR lease_until <= ?)"
+                                    " ORDER BY next_at, key LIMIT ?) RETURNING key, payload, attempts");
+    if (!st)
+        return ECRED_ERR_IO;
+    sqlite3_bind_text(st, 1, owner, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, lease_until);
+    sqlite3_bind_int(st, 3, max_attempts);
+    sqlite3_bind_int64(st, 4, now);
+    sqlite3_bind_int64(st, 5, now);
+    sqlite3_bind_int64(st, 6, (int64_t)max);
+    ecred_err e = ECRED_OK;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (e || *n == max)
+            continue; /* step to the end: the UPDATE completes either way */
+        reg_outbox_item *it = &items[*n];
+        memset(it, 0, sizeof *it);
+        reg_col_copy(st, 0, it->key, sizeof it->key);
+        it->attempts = sqlite3_column_int64(st, 2);
+        if ((e = reg_col_dup(st, 1, &it->payload)) == ECRED_OK && it->payload)
+            (*n)++;
+    }
+    if (!e && rc != SQLITE_DONE)
+        e = reg_map(rc);
+    reg_fin(db, st);
+    if (e) {
+        reg_outbox_items_free(items, *n);
+        *n = 0;
+    }
+    return e;
+}
+
+static ecred_err sq_outbox_record(reg_db *base, const char *key, const char *owner, bool delivered,
+                                  int64_t status, int64_t now, int64_t next_at)
+{
+    sq_db *db = sq_db_of(base);
+    /* A delivery counts whoever holds the lease now; a failure only from
+     * the lease holder (another instance may have taken the row over). */
+    sqlite3_stmt *st = reg_prep(
+        db, delivered ? "UPDATE outbox SET attempts = attempts + 1, last_status = ?,"
+                        " delivered_at = COALESCE(delivered_at, ?), lease_owner = NULL, lease_until = NULL"
+                        " WHERE key = ?"
+                      : "UPDATE outbox SET attempts = attempts + 1, last_status = ?, next_at = ?,"
+                        " lease_owner = NULL, lease_until = NULL"
+                        " WHERE key = ? AND lease_owner = ? AND delivered_at IS NULL");
+    if (!st)
+        return ECRED_ERR_IO;
+    sqlite3_bind_int64(st, 1, status);
+    sqlite3_bind_int64(st, 2, delivered ? now : next_at);
+    sqlite3_bind_text(st, 3, key, -1, SQLITE_TRANSIENT);
+    if (!delivered)
+        sqlite3_bind_text(st, 4, owner, -1, SQLITE_TRANSIENT);
+    ecred_err e = reg_step_done(st);
+    reg_fin(db, st);
+    if (!e && sqlite3_changes(db->h) != 1)
+        e = ECRED_ERR_KEY_UNKNOWN;
+    return e;
+}
+
+static ecred_err sq_outbox_release(reg_db *base, const char *key, const char *owner)
+{
+    sq_db *db = sq_db_of(base);
+    sqlite3_stmt *st = reg_prep(db, "UPDATE outbox SET lease_owner = NULL, lease_until = NULL"
+                                    " WHERE key = ? AND lease_owner = ?");
+    if (!st)
+        return ECRED_ERR_IO;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, owner, -1, SQLITE_TRANSIENT);
+    ecred_err e = reg_step_done(st);
+    reg_fin(db, st);
+    return e;
+}
+
+static ecred_err sq_outbox_get_stats(reg_db *base, int max_attempts, int64_t now, reg_outbox_stats *out)
+{
+    sq_db *db = sq_db_of(base);
+    sqlite3_stmt *st = reg_prep(db, "SELECT count(*), count(delivered_at),"
+                                    " coalesce(sum(delivered_at IS NULL AND attempts < ?1), 0),"
+                                    " coalesce(sum(attempts) - count(delivered_at), 0),"
+                                    " coalesce(sum(delivered_at IS NULL AND attempts >= ?1), 0),"
+                                    " coalesce(sum(delivered_at IS NULL AND lease_until > ?2), 0) FROM outbox");
+    if (!st)
+        return ECRED_ERR_IO;
+    sqlite3_bind_int(st, 1, max_attempts);
+    sqlite3_bind_int64(st, 2, now);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        out->queued = (uint64_t)sqlite3_column_int64(st, 0);
+        out->delivered = (uint64_t)sqlite3_column_int64(st, 1);
+        out->pending = (uint64_t)sqlite3_column_int64(st, 2);
+        out->failed_attempts = (uint64_t)sqlite3_column_int64(st, 3);
+        out->given_up = (uint64_t)sqlite3_column_int64(st, 4);
+        out->leased = (uint64_t)sqlite3_column_int64(st, 5);
+    }
+    reg_fin(db, st);
+    return rc == SQLITE_ROW ? ECRED_OK : reg_map(rc);
+}
+
+static ecred_err sq_outbox_lease(reg_db *base, const char *key, char owner[REG_OUTBOX_OWNER_MAX + 1],
+                                 int64_t *lease_until)
+{
+    sq_db *db = sq_db_of(base);
+    sqlite3_stmt *st = reg_prep(db, "SELECT lease_owner, lease_until FROM outbox WHERE key = ?");
+    if (!st)
+        return ECRED_ERR_IO;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    ecred_err e = rc == SQLITE_DONE ? ECRED_ERR_KEY_UNKNOWN : reg_map(rc);
+    if (rc == SQLITE_ROW) {
+        reg_col_copy(st, 0, owner, REG_OUTBOX_OWNER_MAX + 1);
+        *lease_until = sqlite3_column_int64(st, 1);
+    }
+    reg_fin(db, st);
+    return e;
+}
+/* ---- end shared resident sessions ---- */
+
 const reg_ops reg_sqlite_ops = {
     .name = "sqlite",
     .open = sq_open,
@@ -2206,4 +2460,18 @@ const reg_ops reg_sqlite_ops = {
     .token_role_by_prefix = sq_token_role_by_prefix,
     .holder_get = sq_holder_get,
     .holder_put = sq_holder_put,
+    /* shared resident sessions */
+    .login_put = sq_login_put,
+    .login_take = sq_login_take,
+    .session_put = sq_session_put,
+    .session_get = sq_session_get,
+    .session_touch = sq_session_touch,
+    .session_delete = sq_session_delete,
+    .resident_prune = sq_resident_prune,
+    .outbox_add = sq_outbox_add,
+    .outbox_claim = sq_outbox_claim,
+    .outbox_record = sq_outbox_record,
+    .outbox_release = sq_outbox_release,
+    .outbox_get_stats = sq_outbox_get_stats,
+    .outbox_lease = sq_outbox_lease,
 };

@@ -1,13 +1,15 @@
 /*
- * resident.c - pending logins and sessions of residents (see resident.h).
+ * resident.c - pending logins and sessions of residents (see resident.h),
+ * kept in the registry through reg_login_* and reg_session_*.
  *
- * Both tables are small fixed arrays under one mutex: a lookup is a scan
- * of at most a few thousand 32-byte hashes, far below a request's cost,
- * and a fixed size is the bound that keeps a flood of logins from growing
- * memory.
+ * Every write is its own reg_write: a login row, a session row, a touch, a
+ * sign-out, a prune. The one-use guarantee of a login state is the
+ * registry's (reg_login_take deletes and returns in one statement), not a
+ * lock of this process, because the callback may reach another instance.
  *
- * Must never: store a cookie value (only its hash), return a session past
- * its idle or absolute expiry, or let a login state be taken twice.
+ * Must never: store a cookie value or a CSRF token (only their hashes),
+ * return a session past its idle or absolute expiry, or let a login state
+ * be taken twice.
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -16,29 +18,17 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 #include "ecred/crypto.h"
 #include "resident.h"
 
-typedef struct res_login {
-    char state[RES_TOKEN_LEN + 1];
-    char nonce[RES_TOKEN_LEN + 1];
-    char verifier[RES_TOKEN_LEN + 1];
-    int64_t expires_at; /* 0: free slot */
-} res_login;
-
-typedef struct res_slot {
-    uint8_t hash[32];
-    int64_t created_at, last_seen; /* created_at 0: free slot */
-    res_session s;
-} res_slot;
-
 struct res_store {
     pthread_mutex_t lock;
-    res_login logins[RES_LOGINS_MAX];
-    res_slot sessions[RES_SESSIONS_MAX];
+    int64_t pruned_at;   /* when this instance last deleted expired rows */
 };
+
+/* Label of the CSRF token's derivation from the cookie value. */
+static const char RES_CSRF_LABEL[] = "ecred resident csrf v1";
 
 ecred_err res_store_new(res_store **out)
 {
@@ -55,7 +45,6 @@ void res_store_free(res_store *s)
     if (!s)
         return;
     pthread_mutex_destroy(&s->lock);
-    OPENSSL_cleanse(s, sizeof *s);
     free(s);
 }
 
@@ -97,54 +86,131 @@ static void res_challenge(const char *verifier, char out[RES_TOKEN_LEN + 1])
     res_b64url(h, sizeof h, out, RES_TOKEN_LEN + 1);
 }
 
-ecred_err res_login_begin(res_store *s, int64_t now, char state[RES_TOKEN_LEN + 1],
-                          char nonce[RES_TOKEN_LEN + 1], char challenge[RES_TOKEN_LEN + 1])
+/* SHA-256 of a token's text (state, cookie value, CSRF token). */
+static void res_hash(const char *token, uint8_t out[32])
 {
-    res_login l;
-    memset(&l, 0, sizeof l);
-    ecred_err e;
-    if ((e = res_random_token(l.state, sizeof l.state, 32)) ||
-        (e = res_random_token(l.nonce, sizeof l.nonce, 32)) ||
-        (e = res_random_token(l.verifier, sizeof l.verifier, 32)))
-        return e;
-    l.expires_at = now + RES_LOGIN_TTL_S;
-    pthread_mutex_lock(&s->lock);
-    res_login *slot = NULL;
-    for (size_t i = 0; i < RES_LOGINS_MAX && !slot; i++)
-        if (s->logins[i].expires_at <= now)
-            slot = &s->logins[i];
-    if (slot)
-        *slot = l;
-    pthread_mutex_unlock(&s->lock);
-    if (!slot) {
-        OPENSSL_cleanse(&l, sizeof l);
-        return ECRED_ERR_TOO_LARGE;
-    }
-    memcpy(state, l.state, sizeof l.state);
-    memcpy(nonce, l.nonce, sizeof l.nonce);
-    res_challenge(l.verifier, challenge);
-    OPENSSL_cleanse(&l, sizeof l);
-    return ECRED_OK;
+    ecred_sha256((const uint8_t *)token, strlen(token), out);
 }
 
-ecred_err res_login_take(res_store *s, const char *state, int64_t now,
-                         char nonce[RES_TOKEN_LEN + 1], char verifier[RES_TOKEN_LEN + 1])
+/* The CSRF token of a cookie value: base64url(SHA-256(label, 0, cookie)). */
+static void res_csrf_of(const char *cookie, char out[RES_TOKEN_LEN + 1])
 {
-    if (!state || strlen(state) != RES_TOKEN_LEN)
-        return ECRED_ERR_KEY_UNKNOWN;
-    ecred_err e = ECRED_ERR_KEY_UNKNOWN;
+    uint8_t buf[sizeof RES_CSRF_LABEL + RES_TOKEN_LEN];
+    memcpy(buf, RES_CSRF_LABEL, sizeof RES_CSRF_LABEL);
+    memcpy(buf + sizeof RES_CSRF_LABEL, cookie, RES_TOKEN_LEN);
+    uint8_t h[32];
+    ecred_sha256(buf, sizeof buf, h);
+    res_b64url(h, sizeof h, out, RES_TOKEN_LEN + 1);
+    OPENSSL_cleanse(buf, sizeof buf);
+    OPENSSL_cleanse(h, sizeof h);
+}
+
+/* Delete expired rows, at most every RES_PRUNE_S on this instance (another
+ * instance pruning meanwhile is harmless: the DELETEs are idempotent). A
+ * failure is left to the next time: expiry is checked on every read. */
+static ecred_err res_prune_fn(reg_db *db, void *ctx)
+{
+    const int64_t *now = ctx;
+    return reg_resident_prune(db, *now, RES_SESSION_IDLE_S, NULL);
+}
+
+/* Prune now if this instance has not for RES_PRUNE_S (best effort). */
+static void res_maybe_prune(res_store *s, reg_db *db, int64_t now)
+{
     pthread_mutex_lock(&s->lock);
-    for (size_t i = 0; i < RES_LOGINS_MAX; i++) {
-        res_login *l = &s->logins[i];
-        if (l->expires_at > now && CRYPTO_memcmp(l->state, state, RES_TOKEN_LEN) == 0) {
-            memcpy(nonce, l->nonce, sizeof l->nonce);
-            memcpy(verifier, l->verifier, sizeof l->verifier);
-            OPENSSL_cleanse(l, sizeof *l); /* one use */
-            e = ECRED_OK;
-            break;
+    bool due = now - s->pruned_at >= RES_PRUNE_S;
+    if (due)
+        s->pruned_at = now;
+    pthread_mutex_unlock(&s->lock);
+    if (due) {
+        bool failed;
+        (void)reg_write(db, res_prune_fn, &now, &failed);
+    }
+}
+
+typedef struct res_login_ctx {
+    uint8_t state_hash[32];
+    char nonce[RES_TOKEN_LEN + 1];
+    char verifier[RES_TOKEN_LEN + 1];
+    int64_t now;
+} res_login_ctx;
+
+/* reg_write fn: store the pending login of ctx (a res_login_ctx). */
+static ecred_err res_login_put_fn(reg_db *db, void *ctx)
+{
+    res_login_ctx *c = ctx;
+    return reg_login_put(db, c->state_hash, c->nonce, c->verifier, c->now, c->now + RES_LOGIN_TTL_S,
+                         RES_LOGINS_MAX);
+}
+
+ecred_err res_login_begin(res_store *s, reg_db *db, int64_t now, char state[RES_TOKEN_LEN + 1],
+                          char nonce[RES_TOKEN_LEN + 1], char challenge[RES_TOKEN_LEN + 1])
+{
+    res_maybe_prune(s, db, now);
+    res_login_ctx c;
+    memset(&c, 0, sizeof c);
+    char st[RES_TOKEN_LEN + 1];
+    ecred_err e;
+    if ((e = res_random_token(st, sizeof st, 32)) || (e = res_random_token(c.nonce, sizeof c.nonce, 32)) ||
+        (e = res_random_token(c.verifier, sizeof c.verifier, 32)))
+        goto out;
+    res_hash(st, c.state_hash);
+    c.now = now;
+    bool failed;
+    if ((e = reg_write(db, res_login_put_fn, &c, &failed)) != ECRED_OK) {
+        if (e != ECRED_ERR_TOO_LARGE)
+            e = ECRED_ERR_IO;
+        goto out;
+    }
+    memcpy(state, st, sizeof st);
+    memcpy(nonce, c.nonce, sizeof c.nonce);
+    res_challenge(c.verifier, challenge);
+out:
+    OPENSSL_cleanse(&c, sizeof c);
+    OPENSSL_cleanse(st, sizeof st);
+    return e;
+}
+
+/* reg_write fn: take the login of ctx->state_hash into ctx's nonce and
+ * verifier (both checked to be tokens of ours). */
+static ecred_err res_login_take_fn(reg_db *db, void *ctx)
+{
+    res_login_ctx *c = ctx;
+    c->nonce[0] = c->verifier[0] = 0; /* a rerun starts clean (CONTRACT 4) */
+    char n[REG_LOGIN_SECRET_MAX + 1], v[REG_LOGIN_SECRET_MAX + 1];
+    ecred_err e = reg_login_take(db, c->state_hash, c->now, n, v);
+    if (!e) {
+        if (strlen(n) != RES_TOKEN_LEN || strlen(v) != RES_TOKEN_LEN) {
+            e = ECRED_ERR_KEY_UNKNOWN; /* not a row of ours */
+        } else {
+            memcpy(c->nonce, n, RES_TOKEN_LEN + 1);
+            memcpy(c->verifier, v, RES_TOKEN_LEN + 1);
         }
     }
-    pthread_mutex_unlock(&s->lock);
+    OPENSSL_cleanse(n, sizeof n);
+    OPENSSL_cleanse(v, sizeof v);
+    return e;
+}
+
+ecred_err res_login_take(res_store *s, reg_db *db, const char *state, int64_t now,
+                         char nonce[RES_TOKEN_LEN + 1], char verifier[RES_TOKEN_LEN + 1])
+{
+    (void)s;
+    if (!state || strlen(state) != RES_TOKEN_LEN)
+        return ECRED_ERR_KEY_UNKNOWN;
+    res_login_ctx c;
+    memset(&c, 0, sizeof c);
+    res_hash(state, c.state_hash);
+    c.now = now;
+    bool failed;
+    ecred_err e = reg_write(db, res_login_take_fn, &c, &failed);
+    if (!e) {
+        memcpy(nonce, c.nonce, sizeof c.nonce);
+        memcpy(verifier, c.verifier, sizeof c.verifier);
+    } else if (e != ECRED_ERR_KEY_UNKNOWN) {
+        e = ECRED_ERR_IO;
+    }
+    OPENSSL_cleanse(&c, sizeof c);
     return e;
 }
 
@@ -171,87 +237,130 @@ static bool res_cookie_value(const char *hdr, char out[RES_TOKEN_LEN + 1])
     return false;
 }
 
-ecred_err res_session_create(res_store *s, const oidc_identity *id, int64_t now,
+
+/* reg_write fn: insert the reg_session ctx. */
+static ecred_err res_session_put_fn(reg_db *db, void *ctx)
+{
+    return reg_session_put(db, ctx);
+}
+
+ecred_err res_session_create(res_store *s, reg_db *db, const oidc_identity *id, int64_t now,
                              char cookie[RES_TOKEN_LEN + 1])
 {
-    res_slot n;
+    res_maybe_prune(s, db, now);
+    reg_session n;
     memset(&n, 0, sizeof n);
-    char value[RES_TOKEN_LEN + 1];
+    char value[RES_TOKEN_LEN + 1], csrf[RES_TOKEN_LEN + 1];
     ecred_err e;
-    if ((e = res_random_token(value, sizeof value, 32)) ||
-        (e = res_random_token(n.s.csrf, sizeof n.s.csrf, 32)))
+    if ((e = res_random_token(value, sizeof value, 32)) != ECRED_OK)
         return e;
-    ecred_sha256((const uint8_t *)value, RES_TOKEN_LEN, n.hash);
-    memcpy(n.s.name, id->name, sizeof n.s.name);
-    memcpy(n.s.id_number, id->id_number, sizeof n.s.id_number);
+    res_hash(value, n.hash);
+    res_csrf_of(value, csrf);
+    res_hash(csrf, n.csrf_hash);
+    OPENSSL_cleanse(csrf, sizeof csrf);
+    snprintf(n.name, sizeof n.name, "%s", id->name);
+    snprintf(n.id_number, sizeof n.id_number, "%s", id->id_number);
     uint8_t sh[32];
     ecred_sha256((const uint8_t *)id->sub, strlen(id->sub), sh);
-    snprintf(n.s.who, sizeof n.s.who, "resident:%02x%02x%02x%02x", sh[0], sh[1], sh[2], sh[3]);
+    snprintf(n.who, sizeof n.who, "resident:%02x%02x%02x%02x", sh[0], sh[1], sh[2], sh[3]);
     n.created_at = n.last_seen = now;
     /* The session ends with the ID token at the latest: the provider said
      * until when this identity is vouched for. */
-    n.s.expires_at = now + RES_SESSION_MAX_S;
-    if (id->exp > now && id->exp < n.s.expires_at && id->exp - now >= 300)
-        n.s.expires_at = id->exp;
-    pthread_mutex_lock(&s->lock);
-    res_slot *slot = NULL;
-    for (size_t i = 0; i < RES_SESSIONS_MAX; i++) {
-        res_slot *c = &s->sessions[i];
-        if (c->created_at == 0 || c->s.expires_at <= now || c->last_seen + RES_SESSION_IDLE_S <= now) {
-            slot = c;
-            break;
-        }
-        if (!slot || c->s.expires_at < slot->s.expires_at)
-            slot = c;
+    n.expires_at = now + RES_SESSION_MAX_S;
+    if (id->exp > now && id->exp < n.expires_at && id->exp - now >= 300)
+        n.expires_at = id->exp;
+    bool failed;
+    e = reg_write(db, res_session_put_fn, &n, &failed);
+    OPENSSL_cleanse(&n, sizeof n);
+    if (e) {
+        OPENSSL_cleanse(value, sizeof value);
+        return ECRED_ERR_IO;
     }
-    *slot = n;
-    pthread_mutex_unlock(&s->lock);
     memcpy(cookie, value, sizeof value);
     OPENSSL_cleanse(value, sizeof value);
-    OPENSSL_cleanse(&n, sizeof n);
     return ECRED_OK;
 }
 
-/* The live slot with this cookie's hash (lock held), or NULL. */
-static res_slot *res_find(res_store *s, const char *cookie_header, int64_t now)
+typedef struct res_touch_ctx {
+    uint8_t hash[32];
+    int64_t now;
+} res_touch_ctx;
+
+/* reg_write fn: record activity of the session ctx names. */
+static ecred_err res_touch_fn(reg_db *db, void *ctx)
 {
-    char value[RES_TOKEN_LEN + 1];
-    if (!res_cookie_value(cookie_header, value))
-        return NULL;
-    uint8_t h[32];
-    ecred_sha256((const uint8_t *)value, RES_TOKEN_LEN, h);
-    OPENSSL_cleanse(value, sizeof value);
-    for (size_t i = 0; i < RES_SESSIONS_MAX; i++) {
-        res_slot *c = &s->sessions[i];
-        if (c->created_at && memcmp(c->hash, h, sizeof h) == 0) {
-            if (c->s.expires_at <= now || c->last_seen + RES_SESSION_IDLE_S <= now) {
-                OPENSSL_cleanse(c, sizeof *c);
-                return NULL;
-            }
-            return c;
-        }
-    }
-    return NULL;
+    res_touch_ctx *c = ctx;
+    return reg_session_touch(db, c->hash, c->now);
 }
 
-ecred_err res_session_from_cookie(res_store *s, const char *cookie_header, int64_t now,
+/* reg_write fn: delete the session ctx names. */
+static ecred_err res_delete_fn(reg_db *db, void *ctx)
+{
+    res_touch_ctx *c = ctx;
+    return reg_session_delete(db, c->hash);
+}
+
+ecred_err res_session_from_cookie(res_store *s, reg_db *db, const char *cookie_header, int64_t now,
                                   res_session *out)
 {
-    pthread_mutex_lock(&s->lock);
-    res_slot *c = res_find(s, cookie_header, now);
-    if (c) {
-        c->last_seen = now;
-        *out = c->s;
+    (void)s;
+    char value[RES_TOKEN_LEN + 1];
+    if (!res_cookie_value(cookie_header, value))
+        return ECRED_ERR_KEY_UNKNOWN;
+    res_touch_ctx t;
+    res_hash(value, t.hash);
+    t.now = now;
+    reg_session row;
+    ecred_err e = reg_session_get(db, t.hash, &row);
+    if (e) {
+        OPENSSL_cleanse(value, sizeof value);
+        return e == ECRED_ERR_KEY_UNKNOWN ? e : ECRED_ERR_IO;
     }
-    pthread_mutex_unlock(&s->lock);
-    return c ? ECRED_OK : ECRED_ERR_KEY_UNKNOWN;
+    if (row.expires_at <= now || row.last_seen + RES_SESSION_IDLE_S <= now) {
+        /* Over: the row goes at the next prune; nobody can use it meanwhile. */
+        OPENSSL_cleanse(value, sizeof value);
+        OPENSSL_cleanse(&row, sizeof row);
+        return ECRED_ERR_KEY_UNKNOWN;
+    }
+    if (now - row.last_seen >= RES_TOUCH_S) {
+        /* A failed touch costs at most an earlier idle end: not worth a 503. */
+        bool failed;
+        (void)reg_write(db, res_touch_fn, &t, &failed);
+    }
+    res_session r;
+    memset(&r, 0, sizeof r);
+    snprintf(r.name, sizeof r.name, "%s", row.name);
+    snprintf(r.id_number, sizeof r.id_number, "%s", row.id_number);
+    snprintf(r.who, sizeof r.who, "%s", row.who);
+    memcpy(r.csrf_hash, row.csrf_hash, 32);
+    res_csrf_of(value, r.csrf);
+    r.expires_at = row.expires_at;
+    *out = r;
+    OPENSSL_cleanse(&r, sizeof r);
+    OPENSSL_cleanse(&row, sizeof row);
+    OPENSSL_cleanse(value, sizeof value);
+    return ECRED_OK;
 }
 
-void res_session_end(res_store *s, const char *cookie_header)
+bool res_csrf_ok(const res_session *sess, const char *header)
 {
-    pthread_mutex_lock(&s->lock);
-    res_slot *c = res_find(s, cookie_header, INT64_MIN + 1);
-    if (c)
-        OPENSSL_cleanse(c, sizeof *c);
-    pthread_mutex_unlock(&s->lock);
+    if (!header || strlen(header) != RES_TOKEN_LEN)
+        return false;
+    uint8_t h[32];
+    res_hash(header, h);
+    return CRYPTO_memcmp(h, sess->csrf_hash, sizeof h) == 0;
+}
+
+ecred_err res_session_end(res_store *s, reg_db *db, const char *cookie_header)
+{
+    (void)s;
+    char value[RES_TOKEN_LEN + 1];
+    if (!res_cookie_value(cookie_header, value))
+        return ECRED_OK;
+    res_touch_ctx t;
+    res_hash(value, t.hash);
+    t.now = 0;
+    OPENSSL_cleanse(value, sizeof value);
+    bool failed;
+    return reg_write(db, res_delete_fn, &t, &failed) == ECRED_OK ? ECRED_OK : ECRED_ERR_IO;
 }

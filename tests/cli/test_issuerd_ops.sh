@@ -267,11 +267,11 @@ INSERT INTO status_lists(id, size, used) VALUES(1, 131072, 5);
 c.commit()
 EOF
 "$I" upgrade --data "$old" >"$tmp/upgrade.out"
-check 'grep -q "migrated from v1 to v3" "$tmp/upgrade.out"' "upgrade does not say what it found: $(cat "$tmp/upgrade.out")"
+check 'grep -q "migrated from v1 to v4" "$tmp/upgrade.out"' "upgrade does not say what it found: $(cat "$tmp/upgrade.out")"
 # Schema 3 (issue 10): a list from before the permutation keeps its rows and
 # gets its cursor at the end (it takes no new credential: its free indices
 # were drawn at random and the permutation could collide with them).
-check '[ "$(sqlq "$old/registry.sqlite" "SELECT version FROM schema_version")" = 3 ] && [ "$(sqlq "$old/registry.sqlite" "SELECT used, closed, next_pos, perm_key IS NULL FROM status_lists")" = "5|0|131072|1" ]' "migration lost data or did not record the version"
+check '[ "$(sqlq "$old/registry.sqlite" "SELECT version FROM schema_version")" = 4 ] && [ "$(sqlq "$old/registry.sqlite" "SELECT used, closed, next_pos, perm_key IS NULL FROM status_lists")" = "5|0|131072|1" ]' "migration lost data or did not record the version"
 "$I" upgrade --data "$old" >"$tmp/upgrade.out"
 check 'grep -q "up to date" "$tmp/upgrade.out"' "second upgrade: $(cat "$tmp/upgrade.out")"
 sqlq "$old/registry.sqlite" "UPDATE schema_version SET version = 99" >/dev/null

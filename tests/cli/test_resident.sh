@@ -200,9 +200,16 @@ assert len(keys) == 1, keys                     # one reminder, one key
 assert s["attempts"][keys[0]] == 3, s           # retried until acknowledged, then never again
 assert len(s["effects"]) == 1 and s["effects"][0]["credential_id"] == sys.argv[2], s
 PY
-sqlite3 "$tmp/data/outbox.sqlite" 'select attempts, delivered_at is not null from outbox' >"$tmp/ob" 2>/dev/null || \
-  python3 -c "import sqlite3; print('\n'.join('%d|%d'%r for r in sqlite3.connect('$tmp/data/outbox.sqlite').execute('select attempts, delivered_at is not null from outbox')))" >"$tmp/ob"
-[ "$(cat "$tmp/ob")" = "3|1" ] && ok || bad "outbox row: $(cat "$tmp/ob")"
+# The outbox is a table of the registry now (shared resident sessions), its lease released.
+python3 -c "import sqlite3; print('\n'.join('%d|%d|%s'%r for r in sqlite3.connect('$tmp/data/registry.sqlite').execute('select attempts, delivered_at is not null, lease_owner is null from outbox')))" >"$tmp/ob"
+[ "$(cat "$tmp/ob")" = "3|1|1" ] && ok || bad "outbox row: $(cat "$tmp/ob")"
+[ ! -e "$tmp/data/outbox.sqlite" ] && ok || bad "an outbox file of its own was made"
+# Sessions are registry rows keyed by the cookie's hash: the cookie value
+# itself is nowhere in the file.
+cookieA=$(awk '$6 == "ecred_resident" {print $7}' "$A" | tail -n 1)
+[ -n "$cookieA" ] && ! grep -qa "$cookieA" "$tmp/data/registry.sqlite" "$tmp/data/registry.sqlite-wal" 2>/dev/null && ok || bad "cookie value stored in the registry"
+n=$(python3 -c "import sqlite3; print(sqlite3.connect('$tmp/data/registry.sqlite').execute('select count(*) from resident_sessions').fetchone()[0])")
+[ "$n" = 2 ] && ok || bad "resident_sessions rows: $n"
 
 # ---- sign out ----
 expect 403 csrf_token_invalid "$A" POST /v1/resident/logout

@@ -8,7 +8,7 @@ cmd=$1 src=$2 dir=$3
 case $cmd in
   start)
     "$src/scripts/pg-test-cluster" start "$dir" unit_registry unit_approve unit_groupcommit unit_list_index \
-      cli_lifecycle pg_instances pg_restart pg_copy pg_backup
+      cli_lifecycle pg_instances pg_restart pg_copy pg_backup unit_sessions pg_sessions
     rc=$?
     if [ $rc -eq 3 ]; then
       echo "SKIP: PostgreSQL tests will be skipped: no server binaries" >&2

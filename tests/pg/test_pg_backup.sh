@@ -148,7 +148,7 @@ want_lists=$(( $(sqf "$tmp/b1.sqlite" "SELECT count(*) FROM status_lists") + max
 [ "$(tsql "SELECT count(*) FROM status_lists WHERE uri IS NOT NULL")" = "$(sqf "$tmp/b1.sqlite" "SELECT count(*) FROM status_lists WHERE uri IS NOT NULL")" ] && ok ||
   bad "list URIs lost in the restore"
 [ "$(tree "$tgt")" = "$tree_b1" ] && ok || bad "the restored audit log: tree head '$(tree "$tgt")', backup '$tree_b1'"
-"$I" migrate --registry "$tgt" | grep -q "schema version 8" && ok || bad "migrate does not report version 8 (8: closed lists)"
+"$I" migrate --registry "$tgt" | grep -q "schema version 9" && ok || bad "migrate does not report version 9 (8: closed lists, 9: resident sessions and the outbox)"
 
 # ---- an issuer on the restored database ----
 # Every (list, index) the source database handed out, before and after the backup.

@@ -61,7 +61,7 @@ rc=0; "$bin/ecred-issuerd" registry copy --from "$sq" --to "$pgreg" >/dev/null 2
 ah_s=$("$bin/ecred-issuerd" audit verify --data "$tmp/data" --registry "$sq" | sed -n 's/.*tree head //p')
 ah_p=$("$bin/ecred-issuerd" audit verify --data "$tmp/data" --registry "$pgreg" | sed -n 's/.*tree head //p')
 [ -n "$ah_s" ] && [ "$ah_s" = "$ah_p" ] && ok || bad "audit log not copied intact: sqlite '$ah_s', postgres '$ah_p'"
-"$bin/ecred-issuerd" migrate --registry "$pgreg" | grep -q "schema version 8" && ok || bad "migrate does not report version 8 (3: audit_log, 4: holder_bindings, 5: credentials_nonvalid, 6: issue 17 operations, 7: list permutation keys and cursors, 8: closed lists)"
+"$bin/ecred-issuerd" migrate --registry "$pgreg" | grep -q "schema version 9" && ok || bad "migrate does not report version 9 (3: audit_log, 4: holder_bindings, 5: credentials_nonvalid, 6: issue 17 operations, 7: list permutation keys and cursors, 8: closed lists, 9: resident sessions and the outbox)"
 
 # A registry URL may carry a password: never printed, not even on failure.
 rc=0; "$bin/ecred-issuerd" token add --data "$tmp/data" --role clerk \
