@@ -1,7 +1,10 @@
 // resident.js - the resident's pages: sign in, apply, follow progress, sign
-// the kinship commitment, show the credential. Talks only to /v1/resident/*
-// on this origin; holds no logic the API does not check again. Every POST
-// carries the session's CSRF token (from /v1/resident/me).
+// the kinship commitment, show the credential, answer a verifier's challenge
+// (read its RN1: QR with the camera, or type its code, then show the RP1 code
+// bound to it). Talks only to /v1/resident/* on this origin; holds no logic
+// the API does not check again. Every POST carries the session's CSRF token
+// (from /v1/resident/me). Must never: send the holder key, a challenge or a
+// camera frame anywhere (all of it stays in the page).
 const $ = (id) => document.getElementById(id);
 const page = document.body.dataset.page;
 let csrf = null;
@@ -129,13 +132,62 @@ function base45(b) {
   if (b.length % 2) { const n = b[b.length - 1]; s += B45[n % 45] + B45[Math.floor(n / 45)]; }
   return s;
 }
+// RFC 9285 decoding; null for anything that is not canonical base45.
+function unbase45(s) {
+  const v = Array.from(s, (ch) => B45.indexOf(ch));
+  if (v.includes(-1) || v.length % 3 === 1) return null;
+  const out = [];
+  for (let i = 0; i < v.length; i += 3) {
+    if (i + 2 < v.length) {
+      const n = v[i] + v[i + 1] * 45 + v[i + 2] * 2025;
+      if (n > 0xffff) return null;
+      out.push(n >> 8, n & 255);
+    } else {
+      const n = v[i] + v[i + 1] * 45;
+      if (n > 0xff) return null;
+      out.push(n);
+    }
+  }
+  return new Uint8Array(out);
+}
 
-// A timed RP1 presentation (spec/presentation.md section 3), byte for byte
-// as common/src/present.c builds it: protected {1: -9, 13: cred, 16: 294},
-// unprotected {}, payload {3: aud, 6: iat}, r||s over the Sig_structure.
-async function rp1(privateKey, cred, aud, iat) {
+// ---- challenges (spec/verifier.md 5.5) ----
+// A verifier id as the verifier makes it: 1..64 of A-Z a-z 0-9 . _ : / -.
+const AUD_RE = /^[A-Za-z0-9._:/-]{1,64}$/;
+const CHALLENGE_TEXT_MAX = 200; // RN1: + base45 of 1 + 32 + 64 bytes fits
+
+// RN1: text -> {aud, cnonce, label} or null: one length byte (1..32), the
+// nonce, then the verifier id; nothing else is accepted (never trust the
+// length byte: it must leave room for a valid id).
+function parseChallengeText(t) {
+  if (typeof t !== 'string' || t.length > CHALLENGE_TEXT_MAX || !t.startsWith('RN1:')) return null;
+  const b = unbase45(t.slice(4));
+  if (!b || b.length < 3) return null;
+  const n = b[0];
+  if (n < 1 || n > 32 || b.length < 1 + n + 1) return null;
+  let aud;
+  try { aud = new TextDecoder('utf-8', { fatal: true }).decode(b.slice(1 + n)); } catch (e) { return null; }
+  if (!AUD_RE.test(aud)) return null;
+  return { aud, cnonce: b.slice(1, 1 + n), label: '' };
+}
+
+// A typed code (4..12 digits, spaces allowed) for verifier id aud: the
+// cnonce is the digits' ASCII bytes. Null when either is not well formed.
+function typedChallenge(code, aud) {
+  const digits = code.replace(/\s+/g, '');
+  if (!/^[0-9]{4,12}$/.test(digits) || !AUD_RE.test(aud)) return null;
+  return { aud, cnonce: utf8(digits), label: digits.replace(/^(\d{3})(\d+)$/, '$1 $2') };
+}
+
+// An RP1 presentation (spec/presentation.md section 3), byte for byte as
+// common/src/present.c builds it: protected {1: -9, 13: cred, 16: 294},
+// unprotected {}, payload {3: aud, 6: iat} (timed) or {3: aud, 6: iat,
+// 39: cnonce} (answering a challenge), r||s over the Sig_structure.
+async function rp1(privateKey, cred, aud, iat, cnonce) {
   const prot = cat([0xa3, 0x01, 0x28, 0x0d], cred, [0x10, 0x19, 0x01, 0x26]);
-  const pay = cat([0xa2, 0x03], tstr(aud), [0x06], cborHead(0, iat));
+  const pay = cnonce
+    ? cat([0xa3, 0x03], tstr(aud), [0x06], cborHead(0, iat), cborHead(0, 39), bstr(cnonce))
+    : cat([0xa2, 0x03], tstr(aud), [0x06], cborHead(0, iat));
   const tbs = cat([0x84], tstr('Signature1'), bstr(prot), [0x40], bstr(pay));
   const sig = new Uint8Array(await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, privateKey, tbs));
   return 'RP1:' + base45(cat([0xd2, 0x84], bstr(prot), [0xa0], bstr(pay), [0x58, 0x40], sig));
@@ -166,8 +218,11 @@ function drawQr(box, textValue) {
   box.dataset.qrText = textValue;
 }
 
-// The holder-bound code, refreshed every 30 s with a countdown; false when
-// this phone cannot make one (no cnf, no WebCrypto, not this phone's key).
+// The holder-bound code, refreshed every 30 s with a countdown: timed, or
+// answering the challenge set by answerChallenge(); false when this phone
+// cannot make one (no cnf, no WebCrypto, not this phone's key).
+let presentTo = null;   // null: timed; else {aud, cnonce, label} of the challenge
+let presentNow = null;  // re-sign at once (a new challenge, or back to timed)
 async function showHolderCode(holder) {
   if (!holder || !holderCapable() || !window.qrcode) return false;
   let stored;
@@ -176,20 +231,179 @@ async function showHolderCode(holder) {
   const cred = unb64u(holder.cose);
   const box = $('rp1');
   let left = 0;
+  let signing = false;
   const tick = async () => {
+    if (signing) return;
     if (left <= 0) {
-      drawQr(box, await rp1(stored.privateKey, cred, holder.aud, Math.floor(Date.now() / 1000)));
+      signing = true;
+      const to = presentTo;
+      let code;
+      try {
+        code = await rp1(stored.privateKey, cred, to ? to.aud : holder.aud, Math.floor(Date.now() / 1000),
+          to ? to.cnonce : null);
+      } finally { signing = false; }
+      // A challenge answered (or dropped) while this one was signed: never
+      // show it under the new label; sign again at the next tick.
+      if (to !== presentTo) { left = 0; return; }
+      drawQr(box, code);
+      box.dataset.mode = to ? 'challenge' : 'timed';
       left = 30;
     }
     text($('countdown'), String(left));
     text($('countdown-en'), String(left));
     left -= 1;
   };
+  // A new audience: the old code leaves the screen at once, so no one scans
+  // it under the new label while the new one is being signed.
+  presentNow = () => {
+    left = 0;
+    box.replaceChildren();
+    box.dataset.mode = 'signing';
+    delete box.dataset.qrText;
+    return tick();
+  };
   await tick();
   setInterval(tick, 1000);
   $('rp1-box').hidden = false;
   $('qr').hidden = true;
+  $('answer-box').hidden = false;
   return true;
+}
+
+// ---- answering a challenge: camera or typed code ----
+let camStream = null;
+let camTimer = 0;
+let zxing = null;       // the decoder module, loaded on first use only
+const camCanvas = document.createElement('canvas');
+
+function chalError(zh, en) {
+  const box = $('chal-error');
+  box.textContent = '';
+  const p = document.createElement('p');
+  p.textContent = zh + ' ';
+  const span = document.createElement('span');
+  span.lang = 'en';
+  span.textContent = en;
+  p.appendChild(span);
+  box.appendChild(p);
+  box.hidden = false;
+  box.focus();
+}
+
+function stopChallengeCamera() {
+  clearTimeout(camTimer);
+  camTimer = 0;
+  if (camStream) for (const t of camStream.getTracks()) t.stop();
+  camStream = null;
+  $('chal-video').srcObject = null;
+}
+
+// Open the challenge panel: the camera starts at once (the officer's code is
+// in front of it); without one the typed code is the way.
+async function openChallenge() {
+  $('chal').hidden = false;
+  $('chal-error').hidden = true;
+  $('answer-box').hidden = true;
+  // While the phone reads the officer's code it shows none of its own:
+  // the panel comes first on a small screen.
+  $('rp1-box').hidden = true;
+  $('chal').scrollIntoView({ block: 'start' });
+  text($('chal-status'), '正在打开相机… Opening the camera…');
+  if (!window.isSecureContext || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+    $('chal-camera').hidden = true;
+    $('chal-code').focus();
+    return;
+  }
+  try {
+    if (!zxing) {
+      zxing = await import('/app/vendor/zxing-wasm/es/reader/index.js');
+      // The wasm from our own origin, never the package's default CDN.
+      zxing.prepareZXingModule({
+        overrides: { locateFile: (path, prefix) => (path.endsWith('.wasm') ? '/app/vendor/zxing-wasm/reader/' + path : prefix + path) },
+        fireImmediately: true,
+      }).catch(() => {});
+    }
+    camStream = await navigator.mediaDevices.getUserMedia({
+      audio: false, video: { facingMode: { ideal: 'environment' }, width: { ideal: 1280 }, height: { ideal: 720 } },
+    });
+  } catch (e) {
+    stopChallengeCamera();
+    $('chal-camera').hidden = true;
+    chalError('无法使用相机，请输入核验方屏幕上的验证码。', 'The camera cannot be used: type the code shown on the verifier\'s screen.');
+    $('chal-code').focus();
+    return;
+  }
+  if ($('chal').hidden) { stopChallengeCamera(); return; }
+  $('chal-camera').hidden = false;
+  const video = $('chal-video');
+  video.srcObject = camStream;
+  try { await video.play(); } catch (e) { /* muted inline video: frames still arrive */ }
+  text($('chal-status'), '请将核验方的验证码放入画面。 Point the camera at the verifier\'s challenge code.');
+  camTimer = setTimeout(readChallengeFrame, 0);
+}
+
+// One camera frame: an RN1: code answers; anything else is ignored (a
+// credential QR on the officer's screen is not a challenge).
+async function readChallengeFrame() {
+  if (!camStream) return;
+  const video = $('chal-video');
+  if (video.readyState >= 2 && video.videoWidth > 0) {
+    const scale = Math.min(1, 1280 / Math.max(video.videoWidth, video.videoHeight));
+    camCanvas.width = Math.round(video.videoWidth * scale);
+    camCanvas.height = Math.round(video.videoHeight * scale);
+    const ctx = camCanvas.getContext('2d', { willReadFrequently: true });
+    ctx.drawImage(video, 0, 0, camCanvas.width, camCanvas.height);
+    try {
+      const found = await zxing.readBarcodes(ctx.getImageData(0, 0, camCanvas.width, camCanvas.height),
+        { formats: ['QRCode'], tryHarder: true, maxNumberOfSymbols: 1 });
+      for (const r of found) {
+        const c = r.isValid ? parseChallengeText(r.text) : null;
+        if (c) { answerChallenge(c); return; }
+        if (r.isValid && r.text) text($('chal-status'), '这不是核验方的验证码。 That is not a verifier\'s challenge code.');
+      }
+    } catch (e) { /* the decoder is still loading */ }
+  }
+  if (camStream) camTimer = setTimeout(readChallengeFrame, 80);
+}
+
+function onTypedChallenge(ev) {
+  ev.preventDefault();
+  const c = typedChallenge($('chal-code').value, $('chal-aud').value.trim());
+  if (!c) {
+    chalError('请输入核验方屏幕上的 6 位数字，以及核验方编号（字母、数字和 . _ : / -）。',
+      'Enter the 6 digits shown on the verifier\'s screen and its verifier ID (letters, digits and . _ : / -).');
+    return;
+  }
+  answerChallenge(c);
+}
+
+// Show the code bound to this challenge (the page keeps re-signing it every
+// 30 s with a new iat, so a slow officer still gets a fresh one).
+function answerChallenge(c) {
+  stopChallengeCamera();
+  $('chal').hidden = true;
+  $('chal-code').value = '';
+  presentTo = c;
+  text($('answering'), '正在回应核验方 ' + c.aud + (c.label ? ' 的验证码 ' + c.label : ' 的验证码'));
+  text($('answering-en'), 'Answering the challenge of ' + c.aud + (c.label ? ' (code ' + c.label + ')' : ''));
+  $('answering-box').hidden = false;
+  $('answer-done').hidden = false;
+  $('answer-box').hidden = true;
+  $('rp1-box').hidden = false;
+  if (presentNow) presentNow();
+  $('rp1-box').scrollIntoView({ block: 'start' });
+}
+
+// Back to the timed code (also after the officer has scanned the answer).
+function endAnswer() {
+  stopChallengeCamera();
+  presentTo = null;
+  $('chal').hidden = true;
+  $('answering-box').hidden = true;
+  $('answer-done').hidden = true;
+  $('answer-box').hidden = false;
+  $('rp1-box').hidden = false;
+  if (presentNow) presentNow();
 }
 
 function toSignIn() { location.href = '/v1/resident/login'; }
@@ -445,6 +659,11 @@ async function card() {
   $('status').classList.toggle('bad', c.status !== 'valid');
   $('qr').src = '/v1/resident/credentials/' + encodeURIComponent(c.id) + '/qr.svg';
   $('qr').dataset.qrText = c.qr_text;
+  $('answer-start').addEventListener('click', openChallenge);
+  $('chal-form').addEventListener('submit', onTypedChallenge);
+  $('chal-cancel').addEventListener('click', endAnswer);
+  $('answer-done').addEventListener('click', endAnswer);
+  document.addEventListener('visibilitychange', () => { if (document.hidden) stopChallengeCamera(); });
   try { await showHolderCode(c.status === 'valid' ? c.holder : null); } catch (e) { /* static code stays */ }
   $('lost-box').hidden = offline || c.status !== 'valid';
   $('found-box').hidden = offline || c.status !== 'suspended';

@@ -2,12 +2,17 @@
  * scan.js - the scanner page's behaviour: sign in with an API key, decode QR
  * codes from camera frames with the vendored zxing-wasm (or upload a photo for
  * the verifier to decode), post each decoded text to /v1/verify and show the
- * verifier's answer for a person standing at a door.
+ * verifier's answer for a person standing at a door. In challenge mode
+ * (spec/verifier.md 5.4) it first asks the verifier for a challenge, shows it
+ * as a QR code (RN1: text) and a typed code with a countdown, then scans the
+ * phone's answer and sends it with the challenge's id, so the verifier judges
+ * it against exactly that challenge.
  *
  * Must never: decide validity itself (the verdict is the server's "reason"),
  * store anything but the API key (nothing scanned goes to storage, and an
  * answer leaves the DOM when the next scan starts), put the key in a URL that
- * is requested, or talk to any origin but our own.
+ * is requested, or talk to any origin but our own; judge a challenge's
+ * expiry itself (the countdown informs, the verifier decides).
  */
 import { prepareZXingModule, readBarcodes } from './vendor/zxing-wasm/es/reader/index.js';
 
@@ -67,6 +72,16 @@ const REASONS = {
   challenge_required: ['需要持证人回应本次核验的验证码。', 'The holder must answer this check\'s challenge.'],
 };
 
+/* Why a holder proof failed or fell short, by the holder block's reason
+ * (the verifier's ecred_err_name), for the challenge cases a person can act on. */
+const HOLDER_REASONS = {
+  challenge_unknown: ['验证码已过期、已被回应过，或不是本核验机发出的。', 'The challenge expired, was already answered, or is not this verifier\'s.'],
+  challenge_audience: ['这个回应是给另一个核验方的。', 'This answer is addressed to another verifier.'],
+  challenge_required: ['这是定时动态码，不是对本次验证码的回应。', 'This is a timed code, not an answer to this challenge.'],
+  too_old: ['动态码已过时。', 'The live code is too old.'],
+  seen_at: ['这个动态码已被扫描过。', 'This live code was scanned before.'],
+};
+
 const FIELD_ORDER = [
   ['type', '证件类型', 'Type'],
   ['name', '姓名', 'Name'],
@@ -107,6 +122,12 @@ let scanning = false;       /* the decode loop runs */
 let frameTimer = 0;
 let busy = false;           /* a request is in flight */
 let decoderFailures = 0;
+/* Challenge mode: on for this page's life once chosen, by a link's
+ * #key=...&mode=challenge, or by an answer saying the key's policy is
+ * "challenge". The challenge itself lives only in memory. */
+let challengeMode = false;
+let challenge = null;       /* {id, qr, code, aud, deadline (performance.now ms)} */
+let challengeTimer = 0;
 
 function storedKey() {
   try { return localStorage.getItem(KEY_STORE); } catch { return null; }
@@ -125,8 +146,10 @@ function forgetKey() {
 function takeKeyFromFragment() {
   const h = location.hash;
   if (!h.startsWith('#key=')) return;
+  const parts = h.slice(5).split('&');
+  if (parts.slice(1).includes('mode=challenge')) challengeMode = true;
   let k = '';
-  try { k = decodeURIComponent(h.slice(5)).trim(); } catch { k = ''; }
+  try { k = decodeURIComponent(parts[0]).trim(); } catch { k = ''; }
   history.replaceState(null, '', location.pathname + location.search);
   if (k) storeKey(k);
 }
@@ -136,6 +159,7 @@ function setState(s) {
   $('loading').hidden = true;
   $('signin').hidden = s !== 'signin';
   $('scan').hidden = s !== 'scanning' && s !== 'camera-error';
+  $('challenge').hidden = s !== 'challenge';
   $('answer').hidden = s !== 'answer';
   $('signout').hidden = s === 'signin';
 }
@@ -183,7 +207,13 @@ function onSignIn(ev) {
   }
   apiKey = k;
   storeKey(k);
-  startScanning();
+  start();
+}
+
+/* The first screen after sign-in: the challenge in challenge mode. */
+function start() {
+  if (challengeMode) newChallenge();
+  else startScanning();
 }
 
 /* ---- camera ---- */
@@ -223,6 +253,11 @@ async function startScanning() {
   setState('scanning');
   $('camera-error').hidden = true;
   $('camera-retry').hidden = true;
+  $('scan-challenge').hidden = !challenge;
+  $('show-challenge').hidden = false;
+  bilingual($('show-challenge'), challenge ? '显示验证码' : '出示验证码', challenge ? 'Show the challenge again' : 'Show a challenge');
+  $('plain-scan').hidden = !challenge;
+  tickChallenge();
   bilingual($('scan-status'), '正在打开相机…', 'Opening the camera…');
   if (!window.isSecureContext || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
     showCameraError(null);
@@ -274,7 +309,8 @@ async function decodeFrame() {
       const found = await readBarcodes(ctx.getImageData(0, 0, canvas.width, canvas.height), {
         formats: ['QRCode'], tryHarder: true, maxNumberOfSymbols: 1,
       });
-      const hit = found.find((r) => r.isValid && r.text);
+      /* Our own challenge seen on a screen is not an answer: keep looking. */
+      const hit = found.find((r) => r.isValid && r.text && !r.text.startsWith('RN1:'));
       if (hit) text = hit.text;
     } catch {
       if (++decoderFailures === 20)
@@ -285,7 +321,10 @@ async function decodeFrame() {
   if (text !== null) {
     const t0 = performance.now();
     stopCamera();
-    verify('/v1/verify', text, 'text/plain; charset=utf-8', t0);
+    if (challenge)
+      verify('/v1/verify', JSON.stringify({ qr: text, challenge: challenge.id }), 'application/json', t0);
+    else
+      verify('/v1/verify', text, 'text/plain; charset=utf-8', t0);
     return;
   }
   frameTimer = setTimeout(decodeFrame, FRAME_GAP_MS);
@@ -434,15 +473,25 @@ function showHolder(h) {
   const box = $('holder');
   if (!h || typeof h !== 'object') { box.hidden = true; return; }
   const s = holderState(h);
+  const mode = typeof h.mode === 'string' ? h.mode : '';
+  box.dataset.mode = mode;
+  const proven = mode === 'challenge'
+    ? ['✓', '持证人已证明：已回应本次验证码（设备密钥已核实）。', 'Holder proven — answered this challenge (device key checked).']
+    : mode === 'timed'
+      ? ['✓', '持证人已证明，但只是定时动态码（没有回应验证码）。', 'Holder proven by a timed presentation only (no challenge answered).']
+      : ['✓', '持证人已证明持有此证件（设备密钥已核实）。', 'Holder proven: the holder\'s device key checked out.'];
   const words = {
-    proven: ['✓', '持证人已证明持有此证件（设备密钥已核实）。', 'Holder proven: the holder\'s device key checked out.'],
+    proven,
     not_proven: ['!', '持证人未证明持有：请核对证件照片或本人证件。', 'Holder not proven: check the person against their ID.'],
     failed: ['✕', '持证人证明失败：出示者可能不是持证人。', 'Holder proof failed: the presenter may not be the holder.'],
   }[s] || ['!', '持证人未证明持有。', 'Holder not proven.'];
   box.dataset.holder = ['proven', 'not_proven', 'failed'].includes(s) ? s : 'not_proven';
   const why = typeof h.reason === 'string' ? h.reason : h.detail;
   const detail = typeof why === 'string' && why !== 'ok' ? ` (${why})` : '';
-  bilingual($('holder-text'), words[1], words[2] + detail);
+  /* A reason a person can act on replaces the general advice. */
+  const more = typeof why === 'string' && s !== 'proven' ? HOLDER_REASONS[why] : null;
+  if (more) bilingual($('holder-text'), '持证人未证明：' + more[0], 'Holder not proven: ' + more[1] + detail);
+  else bilingual($('holder-text'), words[1], words[2] + detail);
   box.hidden = false;
 }
 
@@ -452,6 +501,10 @@ function showAnswer(a, ms) {
   const section = $('answer');
   section.dataset.verdict = kind;
   section.dataset.reason = a.reason;
+  section.dataset.detail = typeof a.detail === 'string' ? a.detail : '';
+  /* The key's policy, as the verifier applied it, picks the next mode. */
+  if (a.holder && a.holder.policy === 'challenge') challengeMode = true;
+  const usedChallenge = !!challenge;
   section.dataset.ms = String(Math.round(ms));
   $('verdict').className = 'verdict verdict-' + kind;
   $('verdict-zh').textContent = v.zh;
@@ -501,6 +554,11 @@ function showAnswer(a, ms) {
     p.hidden = true;
   }
 
+  /* A challenge is answered once: the next check starts with a new one. */
+  if (usedChallenge) endChallenge();
+  const offerChallenge = challengeMode || a.reason === 'holder_proof_required' || a.reason === 'challenge_required';
+  $('next-challenge').hidden = !offerChallenge;
+  $('next').hidden = challengeMode;
   setState('answer');
   $('verdict').focus();
 }
@@ -510,10 +568,148 @@ function clearAnswer() {
   delete section.dataset.verdict;
   delete section.dataset.reason;
   delete section.dataset.ms;
+  delete section.dataset.detail;
   $('fields').replaceChildren();
   $('why').textContent = '';
   $('status-age').textContent = '';
   $('holder').hidden = true;
+}
+
+/* ---- challenges (spec/verifier.md 5.5) ---- */
+
+/* Draw text as a QR code (alphanumeric mode, ECC M) into an SVG built node
+ * by node: no markup strings, nothing the CSP would refuse. */
+function drawQr(box, textValue, label) {
+  const q = window.qrcode(0, 'M');
+  q.addData(textValue, 'Alphanumeric');
+  q.make();
+  const n = q.getModuleCount(), quiet = 4, size = n + 2 * quiet;
+  const NS = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(NS, 'svg');
+  svg.setAttribute('viewBox', `0 0 ${size} ${size}`);
+  svg.setAttribute('shape-rendering', 'crispEdges');
+  svg.setAttribute('role', 'img');
+  svg.setAttribute('aria-label', label);
+  const bg = document.createElementNS(NS, 'rect');
+  bg.setAttribute('width', size); bg.setAttribute('height', size); bg.setAttribute('fill', '#fff');
+  let d = '';
+  for (let r = 0; r < n; r++) for (let c = 0; c < n; c++) if (q.isDark(r, c)) d += `M${c + quiet} ${r + quiet}h1v1h-1z`;
+  const path = document.createElementNS(NS, 'path');
+  path.setAttribute('d', d); path.setAttribute('fill', '#000');
+  svg.append(bg, path);
+  box.replaceChildren(svg);
+  box.dataset.qrText = textValue;
+}
+
+function endChallenge() {
+  challenge = null;
+  clearInterval(challengeTimer);
+  challengeTimer = 0;
+}
+
+/* "123456" -> "123 456": easier to read out and type. */
+const spacedCode = (c) => c.replace(/^(\d{3})(\d+)$/, '$1 $2');
+
+/* The countdown on the challenge screen and the scan screen's banner. When
+ * it reaches 0 the page says so and offers a new one, but still sends a
+ * late answer: whether it is too late is the verifier's call. */
+function tickChallenge() {
+  if (!challenge) return;
+  const left = Math.max(0, Math.ceil((challenge.deadline - performance.now()) / 1000));
+  const code = spacedCode(challenge.code);
+  const timer = $('challenge-timer');
+  const banner = $('scan-challenge');
+  challenge.expired = left === 0;
+  $('challenge-face').classList.toggle('expired', left === 0);
+  timer.dataset.left = String(left);
+  if (left > 0) {
+    bilingual(timer, `还剩 ${left} 秒有效`, `Valid for ${left} s more`);
+    bilingual(banner, `正在等待验证码 ${code} 的回应，还剩 ${left} 秒。`, `Waiting for the answer to challenge ${code}: ${left} s left.`);
+  } else {
+    bilingual(timer, '验证码已过期，请换一个新的。', 'This challenge has expired: make a new one.');
+    bilingual(banner, `验证码 ${code} 已过期：回应会被拒绝，请换一个新的。`, `Challenge ${code} has expired: an answer will be refused. Make a new one.`);
+  }
+  banner.classList.toggle('expired', left === 0);
+}
+
+function showChallenge() {
+  stopCamera();
+  clearAnswer();
+  setState('challenge');
+  $('challenge-error').hidden = true;
+  $('challenge-face').hidden = !challenge;
+  $('challenge-scan').hidden = !challenge;
+  tickChallenge();
+}
+
+/* Ask the verifier for a challenge and show it. */
+async function newChallenge() {
+  if (busy) return;
+  challengeMode = true;
+  endChallenge();
+  showChallenge();
+  bilingual($('challenge-timer'), '正在获取验证码…', 'Getting a challenge…');
+  busy = true;
+  let res, c = null;
+  try {
+    res = await fetch('/v1/challenges', {
+      method: 'POST',
+      headers: { Authorization: 'Bearer ' + apiKey },
+      cache: 'no-store',
+      credentials: 'omit',
+      referrerPolicy: 'no-referrer',
+    });
+    c = await res.json().catch(() => null);
+  } catch {
+    busy = false;
+    showChallengeProblem('无法连接核验服务。', 'Cannot reach the verifier.');
+    return;
+  }
+  busy = false;
+  if (res.status === 401) {
+    forgetKey();
+    showSignIn('密钥被拒绝（错误、已删除或已过期），请重新登录。', 'The key was refused (wrong, removed or expired); sign in again.');
+    return;
+  }
+  if (res.status === 429) {
+    const wait = parseInt(res.headers.get('Retry-After') || '', 10);
+    const s = Number.isFinite(wait) ? wait : 60;
+    showChallengeProblem(`请求太频繁，请 ${s} 秒后再试。`, `Too many requests: try again in ${s} s.`);
+    return;
+  }
+  if (res.status !== 201 || !c || typeof c.qr !== 'string' || !c.qr.startsWith('RN1:') ||
+      typeof c.challenge !== 'string' || typeof c.code !== 'string' || !Number.isFinite(c.ttl_seconds)) {
+    const code = c && typeof c.code === 'string' && res.status !== 201 ? c.code : 'HTTP ' + res.status;
+    const hintZh = c && typeof c.hint_zh === 'string' ? c.hint_zh : '核验服务没有给出验证码。';
+    const hint = c && typeof c.hint === 'string' ? c.hint : 'The verifier gave no challenge.';
+    showChallengeProblem(`${hintZh}（${code}）`, `${hint} (${code})`);
+    return;
+  }
+  /* The deadline on this device's monotonic clock, from the ttl: the
+   * phone's wall clock may be off, the ttl is not. */
+  challenge = { id: c.challenge, qr: c.qr, code: c.code, aud: String(c.aud ?? ''),
+    deadline: performance.now() + c.ttl_seconds * 1000, expired: false };
+  drawQr($('challenge-qr'), c.qr, '核验验证码 Verifier challenge');
+  $('challenge-code').textContent = spacedCode(c.code);
+  $('challenge-aud').textContent = challenge.aud;
+  showChallenge();
+  challengeTimer = setInterval(tickChallenge, 1000);
+  $('challenge-scan').focus();
+}
+
+function showChallengeProblem(zh, en) {
+  endChallenge();
+  showChallenge();
+  $('challenge-timer').textContent = '';
+  showError($('challenge-error'), zh, en);
+  $('challenge-error').focus();
+}
+
+/* Back to plain scanning: the challenge is dropped (it expires unused). */
+function leaveChallenge() {
+  challengeMode = false;
+  endChallenge();
+  startScanning();
 }
 
 /* ---- start ---- */
@@ -521,8 +717,14 @@ function clearAnswer() {
 function main() {
   takeKeyFromFragment();
   $('signin-form').addEventListener('submit', onSignIn);
-  $('signout').addEventListener('click', () => { forgetKey(); clearAnswer(); showSignIn(); });
+  $('signout').addEventListener('click', () => { forgetKey(); endChallenge(); clearAnswer(); showSignIn(); });
   $('next').addEventListener('click', startScanning);
+  $('next-challenge').addEventListener('click', newChallenge);
+  $('show-challenge').addEventListener('click', () => (challenge ? showChallenge() : newChallenge()));
+  $('plain-scan').addEventListener('click', leaveChallenge);
+  $('challenge-leave').addEventListener('click', leaveChallenge);
+  $('challenge-new').addEventListener('click', newChallenge);
+  $('challenge-scan').addEventListener('click', startScanning);
   $('camera-retry').addEventListener('click', startScanning);
   $('photo-button').addEventListener('click', () => $('photo').click());
   $('photo').addEventListener('change', onPhoto);
@@ -531,7 +733,7 @@ function main() {
     if (document.hidden && scanning) { stopCamera(); setState('camera-error'); $('camera-retry').hidden = false; }
   });
   apiKey = storedKey();
-  if (apiKey) startScanning();
+  if (apiKey) start();
   else showSignIn();
 }
 
