@@ -347,41 +347,49 @@ function onPhoto() {
 
 /* ---- asking the verifier ---- */
 
+/* One API call with this page's key: null after a failure it has already
+ * shown (problem(zh, en) for no connection or too many requests; the
+ * sign-in screen for a refused key), else {res, json}. Clears busy. */
+async function callApi(path, init, problem) {
+  let res, json = null;
+  try {
+    res = await fetch(path, Object.assign({
+      method: 'POST',
+      cache: 'no-store',
+      credentials: 'omit',
+      referrerPolicy: 'no-referrer',
+    }, init, { headers: Object.assign({ Authorization: 'Bearer ' + apiKey }, init.headers || {}) }));
+    json = await res.json().catch(() => null);
+  } catch {
+    busy = false;
+    problem('无法连接核验服务。', 'Cannot reach the verifier.');
+    return null;
+  }
+  busy = false;
+  if (res.status === 401) {
+    forgetKey();
+    showSignIn('密钥被拒绝（错误、已删除或已过期），请重新登录。', 'The key was refused (wrong, removed or expired); sign in again.');
+    return null;
+  }
+  if (res.status === 429) {
+    const wait = parseInt(res.headers.get('Retry-After') || '', 10);
+    const s = Number.isFinite(wait) ? wait : 60;
+    problem(`请求太频繁，请 ${s} 秒后再试。`, `Too many requests: try again in ${s} s.`);
+    return null;
+  }
+  return { res, json };
+}
+
 async function verify(path, body, type, t0) {
   if (busy) return;
   busy = true;
   setState('scanning');
   $('camera-error').hidden = true;
   bilingual($('scan-status'), '正在核验…', 'Checking…');
-  let res;
-  let answer = null;
-  try {
-    res = await fetch(path, {
-      method: 'POST',
-      headers: { Authorization: 'Bearer ' + apiKey, 'Content-Type': type },
-      body,
-      cache: 'no-store',
-      credentials: 'omit',
-      referrerPolicy: 'no-referrer',
-    });
-    answer = await res.json().catch(() => null);
-  } catch {
-    busy = false;
-    showPlainProblem('无法连接核验服务。', 'Cannot reach the verifier.');
-    return;
-  }
-  busy = false;
-  if (res.status === 401) {
-    forgetKey();
-    showSignIn('密钥被拒绝（错误、已删除或已过期），请重新登录。', 'The key was refused (wrong, removed or expired); sign in again.');
-    return;
-  }
-  if (res.status === 429) {
-    const wait = parseInt(res.headers.get('Retry-After') || '', 10);
-    const s = Number.isFinite(wait) ? wait : 60;
-    showPlainProblem(`扫描太频繁，请 ${s} 秒后再试。`, `Too many scans: try again in ${s} s.`);
-    return;
-  }
+  const got = await callApi(path, { headers: { 'Content-Type': type }, body }, showPlainProblem);
+  if (!got) return;
+  const { res } = got;
+  const answer = got.json;
   if (answer && typeof answer.reason === 'string') {
     showAnswer(answer, performance.now() - t0);
     return;
@@ -650,33 +658,10 @@ async function newChallenge() {
   showChallenge();
   bilingual($('challenge-timer'), '正在获取验证码…', 'Getting a challenge…');
   busy = true;
-  let res, c = null;
-  try {
-    res = await fetch('/v1/challenges', {
-      method: 'POST',
-      headers: { Authorization: 'Bearer ' + apiKey },
-      cache: 'no-store',
-      credentials: 'omit',
-      referrerPolicy: 'no-referrer',
-    });
-    c = await res.json().catch(() => null);
-  } catch {
-    busy = false;
-    showChallengeProblem('无法连接核验服务。', 'Cannot reach the verifier.');
-    return;
-  }
-  busy = false;
-  if (res.status === 401) {
-    forgetKey();
-    showSignIn('密钥被拒绝（错误、已删除或已过期），请重新登录。', 'The key was refused (wrong, removed or expired); sign in again.');
-    return;
-  }
-  if (res.status === 429) {
-    const wait = parseInt(res.headers.get('Retry-After') || '', 10);
-    const s = Number.isFinite(wait) ? wait : 60;
-    showChallengeProblem(`请求太频繁，请 ${s} 秒后再试。`, `Too many requests: try again in ${s} s.`);
-    return;
-  }
+  const got = await callApi('/v1/challenges', {}, showChallengeProblem);
+  if (!got) return;
+  const { res } = got;
+  const c = got.json;
   if (res.status !== 201 || !c || typeof c.qr !== 'string' || !c.qr.startsWith('RN1:') ||
       typeof c.challenge !== 'string' || typeof c.code !== 'string' || !Number.isFinite(c.ttl_seconds)) {
     const code = c && typeof c.code === 'string' && res.status !== 201 ? c.code : 'HTTP ' + res.status;
