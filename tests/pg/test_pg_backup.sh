@@ -65,7 +65,15 @@ for w in 1 2 3; do
     2>>"$tmp/worker.err" &
   workers="$workers $!"
 done
-sleep 3
+# Back up once the load is well under way (at least 60 credentials; a
+# sanitizer build starts slowly, and a fixed sleep once backed up before the
+# first approval, so no list was open to close), bounded to 60 s.
+for _ in $(seq 1 600); do
+  n=$("$PSQL" -X -At -v ON_ERROR_STOP=1 "$reg" -c "SELECT count(*) FROM credentials" 2>/dev/null || echo 0)
+  [ "${n:-0}" -ge 60 ] && break
+  sleep 0.1
+done
+[ "${n:-0}" -ge 60 ] && ok || bad "the load issued only ${n:-0} credentials in 60 s"
 "$I" backup --registry "$reg" --out "$tmp/b1.sqlite" >"$tmp/backup.out" 2>&1 && ok || bad "backup under load failed: $(cat "$tmp/backup.out")"
 for p in $workers; do wait "$p" || bad "a load client failed: $(tail -n 3 "$tmp/worker.err")"; done
 workers=""
