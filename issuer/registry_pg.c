@@ -844,12 +844,12 @@ static void pg_batch_run(void *leader_db, reg_gc_item *batch)
 static ecred_err pg_write(reg_db *base, reg_write_fn fn, void *ctx, bool *fn_failed)
 {
     pg_db *db = pg_db_of(base);
-    if (!db->pool) {
-        ecred_err e = pg_write_alone(db, fn, ctx, fn_failed);
-        return e;
-    }
-    if (db->in_tx)
+    if (!db->pool)
+        return pg_write_alone(db, fn, ctx, fn_failed);
+    if (db->in_tx) {
+        *fn_failed = false; /* fn never ran */
         return ECRED_ERR_INTERNAL; /* a write inside a transaction: a bug */
+    }
     reg_gc_item item;
     memset(&item, 0, sizeof item);
     item.fn = fn;
