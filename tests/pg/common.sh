@@ -10,8 +10,26 @@ reg=$ECRED_TEST_REGISTRY
 PSQL=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)/psql
 # sql QUERY: rows as "a|b|c" lines from the test's database.
 sql() { "$PSQL" -X -At -F '|' -v ON_ERROR_STOP=1 "$reg" -c "$1"; }
+# free_port: a loopback port free now, below Linux's ephemeral range
+# (32768-60999). These tests stop a daemon and start it again on the same
+# port; a port the kernel hands out as a client's source port (loadgen, psql,
+# curl of a test running alongside) could be taken in between and the
+# restart fail to bind (seen once in CI: "A did not restart").
 free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+  python3 - <<'PY'
+import random, socket
+for _ in range(500):
+    p = random.randint(20000, 32767)
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    print(p)
+    break
+PY
 }
 # start_instance NAME DATA PORT [args...]: start ecred-issuerd, set pid_NAME,
 # wait (bounded) until it answers.

@@ -59,7 +59,7 @@ officer=$("$bin/ecred-issuerd" token add --data "$tmp/a" --registry "$reg" --rol
 kill "$pid_a"; wait "$pid_a" 2>/dev/null || true
 mv "$tmp/a/root.key.pem" "$tmp/root.key.pem"
 cp -a "$tmp/a/." "$tmp/b/"
-start_instance a "$tmp/a" "$port_a" "${common[@]}" || { bad "A did not restart"; exit 1; }
+start_instance a "$tmp/a" "$port_a" "${common[@]}" || { bad "A did not restart"; tail -n 5 "$tmp/a.log" >&2; exit 1; }
 start_instance b "$tmp/b" "$port_b" "${common[@]}" || { bad "B did not start"; cat "$tmp/b.log" >&2; exit 1; }
 check_health() { curl -s -m 5 "http://127.0.0.1:$1/healthz" | grep -q '"backend":"postgres"'; }
 check_health "$port_a" && check_health "$port_b" && ok || bad "/healthz does not report the postgres registry"
