@@ -74,15 +74,22 @@ const READ_ANSWER = () => {
     nextChallenge: !document.getElementById('next-challenge').hidden,
     store: Object.keys(localStorage), session: sessionStorage.length };
 };
+/* Waits for the challenge on screen: the face shown with a QR none of the
+ * earlier ones had (a new challenge is fetched while the screen is already
+ * up, so the state alone does not say it has arrived). */
+const shownChallenges = new Set();
 async function officerChallenge(o, name) {
-  await o.page.waitForFunction(() => document.body.dataset.state === 'challenge' &&
-    document.getElementById('challenge-qr').dataset.qrText, { timeout: 10000 });
+  await o.page.waitForFunction((seen) => document.body.dataset.state === 'challenge' &&
+    !document.getElementById('challenge-face').hidden &&
+    document.getElementById('challenge-qr').dataset.qrText &&
+    !seen.includes(document.getElementById('challenge-qr').dataset.qrText), { timeout: 20000 }, [...shownChallenges]);
   const c = await o.page.evaluate(() => ({
     qr: document.getElementById('challenge-qr').dataset.qrText,
     code: document.getElementById('challenge-code').textContent.replace(/\s/g, ''),
     aud: document.getElementById('challenge-aud').textContent,
     left: Number(document.getElementById('challenge-timer').dataset.left),
   }));
+  shownChallenges.add(c.qr);
   check(c.qr.startsWith('RN1:') && /^\d{6}$/.test(c.code), `${name}: challenge shown: ${c.qr.slice(0, 12)} ${c.code}`);
   check(c.left > 100 && c.left <= 120, `${name}: countdown starts at ${c.left}`);
   await elementShot(o.page, '#challenge-qr', t(name + '-challenge.png'));
@@ -205,8 +212,26 @@ try {
 
   /* ---- the typed code ---- */
   blankY4m(t('rcam.y4m'));
+  /* Until the new challenge arrives, nothing of the answered one is left to
+   * read: its code answered now would be refused against the new one. The
+   * verifier's answer is held back 1.5 s so the page is seen in between (a
+   * slow verifier, as under a sanitizer, opened that window in CI). */
+  const holdBack = (req) => {
+    if (req.isInterceptResolutionHandled()) return;
+    if (new URL(req.url()).pathname === '/v1/challenges') setTimeout(() => req.continue().catch(() => {}), 1500);
+    else req.continue().catch(() => {});
+  };
+  await o.page.setRequestInterception(true);
+  o.page.on('request', holdBack);
   await o.page.click('#next-challenge');
+  await sleep(300);
+  const between = await o.page.evaluate(() => ({ qr: document.getElementById('challenge-qr').dataset.qrText || null,
+    code: document.getElementById('challenge-code').textContent }));
+  check(between.qr === null ? between.code === '' : !shownChallenges.has(between.qr),
+    `while the next challenge loads, the old one is gone: ${JSON.stringify(between)}`);
   const c3 = await officerChallenge(o, '07-typed');
+  o.page.off('request', holdBack);
+  await o.page.setRequestInterception(false);
   const a3 = await residentAnswer(r, '07-resident-typed-answer', c3);
   showToCamera(t('07-resident-typed-answer-rp1.png'), t('ocam.y4m'));
   await o.page.click('#challenge-scan');

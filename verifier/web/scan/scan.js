@@ -609,10 +609,20 @@ function drawQr(box, textValue, label) {
   box.dataset.qrText = textValue;
 }
 
+/* A challenge that ends leaves nothing of itself on the page: while the next
+ * one is being fetched, an old code must not be read off the screen (or out
+ * of the DOM) and answered, since the verifier would judge that answer
+ * against the new challenge and refuse it. */
 function endChallenge() {
   challenge = null;
   clearInterval(challengeTimer);
   challengeTimer = 0;
+  const qr = $('challenge-qr');
+  qr.replaceChildren();
+  delete qr.dataset.qrText;
+  $('challenge-code').textContent = '';
+  $('challenge-aud').textContent = '';
+  delete $('challenge-timer').dataset.left;
 }
 
 /* "123456" -> "123 456": easier to read out and type. */
