@@ -32,18 +32,21 @@ for _ in range(500):
 PY
 }
 # start_instance NAME DATA PORT [args...]: start ecred-issuerd, set pid_NAME,
-# wait (bounded) until it answers.
+# wait (bounded: 60 s, for an ASan instance on a loaded machine) until it
+# answers.
 start_instance() {
   local name=$1 data=$2 port=$3; shift 3
   "$bin/ecred-issuerd" --data "$data" --registry "$reg" --listen "127.0.0.1:$port" "$@" \
     2>>"$tmp/$name.log" &
   local p=$!
   eval "pid_$name=$p"
-  for _ in $(seq 1 150); do
+  local end=$(($(date +%s) + 60))
+  while [ "$(date +%s)" -lt "$end" ]; do
     kill -0 "$p" 2>/dev/null || return 1
     curl -s -m 2 -o /dev/null "http://127.0.0.1:$port/.well-known/ecred-trust" && return 0
     sleep 0.1
   done
+  echo "waited 60 s for instance $name on port $port" >&2
   return 1
 }
 mkdir -p "$tmp/ex"
