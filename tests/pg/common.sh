@@ -64,9 +64,12 @@ for name in ("permit_new.json", "residence_registration.json"):
     json.dump(body, open(os.path.join(dst, name), "w"), ensure_ascii=False)
 PY
 cat > "$tmp/worker.py" <<'PY'
-import http.client, json, random, sys, time
+import http.client, json, os, random, sys, time
 host, port, clerk, officer, exdir, wid, journal, max_ops, deadline = sys.argv[1:10]
 port, max_ops, deadline = int(port), int(max_ops), time.time() + float(deadline)
+# ECRED_WORKER_STOP=FILE: also stop (cleanly) once FILE exists, so a test can
+# end the load on a condition (enough done) rather than after fixed seconds.
+stop_file = os.environ.get("ECRED_WORKER_STOP")
 tolerate_503 = len(sys.argv) > 10 and sys.argv[10] == "retry503"
 rnd = random.Random()
 out = open(journal, "a", buffering=1)
@@ -88,7 +91,7 @@ templates = [json.load(open(exdir + "/permit_new.json")),
              json.load(open(exdir + "/residence_registration.json"))]
 try:
     for n in range(max_ops):
-        if time.time() > deadline:
+        if time.time() > deadline or (stop_file and os.path.exists(stop_file)):
             break
         app = json.loads(json.dumps(rnd.choice(templates)))
         app["credential"]["address"] = "pg %s-%d-%d" % (wid, n, rnd.randrange(1 << 30))
