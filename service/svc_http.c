@@ -92,6 +92,29 @@ bool svc_has_query(const svc_req *r)
     return n > 0;
 }
 
+unsigned svc_query_count(const svc_req *r)
+{
+    if (!r->conn_)
+        return 0;
+    unsigned n = 0;
+    MHD_get_connection_values((struct MHD_Connection *)r->conn_, MHD_GET_ARGUMENT_KIND,
+                              svc_count_arg, &n);
+    return n;
+}
+
+const char *svc_query_n(const svc_req *r, const char *name, size_t *len)
+{
+    const char *v = NULL;
+    size_t n = 0;
+    if (!r->conn_ ||
+        MHD_lookup_connection_value_n((struct MHD_Connection *)r->conn_, MHD_GET_ARGUMENT_KIND, name,
+                                      strlen(name), &v, &n) != MHD_YES ||
+        !v)
+        return NULL;
+    *len = n;
+    return v;
+}
+
 static const char svc_oom[] =
     "{\"code\":\"internal\",\"hint\":\"out of memory\",\"hint_zh\":\"内存不足\",\"detail\":null}";
 

@@ -115,6 +115,13 @@ const char *svc_header(const svc_req *r, const char *name);
 const char *svc_query(const svc_req *r, const char *name);
 /* Whether the request carries any query argument at all. */
 bool svc_has_query(const svc_req *r);
+/* How many query arguments the request carries (a name given twice counts
+ * twice), for routes that refuse any they do not know. */
+unsigned svc_query_count(const svc_req *r);
+/* A query argument as decoded, with its length in *len (it may hold a NUL
+ * decoded from %00, so strlen may be shorter); NULL when absent or given
+ * without "=". */
+const char *svc_query_n(const svc_req *r, const char *name, size_t *len);
 
 /* Reply with bytes of a content type (copied). */
 void svc_reply_bytes(svc_req *r, unsigned status, const char *ctype, const void *p, size_t n);

@@ -40,6 +40,8 @@ const svc_apierr verifier_errors[VE_COUNT] = {
                           "challenge must be the 32-hex-digit id POST /v1/challenges returned"},
     [VE_CHALLENGES_FULL] = {"challenges_full", 503, "未完成的挑战过多，请稍后再试",
                             "too many outstanding challenges; retry shortly"},
+    [VE_BAD_QUERY] = {"bad_query", 400, "未知或重复的查询参数（见 detail：此地址接受哪些）",
+                      "an unknown or repeated query argument (detail says what this route takes)"},
 };
 
 void vreply_error(svc_req *r, verr_id id, const char *detail)

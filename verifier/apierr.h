@@ -33,6 +33,7 @@ typedef enum verr_id {
     VE_SCAN_BUSY,
     VE_BAD_CHALLENGE,
     VE_CHALLENGES_FULL,
+    VE_BAD_QUERY,
     VE_COUNT
 } verr_id;
 

@@ -2,9 +2,10 @@
  * h_challenge.c - POST /v1/challenges (API key): make a challenge for the
  * caller's scanner (spec/verifier.md section 5.5): 16 random bytes the phone
  * scans as RN1: text, or a 6-digit code the holder types, naming this
- * daemon's verifier id, answerable for VCHAL_TTL_DEFAULT seconds and only
- * through the same API key. The answer gives the id to send back with the
- * presentation in POST /v1/verify {"qr", "challenge"}.
+ * daemon's verifier id, answerable for --challenge-ttl seconds (default
+ * VCHAL_TTL_DEFAULT) and only through the same API key. The answer gives
+ * the id to send back with the presentation in POST /v1/verify {"qr",
+ * "challenge"} or POST /v1/scan-image?challenge=ID.
  *
  * Must never: hand a challenge to another key, keep one past its expiry.
  */
@@ -25,7 +26,7 @@ void h_challenge(vd *d, svc_req *r)
     }
     int64_t now = (int64_t)time(NULL);
     vchal_entry c;
-    ecred_err e = vchal_issue(d->challenges, key->id, d->verifier_id, VCHAL_TTL_DEFAULT, now, &c);
+    ecred_err e = vchal_issue(d->challenges, key->id, d->verifier_id, d->challenge_ttl, now, &c);
     if (e == ECRED_ERR_REPLAY_CACHE_FULL) {
         vreply_error(r, VE_CHALLENGES_FULL, NULL);
         return;
@@ -53,7 +54,7 @@ void h_challenge(vd *d, svc_req *r)
     vjson_key(&w, "expires_at");
     vjson_str(&w, exp);
     vjson_key(&w, "ttl_seconds");
-    vjson_int(&w, VCHAL_TTL_DEFAULT);
+    vjson_int(&w, d->challenge_ttl);
     vjson_end(&w);
     e = vjson_finish(&w);
     ecred_wipe(&c, sizeof c);

@@ -11,11 +11,16 @@
  *   size is held to scanimg.h's caps, at most VD_SCAN_DECODES run at once
  *   (zbar on a 12-megapixel picture is tens of milliseconds of one core),
  *   and the decoded text is decided and answered exactly as POST /v1/verify
- *   would (vd_verify_text).
+ *   would (vd_verify_text). In challenge mode the page adds
+ *   ?challenge=ID (the id POST /v1/challenges gave): the answer in the photo
+ *   is then judged against exactly that challenge of the caller's key, as
+ *   POST /v1/verify {"qr", "challenge"} judges it; the id is checked, by
+ *   the same decoding (vchal_id_parse), before the photo is looked at.
  *
  * Must never: keep, copy or log the photo or the text read from it (the
  * body is wiped by the layer, the text here); serve a file that is not in
- * the asset table.
+ * the asset table; ignore a query argument it does not know (a mistyped
+ * "challenge" would quietly judge an answer as a plain scan).
  */
 #include <inttypes.h>
 #include <stdatomic.h>
@@ -42,8 +47,35 @@ void h_scan_page(vd *d, svc_req *r)
     r->rest = rest;
 }
 
+/* The challenge the photo must answer, from the query: none (*named false),
+ * or exactly one "challenge" argument holding a challenge id. Returns false
+ * when it replied (400 bad_query or bad_challenge). */
+static bool scan_challenge(svc_req *r, uint8_t nonce[VCHAL_NONCE_LEN], bool *named)
+{
+    *named = false;
+    unsigned n = svc_query_count(r);
+    if (n == 0)
+        return true;
+    size_t len = 0;
+    const char *id = svc_query_n(r, "challenge", &len);
+    if (n != 1 || !id) {
+        vreply_error(r, VE_BAD_QUERY, "POST /v1/scan-image takes one query argument: challenge=ID");
+        return false;
+    }
+    if (!vchal_id_parse(id, len, nonce)) {
+        vreply_error(r, VE_BAD_CHALLENGE, NULL);
+        return false;
+    }
+    *named = true;
+    return true;
+}
+
 void h_scan_image(vd *d, svc_req *r)
 {
+    uint8_t chal[VCHAL_NONCE_LEN];
+    bool named;
+    if (!scan_challenge(r, chal, &named))
+        return;
     if (r->body.len == 0) {
         vreply_error(r, VE_EMPTY_BODY, NULL);
         return;
@@ -73,5 +105,5 @@ void h_scan_image(vd *d, svc_req *r)
         vreply_error(r, e == ECRED_ERR_NOMEM ? VE_INTERNAL : VE_NO_CODE_FOUND, NULL);
         return;
     }
-    vd_verify_text(d, r, &text);
+    vd_verify_text_challenge(d, r, &text, named ? chal : NULL);
 }

@@ -82,8 +82,7 @@ void h_verify(vd *d, svc_req *r)
     }
     /* A named challenge: 32 hex digits, the id POST /v1/challenges gave. */
     uint8_t chal_nonce[VCHAL_NONCE_LEN];
-    if (chal_id[0] && (strlen(chal_id) != 2 * VCHAL_NONCE_LEN ||
-                       ecred_unhex(chal_id, strlen(chal_id), chal_nonce, sizeof chal_nonce) != ECRED_OK)) {
+    if (chal_id[0] && !vchal_id_parse(chal_id, strlen(chal_id), chal_nonce)) {
         ecred_buf_wipe(&text);
         vreply_error(r, VE_BAD_CHALLENGE, NULL);
         return;

@@ -1,7 +1,7 @@
 /*
  * handlers.h - the verifier daemon's handlers, one per route (vd_routes.c
  * holds the table). A handler runs after routing and the guard: for
- * POST /v1/verify and POST /v1/challenges, r->scope holds a copy of the caller's key (role, agency
+ * the keyed routes (vd_routes.c's NEEDS_KEY), r->scope holds a copy of the caller's key (role, agency
  * fields) and r->who its id. Handlers reply through svc_reply_* or
  * vreply_error, never with a free-string error.
  */
@@ -14,6 +14,7 @@
 
 void h_verify(vd *d, svc_req *r);
 void h_challenge(vd *d, svc_req *r);
+void h_scanner(vd *d, svc_req *r);
 void h_healthz(vd *d, svc_req *r);
 void h_metrics(vd *d, svc_req *r);
 void h_page(vd *d, svc_req *r);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ecred/buf.h"
 #include "ecred/crypto.h"
 
 struct vchal_store {
@@ -62,6 +63,16 @@ bool vchal_aud_ok(const char *aud)
               c == '_' || c == ':' || c == '/' || c == '-'))
             return false;
     }
+    return true;
+}
+
+bool vchal_id_parse(const char *id, size_t n, uint8_t nonce[VCHAL_NONCE_LEN])
+{
+    uint8_t tmp[VCHAL_NONCE_LEN];
+    if (!id || n != 2 * VCHAL_NONCE_LEN || memchr(id, '\0', n) ||
+        ecred_unhex(id, n, tmp, sizeof tmp) != ECRED_OK)
+        return false;
+    memcpy(nonce, tmp, sizeof tmp);
     return true;
 }
 

@@ -21,6 +21,9 @@
 #define VCHAL_CODE_LEN 6
 #define VCHAL_TTL_DEFAULT ((int64_t)120) /* seconds a challenge may be answered */
 #define VCHAL_TTL_MAX ((int64_t)600)
+/* The daemon's --challenge-ttl floor: a holder needs some seconds to scan or
+ * type the code and hold up the answer. */
+#define VCHAL_TTL_MIN ((int64_t)10)
 #define VCHAL_CAP_DEFAULT 4096u
 #define VCHAL_CAP_MAX 100000u
 
@@ -50,6 +53,12 @@ void vchal_free(vchal_store *s); /* NULL is fine */
 /* True when aud is a verifier id we hand out: 1..64 bytes of [A-Za-z0-9._:/-]
  * (it appears in logs, files and QR codes). */
 bool vchal_aud_ok(const char *aud);
+
+/* The id POST /v1/challenges hands out: exactly 2 * VCHAL_NONCE_LEN hex
+ * digits of n bytes (no NUL among them) into nonce. False for anything
+ * else; nonce is then untouched. The one decoding of a named challenge,
+ * whichever way the request carries it. */
+bool vchal_id_parse(const char *id, size_t n, uint8_t nonce[VCHAL_NONCE_LEN]);
 
 /* A new challenge of owner (NULL: "") for aud answerable until now + ttl (1..VCHAL_TTL_MAX):
  * fresh random nonce, a 6-digit code not live in s. *out gets a copy.

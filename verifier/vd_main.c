@@ -45,6 +45,7 @@ static void usage(FILE *f)
           "                       [--root ROOT.pem] [--refresh INTERVAL] [--max-age DURATION]\n"
           "                       [--tls-cert PEM --tls-key PEM] [--max-client-conns N] [--rate N/min]\n"
           "                       [--verifier-id ID] [--skew DURATION] [--replay-cap N]\n"
+          "                       [--challenge-ttl SECONDS]\n"
           "       ecred-verifierd key add --cache DIR --role police|landlord|agency [--fields a,b,c]\n"
           "                               [--holder optional|required|challenge]\n"
           "                               [--label TEXT] [--expires-in DAYS]\n"
@@ -63,7 +64,9 @@ static void usage(FILE *f)
           "(default 100000; full: 503); --skew (default 60s, max 300s) is the allowed phone\n"
           "clock difference; --verifier-id (default ecred-verifierd) is the aud our\n"
           "challenges name. POST /v1/challenges makes a challenge for POST /v1/verify\n"
-          "{\"qr\", \"challenge\"}. key add --holder raises a key's holder policy above its\n"
+          "{\"qr\", \"challenge\"} (or POST /v1/scan-image?challenge=ID), answerable for\n"
+          "--challenge-ttl SECONDS (10..600, default 120). GET /v1/scanner tells a key's\n"
+          "scanner its role, holder policy, verifier id and challenge lifetime. key add --holder raises a key's holder policy above its\n"
           "role's (police: required; landlord and agency: optional, a static code then\n"
           "says \"holder not proven\").\n"
           "key add prints a new API key once; only its SHA-256 is kept in DIR/api-keys.\n"
@@ -78,6 +81,7 @@ static void usage(FILE *f)
 
 typedef struct vd_opts {
     const char *listen, *refresh, *max_age, *tls_cert, *tls_key, *client_conns, *rate, *replay_cap, *skew;
+    const char *challenge_ttl;
     unsigned per_ip;
     unsigned per_minute; /* --rate, parsed */
 } vd_opts;
@@ -95,7 +99,8 @@ static int parse_args(int argc, char **argv, vd *d, vd_opts *o, bool *done)
         {"max-client-conns", required_argument, NULL, 'n'}, {"help", no_argument, NULL, 'h'},
         {"rate", required_argument, NULL, 'q'},      {"version", no_argument, NULL, 'V'},
         {"replay-cap", required_argument, NULL, 'P'}, {"skew", required_argument, NULL, 'S'},
-        {"verifier-id", required_argument, NULL, 'I'}, {NULL, 0, NULL, 0},
+        {"verifier-id", required_argument, NULL, 'I'}, {"challenge-ttl", required_argument, NULL, 'T'},
+        {NULL, 0, NULL, 0},
     };
     int c;
     opterr = 0;
@@ -120,6 +125,7 @@ static int parse_args(int argc, char **argv, vd *d, vd_opts *o, bool *done)
         case 'P': slot = &o->replay_cap; break;
         case 'S': slot = &o->skew; break;
         case 'I': slot = &d->verifier_id; break;
+        case 'T': slot = &o->challenge_ttl; break;
         default:
             fprintf(stderr, "ecred-verifierd: unknown option %s (see --help)\n", argv[optind - 1]);
             return 2;
@@ -177,6 +183,18 @@ static int parse_args(int argc, char **argv, vd *d, vd_opts *o, bool *done)
     if (o->skew && (vutil_parse_duration(o->skew, &d->skew) != ECRED_OK || d->skew > ECRED_PRESENT_SKEW_MAX)) {
         fprintf(stderr, "ecred-verifierd: --skew takes a duration up to 300s\n");
         return 2;
+    }
+    /* Whole seconds only: the answer's ttl_seconds and the page's countdown
+     * count them, and a unit here would invite "2m" for a phone's 120 s. */
+    d->challenge_ttl = VCHAL_TTL_DEFAULT;
+    uint64_t ttl = 0;
+    if (o->challenge_ttl) {
+        if (!svc_parse_u64(o->challenge_ttl, (uint64_t)VCHAL_TTL_MAX, &ttl) || ttl < (uint64_t)VCHAL_TTL_MIN) {
+            fprintf(stderr, "ecred-verifierd: --challenge-ttl takes whole seconds, %d..%d\n", (int)VCHAL_TTL_MIN,
+                    (int)VCHAL_TTL_MAX);
+            return 2;
+        }
+        d->challenge_ttl = (int64_t)ttl;
     }
     if (!d->verifier_id)
         d->verifier_id = VD_VERIFIER_ID_DEFAULT;
@@ -281,12 +299,14 @@ static int serve(int argc, char **argv)
         pthread_mutex_lock(&d.mu);
         d.srv = srv;
         pthread_mutex_unlock(&d.mu);
-        char refresh[24], max_age[24];
+        char refresh[24], max_age[24], chal_ttl[24];
         snprintf(refresh, sizeof refresh, "%lld", (long long)d.refresh);
         snprintf(max_age, sizeof max_age, "%lld", (long long)d.max_age);
+        snprintf(chal_ttl, sizeof chal_ttl, "%lld", (long long)d.challenge_ttl);
         const char *kv[] = {"listen", o.listen, "tls", o.tls_cert ? "on" : "off",
-                            "refresh_seconds", refresh, "max_age_seconds", max_age};
-        svc_logv(SVC_INFO, "listening", kv, 4);
+                            "refresh_seconds", refresh, "max_age_seconds", max_age,
+                            "challenge_ttl_seconds", chal_ttl};
+        svc_logv(SVC_INFO, "listening", kv, 5);
         int sig = 0;
         while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP)
             vd_keys_reload(&d, "SIGHUP");

@@ -33,6 +33,7 @@
     }
 ROUTE(h_verify)
 ROUTE(h_challenge)
+ROUTE(h_scanner)
 ROUTE(h_healthz)
 ROUTE(h_metrics)
 ROUTE(h_page)
@@ -45,6 +46,7 @@ ROUTE(h_scan_image)
 const svc_route vd_routes[] = {
     {"POST", "/v1/verify", h_verify_route, SVC_SENSITIVE, NEEDS_KEY, VBODY_MAX, "verify"},
     {"POST", "/v1/challenges", h_challenge_route, SVC_SENSITIVE, NEEDS_KEY, VBODY_MAX, "challenge"},
+    {"GET", "/v1/scanner", h_scanner_route, 0, NEEDS_KEY, VBODY_MAX, "scanner"},
     {"GET", "/healthz", h_healthz_route, 0, 0, VBODY_MAX, "healthz"},
     {"GET", "/metrics", h_metrics_route, 0, 0, VBODY_MAX, "metrics"},
     {"GET", "/", h_page_route, 0, 0, VBODY_MAX, "page"},

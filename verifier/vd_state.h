@@ -73,6 +73,7 @@ typedef struct vd {
     ecred_holder_keys *holder_keys;
     vchal_store *challenges;
     const char *verifier_id;
+    int64_t challenge_ttl;    /* seconds a challenge may be answered (--challenge-ttl) */
     int64_t skew;
     vrate *rate;              /* per-key limit on verify and scan-image (--rate) */
     /* Snapshot, sync counters, the server (for request counters). */

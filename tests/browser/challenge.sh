@@ -8,8 +8,11 @@
 # challenge-bound RP1 code, and the scanner reads that from its own fake
 # camera (fed a screenshot of the resident's QR): "holder proven (challenge)".
 # Rejections: the same answer twice, an answer to another verifier's
-# challenge (a second ecred-verifierd with its own --verifier-id), and an
-# answer after the challenge expired (120 s: the case waits for it).
+# challenge (a second ecred-verifierd with its own --verifier-id and
+# --challenge-ttl 30, whose key has the challenge policy: its scanner opens in
+# challenge mode with no &mode= in the link), and an answer after one of that
+# verifier's challenges expired (30 s: the case waits for what is left). A
+# photographed answer is uploaded with the challenge's id.
 # challenge_test.mjs drives both browsers (puppeteer-core from tests/oidc).
 # Screenshots: OUT (default TMP/../browser-shots/challenge).
 # Args: BIN_DIR SOURCE_DIR TMP_DIR [OUT_DIR]. Exit 77 (skipped) without
@@ -52,10 +55,11 @@ D="$bin/ecred-verifierd"
 key_a=$("$D" key add --cache "$tmp/vcache-a" --role police 2>/dev/null)
 key_b=$("$D" key add --cache "$tmp/vcache-b" --role police --holder challenge 2>/dev/null)
 aport=$(free_port) bport=$(free_port)
+ttl_b=30   # verifier b's challenges: the expired case waits for one
 "$D" --cache "$tmp/vcache-a" --issuer "$base" --root "$tmp/data/root.pub.pem" --listen "127.0.0.1:$aport" \
   --refresh 1s 2>"$tmp/vd-a.log" & pids+=($!)
 "$D" --cache "$tmp/vcache-b" --issuer "$base" --root "$tmp/data/root.pub.pem" --listen "127.0.0.1:$bport" \
-  --refresh 1s --verifier-id other-verifier.example 2>"$tmp/vd-b.log" & pids+=($!)
+  --refresh 1s --verifier-id other-verifier.example --challenge-ttl "$ttl_b" 2>"$tmp/vd-b.log" & pids+=($!)
 for port in "$aport" "$bport"; do
   for _ in $(seq 1 150); do curl -s -m 1 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/healthz" | grep -q 200 && break; sleep 0.1; done
 done
@@ -64,6 +68,7 @@ python3 - "$tmp/config.json" <<PY
 import json, sys
 json.dump({"issuer": "$base", "officer": "$officer", "bin": "$bin", "src": "$src", "tmp": "$tmp", "out": "$out",
            "verifier_a": "http://127.0.0.1:$aport", "verifier_b": "http://127.0.0.1:$bport",
-           "key_a": "$key_a", "key_b": "$key_b", "quick": bool("${QUICK:-}")}, open(sys.argv[1], "w"))
+           "key_a": "$key_a", "key_b": "$key_b", "ttl_a": 120, "ttl_b": $ttl_b,
+           "quick": bool("${QUICK:-}")}, open(sys.argv[1], "w"))
 PY
 NODE_PATH="$oidc/node_modules" node "$src/tests/browser/challenge_test.mjs" "$tmp/config.json"

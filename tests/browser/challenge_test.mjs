@@ -79,6 +79,7 @@ const READ_ANSWER = () => {
  * up, so the state alone does not say it has arrived). */
 const shownChallenges = new Set();
 async function officerChallenge(o, name) {
+  const ttl = o.ttl ?? cfg.ttl_a;  /* the verifier's --challenge-ttl */
   await o.page.waitForFunction((seen) => document.body.dataset.state === 'challenge' &&
     !document.getElementById('challenge-face').hidden &&
     document.getElementById('challenge-qr').dataset.qrText &&
@@ -91,7 +92,7 @@ async function officerChallenge(o, name) {
   }));
   shownChallenges.add(c.qr);
   check(c.qr.startsWith('RN1:') && /^\d{6}$/.test(c.code), `${name}: challenge shown: ${c.qr.slice(0, 12)} ${c.code}`);
-  check(c.left > 100 && c.left <= 120, `${name}: countdown starts at ${c.left}`);
+  check(c.left > ttl - 20 && c.left <= ttl, `${name}: countdown starts at ${c.left} of ${ttl}`);
   await elementShot(o.page, '#challenge-qr', t(name + '-challenge.png'));
   return c;
 }
@@ -165,11 +166,18 @@ try {
   /* The verifiers' caches must hold the new credential's status list. */
   await sleep(2500);
 
-  /* ---- expired: a challenge made now, answered after its 120 s ---- */
+  /* ---- expired: a challenge made now (verifier b: --challenge-ttl
+   * ttl_b), answered after it ran out. Its key's policy is "challenge":
+   * the scanner opens in challenge mode though the link names no mode. ---- */
   blankY4m(t('ecam.y4m'));
   oe = await phone(t('ecam.y4m'));
-  await oe.page.goto(`${cfg.verifier_a}/scan#key=${cfg.key_a}&mode=challenge`);
+  oe.ttl = cfg.ttl_b;
+  await oe.page.goto(`${cfg.verifier_b}/scan#key=${cfg.key_b}`);
   const ce = await officerChallenge(oe, '02-expired');
+  const policy = await oe.page.evaluate(() => ({ policy: document.body.dataset.policy,
+    info: document.getElementById('key-info').textContent, href: location.href }));
+  check(policy.policy === 'challenge' && /验证码/.test(policy.info) && /challenge/.test(policy.info) &&
+    !policy.href.includes('#'), 'a challenge-policy key opens in challenge mode: ' + JSON.stringify(policy));
   const expiresAt = Date.now() + ce.left * 1000;
 
   /* ---- the whole exchange: camera both ways ---- */
@@ -180,6 +188,8 @@ try {
    * challenge one tap away. */
   await o.page.waitForFunction(() => document.body.dataset.state === 'scanning', { timeout: 10000 });
   check(!(await o.page.$eval('#show-challenge', (e) => e.hidden)), 'the scan screen offers a challenge');
+  check(await o.page.evaluate(() => document.body.dataset.policy) === 'required', 'key a: policy required');
+  await shot(o.page, '02-officer-plain-scanning');
   await o.page.click('#show-challenge');
   const c1 = await officerChallenge(o, '03-officer-challenge');
   await shot(o.page, '03-officer-challenge');
@@ -238,12 +248,38 @@ try {
   const v3 = await officerScan(o, '08-officer-typed-proven');
   check(v3.verdict === 'valid' && v3.holder === 'proven' && v3.mode === 'challenge', `typed: ${v3.verdict} ${v3.reason} ${v3.detail} ${v3.holder} ${v3.mode}`);
 
+  /* ---- a photographed answer, uploaded: sent with the challenge's id ---- */
+  blankY4m(t('ocam.y4m'));
+  await o.page.click('#next-challenge');
+  await officerChallenge(o, '08a-photo');
+  showToCamera(t('08a-photo-challenge.png'), t('rcam.y4m'));
+  await residentAnswer(r, '08b-resident-answer-for-photo');
+  const sent = [];
+  const seeScan = (req) => { if (new URL(req.url()).pathname === '/v1/scan-image') sent.push(req.url()); };
+  o.page.on('request', seeScan);
+  await o.page.click('#challenge-scan');
+  await o.page.waitForFunction(() => ['scanning', 'camera-error'].includes(document.body.dataset.state));
+  await (await o.page.$('#photo')).uploadFile(t('08b-resident-answer-for-photo-rp1.png'));
+  const v6 = await officerScan(o, '08c-officer-photo-proven');
+  o.page.off('request', seeScan);
+  check(sent.length === 1 && /\/v1\/scan-image\?challenge=[0-9a-f]{32}$/.test(sent[0]), 'photo sent with the challenge id: ' + sent.join());
+  check(v6.verdict === 'valid' && v6.holder === 'proven' && v6.mode === 'challenge', `photo: ${v6.verdict} ${v6.reason} ${v6.detail} ${v6.holder} ${v6.mode}`);
+
   /* ---- another verifier's challenge, answered, shown to ours ---- */
   blankY4m(t('bcam.y4m'));
   ob = await phone(t('bcam.y4m'));
-  /* Its key's policy is "challenge": the link opens in challenge mode. */
-  await ob.page.goto(`${cfg.verifier_b}/scan#key=${cfg.key_b}&mode=challenge`);
+  ob.ttl = cfg.ttl_b;
+  /* Its key's policy is "challenge": challenge mode with no &mode= in the link. */
+  await ob.page.goto(`${cfg.verifier_b}/scan#key=${cfg.key_b}`);
   const cb = await officerChallenge(ob, '09-other-verifier');
+  /* &mode=challenge still forces challenge mode for a key whose policy is
+   * only "required" (a second tab of this browser, on verifier a). */
+  const forced = await ob.browser.newPage();
+  await forced.setViewport({ width: 360, height: 780, deviceScaleFactor: 1, isMobile: true, hasTouch: true });
+  await forced.goto(`${cfg.verifier_a}/scan#key=${cfg.key_a}&mode=challenge`);
+  await officerChallenge({ page: forced, ttl: cfg.ttl_a }, '09a-forced-by-link');
+  check(await forced.evaluate(() => document.body.dataset.policy) === 'required', 'the forced tab knows its policy');
+  await forced.close();
   check(cb.aud === 'other-verifier.example', 'other verifier id: ' + cb.aud);
   await shot(ob.page, '09-other-verifier-challenge');
   showToCamera(t('09-other-verifier-challenge.png'), t('rcam.y4m'));

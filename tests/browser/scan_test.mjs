@@ -187,6 +187,36 @@ for (const c of cases) {
   }
 }
 
+/* A typed key the verifier does not hold: GET /v1/scanner answers 401 at
+ * sign-in, before any camera opens, and the page asks again, storing nothing. */
+if (!only || only.test('wrong-key')) {
+  const s = await session(join(cfg.tmp, 'valid.y4m'));
+  try {
+    await s.go(cfg.page + '/scan');
+    await waitFor(s, "return document.body.dataset.state === 'signin'", 10000, 'the sign-in form');
+    await s.type(await s.find('#key'), 'ecv_' + '0'.repeat(64));
+    await s.click(await s.find('#signin-form button[type=submit]'));
+    const r = await waitFor(s, `const e = document.getElementById('signin-error');
+      return document.body.dataset.state === 'signin' && !e.hidden &&
+        { words: e.textContent, stored: localStorage.length, info: document.getElementById('key-info').hidden,
+          camera: !!document.getElementById('video').srcObject };`, 10000, 'the refusal');
+    await s.shot(join(cfg.out, 'wrong-key.png'));
+    check(/密钥被拒绝/.test(r.words) && /refused/.test(r.words), 'wrong key: ' + r.words);
+    check(r.stored === 0 && r.info && !r.camera, `wrong key: stored ${r.stored}, key info hidden ${r.info}, camera ${r.camera}`);
+    /* The right key then signs in and shows what it is. */
+    await s.type(await s.find('#key'), cfg.keys.landlord);
+    await s.click(await s.find('#signin-form button[type=submit]'));
+    const k = await waitFor(s, `return document.body.dataset.state === 'scanning' && document.body.dataset.policy &&
+      { policy: document.body.dataset.policy, info: document.getElementById('key-info').textContent };`, 10000, 'scanning');
+    check(k.policy === 'optional' && /房东/.test(k.info) && /landlord/.test(k.info), 'landlord key info: ' + JSON.stringify(k));
+  } catch (e) {
+    check(false, `wrong-key: ${e.message}`);
+    await s.shot(join(cfg.out, 'wrong-key-FAILED.png')).catch(() => {});
+  } finally {
+    await s.close();
+  }
+}
+
 driver.kill();
 console.log(`${passed} passed, ${failed} failed (screenshots in ${cfg.out})`);
 process.exit(failed === 0 ? 0 : 1);

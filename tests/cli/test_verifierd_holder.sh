@@ -6,7 +6,10 @@
 # concurrent requests: exactly one of them is accepted), 503 when the replay
 # cache is full, and the challenge routes (POST /v1/challenges, then POST
 # /v1/verify {"qr", "challenge"}; answered by RN1: text or typed code, used
-# up once, never by another key). Args: BIN_DIR SOURCE_DIR TMP_DIR.
+# up once, never by another key), the same for a photo (POST
+# /v1/scan-image?challenge=ID, with every refusal of the query), what a key's
+# scanner learns up front (GET /v1/scanner) and --challenge-ttl.
+# Args: BIN_DIR SOURCE_DIR TMP_DIR.
 set -euo pipefail
 bin=$1 src=$2 tmp=$3/verifierd_holder.$$
 mkdir -p "$tmp/www/.well-known" "$tmp/www/status"
@@ -34,6 +37,20 @@ post() {
     -H "Content-Type: $ct" --data-binary "$body" "$api$path")
   if [ "$code" = "$want" ]; then ok; else bad "HTTP $code, want $want for $path ${body:0:30}: $(head -c 400 "$tmp/out")"; fi
 }
+# scan WANT_HTTP KEY PNG [QUERY]: POST a photo to /v1/scan-image, the answer in $tmp/out.
+scan() {
+  local want=$1 key=$2 png=$3 q=${4:-} code
+  code=$(curl -s -o "$tmp/out" -w '%{http_code}' --max-time 20 -H "Authorization: Bearer $key" \
+    -H 'Content-Type: image/png' --data-binary "@$png" "$api/v1/scan-image$q")
+  if [ "$code" = "$want" ]; then ok; else bad "HTTP $code, want $want for scan-image $q: $(head -c 400 "$tmp/out")"; fi
+}
+# get WANT_HTTP KEY PATH [CURL ARGS...]: a GET (or -X METHOD), the answer in $tmp/out.
+get() {
+  local want=$1 key=$2 path=$3 code; shift 3
+  code=$(curl -s -o "$tmp/out" -w '%{http_code}' --max-time 10 ${key:+-H "Authorization: Bearer $key"} "$@" "$api$path")
+  if [ "$code" = "$want" ]; then ok; else bad "HTTP $code, want $want for $path $*: $(head -c 400 "$tmp/out")"; fi
+}
+png() { "$bin/ecred-issue" --render "$1" --png "$2" >/dev/null 2>&1 || bad "could not draw $2"; }
 jcheck() { python3 -c "import json,sys; d=json.load(open('$tmp/out')); assert $1, d" && ok || bad "json: $1: $(head -c 600 "$tmp/out")"; }
 jget() { python3 -c "import json,sys; print(json.load(open('$tmp/out'))[sys.argv[1]])" "$1"; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
@@ -82,6 +99,7 @@ mkdir -p "$cache"
 k_police=$("$D" key add --cache "$cache" --role police 2>/dev/null)
 k_landlord=$("$D" key add --cache "$cache" --role landlord 2>/dev/null)
 k_agency=$("$D" key add --cache "$cache" --role agency --fields name,valid_until --holder required 2>/dev/null)
+k_chal=$("$D" key add --cache "$cache" --role police --holder challenge 2>/dev/null)
 expect 2 "$D" key add --cache "$cache" --role police --holder optional
 expect 2 "$D" key add --cache "$cache" --role landlord --holder sometimes
 expect 0 "$D" key list --cache "$cache"
@@ -183,12 +201,118 @@ post 400 "$k_police" "x" /v1/challenges
 code=$(curl -s -o "$tmp/out" -w '%{http_code}' --max-time 5 -X POST "$api/v1/challenges")
 [ "$code" = 401 ] && ok || bad "challenges without a key: $code"
 
+# ---- GET /v1/scanner: what a key's scanner learns before its first scan ----
+id_of() { "$D" key list --cache "$cache" >"$tmp/keys" && python3 - "$1" "$tmp/keys" <<'PY'
+import hashlib, sys
+print(hashlib.sha256(sys.argv[1].encode()).hexdigest()[:8])
+PY
+}
+get 200 "$k_chal" /v1/scanner
+jcheck 'd=={"key_id": "'"$(id_of "$k_chal")"'", "role": "police", "holder_policy": "challenge", "aud": "desk-7.example", "challenge_ttl_seconds": 120}'
+grep -q "$(id_of "$k_chal")" "$tmp/keys" && ok || bad "key_id is not the id key list shows"
+get 200 "$k_police" /v1/scanner
+jcheck 'd["role"]=="police" and d["holder_policy"]=="required"'
+get 200 "$k_landlord" /v1/scanner
+jcheck 'd["role"]=="landlord" and d["holder_policy"]=="optional"'
+get 200 "$k_agency" /v1/scanner
+jcheck 'd["role"]=="agency" and d["holder_policy"]=="required" and sorted(d)==["aud","challenge_ttl_seconds","holder_policy","key_id","role"]'
+grep -q "${k_agency#ecv_}" "$tmp/out" && bad "/v1/scanner shows the key" || ok
+get 200 "$k_agency" /v1/scanner -I   # HEAD, as every GET route
+get 401 "" /v1/scanner
+jcheck 'd["code"]=="missing_key"'
+get 401 "ecv_$(printf '0%.0s' $(seq 1 64))" /v1/scanner
+jcheck 'd["code"]=="invalid_key"'
+get 405 "$k_police" /v1/scanner -X POST
+jcheck 'd["code"]=="method_not_allowed"'
+get 400 "$k_police" "/v1/scanner?x=1"
+jcheck 'd["code"]=="bad_query" and "no query" in d["detail"]'
+get 400 "$k_police" "/v1/scanner?"'&'
+# Side-effect free: no challenge made (a full store would show it), none used.
+curl -s "$api/metrics" | grep -q 'route="scanner"' && ok || bad "/v1/scanner not counted in /metrics"
+
+# ---- POST /v1/scan-image?challenge=ID: a photographed answer ----
+png "$bound" "$tmp/static.png"
+png "$(live $((t - 40)))" "$tmp/timed.png"
+post 201 "$k_police" "" /v1/challenges
+cid=$(jget challenge); cqr=$(jget qr)
+png "$("$P" challenge --key "$tmp/phone.key" --in "$tmp/bound.txt" --challenge "$cqr")" "$tmp/answer.png"
+# Refusals of the query, before the photo is read.
+scan 400 "$k_police" "$tmp/answer.png" "?challenge=xyz"
+jcheck 'd["code"]=="bad_challenge"'
+scan 400 "$k_police" "$tmp/answer.png" "?challenge="
+jcheck 'd["code"]=="bad_challenge"'
+scan 400 "$k_police" "$tmp/answer.png" "?challenge=${cid}00"
+jcheck 'd["code"]=="bad_challenge"'
+scan 400 "$k_police" "$tmp/answer.png" "?challenge=${cid:0:30}%00${cid:30}"
+jcheck 'd["code"]=="bad_challenge"'
+scan 400 "$k_police" "$tmp/answer.png" "?challenge=${cid}%00"
+jcheck 'd["code"]=="bad_challenge"'
+scan 400 "$k_police" "$tmp/answer.png" "?challenge=$cid&challenge=$cid"
+jcheck 'd["code"]=="bad_query"'
+scan 400 "$k_police" "$tmp/answer.png" "?challenge=$cid&x=1"
+jcheck 'd["code"]=="bad_query"'
+scan 400 "$k_police" "$tmp/answer.png" "?chalenge=$cid"
+jcheck 'd["code"]=="bad_query"'
+scan 400 "$k_police" "$tmp/answer.png" "?challenge"
+jcheck 'd["code"]=="bad_query"'
+scan 401 "" "$tmp/answer.png" "?challenge=$cid"
+get 405 "$k_police" "/v1/scan-image?challenge=$cid"
+jcheck 'd["code"]=="method_not_allowed"'
+# An id nobody was given; another key's challenge (which stays answerable).
+scan 200 "$k_police" "$tmp/answer.png" "?challenge=$(printf '%032x' 7)"
+jcheck 'd["reason"]=="challenge_failed" and d["holder"]["reason"]=="challenge_unknown" and d["holder"]["policy"]=="challenge"'
+scan 200 "$k_chal" "$tmp/answer.png" "?challenge=$cid"
+jcheck 'd["reason"]=="challenge_failed" and d["holder"]["reason"]=="challenge_unknown"'
+scan 200 "$k_landlord" "$tmp/answer.png" "?challenge=$cid"
+jcheck 'd["reason"]=="challenge_failed" and d["holder"]["reason"]=="challenge_unknown" and d["holder"]["policy"]=="challenge"'
+# The id with a plain (static) QR, and with a timed code: judged as challenge, not used up.
+scan 200 "$k_landlord" "$tmp/static.png" "?challenge=$cid"
+jcheck 'd["valid"]==False and d["holder"]["policy"]=="challenge" and d["holder"]["mode"]=="static" and d["holder"]["state"]!="proven"'
+cp "$tmp/out" "$tmp/static_photo.json"
+post 200 "$k_landlord" "{\"qr\": \"$bound\", \"challenge\": \"$cid\"}"
+python3 - "$tmp/static_photo.json" "$tmp/out" <<'PY' && ok || bad "a static code with a challenge: photo and text answers differ"
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:])
+keep = lambda d: (d["outcome"], d["reason"], d["detail"], d["holder"]["state"], d["holder"]["reason"], d["holder"]["policy"])
+assert keep(a) == keep(b), (keep(a), keep(b))
+PY
+scan 200 "$k_police" "$tmp/static.png" "?challenge=$cid"
+jcheck 'd["valid"]==False and d["holder"]["policy"]=="challenge" and d["holder"]["mode"]=="static"'
+scan 200 "$k_police" "$tmp/timed.png" "?challenge=$cid"
+jcheck 'd["reason"]=="challenge_failed" and d["holder"]["reason"]=="challenge_required"'
+# The rightful key: proven, by exactly that challenge; then it is used up.
+scan 200 "$k_police" "$tmp/answer.png" "?challenge=$cid"
+jcheck 'd["outcome"]=="valid" and d["holder"]["state"]=="proven" and d["holder"]["mode"]=="challenge" and d["holder"]["aud"]=="desk-7.example"'
+scan 200 "$k_police" "$tmp/answer.png" "?challenge=$cid"
+jcheck 'd["reason"]=="challenge_failed" and d["holder"]["reason"]=="challenge_unknown"'
+# Without the id, a police key judges the same kind of photo by its own policy.
+post 201 "$k_police" "" /v1/challenges
+cqr=$(jget qr)
+png "$("$P" challenge --key "$tmp/phone.key" --in "$tmp/bound.txt" --challenge "$cqr")" "$tmp/answer2.png"
+scan 200 "$k_police" "$tmp/answer2.png"
+jcheck 'd["outcome"]=="valid" and d["holder"]["policy"]=="required" and d["holder"]["mode"]=="challenge"'
+
+# ---- --challenge-ttl: whole seconds, 10..600 ----
+for v in 9 601 0 -5 +30 30s 1e2 " 30" "" 99999999999999999999; do
+  expect 2 "$D" --cache "$cache" --issuer "$base" --listen 127.0.0.1:1 --challenge-ttl "$v"
+  grep -q -- "--challenge-ttl takes whole seconds, 10..600" "$tmp/err" || grep -q "needs a value" "$tmp/err" && ok ||
+    bad "--challenge-ttl '$v': $(cat "$tmp/err")"
+done
+expect 2 "$D" --cache "$cache" --issuer "$base" --listen 127.0.0.1:1 --challenge-ttl 30 --challenge-ttl 40
+expect 0 "$D" --help
+grep -q -- "--challenge-ttl SECONDS" "$tmp/out" && ok || bad "--help does not name --challenge-ttl"
+
 # ---- a full replay cache: 503 for police, not proven for a landlord ----
 port2=$(free_port)
 api_main=$api
 api="http://127.0.0.1:$port2"
-start_vd "$port2" "$tmp/vdlog2" --replay-cap 2
+start_vd "$port2" "$tmp/vdlog2" --replay-cap 2 --challenge-ttl 10
 vd2_pid=$started
+post 201 "$k_police" "" /v1/challenges
+jcheck 'd["ttl_seconds"]==10'
+get 200 "$k_chal" /v1/scanner
+jcheck 'd["challenge_ttl_seconds"]==10 and d["aud"]=="ecred-verifierd"'
+grep '"msg":"listening"' "$tmp/vdlog2" | grep -q '"challenge_ttl_seconds":"10"' && ok || bad "listening line lacks the ttl"
 post 200 "$k_police" "$(live $((t - 30)))"
 post 200 "$k_police" "$(live $((t - 31)))"
 post 503 "$k_police" "$(live $((t - 32)))"

@@ -779,6 +779,15 @@ def drive_verifier(api, keys, samples):
     if isinstance(a, dict) and (a.get("reason") != "ok" or a.get("holder", {}).get("state") != "not_proven"):
         bad("verifier: scanned PNG (landlord) answered %s" % a.get("reason"))
     _, ch = c("POST", "/v1/challenges", "", B["landlord"], want=201)
+    for r in ("police", "landlord", "agency"):
+        _, sc = c("GET", "/v1/scanner", None, B[r], want=200)
+        if isinstance(sc, dict) and (sc.get("role") != r or keys[r] in json.dumps(sc)):
+            bad("verifier: /v1/scanner for %s answered %s" % (r, sc))
+    c("GET", "/v1/scanner?x=1", None, B["police"], want=400)
+    c("GET", "/v1/scanner", None, {}, want=401)
+    c("POST", "/v1/scan-image?challenge=zz", samples["png"], P["landlord"], want=400)
+    cid = ch.get("challenge", "") if isinstance(ch, dict) else ""
+    c("POST", "/v1/scan-image?challenge=%s&x=1" % cid, samples["png"], P["landlord"], want=400)
     c("POST", "/v1/verify", json.dumps({"qr": samples["valid"], "challenge": "zz"}),
       dict(B["landlord"], **{"Content-Type": "application/json"}), want=400)
     c("POST", "/v1/scan-image", blank_png(64, 64), P["landlord"], want=422)

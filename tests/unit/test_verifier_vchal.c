@@ -105,8 +105,29 @@ static void test_race(void)
     vchal_free(s);
 }
 
+/* The one decoding of a named challenge (JSON member and query argument alike). */
+static void test_id_parse(void)
+{
+    uint8_t n[VCHAL_NONCE_LEN], want[VCHAL_NONCE_LEN];
+    for (size_t i = 0; i < sizeof want; i++)
+        want[i] = (uint8_t)(0xa0 + i);
+    const char *id = "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf";
+    CHECK(vchal_id_parse(id, 32, n) && memcmp(n, want, sizeof n) == 0);
+    CHECK(vchal_id_parse("A0A1A2A3A4A5A6A7A8A9AAABACADAEAF", 32, n) && memcmp(n, want, sizeof n) == 0);
+    memset(n, 0x55, sizeof n);
+    CHECK(!vchal_id_parse(id, 31, n));
+    CHECK(!vchal_id_parse("a0a1a2a3a4a5a6a7a8a9aaabacadaeaf00", 34, n));
+    CHECK(!vchal_id_parse("", 0, n));
+    CHECK(!vchal_id_parse(NULL, 32, n));
+    CHECK(!vchal_id_parse("a0a1a2a3a4a5a6a7a8a9aaabacadaeag", 32, n));
+    CHECK(!vchal_id_parse("a0a1a2a3a4a5a6a7a8a9aaabacadae\0f", 32, n));
+    CHECK(!vchal_id_parse(" 0a1a2a3a4a5a6a7a8a9aaabacadaeaf", 32, n));
+    CHECK(n[0] == 0x55 && n[15] == 0x55); /* untouched on refusal */
+}
+
 int main(void)
 {
+    test_id_parse();
     test_store();
     test_rn1();
     test_race();

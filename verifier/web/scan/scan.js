@@ -7,6 +7,9 @@
  * as a QR code (RN1: text) and a typed code with a countdown, then scans the
  * phone's answer and sends it with the challenge's id, so the verifier judges
  * it against exactly that challenge.
+ * Before anything else it asks GET /v1/scanner what the key is (a refused
+ * key goes back to sign-in) and opens in challenge mode when the key's
+ * holder policy is "challenge".
  *
  * Must never: decide validity itself (the verdict is the server's "reason"),
  * store anything but the API key (nothing scanned goes to storage, and an
@@ -122,12 +125,17 @@ let scanning = false;       /* the decode loop runs */
 let frameTimer = 0;
 let busy = false;           /* a request is in flight */
 let decoderFailures = 0;
-/* Challenge mode: on for this page's life once chosen, by a link's
- * #key=...&mode=challenge, or by an answer saying the key's policy is
- * "challenge". The challenge itself lives only in memory. */
+/* Challenge mode: on for this page's life once chosen, by the key's holder
+ * policy (GET /v1/scanner), a link's #key=...&mode=challenge, or an answer
+ * saying the key's policy is "challenge". The challenge itself lives only
+ * in memory. */
 let challengeMode = false;
 let challenge = null;       /* {id, qr, code, aud, deadline (performance.now ms)} */
 let challengeTimer = 0;
+/* What GET /v1/scanner said about the key ({key_id, role, holder_policy,
+ * aud, challenge_ttl_seconds}); null until asked, and again once the key is
+ * forgotten. Memory only. */
+let settings = null;
 
 function storedKey() {
   try { return localStorage.getItem(KEY_STORE); } catch { return null; }
@@ -137,6 +145,9 @@ function storeKey(k) {
 }
 function forgetKey() {
   apiKey = null;
+  settings = null;
+  delete document.body.dataset.policy;
+  $('key-info').hidden = true;
   try { localStorage.removeItem(KEY_STORE); } catch { /* nothing stored */ }
 }
 
@@ -156,7 +167,7 @@ function takeKeyFromFragment() {
 
 function setState(s) {
   document.body.dataset.state = s;
-  $('loading').hidden = true;
+  $('loading').hidden = s !== 'loading';
   $('signin').hidden = s !== 'signin';
   $('scan').hidden = s !== 'scanning' && s !== 'camera-error';
   $('challenge').hidden = s !== 'challenge';
@@ -207,13 +218,48 @@ function onSignIn(ev) {
   }
   apiKey = k;
   storeKey(k);
+  settings = null; /* a new key: ask what it is */
   start();
 }
 
-/* The first screen after sign-in: the challenge in challenge mode. */
-function start() {
+/* The first screen after sign-in: ask what the key is, then the challenge
+ * in challenge mode, else the camera. */
+async function start() {
+  if (!settings && !(await loadSettings())) return;
   if (challengeMode) newChallenge();
   else startScanning();
+}
+
+const ROLE_WORDS = { police: ['警察', 'police'], landlord: ['房东', 'landlord'], agency: ['机构', 'agency'] };
+const POLICY_WORDS = {
+  optional: ['静态码也可（持证人未证明时会注明）', 'static codes accepted (marked when the holder is not proven)'],
+  required: ['须出示手机动态码', 'a live code from the phone is required'],
+  challenge: ['须回应本机验证码', 'the holder must answer a challenge'],
+};
+
+/* GET /v1/scanner: the key's id, role and holder policy. False after a
+ * failure already shown (sign-in for a refused key, a retry otherwise). */
+async function loadSettings() {
+  if (busy) return false;
+  busy = true;
+  setState('loading');
+  const got = await callApi('/v1/scanner', { method: 'GET' }, showPlainProblem);
+  if (!got) return false;
+  const { res, json } = got;
+  if (res.status !== 200 || !json || typeof json.key_id !== 'string' || typeof json.holder_policy !== 'string') {
+    const code = json && typeof json.code === 'string' ? json.code : 'HTTP ' + res.status;
+    showPlainProblem(`核验服务没有说明此密钥的设置（${code}）。`, `The verifier did not say what this key is (${code}).`);
+    return false;
+  }
+  settings = json;
+  if (json.holder_policy === 'challenge') challengeMode = true;
+  document.body.dataset.policy = json.holder_policy;
+  const role = ROLE_WORDS[json.role] || [String(json.role), String(json.role)];
+  const policy = POLICY_WORDS[json.holder_policy] || [json.holder_policy, json.holder_policy];
+  const info = $('key-info');
+  bilingual(info, `密钥 ${json.key_id} · ${role[0]} · ${policy[0]}`, `Key ${json.key_id} · ${role[1]} · ${policy[1]}`);
+  info.hidden = false;
+  return true;
 }
 
 /* ---- camera ---- */
@@ -342,7 +388,9 @@ function onPhoto() {
     return;
   }
   stopCamera();
-  verify('/v1/scan-image', file, file.type || 'application/octet-stream', performance.now());
+  /* A photographed answer is judged against the live challenge too. */
+  const path = challenge ? '/v1/scan-image?challenge=' + encodeURIComponent(challenge.id) : '/v1/scan-image';
+  verify(path, file, file.type || 'application/octet-stream', performance.now());
 }
 
 /* ---- asking the verifier ---- */
@@ -712,7 +760,7 @@ function leaveChallenge() {
 function main() {
   takeKeyFromFragment();
   $('signin-form').addEventListener('submit', onSignIn);
-  $('signout').addEventListener('click', () => { forgetKey(); endChallenge(); clearAnswer(); showSignIn(); });
+  $('signout').addEventListener('click', () => { forgetKey(); challengeMode = false; endChallenge(); clearAnswer(); showSignIn(); });
   $('next').addEventListener('click', startScanning);
   $('next-challenge').addEventListener('click', newChallenge);
   $('show-challenge').addEventListener('click', () => (challenge ? showChallenge() : newChallenge()));
@@ -720,7 +768,8 @@ function main() {
   $('challenge-leave').addEventListener('click', leaveChallenge);
   $('challenge-new').addEventListener('click', newChallenge);
   $('challenge-scan').addEventListener('click', startScanning);
-  $('camera-retry').addEventListener('click', startScanning);
+  /* Until the key's settings are known, a retry asks for them again. */
+  $('camera-retry').addEventListener('click', () => (settings ? startScanning() : start()));
   $('photo-button').addEventListener('click', () => $('photo').click());
   $('photo').addEventListener('change', onPhoto);
   document.addEventListener('visibilitychange', () => {
