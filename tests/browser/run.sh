@@ -23,12 +23,12 @@ cleanup() {
   [ -n "${KEEP:-}" ] || rm -rf "$tmp"
 }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-wait_http() { # URL LOG
-  for _ in $(seq 1 150); do
-    curl -s -m 1 -o /dev/null "$1" && return 0
-    sleep 0.1
-  done
+# free_port: below the ephemeral range: the issuer restarts on the same port
+# below, which a client's connect() could take were it an ephemeral one.
+. "$src/tests/cli/lib_issuerd.sh"
+wait_http() { # URL LOG: bounded (60 s: an ASan daemon, or node, on a loaded machine)
+  local wait_url=$1   # (wait_for's eval sees its own $1, not ours)
+  wait_for 60 "$wait_url" 'curl -s -m 2 -o /dev/null "$wait_url"' && return 0
   echo "did not start: $1: $(tail -5 "$2")" >&2; exit 1
 }
 
@@ -100,7 +100,8 @@ api="http://127.0.0.1:$vport"
 "$D" --cache "$tmp/vcache" --issuer "$base" --root "$tmp/data/root.pub.pem" --listen "127.0.0.1:$vport" \
   --refresh 1s 2>"$tmp/vdlog" &
 vd_pid=$!
-for _ in $(seq 1 150); do curl -s -m 1 -o /dev/null -w '%{http_code}' "$api/healthz" | grep -q 200 && break; sleep 0.1; done
+wait_for 60 "ecred-verifierd's /healthz" '[ "$(curl -s -m 2 -o /dev/null -w "%{http_code}" "$api/healthz")" = 200 ]' ||
+  { echo "FAIL: ecred-verifierd did not come up: $(tail -5 "$tmp/vdlog")" >&2; exit 1; }
 page=$api
 if [ "$(curl -s -m 5 -o /dev/null -w '%{http_code}' "$api/scan")" != 200 ]; then
   # Before the verifier serves /scan itself: the page from the source tree

@@ -229,9 +229,9 @@ for e in errors:
 sys.exit(1 if errors else 0)
 EOF
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
+# free_port: below the ephemeral range: every round restarts on the same
+# port, which a client's connect() could take were it an ephemeral one.
+. "$src/tests/cli/lib_issuerd.sh"
 # The registry by URL (the default file, named explicitly: --registry is what
 # a PostgreSQL run will change); a registry this build cannot open is refused
 # up front with a usage error that says why.
@@ -249,11 +249,14 @@ start_daemon() {
   "$bin/ecred-issuerd" --data "$data" --registry "$reg" --listen "127.0.0.1:$port" --list-size 16 \
     --status-base-url "http://127.0.0.1:$port" 2>>"$tmp/daemon.log" &
   pid=$!
-  for _ in $(seq 1 150); do
+  local end=$(($(date +%s) + 60))
+  while [ "$(date +%s)" -lt "$end" ]; do
     if ! kill -0 "$pid" 2>/dev/null; then wait "$pid" 2>/dev/null || true; pid=""; return 1; fi
     if curl -s -m 2 -o /dev/null "http://127.0.0.1:$port/.well-known/ecred-trust"; then return 0; fi
     sleep 0.1
   done
+  echo "waited 60 s for ecred-issuerd on port $port" >&2
+  kill -9 "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; pid=""
   return 1
 }
 # restart: the port of the killed daemon may linger briefly; retry, bounded.
@@ -277,8 +280,11 @@ for round in $(seq 1 "$rounds"); do
     workers="$workers $!"
   done
   # Kill at a random moment once the first credential reached a client
-  # (bounded wait: an ASan build on a loaded machine is slow).
-  for _ in $(seq 1 200); do cat "$tmp"/journal."$round".* | grep -q '^\["issued"' && break; sleep 0.05; done
+  # (bounded wait: an ASan build on a loaded machine is slow; grep reads the
+  # journals itself: `cat | grep -q` under pipefail fails when cat gets
+  # SIGPIPE, so the wait ran out with credentials already issued).
+  wait_for 60 "a first credential issued in round $round" \
+    "grep -qs '^\\[\"issued\"' \"\$tmp\"/journal.$round.*" || true
   sleep "0.$((RANDOM % 10))"
   kill -9 "$pid"; wait "$pid" 2>/dev/null || true; pid=""
   for w in $workers; do wait "$w" || bad "round $round: a client failed: $(tail -n 3 "$tmp/worker.err")"; done
@@ -314,7 +320,7 @@ if python3 "$tmp/worker.py" 127.0.0.1 "$port" "$clerk" "$officer" "$tmp/ex" fina
 if python3 "$tmp/check.py" 127.0.0.1 "$port" "$officer" "$data/registry.sqlite" "$bin/slist_dump" \
      "$data/signing.pub.pem" 16 "${all_journals[@]}" > "$tmp/check.out" 2>&1; then ok; else bad "final: $(cat "$tmp/check.out")"; fi
 echo "$(tail -n 1 "$tmp/check.out" | grep checked || true)"
-if grep -q '"level":"error"' "$tmp/daemon.log" && grep '"level":"error"' "$tmp/daemon.log" | grep -vq '"terminated"'; then
+if grep '"level":"error"' "$tmp/daemon.log" | grep -v '"terminated"' >/dev/null; then
   bad "daemon logged errors: $(grep '"level":"error"' "$tmp/daemon.log" | grep -v '"terminated"' | head -3)"
 else
   ok

@@ -214,8 +214,12 @@ for _ in $(seq 1 10); do
 done
 [ $started -eq 1 ] || { echo "FAIL: verifierd did not start: $(tail -3 "$tmp/verifierd.log")"; exit 1; }
 vbase="http://127.0.0.1:$vport"
-for _ in $(seq 1 100); do
-  [ "$(curl -s -m 2 -o /dev/null -w '%{http_code}' "$vbase/healthz")" = 200 ] && break; sleep 0.1
+# /healthz is 200 once the first sync is in: a deadline, not 100 tries (an
+# ASan verifier on a loaded machine), and a failure if it never comes.
+end=$(($(date +%s) + 60))
+until [ "$(curl -s -m 2 -o /dev/null -w '%{http_code}' "$vbase/healthz")" = 200 ]; do
+  [ "$(date +%s)" -lt "$end" ] || { echo "FAIL: verifierd /healthz not 200 after 60 s: $(tail -3 "$tmp/verifierd.log")"; exit 1; }
+  sleep 0.1
 done
 
 # normal NAME: one well-behaved request, served right and within 2 s.
@@ -268,7 +272,7 @@ hostile_suite() {
   rm -f "$tmp/slow.ready" "$tmp/idle.ready"
   "${H[@]}" slow 127.0.0.1 "$port" /v1/x 8 12 "$tmp/slow.ready" 2>>"$tmp/hostile.err" & bg="$bg $!"
   "${H[@]}" idle 127.0.0.1 "$port" /v1/x 400 12 "$tmp/idle.ready" 2>>"$tmp/hostile.err" & bg="$bg $!"
-  for _ in $(seq 1 100); do [ -s "$tmp/slow.ready" ] && [ -s "$tmp/idle.ready" ] && break; sleep 0.1; done
+  for _ in $(seq 1 300); do [ -s "$tmp/slow.ready" ] && [ -s "$tmp/idle.ready" ] && break; sleep 0.1; done   # 30 s
   if [ -s "$tmp/slow.ready" ] && grep -q "READY 400" "$tmp/idle.ready"; then ok
   else bad "$name: idle connections not all kept: $(cat "$tmp/idle.ready" "$tmp/hostile.err" 2>/dev/null | tail -2)"; fi
   normal "$name"

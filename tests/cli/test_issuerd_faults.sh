@@ -35,9 +35,10 @@ fi
 mounted=1
 data=$tmp/mnt/data
 mkdir -p "$data"
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
+# free_port: below the ephemeral range: the daemon is restarted once on the
+# same port after kill -9, and an ephemeral port may meanwhile be any
+# client's source port.
+. "$src/tests/cli/lib_issuerd.sh"
 python3 - "$src/spec/examples/api/permit_new.json" "$tmp/ex/permit_new.json" <<'EOF'
 import datetime, json, sys
 body = json.load(open(sys.argv[1]))
@@ -52,11 +53,14 @@ start_daemon() {
   "$bin/ecred-issuerd" --data "$1" --listen "127.0.0.1:$port" --list-size 16 \
     --status-base-url "http://127.0.0.1:$port" 2>>"$tmp/daemon.log" &
   pid=$!
-  for _ in $(seq 1 150); do
+  local end=$(($(date +%s) + 60))
+  while [ "$(date +%s)" -lt "$end" ]; do
     if ! kill -0 "$pid" 2>/dev/null; then wait "$pid" 2>/dev/null || true; pid=""; return 1; fi
     if curl -s -m 2 -o /dev/null "http://127.0.0.1:$port/.well-known/ecred-trust"; then return 0; fi
     sleep 0.1
   done
+  echo "waited 60 s for ecred-issuerd on port $port" >&2
+  kill -9 "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; pid=""
   return 1
 }
 stop_daemon() { kill -9 "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; pid=""; }

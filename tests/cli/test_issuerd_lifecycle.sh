@@ -45,9 +45,10 @@ ok() { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
 check() { if eval "$1"; then ok; else bad "$2"; fi; }
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
+# free_port: below the ephemeral range: the daemon is restarted on the same
+# port after each kill -9, and an ephemeral port may meanwhile be any
+# client's source port.
+. "$src/tests/cli/lib_issuerd.sh"
 
 # start_daemon PORT: start on PORT and wait (bounded) until it answers.
 start_daemon() {
@@ -55,11 +56,14 @@ start_daemon() {
   "$bin/ecred-issuerd" --data "$data" "${reg[@]}" --listen "127.0.0.1:$port" 2>>"$tmp/daemon.log" &
   pid=$!
   base="http://127.0.0.1:$port"
-  for _ in $(seq 1 100); do
+  local end=$(($(date +%s) + 60))
+  while [ "$(date +%s)" -lt "$end" ]; do
     if ! kill -0 "$pid" 2>/dev/null; then wait "$pid" 2>/dev/null || true; pid=""; return 1; fi
     if curl -s -m 2 -o /dev/null "$base/.well-known/ecred-trust"; then return 0; fi
     sleep 0.1
   done
+  echo "waited 60 s for ecred-issuerd on port $port" >&2
+  kill -9 "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; pid=""
   return 1
 }
 
@@ -529,7 +533,8 @@ done
 # ---- graceful stop ----
 kill -TERM "$pid"
 stopped=0
-for _ in $(seq 1 100); do if ! kill -0 "$pid" 2>/dev/null; then stopped=1; break; fi; sleep 0.1; done
+# (60 s: an ASan daemon's exit runs the leak check, slow on a loaded machine)
+wait_for 60 "ecred-issuerd to exit on SIGTERM" '! kill -0 "$pid" 2>/dev/null' && stopped=1
 rc=0; wait "$pid" || rc=$?
 pid=""
 check '[ $stopped -eq 1 ] && [ $rc -eq 0 ]' "SIGTERM did not stop the daemon cleanly (rc $rc)"
@@ -547,10 +552,10 @@ chmod 600 "$prod"/signing.key.pem "$prod"/tracking.secret
 pport=$(free_port)
 set +e
 echo "not a key" > "$prod/root.pub.pem"
-timeout 5 "$bin/ecred-issuerd" --data "$prod" --listen "127.0.0.1:$pport" >/dev/null 2>&1
+timeout 60 "$bin/ecred-issuerd" --data "$prod" --listen "127.0.0.1:$pport" >/dev/null 2>&1
 check '[ $? -eq 1 ]' "started with an unreadable root.pub.pem (trust list unchecked)"
 rm -f "$prod/root.pub.pem"
-timeout 5 "$bin/ecred-issuerd" --data "$prod" --listen "127.0.0.1:$pport" >/dev/null 2>&1
+timeout 60 "$bin/ecred-issuerd" --data "$prod" --listen "127.0.0.1:$pport" >/dev/null 2>&1
 check '[ $? -eq 1 ]' "started with an installed trust list and no root.pub.pem"
 set -e
 

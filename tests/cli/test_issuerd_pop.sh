@@ -35,7 +35,7 @@ pass=0 fail=0
 ok() { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
 check() { if eval "$1"; then ok; else bad "$2"; fi; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+. "$src/tests/cli/lib_issuerd.sh"   # free_port (below the ephemeral range), wait_for
 req() { local m=$1 p=$2; shift 2; curl -s -m 20 -o "$tmp/body" -w '%{http_code}' -X "$m" "$@" "$base$p"; }
 expect() {
   local want=$1; shift
@@ -50,7 +50,8 @@ port=$(free_port)
 "$bin/ecred-issuerd" --data "$data" --listen "127.0.0.1:$port" 2>>"$tmp/daemon.log" &
 pid=$!
 base="http://127.0.0.1:$port"
-for _ in $(seq 1 100); do curl -s -m 2 -o /dev/null "$base/.well-known/ecred-trust" && break; sleep 0.1; done
+wait_for 60 "ecred-issuerd on port $port" 'curl -s -m 2 -o /dev/null "$base/.well-known/ecred-trust"' ||
+  { bad "ecred-issuerd did not start: $(tail -5 "$tmp/daemon.log")"; exit 1; }
 clerk=$("$bin/ecred-issuerd" token add --data "$data" --role clerk)
 officer=$("$bin/ecred-issuerd" token add --data "$data" --role officer)
 C=(-H "Authorization: Bearer $clerk")

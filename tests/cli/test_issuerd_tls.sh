@@ -28,19 +28,25 @@ set +e
 check '[ $? -eq 2 ]' "--tls-cert without --tls-key not exit 2"
 set -e
 
+# free_port: below the ephemeral range: SIGHUP below closes the listener and
+# binds the same port again, which a client's connect() could take meanwhile
+# were it an ephemeral one.
+. "$src/tests/cli/lib_issuerd.sh"
 started=0
 for _ in $(seq 1 10); do
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+  port=$(free_port)
   "$bin/ecred-issuerd" --data "$data" --listen "127.0.0.1:$port" --tls-cert "$tmp/tls.crt" \
     --tls-key "$tmp/tls.key" 2>>"$tmp/daemon.log" &
   pid=$!
   base="https://127.0.0.1:$port"
-  for _ in $(seq 1 100); do
+  end=$(($(date +%s) + 60))
+  while [ "$(date +%s)" -lt "$end" ]; do
     if ! kill -0 "$pid" 2>/dev/null; then wait "$pid" 2>/dev/null || true; pid=""; break; fi
     if curl -s -m 2 --cacert "$tmp/tls.crt" -o /dev/null "$base/.well-known/ecred-trust"; then started=1; break; fi
     sleep 0.1
   done
   [ "$started" -eq 1 ] && break
+  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; pid=""; fi
 done
 if [ "$started" -ne 1 ]; then echo "FAIL: TLS daemon did not start"; cat "$tmp/daemon.log" >&2; exit 1; fi
 
@@ -57,7 +63,7 @@ uri=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["credentia
 check '[ "$uri" = "$base/status/1" ]' "status URI is not https: $uri"
 code=$(curl -s -m 10 --cacert "$tmp/tls.crt" -o "$tmp/list.cwt" -w '%{http_code}' "$uri")
 check '[ "$code" = 200 ]' "status list over TLS: HTTP $code"
-check '"$bin/slist_dump" "$tmp/list.cwt" "$data/signing.pub.pem" | grep -q "^uri $base/status/1\$"' "status list sub is not the https URI"
+check '"$bin/slist_dump" "$tmp/list.cwt" "$data/signing.pub.pem" | grep "^uri $base/status/1\$" >/dev/null' "status list sub is not the https URI"
 code=$(curl -s -m 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/.well-known/ecred-trust" || true)
 check '[ "$code" != 200 ]' "plain HTTP answered on the TLS port"
 
@@ -69,10 +75,8 @@ cp "$tmp/tls.crt" "$tmp/tls1.crt"
 cp "$tmp/tls2.crt" "$tmp/tls.crt"; cp "$tmp/tls2.key" "$tmp/tls.key"
 kill -HUP "$pid"
 served=""
-for _ in $(seq 1 50); do
-  if curl -s -m 2 --cacert "$tmp/tls2.crt" -o /dev/null "$base/healthz"; then served=new; break; fi
-  sleep 0.1
-done
+wait_for 30 "the new certificate served after SIGHUP" \
+  'curl -s -m 2 --cacert "$tmp/tls2.crt" -o /dev/null "$base/healthz"' && served=new
 check '[ "$served" = new ]' "SIGHUP did not switch to the new certificate"
 code=$(curl -s -m 5 --cacert "$tmp/tls1.crt" -o /dev/null -w '%{http_code}' "$base/healthz" || true)
 check '[ "$code" != 200 ]' "the old certificate is still served after SIGHUP"

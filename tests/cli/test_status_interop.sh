@@ -30,7 +30,7 @@ json_check() { python3 -c "import json,sys; d=json.load(open('$tmp/out')); asser
 rm -f "$tmp/port"
 python3 "$src/verifier/testtools/static_server.py" "$tmp/www" "$tmp/port" "$tmp/srvlog" &
 srv_pid=$!
-for _ in $(seq 1 100); do [ -s "$tmp/port" ] && break; sleep 0.05; done
+for _ in $(seq 1 600); do [ -s "$tmp/port" ] && break; sleep 0.05; done   # 30 s: python starts slowly on a loaded machine
 [ -s "$tmp/port" ] || { echo "static server did not start" >&2; exit 1; }
 base="http://127.0.0.1:$(cat "$tmp/port")"
 rfc() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }

@@ -38,11 +38,12 @@ post() {
   if [ "$code" = "$want" ]; then ok; else bad "HTTP $code, want $want for body ${body:0:40}: $(cat "$tmp/out")"; fi
 }
 jcheck() { python3 -c "import json,sys; d=json.load(open('$tmp/out')); assert $1, d" && ok || bad "json: $1"; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# free_port (below the ephemeral range), wait_for.
+. "$src/tests/cli/lib_issuerd.sh"
 
 python3 "$src/verifier/testtools/static_server.py" "$tmp/www" "$tmp/port" "$tmp/srvlog" &
 srv_pid=$!
-for _ in $(seq 1 100); do [ -s "$tmp/port" ] && break; sleep 0.05; done
+wait_for 30 "the static server's port file" '[ -s "$tmp/port" ]' || { bad "static server did not start"; exit 1; }
 base="http://127.0.0.1:$(cat "$tmp/port")"
 uri="$base/status/1"
 rfc() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
@@ -125,10 +126,8 @@ api="http://127.0.0.1:$port"
   --refresh 1s --max-age 1h 2> "$tmp/vdlog" &
 vd_pid=$!
 up=
-for _ in $(seq 1 100); do
-  if curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$api/healthz" 2>/dev/null | grep -q 200; then up=1; break; fi
-  sleep 0.1
-done
+wait_for 60 "ecred-verifierd's /healthz" \
+  '[ "$(curl -s -o /dev/null -w "%{http_code}" --max-time 2 "$api/healthz" 2>/dev/null)" = 200 ]' && up=1
 [ -n "$up" ] && ok || { bad "daemon did not come up: $(cat "$tmp/vdlog")"; exit 1; }
 
 # ---- auth ----
@@ -182,7 +181,10 @@ jcheck 'd["code"]=="not_found"'
 # ---- health and metrics ----
 code=$(curl -s -o "$tmp/out" -w '%{http_code}' --max-time 5 "$api/healthz"); [ "$code" = 200 ] && ok || bad "healthz $code"
 jcheck 'd["status"]=="ok" and d["status_lists"]==1 and d["trust_list_seq"]==1'
-curl -s --max-time 5 "$api/metrics" > "$tmp/out"
+# requests_total counts a request when it completes, after its reply
+# reached curl: wait (bounded) until the third 401 is counted.
+wait_for 30 "three 401s counted in /metrics" \
+  'curl -s --max-time 5 "$api/metrics" >"$tmp/out"; grep -qF "ecred_verifier_requests_total{route=\"verify\",code=\"401\"} 3" "$tmp/out"' || true
 has out 'ecred_verifier_requests_total{route="verify",code="401"} 3'
 has out 'ecred_verifier_outcomes_total{reason="revoked"} 1'
 has out 'ecred_verifier_outcomes_total{reason="ok"} 3'
@@ -192,7 +194,9 @@ has out 'ecred_verifier_trust_list_age_seconds'
 # ---- background refresh: a suspension, then stale data, without a restart ----
 "$S" "$tmp/a.key" "$uri" "$tmp/www/status/1" --set 5=2 --set 6=1 --set 7=2
 seen=
-for _ in $(seq 1 60); do
+# (--refresh 1s; the deadline is for a sanitizer daemon on a loaded machine)
+end=$(($(date +%s) + 30))
+while [ "$(date +%s)" -lt "$end" ]; do
   post 200 "$k_landlord" "$c_valid" >/dev/null 2>&1; pass=$((pass - 1))
   if python3 -c "import json; d=json.load(open('$tmp/out')); assert d['reason']=='suspended'" 2>/dev/null; then seen=1; break; fi
   sleep 0.2
@@ -203,7 +207,8 @@ done
 "$S" "$tmp/a.key" "$uri2" "$tmp/www/status/2" --iat -7200 --set 6=1
 printf '{"lists": ["%s", "%s"]}\n' "$uri" "$uri2" > "$tmp/www/.well-known/ecred-status-lists"
 seen=
-for _ in $(seq 1 60); do
+end=$(($(date +%s) + 30))
+while [ "$(date +%s)" -lt "$end" ]; do
   post 200 "$k_landlord" "$c2_valid" >/dev/null 2>&1; pass=$((pass - 1))
   if python3 -c "import json; d=json.load(open('$tmp/out')); assert d['reason']=='status_stale'" 2>/dev/null; then seen=1; break; fi
   sleep 0.2
@@ -214,14 +219,14 @@ post 200 "$k_police" "$c2_revoked"   # revocation still news from old data
 jcheck 'd["reason"]=="revoked"'
 # A replayed older copy of the first list is refused; the newer one stays.
 "$S" "$tmp/a.key" "$uri" "$tmp/www/status/1" --iat -600
-for _ in $(seq 1 30); do grep -q "rollback" "$tmp/vdlog" && break; sleep 0.2; done
+wait_for 30 "a rollback line in the log" 'grep -q "rollback" "$tmp/vdlog"' || true
 has vdlog "rollback"
 post 200 "$k_police" "$c_revoked"
 jcheck 'd["reason"]=="revoked"'
 # A refused list keeps the old one in service.
 "$bin/ecred-keys" gen --out "$tmp/evil.key" >/dev/null
 "$S" "$tmp/evil.key" "$uri" "$tmp/www/status/1"
-for _ in $(seq 1 30); do grep -q "REFUSED.*kid_unknown" "$tmp/vdlog" && break; sleep 0.2; done
+wait_for 30 "a kid_unknown refusal in the log" 'grep -q "REFUSED.*kid_unknown" "$tmp/vdlog"' || true
 has vdlog "REFUSED.*kid_unknown"
 post 200 "$k_police" "$c_revoked"
 jcheck 'd["reason"]=="revoked"'
@@ -259,10 +264,8 @@ api="http://$listen2"
 "$D" --cache "$cache" --issuer "$base" --listen "$listen2" --refresh 1h --max-age 1h 2> "$tmp/vdlog2" &
 vd_pid=$!
 up=
-for _ in $(seq 1 100); do
-  if curl -g -s -o /dev/null -w '%{http_code}' --max-time 1 "$api/healthz" 2>/dev/null | grep -q 200; then up=1; break; fi
-  sleep 0.1
-done
+wait_for 60 "ecred-verifierd's /healthz on $listen2" \
+  '[ "$(curl -g -s -o /dev/null -w "%{http_code}" --max-time 2 "$api/healthz" 2>/dev/null)" = 200 ]' && up=1
 [ -n "$up" ] && ok || { bad "daemon did not come up on $listen2: $(cat "$tmp/vdlog2")"; exit 1; }
 grep -qF "\"msg\":\"listening\",\"listen\":\"$listen2\"" "$tmp/vdlog2" && ok || bad "not listening on $listen2"
 post 200 "$k_police" "$c_revoked"
@@ -290,7 +293,7 @@ has err "no key with id $id_new"
 expect 0 "$D" key remove --cache "$cache" "$id_landlord"
 kill -HUP "$vd_pid"
 loaded='"msg":"api keys loaded","why":"SIGHUP","keys":"2"'
-for _ in $(seq 1 50); do grep -qF "$loaded" "$tmp/vdlog2" && break; sleep 0.05; done
+wait_for 30 "the keys reloaded on SIGHUP" 'grep -qF "$loaded" "$tmp/vdlog2"' || true
 has vdlog2 "$loaded"
 post 401 "$k_landlord" "$c_valid"
 post 200 "$k_agency" "$c_valid"

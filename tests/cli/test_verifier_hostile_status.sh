@@ -34,7 +34,7 @@ json_check() { python3 -c "import json,sys; d=json.load(open('$tmp/out')); asser
 rm -f "$tmp/port"
 python3 "$src/verifier/testtools/static_server.py" "$tmp/www" "$tmp/port" "$tmp/srvlog" &
 srv_pid=$!
-for _ in $(seq 1 100); do [ -s "$tmp/port" ] && break; sleep 0.05; done
+for _ in $(seq 1 600); do [ -s "$tmp/port" ] && break; sleep 0.05; done   # 30 s: python starts slowly on a loaded machine
 [ -s "$tmp/port" ] || { echo "static server did not start" >&2; exit 1; }
 base="http://127.0.0.1:$(cat "$tmp/port")"
 uri1="$base/status/1"
@@ -219,26 +219,38 @@ D="$bin/ecred-verifierd"
 last_iat=$(($(date +%s) + 61))
 sign --exp +172800 --set 6=1
 kp=$("$D" key add --cache "$tmp/vcache" --role police 2>/dev/null)
-vport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+. "$src/tests/cli/lib_issuerd.sh"   # free_port (below the ephemeral range), wait_for
+vport=$(free_port)
 api="http://127.0.0.1:$vport"
 "$D" --cache "$tmp/vcache" --issuer "$base" --root "$tmp/root.pub.pem" --listen "127.0.0.1:$vport" \
   --refresh 1s 2>"$tmp/vdlog" &
 vd_pid=$!
-for _ in $(seq 1 100); do curl -s -m 1 -o /dev/null -w '%{http_code}' "$api/healthz" | grep -q 200 && break; sleep 0.1; done
-# reason_after SECONDS CRED: the API's reason for CRED after SECONDS of refreshes.
+wait_for 60 "ecred-verifierd's /healthz" '[ "$(curl -s -m 2 -o /dev/null -w "%{http_code}" "$api/healthz")" = 200 ]' ||
+  { bad "ecred-verifierd did not come up: $(tail -5 "$tmp/vdlog")"; exit 1; }
+# syncs: how many refreshes the daemon has logged so far.
+syncs() { grep -c '"msg":"sync"' "$tmp/vdlog" || true; }
+# reason_after N CRED: the API's reason for CRED once the daemon has logged
+# N refreshes (bounded wait). A fixed sleep stood in for this and an ASan
+# daemon on a loaded machine had not refreshed yet: the checks below then
+# passed without the daemon having seen the hostile data at all, or failed
+# on a log line not yet written. N is a count taken before the change plus
+# 3: the sync running at the change, one wholly after it, and the next one,
+# which starts after that one's reload.
 reason_after() {
-  sleep "$1"
+  local want_syncs=$1   # (wait_for's eval sees its own $1, not ours)
+  wait_for 60 "$want_syncs refreshes logged by ecred-verifierd" '[ "$(syncs)" -ge "$want_syncs" ]' || true
   curl -s -m 10 -o "$tmp/out" -H "Authorization: Bearer $kp" --data-binary "$2" "$api/v1/verify" >/dev/null || true
   python3 -c "import json; print(json.load(open('$tmp/out'))['reason'])" 2>/dev/null || echo "no answer: $(head -c 300 "$tmp/out")"
 }
-r=$(reason_after 0.5 "$c6"); [ "$r" = revoked ] && ok || bad "daemon: c6 is $r, want revoked"
-index; mv "$tmp/www/status/1" "$tmp/revoked-list"
-r=$(reason_after 2.5 "$c6"); [ "$r" = revoked ] && ok || bad "daemon after an empty index: c6 is $r, want revoked"
-index "$uri1"; cp "$tmp/captured" "$tmp/www/status/1"
-r=$(reason_after 2.5 "$c6"); [ "$r" = revoked ] && ok || bad "daemon after a captured list: c6 is $r, want revoked"
+r=$(reason_after 1 "$c6"); [ "$r" = revoked ] && ok || bad "daemon: c6 is $r, want revoked"
+n=$(syncs); index; mv "$tmp/www/status/1" "$tmp/revoked-list"
+r=$(reason_after $((n + 3)) "$c6"); [ "$r" = revoked ] && ok || bad "daemon after an empty index: c6 is $r, want revoked"
+n=$(syncs); index "$uri1"; cp "$tmp/captured" "$tmp/www/status/1"
+r=$(reason_after $((n + 3)) "$c6"); [ "$r" = revoked ] && ok || bad "daemon after a captured list: c6 is $r, want revoked"
 grep -q "older than" "$tmp/vdlog" && ok || bad "daemon log lacks the refused rollback"
+n=$(syncs)
 printf '{"lists": ["%s/status/\\u001b[2J\\nFORGED ERROR line"]}\n' "$base" > "$tmp/www/.well-known/ecred-status-lists"
-sleep 2.5
+wait_for 60 "$((n + 3)) refreshes logged by ecred-verifierd" '[ "$(syncs)" -ge $((n + 3)) ]' || true
 if LC_ALL=C grep -q "$(printf '\033')" "$tmp/vdlog" || grep -q "^FORGED" "$tmp/vdlog"; then
   bad "the daemon log took a control byte or a forged line from the index"
 else ok; fi

@@ -28,7 +28,7 @@ start_server() {
   rm -f "$tmp/port"
   python3 "$src/verifier/testtools/static_server.py" "$tmp/www" "$tmp/port" "$tmp/srvlog" &
   srv_pid=$!
-  for _ in $(seq 1 100); do [ -s "$tmp/port" ] && break; sleep 0.05; done
+  for _ in $(seq 1 600); do [ -s "$tmp/port" ] && break; sleep 0.05; done   # 30 s: python starts slowly on a loaded machine
   [ -s "$tmp/port" ] || { echo "static server did not start" >&2; exit 1; }
 }
 start_server
@@ -176,9 +176,16 @@ has err "not the root this cache"
 printf '{"lists": ["%s", "%s/status/slow"]}\n' "$uri1" "$base" > "$tmp/www/.well-known/ecred-status-lists"
 "$S" "$tmp/a.key" "$uri1" "$tmp/www/status/1" --exp +172800   # idx 6 now VALID
 cur=$(readlink "$tmp/cache/current")
+: > "$tmp/srvlog"
 "$V" sync --issuer "$base" --cache "$tmp/cache" >/dev/null 2>&1 &
 sync_pid=$!
-for _ in $(seq 1 100); do grep -q "slow" "$tmp/srvlog" 2>/dev/null && break; sleep 0.05; done
+# Kill once the sync is mid-way: it has been served list 1 and is waiting on
+# the slow one (30 s). The server logs a request when it answers it, so the
+# "slow" line this once waited for only comes after the 30 s: the wait ran
+# out every time and the kill fell at a fixed moment, before the sync had
+# fetched anything on a loaded machine. (30 s bound.)
+for _ in $(seq 1 600); do grep -q "^/status/1 " "$tmp/srvlog" 2>/dev/null && break; sleep 0.05; done
+grep -q "^/status/1 " "$tmp/srvlog" || bad "the sync never fetched list 1: $(cat "$tmp/srvlog")"
 sleep 0.3
 kill -9 "$sync_pid" 2>/dev/null || true
 wait "$sync_pid" 2>/dev/null || true

@@ -22,7 +22,7 @@ start_server() {
   rm -f "$tmp/port" "$tmp/srvlog"*
   STATIC_SERVER_KEEPALIVE=$1 python3 "$src/verifier/testtools/static_server.py" "$tmp/www" "$tmp/port" "$tmp/srvlog" &
   srv_pid=$!
-  for _ in $(seq 1 100); do [ -s "$tmp/port" ] && break; sleep 0.05; done
+  for _ in $(seq 1 600); do [ -s "$tmp/port" ] && break; sleep 0.05; done   # 30 s: python starts slowly on a loaded machine
   [ -s "$tmp/port" ] || { echo "static server did not start" >&2; exit 1; }
   base="http://127.0.0.1:$(cat "$tmp/port")"
 }

@@ -18,7 +18,7 @@ pass=0 fail=0
 ok() { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
 check() { if eval "$1"; then ok; else bad "$2"; fi; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+. "$src/tests/cli/lib_issuerd.sh"   # free_port (below the ephemeral range), wait_for
 
 if ! command -v openssl >/dev/null; then echo "openssl CLI missing: cannot make a test certificate" >&2; exit 1; fi
 # CN=localhost, and the loopback address as a subjectAltName so curl accepts
@@ -29,7 +29,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=l
 # ---- a static issuer: trust list, one status list, one credential ----
 python3 "$src/verifier/testtools/static_server.py" "$tmp/www" "$tmp/port" "$tmp/srvlog" &
 srv_pid=$!
-for _ in $(seq 1 100); do [ -s "$tmp/port" ] && break; sleep 0.05; done
+for _ in $(seq 1 600); do [ -s "$tmp/port" ] && break; sleep 0.05; done   # 30 s: python starts slowly on a loaded machine
 base="http://127.0.0.1:$(cat "$tmp/port")"
 uri="$base/status/1"
 rfc() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
@@ -72,7 +72,8 @@ for _ in $(seq 1 10); do
     --tls-cert "$tmp/tls.crt" --tls-key "$tmp/tls.key" --refresh 1h 2>>"$tmp/daemon.log" &
   pid=$!
   api="https://127.0.0.1:$port"
-  for _ in $(seq 1 100); do
+  end=$(($(date +%s) + 60))
+  while [ "$(date +%s)" -lt "$end" ]; do
     if ! kill -0 "$pid" 2>/dev/null; then wait "$pid" 2>/dev/null || true; pid=""; break; fi
     if [ "$(curl -s -m 2 --cacert "$tmp/tls.crt" -o /dev/null -w '%{http_code}' "$api/healthz")" = 200 ]; then
       started=1; break
@@ -80,6 +81,7 @@ for _ in $(seq 1 10); do
     sleep 0.1
   done
   [ "$started" -eq 1 ] && break
+  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; pid=""; fi
 done
 if [ "$started" -ne 1 ]; then echo "FAIL: TLS daemon did not start"; cat "$tmp/daemon.log" >&2; exit 1; fi
 C=(curl -s -m 10 --cacert "$tmp/tls.crt")

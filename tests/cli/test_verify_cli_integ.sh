@@ -89,11 +89,13 @@ else
 fi
 
 # ---- --online honours --max-age by fetching (real issuer, ttl 300 s) ----
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+. "$src/tests/cli/lib_issuerd.sh"   # free_port (below the ephemeral range), wait_for
+port=$(free_port)
 base="http://127.0.0.1:$port"
 "$bin/ecred-issuerd" --data "$tmp/data" --listen "127.0.0.1:$port" --list-size 16 2>>"$tmp/isslog" &
 iss_pid=$!
-for _ in $(seq 1 100); do curl -s -m 1 -o /dev/null "$base/healthz" && break; sleep 0.1; done
+wait_for 60 "ecred-issuerd's /healthz" 'curl -s -m 2 -o /dev/null "$base/healthz"' ||
+  { bad "ecred-issuerd did not start: $(tail -5 "$tmp/isslog")"; exit 1; }
 admin=$("$bin/ecred-issuerd" token add --data "$tmp/data" --role admin)
 A=(-H "Authorization: Bearer $admin" -H "Content-Type: application/json")
 issue() {

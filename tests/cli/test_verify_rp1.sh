@@ -101,7 +101,8 @@ mkfifo "$tmp/fifo"
 "$bin/ecred-verify" challenge --aud desk-1 --json "${trust[@]}" <"$tmp/fifo" >"$tmp/iout" 2>&1 &
 cpid=$!
 exec 7>"$tmp/fifo"
-for _ in $(seq 50); do grep -q 'RN1:' "$tmp/iout" 2>/dev/null && break; sleep 0.1; done
+# (30 s: an ASan build on a loaded machine; 50 tries of 0.1 s was the bound)
+for _ in $(seq 300); do grep -q 'RN1:' "$tmp/iout" 2>/dev/null && break; sleep 0.1; done
 rn1=$(sed -n 's/^挑战 Challenge: *//p' "$tmp/iout")
 "$bin/ecred-present" challenge --key "$tmp/phone.key" --in "$tmp/cred.txt" --challenge "$rn1" >&7
 exec 7>&-

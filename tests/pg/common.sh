@@ -32,18 +32,21 @@ for _ in range(500):
 PY
 }
 # start_instance NAME DATA PORT [args...]: start ecred-issuerd, set pid_NAME,
-# wait (bounded) until it answers.
+# wait (bounded: 60 s, for an ASan instance on a loaded machine) until it
+# answers.
 start_instance() {
   local name=$1 data=$2 port=$3; shift 3
   "$bin/ecred-issuerd" --data "$data" --registry "$reg" --listen "127.0.0.1:$port" "$@" \
     2>>"$tmp/$name.log" &
   local p=$!
   eval "pid_$name=$p"
-  for _ in $(seq 1 150); do
+  local end=$(($(date +%s) + 60))
+  while [ "$(date +%s)" -lt "$end" ]; do
     kill -0 "$p" 2>/dev/null || return 1
     curl -s -m 2 -o /dev/null "http://127.0.0.1:$port/.well-known/ecred-trust" && return 0
     sleep 0.1
   done
+  echo "waited 60 s for instance $name on port $port" >&2
   return 1
 }
 mkdir -p "$tmp/ex"
@@ -61,16 +64,22 @@ for name in ("permit_new.json", "residence_registration.json"):
     json.dump(body, open(os.path.join(dst, name), "w"), ensure_ascii=False)
 PY
 cat > "$tmp/worker.py" <<'PY'
-import http.client, json, random, sys, time
+import http.client, json, os, random, sys, time
 host, port, clerk, officer, exdir, wid, journal, max_ops, deadline = sys.argv[1:10]
 port, max_ops, deadline = int(port), int(max_ops), time.time() + float(deadline)
+# ECRED_WORKER_STOP=FILE: also stop (cleanly) once FILE exists, so a test can
+# end the load on a condition (enough done) rather than after fixed seconds.
+stop_file = os.environ.get("ECRED_WORKER_STOP")
 tolerate_503 = len(sys.argv) > 10 and sys.argv[10] == "retry503"
 rnd = random.Random()
 out = open(journal, "a", buffering=1)
 conn = http.client.HTTPConnection(host, port, timeout=15)
 codes = {}
+retried = False   # the last call() met a 503 and sent its request again
 def call(method, path, token, body=None):
     # With retry503 a 503 (registry unavailable) is retried until the deadline.
+    global retried
+    retried = False
     while True:
         conn.request(method, path, body=body,
                      headers={"Authorization": "Bearer " + token, "Content-Type": "application/json"})
@@ -78,6 +87,7 @@ def call(method, path, token, body=None):
         data = r.read()
         codes[r.status] = codes.get(r.status, 0) + 1
         if r.status == 503 and tolerate_503 and time.time() < deadline + 30:
+            retried = True
             time.sleep(0.1)
             continue
         return r.status, data
@@ -85,7 +95,7 @@ templates = [json.load(open(exdir + "/permit_new.json")),
              json.load(open(exdir + "/residence_registration.json"))]
 try:
     for n in range(max_ops):
-        if time.time() > deadline:
+        if time.time() > deadline or (stop_file and os.path.exists(stop_file)):
             break
         app = json.loads(json.dumps(rnd.choice(templates)))
         app["credential"]["address"] = "pg %s-%d-%d" % (wid, n, rnd.randrange(1 << 30))
@@ -111,6 +121,12 @@ try:
             out.write(json.dumps(["sent", c["id"], to]) + "\n")
             st, body = call("POST", "/v1/credentials/%s/%s" % (c["id"], action), officer,
                             json.dumps({"reason": "pg test"}).encode())
+            if st == 409 and retried:
+                # A 503 while the database went away need not mean nothing
+                # was done: the commit may have landed and only its answer
+                # been lost. The retry then finds the change made (409); it
+                # counts as acknowledged only if the credential now holds it.
+                st, body = call("GET", "/v1/credentials/%s" % c["id"], officer)
             if st != 200 or json.loads(body)["status"] != to:
                 print("worker %s: %s gave %d %r" % (wid, action, st, body[:200]), file=sys.stderr)
                 sys.exit(1)

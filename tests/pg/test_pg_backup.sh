@@ -59,10 +59,15 @@ start_instance a "$tmp/data" "$port" --list-size 512 --threads 4 --status-base-u
 clerk=$("$I" token add --data "$tmp/data" --registry "$reg" --role clerk)
 officer=$("$I" token add --data "$tmp/data" --registry "$reg" --role officer)
 "$I" token add --data "$tmp/data" --registry "$reg" --role admin --label "night shift" --expires-in 30 >/dev/null
+# The load runs until $tmp/stop-load appears (below, once it has gone on
+# past the backup), 120 s at most: a fixed 8 s of load could end before a
+# sanitizer build had issued the 60 credentials the backup waits for, or
+# before any approval after the backup.
+rm -f "$tmp/stop-load"
 for w in 1 2 3; do
   : > "$tmp/j.$w"
-  python3 "$tmp/worker.py" 127.0.0.1 "$port" "$clerk" "$officer" "$tmp/ex" "a$w" "$tmp/j.$w" 100000 8 \
-    2>>"$tmp/worker.err" &
+  ECRED_WORKER_STOP="$tmp/stop-load" python3 "$tmp/worker.py" 127.0.0.1 "$port" "$clerk" "$officer" "$tmp/ex" \
+    "a$w" "$tmp/j.$w" 100000 120 2>>"$tmp/worker.err" &
   workers="$workers $!"
 done
 # Back up once the load is well under way (at least 60 credentials; a
@@ -75,6 +80,15 @@ for _ in $(seq 1 600); do
 done
 [ "${n:-0}" -ge 60 ] && ok || bad "the load issued only ${n:-0} credentials in 60 s"
 "$I" backup --registry "$reg" --out "$tmp/b1.sqlite" >"$tmp/backup.out" 2>&1 && ok || bad "backup under load failed: $(cat "$tmp/backup.out")"
+# The load goes on after the backup (30 more credentials, bounded to 60 s),
+# then stops; the checks below compare the backup with what followed it.
+n_backup=$("$PSQL" -X -At -v ON_ERROR_STOP=1 "$reg" -c "SELECT count(*) FROM credentials" 2>/dev/null || echo 0)
+for _ in $(seq 1 600); do
+  n=$("$PSQL" -X -At -v ON_ERROR_STOP=1 "$reg" -c "SELECT count(*) FROM credentials" 2>/dev/null || echo 0)
+  [ "${n:-0}" -ge $((n_backup + 30)) ] && break
+  sleep 0.1
+done
+touch "$tmp/stop-load"
 for p in $workers; do wait "$p" || bad "a load client failed: $(tail -n 3 "$tmp/worker.err")"; done
 workers=""
 cat "$tmp/backup.out"

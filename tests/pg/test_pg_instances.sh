@@ -93,7 +93,11 @@ for w in 1 2 3; do
     workers="$workers $!"
   done
 done
-for _ in $(seq 1 200); do cat "$tmp"/journal.a.* | grep -q '^\["issued"' && break; sleep 0.05; done
+# (grep reads the journals itself: `cat | grep -q` under pipefail is false
+# when cat dies of SIGPIPE after the match, and the wait ran out with
+# credentials already issued; 60 s for an ASan instance on a loaded machine)
+end=$(($(date +%s) + 60))
+until grep -qs '^\["issued"' "$tmp"/journal.a.*; do [ "$(date +%s)" -lt "$end" ] || break; sleep 0.05; done
 sleep "0.$((RANDOM % 10 + 5))"
 touch "$tmp/a-dead"
 kill -9 "$pid_a"; wait "$pid_a" 2>/dev/null || true; pid_a=""
@@ -131,6 +135,11 @@ print("\n".join(ids[:4]))'); do
 done
 journals+=("$extra")
 sleep 1
+# At least four syncs before stopping the verifier (bounded): how many fit
+# in the load's time depends on the machine's speed, not on the code. The
+# syncer writes sync.N.out as sync N starts: five of them, four are done.
+end=$(($(date +%s) + 60))
+while [ "$(ls "$tmp"/sync.*.out 2>/dev/null | wc -l)" -lt 5 ] && [ "$(date +%s)" -lt "$end" ]; do sleep 0.2; done
 touch "$tmp/stop-sync"; wait "$syncer" 2>/dev/null || true; syncer=""
 nsync=$(cat "$tmp/sync.count" 2>/dev/null || echo 0)
 if ls "$tmp"/sync.refused.* >/dev/null 2>&1; then

@@ -36,7 +36,10 @@ for w in 1 2; do
     2>>"$tmp/worker.err" &
   workers="$workers $!"
 done
-for _ in $(seq 1 200); do cat "$tmp"/journal.* | grep -q '^\["issued"' && break; sleep 0.05; done
+# (grep reads the journals itself: `cat | grep -q` under pipefail is false
+# when cat dies of SIGPIPE after the match; 60 s for an ASan instance)
+end=$(($(date +%s) + 60))
+until grep -qs '^\["issued"' "$tmp"/journal.*; do [ "$(date +%s)" -lt "$end" ] || break; sleep 0.05; done
 "$src/scripts/pg-test-cluster" down "$own"
 # Down: 503 registry_unavailable, on /healthz and on a write.
 code=$(curl -s -m 15 -o "$tmp/h.json" -w '%{http_code}' "$base/healthz")
@@ -49,7 +52,8 @@ sleep 1
 "$src/scripts/pg-test-cluster" up "$own"
 # Back: the same instance recovers by itself (bounded wait).
 recovered=0
-for _ in $(seq 1 100); do
+end=$(($(date +%s) + 60))
+while [ "$(date +%s)" -lt "$end" ]; do
   if [ "$(curl -s -m 5 -o /dev/null -w '%{http_code}' "$base/healthz")" = 200 ]; then recovered=1; break; fi
   sleep 0.1
 done

@@ -66,6 +66,13 @@ class H(http.server.BaseHTTPRequestHandler):
 http.server.ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
 PY
 python3 "$tmp/receiver.py" "$rport" "$tmp/receiver.json" "$tmp/hang" & pid_rcv=$!
+# Listening before any instance may send (an attempt refused at connect is
+# one the outbox counts and the gateway does not). Any HTTP answer will do.
+end=$(($(date +%s) + 60))
+until curl -s -m 2 -o /dev/null "http://127.0.0.1:$rport/"; do
+  [ "$(date +%s)" -lt "$end" ] || { bad "the gateway stand-in did not start"; exit 1; }
+  sleep 0.1
+done
 
 common=(--list-size 16 --threads 4 --status-base-url "$A" --oidc-issuer "$idp" --oidc-client-id ecred-resident
         --oidc-redirect-uri "$B/v1/resident/callback"
@@ -77,7 +84,11 @@ kill "$pid_a"; wait "$pid_a" 2>/dev/null || true
 cp -a "$tmp/a/." "$tmp/b/"
 start_instance a "$tmp/a" "$port_a" "${common[@]}" || { bad "A did not restart"; exit 1; }
 start_instance b "$tmp/b" "$port_b" "${common[@]}" || { bad "B did not start"; cat "$tmp/b.log" >&2; exit 1; }
-for _ in $(seq 1 100); do curl -sf -m 2 -o /dev/null "$idp/.well-known/openid-configuration" && break; sleep 0.1; done
+end=$(($(date +%s) + 60))   # node's IdP starts slowly on a loaded machine
+until curl -sf -m 2 -o /dev/null "$idp/.well-known/openid-configuration"; do
+  [ "$(date +%s)" -lt "$end" ] || { bad "the IdP did not start: $(tail -3 "$tmp/idp.log" 2>/dev/null)"; exit 1; }
+  sleep 0.1
+done
 
 # ---- sign-in across instances ----
 jar=$tmp/alice.jar
@@ -129,7 +140,8 @@ PY
 }
 rstate() { python3 -c "import json,sys; s=json.load(open('$tmp/receiver.json')); print(eval(sys.argv[1]))" "$1"; }
 cid1=$(issue 1)
-for _ in $(seq 1 100); do [ "$(rstate 'len(s["effects"])')" -ge 1 ] && break; sleep 0.1; done
+end=$(($(date +%s) + 60))   # bounded by time, not tries: each try is a python start
+until [ "$(rstate 'len(s["effects"])' 2>/dev/null)" -ge 1 ] 2>/dev/null; do [ "$(date +%s)" -lt "$end" ] || break; sleep 0.1; done
 sleep 3 # three more rounds on each instance: nothing may be sent again
 [ "$(rstate '[e["credential_id"] for e in s["effects"]]')" = "['$cid1']" ] && ok || bad "effects: $(cat "$tmp/receiver.json")"
 [ "$(rstate 'sorted(s["attempts"].values())')" = "[1]" ] && ok || bad "a due reminder sent more than once by the pair: $(cat "$tmp/receiver.json")"
@@ -140,8 +152,9 @@ row=$(sql "SELECT attempts, delivered_at IS NOT NULL, lease_owner IS NULL FROM o
 touch "$tmp/hang"
 cid2=$(issue 2)
 key2=""
-for _ in $(seq 1 100); do
-  key2=$(rstate '[k for k in s["attempts"] if k not in [e["key"] for e in s["effects"]]][0] if len(s["attempts"]) > 1 else ""')
+end=$(($(date +%s) + 60))
+while [ "$(date +%s)" -lt "$end" ]; do
+  key2=$(rstate '[k for k in s["attempts"] if k not in [e["key"] for e in s["effects"]]][0] if len(s["attempts"]) > 1 else ""' 2>/dev/null || true)
   [ -n "$key2" ] && break; sleep 0.05
 done
 [ -n "$key2" ] && ok || bad "the second reminder was never sent"
@@ -155,7 +168,8 @@ kill -9 "$holder"; t_kill=$(date +%s.%N)
 eval "pid_$victim=''"
 rm -f "$tmp/hang"
 echo "lease of $key2 held by $victim ($owner) until $until; killed at $t_kill"
-for _ in $(seq 1 $((LEASE * 10 + 100))); do [ "$(rstate 'len(s["effects"])')" -ge 2 ] && break; sleep 0.1; done
+end=$(($(date +%s) + LEASE + 60))
+until [ "$(rstate 'len(s["effects"])' 2>/dev/null)" -ge 2 ] 2>/dev/null; do [ "$(date +%s)" -lt "$end" ] || break; sleep 0.1; done
 [ "$(rstate "s['attempts'].get('$key2')")" = 2 ] && ok || bad "attempts for the orphaned reminder: $(cat "$tmp/receiver.json")"
 [ "$(rstate "[e['credential_id'] for e in s['effects'] if e['key'] == '$key2']")" = "['$cid2']" ] && ok || bad "effect of the orphaned reminder: $(cat "$tmp/receiver.json")"
 second=$(rstate "s['times']['$key2'][1]")
