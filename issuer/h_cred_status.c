@@ -21,8 +21,9 @@ static void h_cred_status(issuerd *d, reg_db *db, svc_req *r, const char *action
     lc_fail fail;
     memset(&fail, 0, sizeof fail);
     int to = 0;
+    reg_credential c;
     ecred_err e = lc_id_ok(r->param) ? lc_status_action(db, r->param, action, reason, r->who,
-                                                        (int64_t)time(NULL), &to, &fail)
+                                                        (int64_t)time(NULL), &to, &c, &fail)
                                      : ECRED_ERR_KEY_UNKNOWN;
     json_decref(body);
     if (e) {
@@ -30,11 +31,8 @@ static void h_cred_status(issuerd *d, reg_db *db, svc_req *r, const char *action
         return;
     }
     atomic_fetch_add_explicit(&d->n_status_changes, 1, memory_order_relaxed);
-    reg_credential c;
-    if (reg_credential_get(db, r->param, &c) != ECRED_OK) {
-        ireply_error(r, IE_REGISTRY_UNAVAILABLE, "the registry could not be read");
-        return;
-    }
+    /* The row as the committed write left it: no second read can turn a
+     * change that was made into an error. */
     json_t *view = view_credential(d, db, &c, true);
     reg_credential_free(&c);
     svc_reply_json(r, 200, view);

@@ -609,15 +609,12 @@ static void res_cred_status(issuerd *d, reg_db *db, svc_req *r, bool lost)
     int to = 0;
     ecred_err e = lc_status_action(db, r->param, lost ? "suspend" : "resume",
                                    lost ? "reported lost by the holder" : "found by the holder", r->who,
-                                   (int64_t)time(NULL), &to, &fail);
+                                   (int64_t)time(NULL), &to, &c, &fail);
     if (e) {
         view_reply_lc_fail(r, e, &fail, "no such credential");
         return;
     }
-    if (reg_credential_get(db, r->param, &c) != ECRED_OK) {
-        ireply_error(r, IE_REGISTRY_UNAVAILABLE, "the registry could not be read");
-        return;
-    }
+    /* The row as the committed write left it (no second read to fail). */
     json_t *view = view_credential(d, db, &c, true);
     res_add_holder(view, &c);
     reg_credential_free(&c);

@@ -955,6 +955,8 @@ typedef struct lc_status_job {
     int64_t now;
     lc_fail *fail;
     int new_status;
+    reg_credential row; /* as read in the write, with the new status */
+    bool have_row;
 } lc_status_job;
 
 /* reg_write body of lc_status_action: the allowed transitions only, with the
@@ -962,6 +964,11 @@ typedef struct lc_status_job {
 static ecred_err lc_status_body(reg_db *db, void *arg)
 {
     lc_status_job *job = arg;
+    /* A rerun (CONTRACT 4) starts from nothing read. */
+    if (job->have_row) {
+        reg_credential_free(&job->row);
+        job->have_row = false;
+    }
     reg_credential c;
     ecred_err e = reg_credential_get(db, job->cred_id, &c);
     if (e == ECRED_ERR_KEY_UNKNOWN)
@@ -969,7 +976,6 @@ static ecred_err lc_status_body(reg_db *db, void *arg)
     if (e)
         return lc_internal(job->fail, e);
     int from = c.status, to = -1;
-    reg_credential_free(&c);
     if (strcmp(job->action, "suspend") == 0 && from == ECRED_STATUS_VALID)
         to = ECRED_STATUS_SUSPENDED;
     else if (strcmp(job->action, "resume") == 0 && from == ECRED_STATUS_SUSPENDED)
@@ -979,24 +985,44 @@ static ecred_err lc_status_body(reg_db *db, void *arg)
     if (to < 0) {
         char detail[48];
         snprintf(detail, sizeof detail, "credential is %s", lc_status_name(from));
+        reg_credential_free(&c);
         return lc_set(job->fail, ECRED_ERR_INPUT, LC_INVALID_TRANSITION, detail,
                       "this action does not apply to the credential's current status");
     }
     if ((e = reg_status_change(db, job->cred_id, from, to, job->action, job->reason, job->actor,
-                               job->now)) != ECRED_OK)
+                               job->now)) != ECRED_OK) {
+        reg_credential_free(&c);
         return lc_internal(job->fail, e);
+    }
     job->new_status = to;
+    c.status = to;
+    job->row = c;
+    job->have_row = true;
     return ECRED_OK;
 }
 
 ecred_err lc_status_action(reg_db *db, const char *cred_id, const char *action,
                            const char *reason, const char *actor, int64_t now, int *new_status,
-                           lc_fail *fail)
+                           reg_credential *out, lc_fail *fail)
 {
-    lc_status_job job = {cred_id, action, reason, actor, now, fail, 0};
+    lc_status_job job;
+    memset(&job, 0, sizeof job);
+    job.cred_id = cred_id;
+    job.action = action;
+    job.reason = reason;
+    job.actor = actor;
+    job.now = now;
+    job.fail = fail;
     ecred_err e = lc_run(db, lc_status_body, &job, fail);
-    if (!e)
+    if (!e) {
         *new_status = job.new_status;
+        if (out) {
+            *out = job.row;
+            job.have_row = false;
+        }
+    }
+    if (job.have_row)
+        reg_credential_free(&job.row);
     return e;
 }
 

@@ -93,10 +93,14 @@ ecred_err lc_reject(reg_db *db, const char *app_id, const char *reason, const ch
 ecred_err lc_confirm_commitment(reg_db *db, const char *app_id, const char *sha256_hex,
                                 int64_t now, lc_fail *fail);
 
-/* action: "suspend" | "resume" | "revoke". */
+/* action: "suspend" | "resume" | "revoke". With out set, *out gets the
+ * credential as the committed write left it (free with reg_credential_free),
+ * so the reply never needs a second read: a read failing after the commit
+ * would report an error for a change that was made, and a client retrying
+ * it would be told the transition is invalid. */
 ecred_err lc_status_action(reg_db *db, const char *cred_id, const char *action,
                            const char *reason, const char *actor, int64_t now, int *new_status,
-                           lc_fail *fail);
+                           reg_credential *out, lc_fail *fail);
 
 /* A c_nonce for binding a holder key to a submitted application (spec/api.md
  * "Holder key"): stateless, valid until *expires, used up by the next
