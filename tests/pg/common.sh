@@ -10,27 +10,10 @@ reg=$ECRED_TEST_REGISTRY
 PSQL=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)/psql
 # sql QUERY: rows as "a|b|c" lines from the test's database.
 sql() { "$PSQL" -X -At -F '|' -v ON_ERROR_STOP=1 "$reg" -c "$1"; }
-# free_port: a loopback port free now, below Linux's ephemeral range
-# (32768-60999). These tests stop a daemon and start it again on the same
-# port; a port the kernel hands out as a client's source port (loadgen, psql,
-# curl of a test running alongside) could be taken in between and the
-# restart fail to bind (seen once in CI: "A did not restart").
-free_port() {
-  python3 - <<'PY'
-import random, socket
-for _ in range(500):
-    p = random.randint(20000, 32767)
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", p))
-    except OSError:
-        continue
-    finally:
-        s.close()
-    print(p)
-    break
-PY
-}
+# free_port (below the ephemeral range: these tests stop a daemon and start
+# it again on the same port; seen once in CI: "A did not restart"), and
+# wait_for / is_asan: the CLI tests' helpers, one copy.
+. "$src/tests/cli/lib_issuerd.sh"
 # start_instance NAME DATA PORT [args...]: start ecred-issuerd, set pid_NAME,
 # wait (bounded: 60 s, for an ASan instance on a loaded machine) until it
 # answers.
